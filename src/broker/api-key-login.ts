@@ -1,0 +1,90 @@
+// Logging in with an API key: checks the provider's key_pattern, refuses to overwrite an existing
+// connection without force, and stores the key as a connection record.
+import { AuthsomeError, toRecordTimestamp } from '../util/index.ts';
+import { keys, orderRecord, type ConnectionRecord } from '../vault/index.ts';
+import type { ProviderDefinition } from '../providers/index.ts';
+import { addConnectionToMetadata, DEFAULT_CONNECTION } from './connections.ts';
+import { requireName, type BrokerContext } from './context.ts';
+
+export interface ApiKeyLoginOptions {
+  connection?: string;
+  force?: boolean;
+  /** Where the key came from, for the audit log (never the key). */
+  via?: 'stdin' | 'env' | 'prompt' | 'library';
+}
+
+export interface LoginResult {
+  provider: string;
+  connection: string;
+  profile: string;
+  replaced: boolean;
+}
+
+/** The env var `login` reads the key from: api_key.env_var, else the export mapping for api_key. */
+export function apiKeyEnvVar(definition: ProviderDefinition): string | null {
+  return definition.api_key?.env_var ?? definition.export?.env?.api_key ?? null;
+}
+
+export function checkKeyPattern(definition: ProviderDefinition, apiKey: string): void {
+  const pattern = definition.api_key?.key_pattern;
+  if (!pattern) return;
+  if (!new RegExp(pattern).test(apiKey)) {
+    throw new AuthsomeError('input_invalid', `that does not look like a ${definition.display_name ?? definition.name} API key`, {
+      hint: definition.api_key?.key_pattern_hint ?? `Expected a key matching ${pattern}.`,
+      provider: definition.name,
+    });
+  }
+}
+
+export async function loginWithApiKey(ctx: BrokerContext, provider: string, apiKey: string, options: ApiKeyLoginOptions = {}): Promise<LoginResult> {
+  const { definition } = await ctx.registry.require(provider);
+  if (definition.auth_type !== 'api_key') {
+    throw new AuthsomeError('flow_unsupported', `${provider} uses OAuth (${definition.flow}), not an API key`, {
+      hint: `OAuth login needs the authsome daemon: authsome login ${provider}`,
+      provider,
+    });
+  }
+  const key = apiKey.trim();
+  if (!key) throw new AuthsomeError('input_invalid', `the API key for ${provider} is empty`, { provider });
+  checkKeyPattern(definition, key);
+  const connection = requireName('connection', options.connection ?? DEFAULT_CONNECTION);
+  const profile = ctx.profile;
+  requireName('profile', profile);
+  const recordKey = keys.connection(profile, provider, connection);
+
+  const replaced = await ctx.vault.transaction(profile, async (tx) => {
+    const existing = await tx.read('connection', recordKey);
+    if (existing && !options.force) {
+      throw new AuthsomeError('conflict', `${provider} already has a connection "${connection}" in profile "${profile}"; it was not overwritten`, {
+        hint: `Pass --force to replace it, or --connection NAME to add another: authsome login ${provider} --force`,
+        provider,
+        connection,
+      });
+    }
+    const record: ConnectionRecord = orderRecord('connection', {
+      ...(existing ?? {}),
+      schema_version: 2,
+      provider,
+      profile,
+      connection_name: connection,
+      auth_type: 'api_key',
+      status: 'connected',
+      base_url: existing?.base_url ?? null,
+      host_url: definition.host_url ?? null,
+      scopes: null,
+      access_token: null,
+      refresh_token: null,
+      token_type: null,
+      expires_at: null,
+      obtained_at: toRecordTimestamp(),
+      api_key: key,
+      account: existing?.account ?? { id: null, label: null },
+      metadata: existing?.metadata ?? {},
+    });
+    await tx.write('connection', recordKey, record);
+    await addConnectionToMetadata(tx, profile, provider, connection);
+    return existing !== null;
+  });
+  ctx.auditEvent('login', { provider, connection, profile: profile === 'default' ? undefined : profile, flow: 'api_key', source: options.via, status: 'success' });
+  return { provider, connection, profile, replaced };
+}

@@ -1,0 +1,239 @@
+// The Authsome service: the one API every door (CLI, library, later the daemon and proxy) uses.
+import { AuditLog, stderrDebugLog, type AuditEntry } from '../audit/index.ts';
+import type { ProviderEntry } from '../providers/index.ts';
+import { AuthsomeError, resolveSettings, type Environment, type Settings, type SettingsOverrides } from '../util/index.ts';
+import {
+  DEFAULT_PROFILE, describeKeySource, passphraseEncryption, storeInKeyring, generateKey, writeKeyFile,
+  type ConnectionRecord, type KeySourceName,
+} from '../vault/index.ts';
+import { loginWithApiKey, type ApiKeyLoginOptions, type LoginResult } from './api-key-login.ts';
+import { requireConnection } from './connections.ts';
+import { BrokerContext, requireName } from './context.ts';
+import { authHeaders, connectionField, presentConnection } from './credentials.ts';
+import { doctor, type DoctorReport } from './doctor.ts';
+import { exportVariables, type ExportedVariable } from './export.ts';
+import { listProviders, type ListResult } from './list.ts';
+import { createProfile, listProfiles, useProfile, type ProfileInfo } from './profiles.ts';
+import { rekey, type RekeyOptions, type RekeyResult } from './rekey.ts';
+import { logout, removeProvider, revoke, setDefaultConnection, type RemovalResult } from './removal.ts';
+
+export interface AuthsomeOptions extends SettingsOverrides {
+  /** Environment to read AUTHSOME_* settings from; defaults to process.env. */
+  env?: Environment;
+  /** Resolved settings (the CLI passes its own); overrides home/profile/env. */
+  settings?: Settings;
+}
+
+export interface InitResult {
+  home: string;
+  profile: string;
+  keySource: string;
+  created: boolean;
+}
+
+export interface WhoAmI {
+  home: string;
+  profile: string;
+  key_source: string | null;
+  store: string;
+  version: string;
+  connections: number;
+}
+
+export class Authsome {
+  readonly #ctx: BrokerContext;
+
+  constructor(options: AuthsomeOptions = {}) {
+    const settings = options.settings ?? resolveSettings(options.env ?? process.env, options);
+    this.#ctx = new BrokerContext(settings, settings.verbose ? stderrDebugLog() : undefined);
+  }
+
+  get home(): string {
+    return this.#ctx.home.root;
+  }
+
+  get profile(): string {
+    return this.#ctx.profile;
+  }
+
+  /** Creates the home, the default profile and the master key (idempotent). */
+  async init(options: { keySource?: KeySourceName } = {}): Promise<InitResult> {
+    const { home, vault, settings } = this.#ctx;
+    const existed = home.exists() && home.readConfig() !== null && (await vault.keyRing(false).catch(() => null)) !== null;
+    home.ensureLayout();
+    const config = home.readConfig();
+    const wanted = options.keySource ?? config.encryption.mode;
+    if (existed && wanted !== config.encryption.mode) {
+      throw new AuthsomeError('conflict', `${home.root} is already set up with the ${config.encryption.mode} key source`, {
+        hint: 'Changing the key source of an existing store is not supported; start a new AUTHSOME_HOME.',
+      });
+    }
+    if (!existed && !settings.masterKey) {
+      if (wanted === 'passphrase') {
+        if (!settings.passphrase) throw new AuthsomeError('input_required', 'set AUTHSOME_PASSPHRASE to initialize a passphrase-protected store');
+        const { config: encryption } = await passphraseEncryption(settings.passphrase);
+        home.writeConfig({ ...config, encryption });
+      } else if (wanted === 'keyring') {
+        await storeInKeyring(generateKey());
+        home.writeConfig({ ...config, encryption: { mode: 'keyring' } });
+      } else if (vault.countRecordsOnDisk() === 0) {
+        writeKeyFile(home.masterKeyFile, generateKey());
+      }
+    }
+    const ring = await vault.keyRing(true);
+    home.ensureProfile(this.profile);
+    if (!existed) this.#ctx.auditEvent('init', { key_source: ring ? describeKeySource(ring.source) : wanted, status: 'success' });
+    return { home: home.root, profile: this.profile, keySource: ring ? describeKeySource(ring.source) : wanted, created: !existed };
+  }
+
+  async whoami(): Promise<WhoAmI> {
+    const { home, vault } = this.#ctx;
+    const ring = home.exists() ? await vault.keyRing(false) : null;
+    const list = home.exists() ? await listProviders(this.#ctx) : null;
+    return {
+      home: home.root,
+      profile: this.profile,
+      key_source: ring ? describeKeySource(ring.source) : null,
+      store: home.storeFile(this.profile),
+      version: '2',
+      connections: list ? list.providers.reduce((n, p) => n + p.connections.length, 0) : 0,
+    };
+  }
+
+  list(): Promise<ListResult> {
+    return listProviders(this.#ctx);
+  }
+
+  async inspect(provider: string): Promise<ProviderEntry> {
+    return this.#ctx.registry.require(provider);
+  }
+
+  async register(file: string, options: { force?: boolean } = {}): Promise<ProviderEntry> {
+    const entry = await this.#ctx.registry.register(file, options);
+    const host = entry.definition.host_url;
+    this.#ctx.auditEvent('register', { provider: entry.definition.name, endpoints: host ? [host] : [], status: 'success' });
+    return entry;
+  }
+
+  /** Stores an API key as a connection; see ApiKeyLoginOptions for overwrite rules. */
+  loginWithApiKey(provider: string, apiKey: string, options: ApiKeyLoginOptions = {}): Promise<LoginResult> {
+    return loginWithApiKey(this.#ctx, requireName('provider', provider), apiKey, { via: 'library', ...options });
+  }
+
+  /** The connection record (secrets included: treat it as sensitive). */
+  getConnection(provider: string, options: { connection?: string } = {}): Promise<ConnectionRecord> {
+    return requireConnection(this.#ctx, provider, options.connection);
+  }
+
+  /** The record as shown to people: secrets masked unless showSecrets. */
+  async get(provider: string, options: { connection?: string; showSecrets?: boolean } = {}): Promise<Record<string, unknown>> {
+    const record = await requireConnection(this.#ctx, provider, options.connection);
+    if (options.showSecrets) this.#auditSecretRead(record, 'all');
+    return presentConnection(record, options.showSecrets);
+  }
+
+  /** One field; secret fields are masked unless showSecret. */
+  async getField(provider: string, field: string, options: { connection?: string; showSecret?: boolean } = {}): Promise<unknown> {
+    const record = await requireConnection(this.#ctx, provider, options.connection);
+    const value = connectionField(record, field, options.showSecret ?? false);
+    if (options.showSecret && ['access_token', 'refresh_token', 'api_key'].includes(field)) this.#auditSecretRead(record, field);
+    return value;
+  }
+
+  /** The secret value itself: the API key or the access token. */
+  async getSecret(provider: string, options: { connection?: string } = {}): Promise<string> {
+    const record = await requireConnection(this.#ctx, provider, options.connection);
+    const field = record.auth_type === 'api_key' ? 'api_key' : 'access_token';
+    return connectionField(record, field, true) as string;
+  }
+
+  /** The HTTP headers carrying this connection's credential. */
+  async authHeaders(provider: string, options: { connection?: string } = {}): Promise<Record<string, string>> {
+    const record = await requireConnection(this.#ctx, provider, options.connection);
+    const entry = await this.#ctx.registry.get(provider).catch(() => null);
+    return authHeaders(entry?.definition ?? null, record);
+  }
+
+  /** Environment variables for one provider, or for every connected provider's default connection. */
+  async export(provider?: string, options: { connection?: string } = {}): Promise<{ variables: ExportedVariable[]; warnings: string[] }> {
+    const warnings: string[] = [];
+    const records: ConnectionRecord[] = [];
+    if (provider) {
+      records.push(await requireConnection(this.#ctx, provider, options.connection));
+    } else {
+      for (const summary of (await this.list()).providers) {
+        const main = summary.connections.find((c) => c.default) ?? summary.connections[0];
+        if (!main) continue;
+        if (main.status !== 'connected') {
+          warnings.push(`${summary.name} (${main.connection_name}) is ${main.status}; not exported`);
+          continue;
+        }
+        records.push(await requireConnection(this.#ctx, summary.name, main.connection_name));
+      }
+    }
+    const variables: ExportedVariable[] = [];
+    for (const record of records) {
+      const entry = await this.#ctx.registry.get(record.provider).catch(() => null);
+      const result = exportVariables(entry?.definition ?? null, record);
+      variables.push(...result.variables);
+      warnings.push(...result.skipped.map((s) => `${record.provider}: ${s}`));
+    }
+    this.#ctx.auditEvent('export', {
+      providers: [...new Set(variables.map((v) => v.provider))],
+      variables: variables.map((v) => v.name),
+      status: 'success',
+    });
+    return { variables, warnings };
+  }
+
+  logout(provider: string, options: { connection?: string } = {}): Promise<RemovalResult> {
+    return logout(this.#ctx, provider, options.connection);
+  }
+
+  revoke(provider: string): Promise<RemovalResult> {
+    return revoke(this.#ctx, provider);
+  }
+
+  remove(provider: string): Promise<RemovalResult> {
+    return removeProvider(this.#ctx, provider);
+  }
+
+  setDefault(provider: string, connection: string): Promise<void> {
+    return setDefaultConnection(this.#ctx, provider, requireName('connection', connection));
+  }
+
+  profiles(): ProfileInfo[] {
+    return listProfiles(this.#ctx);
+  }
+
+  createProfile(name: string, description?: string): ProfileInfo {
+    return createProfile(this.#ctx, name, description ?? null);
+  }
+
+  useProfile(name: string): void {
+    useProfile(this.#ctx, name);
+  }
+
+  rekey(options: RekeyOptions = {}): Promise<RekeyResult> {
+    return rekey(this.#ctx, options);
+  }
+
+  doctor(): Promise<DoctorReport> {
+    return doctor(this.#ctx);
+  }
+
+  /** The last `limit` audit entries, optionally of one event. */
+  log(limit = 50, event?: string): AuditEntry[] {
+    return new AuditLog(this.#ctx.audit.path).read(limit, event);
+  }
+
+  close(): Promise<void> {
+    return this.#ctx.vault.close();
+  }
+
+  #auditSecretRead(record: ConnectionRecord, field: string): void {
+    this.#ctx.auditEvent('get', { provider: record.provider, connection: record.connection_name, field, show_secret: true, status: 'success' });
+  }
+}
+
+export { DEFAULT_PROFILE };

@@ -1,0 +1,59 @@
+// What every broker operation works with: settings, the vault, the provider registry, the
+// audit and debug logs, and the active profile. Built once per Authsome instance.
+import { join } from 'node:path';
+import { AuditLog, DebugLog, redactor, silentLog } from '../audit/index.ts';
+import { ProviderRegistry } from '../providers/index.ts';
+import { AuthsomeError, type Settings } from '../util/index.ts';
+import { DEFAULT_PROFILE, Vault, isValidName } from '../vault/index.ts';
+
+export class BrokerContext {
+  readonly vault: Vault;
+  readonly registry: ProviderRegistry;
+  readonly audit: AuditLog;
+  #profile: string | undefined;
+
+  constructor(readonly settings: Settings, readonly log: DebugLog = silentLog) {
+    this.vault = new Vault({
+      home: settings.home,
+      secrets: { masterKey: settings.masterKey, passphrase: settings.passphrase },
+      onSecret: (value) => redactor.register(value),
+    });
+    this.registry = new ProviderRegistry({ userDir: this.vault.home.providersDir });
+    this.audit = new AuditLog(join(settings.home, 'audit.log'));
+    this.#profile = settings.profile;
+    if (settings.masterKey) redactor.register(settings.masterKey);
+    if (settings.passphrase) redactor.register(settings.passphrase);
+  }
+
+  get home() {
+    return this.vault.home;
+  }
+
+  /** The active profile: explicit (flag, env, option) or config.json's default_profile. */
+  get profile(): string {
+    this.#profile ??= this.home.readConfig().default_profile || DEFAULT_PROFILE;
+    return this.#profile;
+  }
+
+  /** Reads need the profile to exist (the default one is implicitly empty until first use). */
+  requireProfileForRead(): string {
+    const profile = this.profile;
+    if (profile !== DEFAULT_PROFILE && !this.home.profileExists(profile)) {
+      throw new AuthsomeError('profile_not_found', `profile "${profile}" does not exist`, {
+        hint: `Create it with \`authsome profile create ${profile}\`, or list profiles with \`authsome profile list\`.`,
+      });
+    }
+    return profile;
+  }
+
+  auditEvent(event: string, fields: Record<string, unknown> = {}): void {
+    this.audit.append(event, fields);
+  }
+}
+
+export function requireName(kind: 'provider' | 'connection' | 'profile', name: string): string {
+  if (!isValidName(name)) {
+    throw new AuthsomeError('input_invalid', `"${name}" is not a valid ${kind} name`, { hint: 'Use letters, digits, ".", "_" or "-" (at most 64).' });
+  }
+  return name;
+}

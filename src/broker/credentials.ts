@@ -1,0 +1,71 @@
+// Handing credentials out: a connection's record with secrets masked (or revealed on request),
+// single fields for scripts, and the HTTP headers an agent should send.
+import { AuthsomeError, maskSecret } from '../util/index.ts';
+import type { ConnectionRecord } from '../vault/index.ts';
+import type { ProviderDefinition } from '../providers/index.ts';
+import { connectionState } from './connection-state.ts';
+
+export const SECRET_FIELDS = ['access_token', 'refresh_token', 'api_key'] as const;
+export type SecretField = (typeof SECRET_FIELDS)[number];
+
+export function isSecretField(field: string): field is SecretField {
+  return (SECRET_FIELDS as readonly string[]).includes(field);
+}
+
+/** The record as `get --json` prints it: secrets masked to a prefix unless showSecrets. */
+export function presentConnection(record: ConnectionRecord, showSecrets = false): Record<string, unknown> {
+  const shown: Record<string, unknown> = { ...record, status: connectionState(record) };
+  if (!showSecrets) for (const field of SECRET_FIELDS) shown[field] = maskSecret(record[field]);
+  return shown;
+}
+
+/** Fields `get --field` accepts besides the record's own. */
+const DERIVED_FIELDS: Record<string, (record: ConnectionRecord) => unknown> = {
+  status: (record) => connectionState(record),
+  stored_status: (record) => record.status,
+  connection: (record) => record.connection_name,
+  account_id: (record) => record.account?.id ?? null,
+  account_label: (record) => record.account?.label ?? null,
+  last_refresh_at: (record) => (record.metadata?.last_refresh_at as string | undefined) ?? null,
+  last_refresh_error: (record) => (record.metadata?.last_refresh_error as string | undefined) ?? null,
+};
+
+export function connectionField(record: ConnectionRecord, field: string, showSecret: boolean): unknown {
+  if (field in DERIVED_FIELDS) return DERIVED_FIELDS[field]!(record);
+  if (!(field in record)) {
+    const fields = [...new Set([...Object.keys(record), ...Object.keys(DERIVED_FIELDS)])].sort().join(', ');
+    throw new AuthsomeError('input_invalid', `a connection has no field "${field}"`, { hint: `Fields: ${fields}` });
+  }
+  const value = record[field];
+  if (isSecretField(field) && !showSecret) return maskSecret(value as string | null);
+  return value;
+}
+
+/** The credential value a request needs: the API key or the access token. */
+export function credentialValue(record: ConnectionRecord): string | null {
+  return record.auth_type === 'api_key' ? record.api_key : record.access_token;
+}
+
+/** The HTTP headers that carry this connection's credential, per the provider definition. */
+export function authHeaders(definition: ProviderDefinition | null, record: ConnectionRecord): Record<string, string> {
+  const value = credentialValue(record);
+  if (!value) {
+    throw new AuthsomeError('credential_missing', `${record.provider} (${record.connection_name}) holds no credential`, {
+      hint: `Log in again: authsome login ${record.provider} --force`,
+      provider: record.provider,
+      connection: record.connection_name,
+    });
+  }
+  if (record.auth_type === 'oauth2') return { Authorization: `${normalizeTokenType(record.token_type)} ${value}` };
+  const apiKey = definition?.api_key;
+  if (apiKey?.location === 'query') return {};
+  if (apiKey?.location === 'basic') return { Authorization: `Basic ${Buffer.from(value).toString('base64')}` };
+  const header = apiKey?.header_name ?? 'Authorization';
+  const prefix = apiKey?.header_prefix ?? (header.toLowerCase() === 'authorization' ? 'Bearer' : '');
+  return { [header]: prefix ? `${prefix} ${value}` : value };
+}
+
+/** RFC 6750 §2.1 spells the scheme "Bearer"; some servers answer "bearer". */
+function normalizeTokenType(tokenType: string | null): string {
+  return !tokenType || tokenType.toLowerCase() === 'bearer' ? 'Bearer' : tokenType;
+}

@@ -1,0 +1,119 @@
+// `doctor`: checks the home layout, permissions, master key, every store and every record, and
+// the provider files. Each finding says what is wrong and the command that fixes it.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileMode, isAuthsomeError, toAuthsomeError } from '../util/index.ts';
+import { describeKeySource } from '../vault/index.ts';
+import type { BrokerContext } from './context.ts';
+
+export interface Finding {
+  check: string;
+  status: 'ok' | 'warning' | 'error';
+  message: string;
+  fix?: string;
+}
+
+export interface DoctorReport {
+  home: string;
+  healthy: boolean;
+  findings: Finding[];
+}
+
+export async function doctor(ctx: BrokerContext): Promise<DoctorReport> {
+  const { home, vault } = ctx;
+  const findings: Finding[] = [];
+  const add = (finding: Finding) => findings.push(finding);
+  const attempt = async (check: string, fn: () => Promise<Finding | void> | Finding | void) => {
+    try {
+      const finding = await fn();
+      if (finding) add(finding);
+      return true;
+    } catch (error) {
+      const failure = toAuthsomeError(error);
+      add({ check, status: 'error', message: failure.message, ...(failure.hint ? { fix: failure.hint } : {}) });
+      return false;
+    }
+  };
+
+  if (!home.exists()) {
+    add({ check: 'home', status: 'warning', message: `${home.root} does not exist yet`, fix: 'Run `authsome init` (or any login) to create it.' });
+    return { home: home.root, healthy: true, findings };
+  }
+  add({ check: 'home', status: 'ok', message: home.root });
+  const versionOk = await attempt('version', () => home.checkVersion());
+  if (!versionOk) return { home: home.root, healthy: false, findings };
+
+  checkModes(home.root, findings);
+
+  const configOk = await attempt('config', () => {
+    const config = home.readConfig();
+    return { check: 'config', status: 'ok', message: `default profile "${config.default_profile}", key source ${config.encryption.mode}` };
+  });
+
+  let keyOk = false;
+  if (configOk) {
+    keyOk = await attempt('master key', async () => {
+      const ring = await vault.keyRing(false);
+      if (!ring) return { check: 'master key', status: 'warning', message: 'no master key yet (the store is empty)', fix: 'Run `authsome init`.' };
+      return { check: 'master key', status: 'ok', message: `from ${describeKeySource(ring.source)}` };
+    });
+  }
+  if (existsSync(home.pendingMasterKeyFile)) {
+    add({ check: 'rekey', status: 'warning', message: 'an interrupted rekey left master.key.next behind', fix: 'Run `authsome rekey` again to finish it.' });
+  }
+
+  for (const profile of home.listProfiles()) {
+    const check = `profile ${profile}`;
+    await attempt(check, async () => {
+      const store = vault.store(profile);
+      const entries = await store.list('');
+      if (!keyOk) return { check, status: 'warning', message: `${entries.length} records not checked (no usable master key)` };
+      let bad = 0;
+      for (const { key, value } of entries) {
+        try {
+          await vault.decrypt(key, value);
+        } catch (error) {
+          bad += 1;
+          const failure = toAuthsomeError(error);
+          add({ check, status: 'error', message: failure.message, ...(failure.hint ? { fix: failure.hint } : {}) });
+        }
+      }
+      const { problems } = await vault.list(profile, '');
+      for (const problem of problems) {
+        if (isAuthsomeError(problem.error) && problem.error.code === 'record_malformed') {
+          bad += 1;
+          add({ check, status: 'error', message: problem.error.message, ...(problem.error.hint ? { fix: problem.error.hint } : {}) });
+        }
+      }
+      if (bad === 0) return { check, status: 'ok', message: `${entries.length} records readable` };
+    });
+  }
+
+  await attempt('providers', async () => {
+    const { entries, problems } = await ctx.registry.all();
+    for (const problem of problems) add({ check: 'providers', status: 'error', message: problem.error.message, fix: problem.error.hint ?? 'Fix or delete the file.' });
+    const custom = entries.filter((e) => e.source === 'custom').length;
+    return { check: 'providers', status: 'ok', message: `${entries.length} providers (${custom} custom)` };
+  });
+
+  return { home: home.root, healthy: !findings.some((f) => f.status === 'error'), findings };
+}
+
+/** Secret files must be 0600 and folders 0700 (store-format.md). */
+function checkModes(root: string, findings: Finding[]): void {
+  const wrong: string[] = [];
+  const visit = (dir: string) => {
+    if (fileMode(dir) !== 0o700) wrong.push(`chmod 700 ${dir}`);
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) visit(path);
+      else if (entry.isFile() && ((fileMode(path) ?? 0) & 0o077) !== 0) wrong.push(`chmod 600 ${path}`);
+    }
+  };
+  visit(root);
+  if (wrong.length === 0) findings.push({ check: 'permissions', status: 'ok', message: 'folders 0700, files 0600' });
+  else {
+    const fix = wrong.length <= 3 ? wrong.join('; ') : `chmod -R go-rwx ${root}`;
+    findings.push({ check: 'permissions', status: 'error', message: `${wrong.length} path(s) open to other users`, fix });
+  }
+}

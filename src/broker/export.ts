@@ -1,0 +1,38 @@
+// `export`: environment variables from each provider's `export.env` mapping (record field → VAR).
+// Refresh tokens are never exported, whatever a mapping says.
+import type { ProviderDefinition } from '../providers/index.ts';
+import type { ConnectionRecord } from '../vault/index.ts';
+
+export interface ExportedVariable {
+  name: string;
+  value: string;
+  provider: string;
+  connection: string;
+}
+
+const NEVER_EXPORTED = new Set(['refresh_token', 'client_secret']);
+
+/** The mapping to use: the definition's own, else <NAME>_API_KEY / <NAME>_ACCESS_TOKEN. */
+export function exportMapping(definition: ProviderDefinition | null, record: ConnectionRecord): Record<string, string> {
+  const mapping = definition?.export?.env;
+  if (mapping && Object.keys(mapping).length > 0) return mapping;
+  const stem = record.provider.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+  return record.auth_type === 'api_key'
+    ? { api_key: definition?.api_key?.env_var ?? `${stem}_API_KEY` }
+    : { access_token: `${stem}_ACCESS_TOKEN` };
+}
+
+export function exportVariables(definition: ProviderDefinition | null, record: ConnectionRecord): { variables: ExportedVariable[]; skipped: string[] } {
+  const variables: ExportedVariable[] = [];
+  const skipped: string[] = [];
+  for (const [field, name] of Object.entries(exportMapping(definition, record))) {
+    if (NEVER_EXPORTED.has(field)) {
+      skipped.push(`${name} (${field} is never exported)`);
+      continue;
+    }
+    const value = record[field];
+    if (typeof value === 'string' && value) variables.push({ name, value, provider: record.provider, connection: record.connection_name });
+    else if (Array.isArray(value)) variables.push({ name, value: value.join(' '), provider: record.provider, connection: record.connection_name });
+  }
+  return { variables, skipped };
+}

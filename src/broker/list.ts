@@ -1,0 +1,100 @@
+// `list`: every provider (bundled, custom, or only present in the store) with its state and
+// connections in the active profile.
+import type { ProviderEntry } from '../providers/index.ts';
+import { recordToIsoOffset } from '../util/index.ts';
+import { keys, type ClientRecord, type ConnectionRecord, type ProviderMetadataRecord } from '../vault/index.ts';
+import { connectionState, type ConnectionState } from './connection-state.ts';
+import type { BrokerContext } from './context.ts';
+
+export interface ConnectionSummary {
+  connection_name: string;
+  auth_type: string;
+  status: ConnectionState;
+  default: boolean;
+  scopes?: string[] | null;
+  /** Python's list --json form (`+00:00`), as scripts written for it expect. */
+  expires_at?: string | null;
+  account?: { id: string | null; label: string | null };
+}
+
+export interface ProviderSummary {
+  name: string;
+  display_name: string;
+  auth_type: string;
+  flow: string | null;
+  /** `unknown`: the store holds records for a provider with no definition. */
+  source: 'bundled' | 'custom' | 'unknown';
+  state: ConnectionState;
+  connections: ConnectionSummary[];
+}
+
+export interface ListResult {
+  profile: string;
+  providers: ProviderSummary[];
+  /** Damaged records and provider files, each with what failed. */
+  problems: string[];
+}
+
+export async function listProviders(ctx: BrokerContext): Promise<ListResult> {
+  const profile = ctx.requireProfileForRead();
+  const [{ entries, problems: fileProblems }, { records, problems: recordProblems }] = await Promise.all([
+    ctx.registry.all(),
+    ctx.vault.list(profile, keys.profilePrefix(profile)),
+  ]);
+
+  const byProvider = new Map<string, { connections: ConnectionRecord[]; metadata?: ProviderMetadataRecord; client?: ClientRecord }>();
+  for (const { parsed, record } of records) {
+    const slot = byProvider.get(parsed.provider) ?? { connections: [] };
+    if (parsed.kind === 'connection') slot.connections.push(record as ConnectionRecord);
+    else if (parsed.kind === 'metadata') slot.metadata = record as ProviderMetadataRecord;
+    else if (parsed.kind === 'client') slot.client = record as ClientRecord;
+    byProvider.set(parsed.provider, slot);
+  }
+
+  const summaries: ProviderSummary[] = entries.map((entry) => summarize(entry, byProvider.get(entry.definition.name)));
+  const known = new Set(entries.map((entry) => entry.definition.name));
+  for (const [name, slot] of byProvider) {
+    if (!known.has(name)) summaries.push(summarize(null, slot, name));
+  }
+  summaries.sort((a, b) => a.name.localeCompare(b.name));
+
+  return {
+    profile,
+    providers: summaries,
+    problems: [...fileProblems.map((p) => p.error.message), ...recordProblems.map((p) => p.error.message)],
+  };
+}
+
+function summarize(
+  entry: ProviderEntry | null,
+  slot: { connections: ConnectionRecord[]; metadata?: ProviderMetadataRecord; client?: ClientRecord } | undefined,
+  fallbackName = '',
+): ProviderSummary {
+  const definition = entry?.definition;
+  const name = definition?.name ?? fallbackName;
+  const defaultName = slot?.metadata?.default_connection ?? 'default';
+  const connections = (slot?.connections ?? []).map((record): ConnectionSummary => {
+    const summary: ConnectionSummary = {
+      connection_name: record.connection_name,
+      auth_type: record.auth_type,
+      status: connectionState(record),
+      default: record.connection_name === defaultName,
+    };
+    if (record.auth_type === 'oauth2') {
+      summary.scopes = record.scopes;
+      summary.expires_at = recordToIsoOffset(record.expires_at);
+    }
+    if (record.account && (record.account.id || record.account.label)) summary.account = { id: record.account.id, label: record.account.label };
+    return summary;
+  });
+  const main = connections.find((c) => c.default) ?? connections[0];
+  return {
+    name,
+    display_name: definition?.display_name ?? name,
+    auth_type: definition?.auth_type ?? slot?.connections[0]?.auth_type ?? 'unknown',
+    flow: definition?.flow ?? null,
+    source: entry ? entry.source : 'unknown',
+    state: main ? main.status : slot?.client ? 'configured' : 'available',
+    connections,
+  };
+}

@@ -1,0 +1,104 @@
+// `rekey`: re-encrypt every record of every profile under a new master key.
+// Order matters, so a crash at any point loses nothing:
+//   1. decrypt everything with the current key first (stop before any write if one value fails);
+//   2. stage the new key in master.key.next (readers try it when master.key fails);
+//   3. per profile, rewrite every value in one transaction and check it opens with the new key;
+//   4. back up master.key as master.key.bak-<time>, move the new key into place;
+//   5. re-read every value with the key from disk; only then delete the backup.
+import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { AuthsomeError, toRecordTimestamp } from '../util/index.ts';
+import { openValue, sealValue, generateKey, writeKeyFile, readKeyFile, decodeKey, type KeyRing } from '../vault/index.ts';
+import type { BrokerContext } from './context.ts';
+
+export interface RekeyOptions {
+  /** Required when the key comes from AUTHSOME_MASTER_KEY: the key to move to (AUTHSOME_NEW_MASTER_KEY). */
+  newKey?: Buffer;
+  /** The same as base64 (AUTHSOME_NEW_MASTER_KEY). */
+  newKeyBase64?: string;
+}
+
+export interface RekeyResult {
+  source: string;
+  profiles: string[];
+  records: number;
+  /** Kept only when the final check failed. */
+  backup: string | null;
+}
+
+export async function rekey(ctx: BrokerContext, options: RekeyOptions = {}): Promise<RekeyResult> {
+  const { vault, home } = ctx;
+  if (options.newKeyBase64) options = { ...options, newKey: decodeKey(options.newKeyBase64, 'AUTHSOME_NEW_MASTER_KEY') };
+  const keyRing = await vault.keyRing(false);
+  if (!keyRing) {
+    throw new AuthsomeError('master_key_missing', 'there is no master key to replace yet', { hint: 'Run `authsome init` first.' });
+  }
+  if (keyRing.source === 'environment' && !options.newKey) {
+    throw new AuthsomeError('input_required', 'the master key comes from AUTHSOME_MASTER_KEY, so the new key must come from the environment too', {
+      hint: 'Set AUTHSOME_NEW_MASTER_KEY to the new base64 key, run `authsome rekey`, then switch AUTHSOME_MASTER_KEY to it.',
+    });
+  }
+  if (keyRing.source === 'passphrase' || keyRing.source === 'keyring') {
+    throw new AuthsomeError('flow_unsupported', `rekey does not support the ${keyRing.source} key source yet`, {
+      hint: 'Export with `authsome export --format json`, re-initialize a new home, and log in again.',
+    });
+  }
+
+  // 1. Everything must open before anything is written.
+  const profiles = home.listProfiles();
+  const plaintexts = new Map<string, Map<string, string>>();
+  let records = 0;
+  for (const profile of profiles) {
+    const rows = new Map<string, string>();
+    for (const { key, value } of await vault.store(profile).list('')) {
+      rows.set(key, await vault.decrypt(key, value).catch((error: AuthsomeError) => {
+        throw new AuthsomeError(error.code, `rekey stopped before changing anything: ${error.message}`, { hint: error.hint });
+      }));
+    }
+    plaintexts.set(profile, rows);
+    records += rows.size;
+  }
+
+  // 2. Stage the new key where readers will find it if we are interrupted.
+  // An interrupted rekey left its key staged: reuse it, since some records may already be sealed with it.
+  const staged = keyRing.source === 'local_key';
+  const newKey = options.newKey ?? (staged ? keyRing.fallbacks[0] : undefined) ?? generateKey();
+  if (staged && !existsSync(home.pendingMasterKeyFile)) writeKeyFile(home.pendingMasterKeyFile, newKey);
+
+  // 3. Rewrite each profile in one transaction, checking every value opens with the new key.
+  for (const [profile, rows] of plaintexts) {
+    await vault.store(profile, true).transaction(async (tx) => {
+      for (const [key, plaintext] of rows) await tx.put(key, sealValue(newKey, plaintext));
+      for (const [key, plaintext] of rows) {
+        const stored = await tx.get(key);
+        if (stored === undefined || openValue(newKey, stored) !== plaintext) {
+          throw new AuthsomeError('store_unavailable', `rekey check failed for ${key}; the transaction was rolled back`);
+        }
+      }
+    });
+  }
+
+  let backup: string | null = null;
+  const newRing: KeyRing = { primary: newKey, fallbacks: [], source: keyRing.source };
+  if (staged) {
+    // 4. Keep the old key until the rewrite is verified from disk.
+    backup = `${home.masterKeyFile}.bak-${toRecordTimestamp().replace(/[:.]/g, '')}`;
+    if (existsSync(home.masterKeyFile)) copyFileSync(home.masterKeyFile, backup);
+    renameSync(home.pendingMasterKeyFile, home.masterKeyFile);
+    // 5. Verify with the key as it is now on disk.
+    const onDisk = readKeyFile(home.masterKeyFile);
+    for (const [profile, rows] of plaintexts) {
+      for (const { key, value } of await vault.store(profile).list('')) {
+        if (openValue(onDisk, value) !== rows.get(key)) {
+          throw new AuthsomeError('store_unavailable', `rekey verification failed for ${key}; the old key is kept at ${backup}`, {
+            hint: 'Run `authsome doctor`, and keep the backup until it reports the store healthy.',
+          });
+        }
+      }
+    }
+    rmSync(backup, { force: true });
+    backup = null;
+  }
+  vault.useKeyRing(newRing);
+  ctx.auditEvent('rekey', { profiles, records, source: keyRing.source, status: 'success' });
+  return { source: keyRing.source, profiles, records, backup };
+}

@@ -1,0 +1,56 @@
+// profile list|create|use, rekey, log: the home's profiles, its master key, its audit trail.
+import type { Command } from 'commander';
+import { AuthsomeError } from '../../util/index.ts';
+import { table } from '../output.ts';
+import { action } from './run.ts';
+
+export function registerAdmin(program: Command): void {
+  const profile = program.command('profile').description('list, create and switch profiles');
+  profile
+    .command('list', { isDefault: true })
+    .description('list profiles')
+    .action(action(async ({ authsome, out }) => {
+      const profiles = authsome.profiles();
+      out.result(profiles, table([['PROFILE', 'DEFAULT', 'DESCRIPTION'], ...profiles.map((p) => [p.name + (p.active ? ' (active)' : ''), p.default ? 'yes' : '', p.description ?? ''])]));
+    }));
+  profile
+    .command('create <name>')
+    .description('create a profile')
+    .option('--description <text>', 'what the profile is for')
+    .action(action<{ description?: string }>(async ({ authsome, out }, [name], options) => {
+      const created = authsome.createProfile(name!, options.description);
+      out.result(created, `Created profile ${name}. Use it with --profile ${name}, or make it the default: authsome profile use ${name}`);
+    }));
+  profile
+    .command('use <name>')
+    .description('make a profile the default')
+    .action(action(async ({ authsome, out }, [name]) => {
+      authsome.useProfile(name!);
+      out.result({ default_profile: name }, `Profile ${name} is now the default.`);
+    }));
+
+  program
+    .command('rekey')
+    .description('re-encrypt every record under a new master key')
+    .action(action(async ({ authsome, out, env }) => {
+      const next = env.AUTHSOME_NEW_MASTER_KEY;
+      const result = await authsome.rekey(next ? { newKeyBase64: next } : {});
+      out.result(result, `Re-encrypted ${result.records} records in ${result.profiles.length} profile(s) under a new master key (${result.source}).`
+        + (result.source === 'environment' ? '\nNow set AUTHSOME_MASTER_KEY to the value of AUTHSOME_NEW_MASTER_KEY.' : ''));
+    }));
+
+  program
+    .command('log')
+    .description('show the audit log (never contains secrets)')
+    .option('-n, --lines <n>', 'how many entries', '50')
+    .option('--event <name>', 'only entries of this event (login, get, export, logout, …)')
+    .action(action<{ lines: string; event?: string }>(async ({ authsome, out }, _args, options) => {
+      const limit = Number.parseInt(options.lines, 10);
+      if (!Number.isInteger(limit) || limit < 0) throw new AuthsomeError('usage', `-n takes a whole number (got "${options.lines}")`);
+      const entries = authsome.log(limit, options.event);
+      out.result(entries, () => entries.map((e) => {
+        const { timestamp, event, ...rest } = e;
+        return `${timestamp}  ${event.padEnd(8)}  ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`;
+      }).join('\n'));
+    }));
+}

@@ -1,0 +1,19 @@
+// Every command, registered on the program.
+import type { Command } from 'commander';
+import { registerAdmin } from './admin.ts';
+import { registerExport } from './export.ts';
+import { registerGet } from './get.ts';
+import { registerList } from './list.ts';
+import { registerLogin } from './login.ts';
+import { registerManage } from './manage.ts';
+import { registerSetup } from './setup.ts';
+
+export function registerCommands(program: Command): void {
+  registerSetup(program);
+  registerList(program);
+  registerLogin(program);
+  registerGet(program);
+  registerExport(program);
+  registerManage(program);
+  registerAdmin(program);
+}

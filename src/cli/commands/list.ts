@@ -1,0 +1,55 @@
+// list, inspect, register: what providers exist and what state their connections are in.
+import type { Command } from 'commander';
+import type { ProviderSummary } from '../../broker/index.ts';
+import { table } from '../output.ts';
+import { action } from './run.ts';
+
+export function registerList(program: Command): void {
+  program
+    .command('list')
+    .description('every provider with its auth type and state, per connection with expiry')
+    .option('--connected', 'only providers that have connections')
+    .action(action<{ connected?: boolean }>(async ({ authsome, out }, _args, options) => {
+      const result = await authsome.list();
+      for (const problem of result.problems) out.warn(problem);
+      const providers = options.connected ? result.providers.filter((p) => p.connections.length > 0) : result.providers;
+      // The Python CLI's shape (bundled / custom), extended with state and per-connection detail.
+      const json = {
+        profile: result.profile,
+        bundled: providers.filter((p) => p.source === 'bundled'),
+        custom: providers.filter((p) => p.source !== 'bundled'),
+      };
+      out.result(json, () => renderList(providers));
+    }));
+
+  program
+    .command('inspect <provider>')
+    .description('show a provider definition and where it comes from')
+    .action(action(async ({ authsome, out }, [provider]) => {
+      const entry = await authsome.inspect(provider!);
+      out.result({ source: entry.source, path: entry.path, overrides_bundled: entry.overridesBundled, definition: entry.definition },
+        `# ${entry.source}${entry.overridesBundled ? ' (overrides the bundled definition)' : ''}: ${entry.path}\n${JSON.stringify(entry.definition, null, 2)}`);
+    }));
+
+  program
+    .command('register <file>')
+    .description('add a provider definition (JSON or JSONC) to the home')
+    .option('--force', 'replace a registered provider or override a bundled one')
+    .action(action<{ force?: boolean }>(async ({ authsome, out }, [file], options) => {
+      const entry = await authsome.register(file!, { force: Boolean(options.force) });
+      out.result({ name: entry.definition.name, path: entry.path, overrides_bundled: entry.overridesBundled },
+        `Registered ${entry.definition.name} (${entry.path})${entry.overridesBundled ? ', overriding the bundled definition' : ''}.`);
+    }));
+}
+
+function renderList(providers: ProviderSummary[]): string {
+  const rows = [['PROVIDER', 'TYPE', 'STATE', 'CONNECTIONS']];
+  for (const p of providers) {
+    const connections = p.connections.map((c) => {
+      const details = [c.status, c.expires_at ? `expires ${c.expires_at}` : '', c.account?.label ?? ''].filter(Boolean).join(', ');
+      return `${c.connection_name}${c.default && p.connections.length > 1 ? '*' : ''} (${details})`;
+    });
+    rows.push([p.name + (p.source === 'custom' ? ' [custom]' : p.source === 'unknown' ? ' [no definition]' : ''), p.auth_type, p.state, connections.join(', ') || '-']);
+  }
+  return table(rows);
+}

@@ -1,0 +1,45 @@
+// logout, revoke, remove, set-default: removing and re-pointing connections.
+import type { Command } from 'commander';
+import type { RemovalResult } from '../../broker/index.ts';
+import { action } from './run.ts';
+
+export function registerManage(program: Command): void {
+  program
+    .command('logout <provider>')
+    .description('remove one connection')
+    .option('--connection <name>', 'connection name (default: the provider\'s default connection)')
+    .action(action<{ connection?: string }>(async ({ authsome, out }, [provider], options) => {
+      const result = await authsome.logout(provider!, options.connection ? { connection: options.connection } : {});
+      out.result(result, `Logged out of ${provider} (${result.connections[0]}).`);
+    }));
+
+  program
+    .command('revoke <provider>')
+    .description('remove every connection of a provider and its OAuth client record')
+    .action(action(async ({ authsome, out }, [provider]) => {
+      const result = await authsome.revoke(provider!);
+      out.result(result, describe('Revoked', result));
+    }));
+
+  program
+    .command('remove <provider>')
+    .description('revoke, and delete a custom definition (a bundled one returns to its shipped state)')
+    .action(action(async ({ authsome, out }, [provider]) => {
+      const result = await authsome.remove(provider!);
+      out.result(result, describe('Removed', result) + (result.definition ? ' The custom definition was deleted.' : ''));
+    }));
+
+  program
+    .command('set-default <provider> <connection>')
+    .description('make a connection the provider\'s default')
+    .action(action(async ({ authsome, out }, [provider, connection]) => {
+      await authsome.setDefault(provider!, connection!);
+      out.result({ provider, default_connection: connection }, `${provider} now uses connection ${connection} by default.`);
+    }));
+}
+
+function describe(verb: string, result: RemovalResult): string {
+  const parts = [`${result.connections.length} connection${result.connections.length === 1 ? '' : 's'}${result.connections.length ? ` (${result.connections.join(', ')})` : ''}`];
+  if (result.client) parts.push('the OAuth client');
+  return `${verb} ${result.provider}: ${parts.join(' and ')} removed from profile ${result.profile}.`;
+}

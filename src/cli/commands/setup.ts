@@ -1,0 +1,40 @@
+// init, whoami, doctor: setting up the home and checking that it is healthy.
+import { Option, type Command } from 'commander';
+import type { KeySourceName } from '../../broker/index.ts';
+import { table } from '../output.ts';
+import { action } from './run.ts';
+
+export function registerSetup(program: Command): void {
+  program
+    .command('init')
+    .description('create the home, the default profile and the master key')
+    .addOption(new Option('--key-source <source>', 'where the master key lives').choices(['local_key', 'passphrase', 'keyring']))
+    .action(action<{ keySource?: KeySourceName }>(async ({ authsome, out }, _args, options) => {
+      const result = await authsome.init(options.keySource ? { keySource: options.keySource } : {});
+      out.result(result, `${result.created ? 'Initialized' : 'Already initialized:'} ${result.home} (profile ${result.profile}, key from ${result.keySource})`);
+    }));
+
+  program
+    .command('whoami')
+    .description('show the home, profile and key source in use')
+    .action(action(async ({ authsome, out }) => {
+      const who = await authsome.whoami();
+      out.result(who, table([
+        ['home', who.home], ['profile', who.profile], ['key source', who.key_source ?? '(none yet)'],
+        ['store', who.store], ['connections', String(who.connections)],
+      ]));
+    }));
+
+  program
+    .command('doctor')
+    .description('check the home, permissions, master key, stores and provider files; exit 1 when unhealthy')
+    .action(action(async ({ authsome, out }) => {
+      const report = await authsome.doctor();
+      out.result(report, () => {
+        const lines = report.findings.map((f) => `${f.status === 'ok' ? 'ok  ' : f.status === 'warning' ? 'warn' : 'FAIL'}  ${f.check}: ${f.message}${f.fix ? `\n      fix: ${f.fix}` : ''}`);
+        lines.push(report.healthy ? 'Healthy.' : 'Unhealthy: fix the FAIL lines above.');
+        return lines.join('\n');
+      });
+      return report.healthy ? 0 : 1;
+    }));
+}

@@ -1,0 +1,28 @@
+// What every command gets: the Authsome service built from the global flags, and the Output.
+import { Authsome } from '../broker/index.ts';
+import { resolveSettings } from '../util/index.ts';
+import { Output } from './output.ts';
+
+export interface GlobalFlags {
+  json?: boolean;
+  quiet?: boolean;
+  color?: boolean;
+  verbose?: boolean;
+  profile?: string;
+  home?: string;
+}
+
+export interface CommandContext {
+  authsome: Authsome;
+  out: Output;
+  flags: GlobalFlags;
+  env: NodeJS.ProcessEnv;
+}
+
+export function createContext(flags: GlobalFlags): CommandContext {
+  const env = process.env;
+  const color = flags.color !== false && !env.NO_COLOR && Boolean(process.stderr.isTTY);
+  const out = new Output({ json: Boolean(flags.json), quiet: Boolean(flags.quiet), color });
+  const settings = resolveSettings(env, { home: flags.home, profile: flags.profile, verbose: flags.verbose || undefined });
+  return { authsome: new Authsome({ settings }), out, flags, env };
+}

@@ -1,0 +1,69 @@
+// How the CLI speaks: results on stdout (JSON with --json, text otherwise), warnings and errors
+// on stderr, and the exit code from the error table. Every line passes through the redactor.
+import { redactor } from '../audit/index.ts';
+import { toAuthsomeError } from '../util/index.ts';
+
+export interface OutputOptions {
+  json: boolean;
+  quiet: boolean;
+  color: boolean;
+}
+
+export class Output {
+  constructor(readonly options: OutputOptions) {}
+
+  get json(): boolean {
+    return this.options.json;
+  }
+
+  /** Prints a result: `value` as JSON with --json, else the human text (if any). */
+  result(value: unknown, human?: string | (() => string)): void {
+    if (this.options.json) {
+      process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+      return;
+    }
+    const text = typeof human === 'function' ? human() : human;
+    if (text !== undefined && text !== '') process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+  }
+
+  /** A bare value for scripts (`--field x --show-secret`): printed exactly, never redacted. */
+  raw(text: string): void {
+    process.stdout.write(text + '\n');
+  }
+
+  /** Progress and confirmations for people; silenced by --quiet and --json. */
+  info(text: string): void {
+    if (!this.options.quiet && !this.options.json) process.stderr.write(redactor.redact(text) + '\n');
+  }
+
+  warn(text: string): void {
+    if (!this.options.quiet) process.stderr.write(redactor.redact(`${this.#paint('Warning:', 33)} ${text}`) + '\n');
+  }
+
+  /** Reports a failure and returns the exit code. */
+  error(value: unknown): number {
+    const error = toAuthsomeError(value);
+    if (this.options.json) {
+      process.stdout.write(redactor.redact(JSON.stringify(error.toJSON(), null, 2)) + '\n');
+    } else {
+      const hint = error.hint ? `\n${error.hint}` : '';
+      process.stderr.write(redactor.redact(`${this.#paint('Error:', 31)} ${error.message}${hint}`) + '\n');
+    }
+    return error.exitCode;
+  }
+
+  bold(text: string): string {
+    return this.#paint(text, 1);
+  }
+
+  #paint(text: string, code: number): string {
+    return this.options.color ? `\x1b[${code}m${text}\x1b[0m` : text;
+  }
+}
+
+/** Left-aligned columns for human tables. */
+export function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+}

@@ -1,0 +1,137 @@
+// The provider registry: the bundled catalogue plus user files in <home>/providers, where a user
+// file wins over a bundled one of the same name. Bundled files are validated by the test suite,
+// so reading them costs no schema work at run time; user files are validated on load.
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AuthsomeError, ensurePrivateDir, writePrivateFile } from '../util/index.ts';
+import { loadProviderFile } from './load.ts';
+import type { ProviderDefinition } from './schema.ts';
+
+export type ProviderSource = 'bundled' | 'custom';
+
+export interface ProviderEntry {
+  definition: ProviderDefinition;
+  source: ProviderSource;
+  path: string;
+  /** A custom file that replaces a bundled definition of the same name. */
+  overridesBundled: boolean;
+}
+
+export interface ProviderFileProblem {
+  path: string;
+  error: AuthsomeError;
+}
+
+export const BUNDLED_DIR = fileURLToPath(new URL('./bundled/', import.meta.url));
+const EXTENSIONS = ['.json', '.jsonc'];
+
+export class ProviderRegistry {
+  readonly #userDir: string;
+  readonly #bundledDir: string;
+
+  constructor(options: { userDir: string; bundledDir?: string }) {
+    this.#userDir = options.userDir;
+    this.#bundledDir = options.bundledDir ?? BUNDLED_DIR;
+  }
+
+  /** One provider by name; null when neither a user file nor a bundled one exists. */
+  async get(name: string): Promise<ProviderEntry | null> {
+    const userPath = this.#userPath(name);
+    const bundledPath = this.#bundledPath(name);
+    if (userPath) {
+      const definition = await loadProviderFile(userPath);
+      if (definition.name !== name) {
+        throw new AuthsomeError('provider_invalid', `${userPath}: name: "${definition.name}" does not match the file name`, {
+          hint: `Rename the file to ${definition.name}.json, or set "name": "${name}".`,
+          provider: name,
+        });
+      }
+      return { definition, source: 'custom', path: userPath, overridesBundled: bundledPath !== null };
+    }
+    if (bundledPath) return { definition: readBundled(bundledPath), source: 'bundled', path: bundledPath, overridesBundled: false };
+    return null;
+  }
+
+  async require(name: string): Promise<ProviderEntry> {
+    const entry = await this.get(name);
+    if (entry) return entry;
+    throw new AuthsomeError('provider_not_found', `provider "${name}" was not found`, {
+      hint: 'Run `authsome list` to see known providers, or `authsome register <file>` to add one.',
+      provider: name,
+    });
+  }
+
+  /** Every provider, sorted by name; broken user files are returned beside, not thrown. */
+  async all(): Promise<{ entries: ProviderEntry[]; problems: ProviderFileProblem[] }> {
+    const byName = new Map<string, ProviderEntry>();
+    for (const path of listFiles(this.#bundledDir)) {
+      const definition = readBundled(path);
+      byName.set(definition.name, { definition, source: 'bundled', path, overridesBundled: false });
+    }
+    const problems: ProviderFileProblem[] = [];
+    for (const path of listFiles(this.#userDir)) {
+      try {
+        const definition = await loadProviderFile(path);
+        byName.set(definition.name, { definition, source: 'custom', path, overridesBundled: byName.has(definition.name) });
+      } catch (error) {
+        problems.push({ path, error: error as AuthsomeError });
+      }
+    }
+    const entries = [...byName.values()].sort((a, b) => a.definition.name.localeCompare(b.definition.name));
+    return { entries, problems };
+  }
+
+  /** Validates a file and installs it as <home>/providers/<name>.<ext> (0600). */
+  async register(file: string, options: { force?: boolean } = {}): Promise<ProviderEntry> {
+    const definition = await loadProviderFile(file);
+    const name = definition.name;
+    const existing = this.#userPath(name);
+    const bundled = this.#bundledPath(name);
+    if ((existing || bundled) && !options.force) {
+      const what = existing ? `a custom provider "${name}" is already registered (${existing})` : `"${name}" is a bundled provider`;
+      throw new AuthsomeError('conflict', `${what}; nothing was changed`, {
+        hint: `Pass --force to ${existing ? 'replace it' : 'override the bundled definition'}: authsome register ${file} --force`,
+        provider: name,
+      });
+    }
+    ensurePrivateDir(this.#userDir);
+    const target = join(this.#userDir, name + (file.endsWith('.jsonc') ? '.jsonc' : '.json'));
+    writePrivateFile(target, readFileSync(file));
+    for (const path of EXTENSIONS.map((ext) => join(this.#userDir, name + ext))) if (path !== target) rmSync(path, { force: true });
+    return { definition, source: 'custom', path: target, overridesBundled: bundled !== null };
+  }
+
+  /** Deletes a custom definition; a bundled one of the same name shows again. */
+  removeCustom(name: string): boolean {
+    const path = this.#userPath(name);
+    if (!path) return false;
+    rmSync(path);
+    return true;
+  }
+
+  #userPath(name: string): string | null {
+    return firstExisting(EXTENSIONS.map((ext) => join(this.#userDir, name + ext)));
+  }
+
+  #bundledPath(name: string): string | null {
+    return firstExisting([join(this.#bundledDir, name + '.json')]);
+  }
+}
+
+function readBundled(path: string): ProviderDefinition {
+  return JSON.parse(readFileSync(path, 'utf8')) as ProviderDefinition;
+}
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => EXTENSIONS.some((ext) => name.endsWith(ext)) && !name.startsWith('.'))
+    .sort()
+    .map((name) => join(dir, name));
+}
+
+function firstExisting(paths: string[]): string | null {
+  return paths.find((path) => existsSync(path)) ?? null;
+}
+

@@ -1,0 +1,101 @@
+// The provider definition schema: accepts every Python authsome 0.2.x definition unchanged,
+// keeps unknown keys (the Python models allow extras), and adds the fields real services need.
+import { z } from 'zod';
+
+const url = z.string().min(1);
+const nullableUrl = url.nullish();
+
+export const oauthSchema = z.looseObject({
+  base_url: nullableUrl,
+  authorization_url: nullableUrl,
+  token_url: nullableUrl,
+  revocation_url: nullableUrl,
+  device_authorization_url: nullableUrl,
+  /** How the device-code token request is encoded (Python field). */
+  device_token_request: z.enum(['oauth2_form', 'json']).nullish(),
+  registration_endpoint: nullableUrl,
+  userinfo_url: nullableUrl,
+  scopes: z.array(z.string()).nullish(),
+  pkce: z.boolean().nullish(),
+  supports_device_flow: z.boolean().nullish(),
+  supports_dcr: z.boolean().nullish(),
+  // Additions beyond the Python schema.
+  token_request_encoding: z.enum(['form', 'json']).nullish(),
+  token_endpoint_auth_method: z.enum(['client_secret_post', 'client_secret_basic', 'none']).nullish(),
+  /** Extra authorization request parameters, e.g. Google's access_type=offline. */
+  authorize_params: z.record(z.string(), z.string()).nullish(),
+  /** RFC 8707 resource indicator (MCP servers require it). */
+  resource: nullableUrl,
+  /** Seconds to assume when a token response carries no expires_in. */
+  default_token_lifetime: z.number().int().positive().nullish(),
+});
+
+export const apiKeySchema = z.looseObject({
+  header_name: z.string().min(1).nullish(),
+  header_prefix: z.string().nullish(),
+  key_pattern: z
+    .string()
+    .nullish()
+    .refine((p) => p == null || isValidRegExp(p), { message: 'is not a valid regular expression' }),
+  key_pattern_hint: z.string().nullish(),
+  // Additions beyond the Python schema.
+  /** The environment variable `login` reads the key from. */
+  env_var: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').nullish(),
+  /** Where the key travels: a header (default), a query parameter, or HTTP basic auth (key = "user:secret"). */
+  location: z.enum(['header', 'query', 'basic']).nullish(),
+  query_param: z.string().min(1).nullish(),
+});
+
+export const providerSchema = z
+  .looseObject({
+    schema_version: z.number().int().positive().default(1),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lower-case letters, digits, ".", "_" or "-" (it is part of store keys)'),
+    display_name: z.string().min(1).nullish(),
+    auth_type: z.enum(['oauth2', 'api_key']),
+    flow: z.enum(['pkce', 'device_code', 'dcr_pkce', 'api_key', 'client_credentials']),
+    oauth: oauthSchema.nullish(),
+    api_key: apiKeySchema.nullish(),
+    host_url: z.string().nullish(),
+    export: z
+      .looseObject({
+        env: z.record(z.string(), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')).nullish(),
+      })
+      .nullish(),
+    docs: z.string().nullish(),
+    metadata: z.record(z.string(), z.unknown()).nullish(),
+    client: z
+      .looseObject({
+        client_id_env: z.string().nullish(),
+        client_secret_env: z.string().nullish(),
+      })
+      .nullish(),
+  })
+  .superRefine((def, ctx) => {
+    if (def.auth_type === 'oauth2') {
+      if (def.flow === 'api_key') ctx.addIssue({ code: 'custom', path: ['flow'], message: 'api_key flow needs auth_type "api_key"' });
+      if (!def.oauth) ctx.addIssue({ code: 'custom', path: ['oauth'], message: 'is required when auth_type is "oauth2"' });
+      else if (!def.oauth.token_url && def.flow !== 'dcr_pkce')
+        ctx.addIssue({ code: 'custom', path: ['oauth', 'token_url'], message: 'is required for the ' + def.flow + ' flow' });
+      if (def.oauth && def.flow === 'pkce' && !def.oauth.authorization_url)
+        ctx.addIssue({ code: 'custom', path: ['oauth', 'authorization_url'], message: 'is required for the pkce flow' });
+      if (def.oauth && def.flow === 'device_code' && !def.oauth.device_authorization_url)
+        ctx.addIssue({ code: 'custom', path: ['oauth', 'device_authorization_url'], message: 'is required for the device_code flow' });
+    } else if (def.flow !== 'api_key') {
+      ctx.addIssue({ code: 'custom', path: ['flow'], message: 'must be "api_key" when auth_type is "api_key"' });
+    }
+    if (def.api_key?.location === 'query' && !def.api_key.query_param)
+      ctx.addIssue({ code: 'custom', path: ['api_key', 'query_param'], message: 'is required when location is "query"' });
+  });
+
+export type ProviderDefinition = z.infer<typeof providerSchema>;
+
+function isValidRegExp(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}

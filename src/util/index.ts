@@ -1,0 +1,7 @@
+// util: the ground floor every room may use.
+export * from './errors.ts';
+export * from './secret.ts';
+export * from './time.ts';
+export * from './python-json.ts';
+export * from './fs.ts';
+export * from './settings.ts';

@@ -1,0 +1,49 @@
+// One schema of settings: defaults, environment variables and descriptions in one place.
+// Doors (CLI, library) resolve them once into a frozen object; rooms never read process.env.
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface Settings {
+  /** The store's home folder. */
+  readonly home: string;
+  /** The profile chosen explicitly (flag or env); undefined means config.json's default_profile. */
+  readonly profile: string | undefined;
+  /** Base64 master key from the environment; overrides every other key source. */
+  readonly masterKey: string | undefined;
+  /** Passphrase for the `passphrase` key source. */
+  readonly passphrase: string | undefined;
+  /** Debug output on stderr. */
+  readonly verbose: boolean;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export const SETTINGS_DOC = [
+  { env: 'AUTHSOME_HOME', flag: '--home', default: '~/.authsome', description: 'Folder that holds the vault, provider files, audit log and debug log.' },
+  { env: 'AUTHSOME_PROFILE', flag: '--profile', default: 'config.json default_profile ("default")', description: 'Profile whose connections commands read and write.' },
+  { env: 'AUTHSOME_MASTER_KEY', flag: null, default: '(unset)', description: 'Base64 of the 32-byte master key; overrides the key source in config.json (CI, containers, fleets).' },
+  { env: 'AUTHSOME_PASSPHRASE', flag: null, default: '(unset)', description: 'Passphrase for the `passphrase` key source (scrypt).' },
+  { env: 'AUTHSOME_VERBOSE', flag: '--verbose', default: '0', description: 'Debug output on stderr, every secret redacted.' },
+] as const;
+
+export interface SettingsOverrides {
+  home?: string | undefined;
+  profile?: string | undefined;
+  verbose?: boolean | undefined;
+}
+
+/** defaults → environment → explicit overrides (flags, library options). */
+export function resolveSettings(env: Environment, overrides: SettingsOverrides = {}): Settings {
+  const home = overrides.home ?? nonEmpty(env.AUTHSOME_HOME) ?? join(env.HOME || homedir(), '.authsome');
+  return Object.freeze({
+    home: resolve(home),
+    profile: overrides.profile ?? nonEmpty(env.AUTHSOME_PROFILE),
+    masterKey: nonEmpty(env.AUTHSOME_MASTER_KEY),
+    passphrase: env.AUTHSOME_PASSPHRASE || undefined,
+    verbose: overrides.verbose ?? (env.AUTHSOME_VERBOSE === '1' || env.AUTHSOME_VERBOSE === 'true'),
+  });
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value && value.trim() ? value : undefined;
+}

@@ -1,0 +1,34 @@
+// The value codec of the Python store: AES-256-GCM, 12-byte random nonce, 16-byte tag, no AAD,
+// stored as base64(nonce) + "." + base64(ciphertext || tag). See store-format.md.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+export const KEY_BYTES = 32;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+
+export function sealValue(key: Buffer, plaintext: string): string {
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return nonce.toString('base64') + '.' + body.toString('base64');
+}
+
+/** Returns the plaintext, or null when the value is not ours to read (wrong key, tampered, not this format). */
+export function openValue(key: Buffer, value: string): string | null {
+  const dot = value.indexOf('.');
+  if (dot <= 0) return null;
+  const nonce = Buffer.from(value.slice(0, dot), 'base64');
+  const body = Buffer.from(value.slice(dot + 1), 'base64');
+  if (nonce.length !== NONCE_BYTES || body.length < TAG_BYTES) return null;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+    decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
+    return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+  } catch {
+    return null;
+  }
+}
+
+export function looksLikeSealedValue(value: string): boolean {
+  return /^[A-Za-z0-9+/]{16}\.[A-Za-z0-9+/]+=*$/.test(value);
+}

@@ -1,0 +1,17 @@
+// vault: the home layout, master keys, the value codec, the Store interface and its SQLite
+// backend, record types, and the Vault that ties them together.
+export { Home, STORE_VERSION, DEFAULT_PROFILE, defaultConfig, type HomeConfig, type ProfileMetadata, type KeySourceName } from './home.ts';
+export { sealValue, openValue, KEY_BYTES } from './codec.ts';
+export {
+  loadKeyRing, decodeKey, generateKey, writeKeyFile, readKeyFile, passphraseEncryption, storeInKeyring, describeKeySource,
+  type KeyRing, type KeySource, type KeySecrets,
+} from './master-key.ts';
+export { keys, parseKey, isValidName, type ParsedKey, type RecordKind } from './keys.ts';
+export {
+  orderRecord, serializeRecord, parseRecord, SCHEMA_VERSION,
+  type ConnectionRecord, type ProviderMetadataRecord, type ClientRecord, type ProviderStateRecord, type RecordByKind,
+  type StoredStatus, type AuthType, type Account,
+} from './records.ts';
+export type { Store, StoreEntry, StoreReader, StoreWriter } from './store.ts';
+export { SqliteStore } from './sqlite-store.ts';
+export { Vault, type VaultOptions, type VaultTransaction, type ListedRecord, type RecordProblem } from './vault.ts';

@@ -1,0 +1,198 @@
+// The SQLite Store: profiles/<profile>/store.db with the Python `kv` table (WAL), plus a lease
+// table beside it that the Python implementation never reads.
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { AuthsomeError, isNotWritable, notWritableError } from '../util/index.ts';
+import type { Store, StoreEntry, StoreWriter } from './store.ts';
+
+/** Byte for byte the Python implementation's DDL, so sqlite_master looks the same to both. */
+const KV_DDL = 'CREATE TABLE kv (\n    key TEXT PRIMARY KEY,\n    value TEXT NOT NULL\n)';
+const LEASE_DDL = 'CREATE TABLE IF NOT EXISTS authsome_leases (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL)';
+const BUSY_TIMEOUT_MS = 5000;
+
+export interface SqliteStoreOptions {
+  /** Create the file and the kv table when missing (writes); reads of a missing store see it empty. */
+  create: boolean;
+}
+
+export class SqliteStore implements Store {
+  readonly location: string;
+  #db: Database.Database | null = null;
+  #queue: Promise<unknown> = Promise.resolve();
+  #hasLeaseTable = false;
+
+  private constructor(path: string, db: Database.Database | null) {
+    this.location = path;
+    this.#db = db;
+  }
+
+  static open(path: string, options: SqliteStoreOptions): SqliteStore {
+    if (!options.create && !existsSync(path)) return new SqliteStore(path, null);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { fileMustExist: !options.create, timeout: BUSY_TIMEOUT_MS });
+      const hasKv = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kv'").get() !== undefined;
+      if (!hasKv) {
+        db.pragma('journal_mode = WAL');
+        db.exec(KV_DDL);
+      }
+      return new SqliteStore(path, db);
+    } catch (error) {
+      db?.close();
+      throw storeError(path, error);
+    }
+  }
+
+  /** Serializes operations so a transaction's statements are never interleaved with another caller's. */
+  #run<T>(fn: (db: Database.Database | null) => T | Promise<T>): Promise<T> {
+    const next = this.#queue.then(() => fn(this.#db));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  get(key: string): Promise<string | undefined> {
+    return this.#run((db) => this.#get(db, key));
+  }
+
+  list(prefix: string): Promise<StoreEntry[]> {
+    return this.#run((db) => this.#list(db, prefix));
+  }
+
+  put(key: string, value: string): Promise<void> {
+    return this.#run((db) => this.#put(db, key, value));
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.#run((db) => this.#delete(db, key));
+  }
+
+  transaction<T>(fn: (tx: StoreWriter) => Promise<T>): Promise<T> {
+    return this.#run(async (db) => {
+      const writable = this.#require(db);
+      const tx: StoreWriter = {
+        get: async (key) => this.#get(writable, key),
+        list: async (prefix) => this.#list(writable, prefix),
+        put: async (key, value) => this.#put(writable, key, value),
+        delete: async (key) => this.#delete(writable, key),
+      };
+      this.#exec(writable, 'BEGIN IMMEDIATE');
+      try {
+        const result = await fn(tx);
+        this.#exec(writable, 'COMMIT');
+        return result;
+      } catch (error) {
+        if (writable.inTransaction) writable.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.#run((db) => {
+      const writable = this.#require(db);
+      this.#ensureLeaseTable(writable);
+      const now = Date.now();
+      const result = this.#guard(() =>
+        writable
+          .prepare(
+            `INSERT INTO authsome_leases (key, holder, expires_at) VALUES (?, ?, ?)
+             ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE authsome_leases.expires_at < ? OR authsome_leases.holder = excluded.holder`,
+          )
+          .run(key, holder, now + ttlMs, now),
+      );
+      return result.changes === 1;
+    });
+  }
+
+  releaseLease(key: string, holder: string): Promise<void> {
+    return this.#run((db) => {
+      const writable = this.#require(db);
+      this.#ensureLeaseTable(writable);
+      this.#guard(() => writable.prepare('DELETE FROM authsome_leases WHERE key = ? AND holder = ?').run(key, holder));
+    });
+  }
+
+  /** Rows in kv, synchronously (used by the missing-key guard before any key exists). */
+  countSync(): number {
+    if (!this.#db) return 0;
+    const db = this.#db;
+    return (this.#guard(() => db.prepare('SELECT count(*) AS n FROM kv').get()) as { n: number }).n;
+  }
+
+  close(): Promise<void> {
+    return this.#run((db) => {
+      db?.close();
+      this.#db = null;
+    });
+  }
+
+  #get(db: Database.Database | null, key: string): string | undefined {
+    if (!db) return undefined;
+    const row = this.#guard(() => db.prepare('SELECT value FROM kv WHERE key = ?').get(key)) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  #list(db: Database.Database | null, prefix: string): StoreEntry[] {
+    if (!db) return [];
+    // substr comparison rather than LIKE: keys may contain "_" and "%", which LIKE treats as wildcards.
+    return this.#guard(
+      () => db.prepare('SELECT key, value FROM kv WHERE substr(key, 1, ?) = ? ORDER BY key').all(prefix.length, prefix) as StoreEntry[],
+    );
+  }
+
+  #put(db: Database.Database | null, key: string, value: string): void {
+    const writable = this.#require(db);
+    this.#guard(() => writable.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)').run(key, value));
+  }
+
+  #delete(db: Database.Database | null, key: string): boolean {
+    if (!db) return false;
+    return this.#guard(() => db.prepare('DELETE FROM kv WHERE key = ?').run(key)).changes > 0;
+  }
+
+  #exec(db: Database.Database, sql: string): void {
+    this.#guard(() => db.exec(sql));
+  }
+
+  #ensureLeaseTable(db: Database.Database): void {
+    if (this.#hasLeaseTable) return;
+    this.#guard(() => db.exec(LEASE_DDL));
+    this.#hasLeaseTable = true;
+  }
+
+  #require(db: Database.Database | null): Database.Database {
+    if (!db) throw new AuthsomeError('store_unavailable', `the store at ${this.location} is not open for writing`);
+    return db;
+  }
+
+  #guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      throw storeError(this.location, error);
+    }
+  }
+}
+
+function storeError(path: string, error: unknown): AuthsomeError {
+  if (error instanceof AuthsomeError) return error;
+  const code = (error as { code?: string }).code ?? '';
+  const reason = error instanceof Error ? error.message : String(error);
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT')) {
+    return new AuthsomeError('store_corrupt', `the store ${path} is damaged and cannot be read (${reason}); nothing was changed`, {
+      hint: `Keep the file: restore it from a backup, or move it aside (mv ${path} ${path}.damaged) and log in again. \`authsome doctor\` checks every profile.`,
+      cause: error,
+    });
+  }
+  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || isNotWritable(error)) {
+    return notWritableError(path, error);
+  }
+  if (code === 'SQLITE_BUSY') {
+    return new AuthsomeError('store_unavailable', `the store ${path} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000} s`, {
+      hint: 'Try again; if it persists, look for a stuck authsome process.',
+      cause: error,
+    });
+  }
+  return new AuthsomeError('store_unavailable', `the store ${path} cannot be used: ${reason}`, { cause: error });
+}

@@ -1,0 +1,200 @@
+// The Vault: typed, encrypted records on top of a Store, one store per profile. It decrypts with
+// the key ring, reports every secret it reads or writes (so the caller can register it with the
+// redactor), and never writes over data it could not read.
+import { existsSync } from 'node:fs';
+import { AuthsomeError } from '../util/index.ts';
+import { looksLikeSealedValue, openValue, sealValue } from './codec.ts';
+import { Home } from './home.ts';
+import { parseKey, type ParsedKey, type RecordKind } from './keys.ts';
+import { loadKeyRing, type KeyRing, type KeySecrets } from './master-key.ts';
+import { parseRecord, serializeRecord, type RecordByKind } from './records.ts';
+import { SqliteStore } from './sqlite-store.ts';
+import type { Store, StoreWriter } from './store.ts';
+
+export interface VaultOptions {
+  home: string;
+  secrets: KeySecrets;
+  /** Called with every secret value a record carries, as it is read or written. */
+  onSecret?: (value: string) => void;
+}
+
+export interface ListedRecord {
+  key: string;
+  parsed: ParsedKey;
+  record: RecordByKind[RecordKind];
+}
+
+export interface RecordProblem {
+  key: string;
+  error: AuthsomeError;
+}
+
+export interface VaultTransaction {
+  read<K extends RecordKind>(kind: K, key: string): Promise<RecordByKind[K] | null>;
+  write<K extends RecordKind>(kind: K, key: string, record: RecordByKind[K]): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  keys(prefix: string): Promise<string[]>;
+}
+
+export class Vault {
+  readonly home: Home;
+  readonly #secrets: KeySecrets;
+  readonly #onSecret: (value: string) => void;
+  readonly #stores = new Map<string, Store>();
+  #keyRing: KeyRing | null = null;
+
+  constructor(options: VaultOptions) {
+    this.home = new Home(options.home);
+    this.#secrets = options.secrets;
+    this.#onSecret = options.onSecret ?? (() => {});
+  }
+
+  /** The key ring; with create, a first key is made (only where no encrypted record exists). */
+  async keyRing(create = false): Promise<KeyRing | null> {
+    if (this.#keyRing) return this.#keyRing;
+    this.home.checkVersion();
+    if (create) this.home.ensureLayout();
+    const config = this.home.readConfig();
+    this.#keyRing = await loadKeyRing(this.home, config, this.#secrets, {
+      create,
+      countEncryptedRecords: () => this.countRecordsOnDisk(),
+    });
+    return this.#keyRing;
+  }
+
+  /** Replaces the key ring after a rekey. */
+  useKeyRing(keyRing: KeyRing): void {
+    this.#keyRing = keyRing;
+  }
+
+  store(profile: string, create = false): Store {
+    const cached = this.#stores.get(profile);
+    if (cached && (!create || existsSync(cached.location))) return cached;
+    if (create) this.home.ensureProfile(profile);
+    else this.home.checkVersion();
+    const store = SqliteStore.open(this.home.storeFile(profile), { create });
+    if (cached) void cached.close();
+    this.#stores.set(profile, store);
+    return store;
+  }
+
+  async read<K extends RecordKind>(profile: string, kind: K, key: string): Promise<RecordByKind[K] | null> {
+    const value = await this.store(profile).get(key);
+    return value === undefined ? null : this.#decode(kind, key, value);
+  }
+
+  /** Every record under prefix, decoded; damaged ones are reported beside, never dropped silently. */
+  async list(profile: string, prefix: string): Promise<{ records: ListedRecord[]; problems: RecordProblem[] }> {
+    const entries = await this.store(profile).list(prefix);
+    const records: ListedRecord[] = [];
+    const problems: RecordProblem[] = [];
+    for (const { key, value } of entries) {
+      const parsed = parseKey(key);
+      if (!parsed) continue;
+      try {
+        const record = await this.#decode(parsed.kind, key, value);
+        if (record) records.push({ key, parsed, record });
+      } catch (error) {
+        if (!(error instanceof AuthsomeError) || error.code === 'master_key_unavailable') throw error;
+        problems.push({ key, error });
+      }
+    }
+    return { records, problems };
+  }
+
+  async write<K extends RecordKind>(profile: string, kind: K, key: string, record: RecordByKind[K]): Promise<void> {
+    const sealed = await this.#seal(kind, record);
+    await this.store(profile, true).put(key, sealed);
+  }
+
+  async delete(profile: string, key: string): Promise<boolean> {
+    return this.store(profile).delete(key);
+  }
+
+  /** Reads and writes in one store transaction: all writes land together or none does. */
+  async transaction<T>(profile: string, fn: (tx: VaultTransaction) => Promise<T>): Promise<T> {
+    await this.keyRing(true);
+    return this.store(profile, true).transaction((tx) => fn(this.#wrap(tx)));
+  }
+
+  /** Counts kv rows in every profile store on disk (for the missing-key guard). */
+  countRecordsOnDisk(): number {
+    let count = 0;
+    for (const profile of this.home.listProfiles()) {
+      const path = this.home.storeFile(profile);
+      if (!existsSync(path)) continue;
+      try {
+        const store = SqliteStore.open(path, { create: false });
+        count += store.countSync();
+        void store.close();
+      } catch {
+        // A store we cannot open still counts as data: never risk a new key over it.
+        count += 1;
+      }
+    }
+    return count;
+  }
+
+  async close(): Promise<void> {
+    const stores = [...this.#stores.values()];
+    this.#stores.clear();
+    await Promise.all(stores.map((store) => store.close()));
+  }
+
+  #reportSecrets(record: Record<string, unknown>): void {
+    for (const field of SECRET_FIELDS) {
+      const value = record[field];
+      if (typeof value === 'string' && value) this.#onSecret(value);
+    }
+  }
+
+  #wrap(tx: StoreWriter): VaultTransaction {
+    return {
+      read: async (kind, key) => {
+        const value = await tx.get(key);
+        return value === undefined ? null : this.#decode(kind, key, value);
+      },
+      write: async (kind, key, record) => tx.put(key, await this.#seal(kind, record)),
+      delete: (key) => tx.delete(key),
+      keys: async (prefix) => (await tx.list(prefix)).map((entry) => entry.key),
+    };
+  }
+
+  async #seal<K extends RecordKind>(kind: K, record: RecordByKind[K]): Promise<string> {
+    const keyRing = await this.keyRing(true);
+    if (!keyRing) throw new AuthsomeError('master_key_unavailable', 'no master key is available to encrypt with');
+    this.#reportSecrets(record);
+    return sealValue(keyRing.primary, serializeRecord(kind, record));
+  }
+
+  async #decode<K extends RecordKind>(kind: K, key: string, value: string): Promise<RecordByKind[K] | null> {
+    const plaintext = await this.decrypt(key, value);
+    const record = parseRecord(kind, key, plaintext);
+    if (record) this.#reportSecrets(record);
+    return record;
+  }
+
+  /** Opens one stored value with the key ring; a value no key opens is a clear error, never a guess. */
+  async decrypt(key: string, value: string): Promise<string> {
+    if (!looksLikeSealedValue(value)) {
+      throw new AuthsomeError('record_malformed', `the record ${key} is not an encrypted value; it was left as it is`, {
+        hint: 'Run `authsome doctor`; log in again to replace it.',
+      });
+    }
+    const keyRing = await this.keyRing(false);
+    if (!keyRing) {
+      throw new AuthsomeError('master_key_missing', `cannot decrypt ${key}: no master key was found in ${this.home.root}`, {
+        hint: 'Restore master.key from a backup, or set AUTHSOME_MASTER_KEY. Nothing was changed.',
+      });
+    }
+    for (const candidate of [keyRing.primary, ...keyRing.fallbacks]) {
+      const plaintext = openValue(candidate, value);
+      if (plaintext !== null) return plaintext;
+    }
+    throw new AuthsomeError('master_key_mismatch', `cannot decrypt ${key}: the master key does not match this store`, {
+      hint: 'Check AUTHSOME_MASTER_KEY, AUTHSOME_PASSPHRASE or master.key (a restored backup of the wrong store?). Nothing was changed; `authsome doctor` checks every record.',
+    });
+  }
+}
+
+const SECRET_FIELDS = ['access_token', 'refresh_token', 'api_key', 'client_secret'] as const;
