@@ -6,5 +6,4 @@ export {
   type ProfileInfo, type RekeyResult, type DoctorReport, type Finding,
 } from './broker/index.ts';
 export { AuthsomeError, CODES, type ErrorCode, Secret, maskSecret } from './util/index.ts';
-export type { ConnectionRecord } from './vault/index.ts';
-export type { ProviderDefinition, ProviderEntry } from './providers/index.ts';
+export type { ConnectionRecord, KeySourceName, ProviderDefinition, ProviderEntry } from './broker/index.ts';

@@ -10,3 +10,4 @@ export type { ProfileInfo } from './profiles.ts';
 export type { RekeyResult } from './rekey.ts';
 export type { DoctorReport, Finding } from './doctor.ts';
 export type { KeySourceName, ConnectionRecord } from '../vault/index.ts';
+export type { ProviderDefinition, ProviderEntry } from '../providers/index.ts';

@@ -1,8 +1,8 @@
 // The SQLite Store: profiles/<profile>/store.db with the Python `kv` table (WAL), plus a lease
 // table beside it that the Python implementation never reads.
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
-import { AuthsomeError, isNotWritable, notWritableError } from '../util/index.ts';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { AuthsomeError, FILE_MODE, isNotWritable, notWritableError } from '../util/index.ts';
 import type { Store, StoreEntry, StoreWriter } from './store.ts';
 
 /** Byte for byte the Python implementation's DDL, so sqlite_master looks the same to both. */
@@ -30,6 +30,9 @@ export class SqliteStore implements Store {
     if (!options.create && !existsSync(path)) return new SqliteStore(path, null);
     let db: Database.Database | undefined;
     try {
+      // SQLite would create the file with the umask's mode (often 0644); the store must be 0600,
+      // and SQLite gives its -wal and -shm files the database file's mode.
+      if (options.create && !existsSync(path)) closeSync(openSync(path, 'a', FILE_MODE));
       db = new Database(path, { fileMustExist: !options.create, timeout: BUSY_TIMEOUT_MS });
       const hasKv = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kv'").get() !== undefined;
       if (!hasKv) {

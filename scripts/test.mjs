@@ -1,0 +1,21 @@
+// Runs every *.test.ts under test/ with node:test through tsx (Node 20 does not expand globs itself).
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const find = (dir) =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : find(path);
+    return entry.name.endsWith('.test.ts') ? [relative(root, path)] : [];
+  });
+const only = process.argv.slice(2);
+const files = (only.length ? only : find(join(root, 'test'))).sort();
+if (files.length === 0) {
+  console.error('no test files found under test/');
+  process.exit(1);
+}
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit' });
+process.exit(result.status ?? 1);

@@ -1,0 +1,55 @@
+// Every bundled provider definition is valid, named after its file, and points at HTTPS hosts;
+// user definitions in the Python format (the fixture's localtest.json) still validate unchanged.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { providerSchema } from '../../src/providers/schema.ts';
+import { BUNDLED_DIR, parseProviderText } from '../../src/providers/index.ts';
+import { FIXTURE_HOME } from '../support/homes.ts';
+
+const files = readdirSync(BUNDLED_DIR).filter((name) => name.endsWith('.json'));
+
+test('the catalogue has at least 60 providers, including the ones the Python store names', () => {
+  assert.ok(files.length >= 60, `${files.length} bundled providers`);
+  for (const name of ['github', 'openai', 'resend', 'google', 'slack', 'anthropic', 'stripe', 'twilio']) assert.ok(files.includes(`${name}.json`), name);
+});
+
+test('every bundled definition validates, matches its file name, and uses https endpoints', () => {
+  const problems: string[] = [];
+  for (const file of files) {
+    const raw = JSON.parse(readFileSync(join(BUNDLED_DIR, file), 'utf8'));
+    const result = providerSchema.safeParse(raw);
+    if (!result.success) {
+      problems.push(`${file}: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      continue;
+    }
+    const def = result.data;
+    if (`${def.name}.json` !== file) problems.push(`${file}: name is ${def.name}`);
+    for (const [field, value] of Object.entries(def.oauth ?? {})) {
+      if (typeof value === 'string' && field.endsWith('_url') && !/^(https:\/\/|\{base_url\})/.test(value)) problems.push(`${file}: oauth.${field} is not https`);
+    }
+    if (def.host_url && /[/:]/.test(def.host_url)) problems.push(`${file}: host_url should be a bare host`);
+    if (def.export?.env && 'refresh_token' in def.export.env) problems.push(`${file}: exports a refresh token`);
+    if (def.auth_type === 'api_key' && def.api_key?.key_pattern) new RegExp(def.api_key.key_pattern);
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('a Python user definition validates unchanged and keeps unknown keys', async () => {
+  const path = join(FIXTURE_HOME, 'providers', 'localtest.json');
+  const text = readFileSync(path, 'utf8');
+  const def = await parseProviderText(text.replace('"metadata": {}', '"metadata": {}, "python_extra": 1'), path);
+  assert.equal(def.name, 'localtest');
+  assert.equal((def as Record<string, unknown>).python_extra, 1);
+});
+
+test('JSONC is accepted; errors name the file, line and field', async () => {
+  const def = await parseProviderText('{\n // comment\n "name": "x", "auth_type": "api_key", "flow": "api_key",\n}', 'x.jsonc');
+  assert.equal(def.name, 'x');
+  await assert.rejects(parseProviderText('{\n "name": "x",, }', 'bad.json'), /bad\.json:2:\d+: /);
+  await assert.rejects(parseProviderText('{"name": "x", "auth_type": "oauth2", "flow": "pkce", "oauth": {"token_url": 5}}', 'p.json'),
+    /p\.json: oauth\.token_url: .*expected string/);
+  await assert.rejects(parseProviderText('{"name": "x", "auth_type": "oauth2", "flow": "pkce", "oauth": {"token_url": "https://t"}}', 'q.json'),
+    /q\.json: oauth\.authorization_url: is required for the pkce flow/);
+});
