@@ -17,7 +17,9 @@ export async function resolveConnectionName(ctx: BrokerContext, provider: string
 export async function requireConnection(ctx: BrokerContext, provider: string, connection?: string): Promise<ConnectionRecord> {
   const profile = ctx.requireProfileForRead();
   const name = await resolveConnectionName(ctx, provider, connection);
-  const record = await ctx.vault.read(profile, 'connection', keys.connection(profile, provider, name));
+  const key = keys.connection(profile, provider, name);
+  const record = await ctx.vault.read(profile, 'connection', key);
+  ctx.log.debug(record ? `read ${key}` : `no record at ${key}`, record ? { status: record.status, auth_type: record.auth_type, access_token: record.access_token, api_key: record.api_key } : undefined);
   if (record) return record;
   const known = await ctx.registry.get(provider);
   if (!known && !(await hasAnyRecord(ctx, provider))) {

@@ -23,6 +23,7 @@ export class BrokerContext {
     this.#profile = settings.profile;
     if (settings.masterKey) redactor.register(settings.masterKey);
     if (settings.passphrase) redactor.register(settings.passphrase);
+    log.debug(`home ${settings.home}`, { profile: settings.profile ?? '(config default)', master_key_env: Boolean(settings.masterKey) });
   }
 
   get home() {

@@ -59,7 +59,10 @@ export function authHeaders(definition: ProviderDefinition | null, record: Conne
   if (record.auth_type === 'oauth2') return { Authorization: `${normalizeTokenType(record.token_type)} ${value}` };
   const apiKey = definition?.api_key;
   if (apiKey?.location === 'query') return {};
-  if (apiKey?.location === 'basic') return { Authorization: `Basic ${Buffer.from(value).toString('base64')}` };
+  if (apiKey?.location === 'basic') {
+    const pair = (apiKey.basic_template ?? '{key}').replace('{key}', value);
+    return { Authorization: `Basic ${Buffer.from(pair).toString('base64')}` };
+  }
   const header = apiKey?.header_name ?? 'Authorization';
   const prefix = apiKey?.header_prefix ?? (header.toLowerCase() === 'authorization' ? 'Bearer' : '');
   return { [header]: prefix ? `${prefix} ${value}` : value };

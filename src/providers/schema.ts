@@ -44,6 +44,12 @@ export const apiKeySchema = z.looseObject({
   /** Where the key travels: a header (default), a query parameter, or HTTP basic auth (key = "user:secret"). */
   location: z.enum(['header', 'query', 'basic']).nullish(),
   query_param: z.string().min(1).nullish(),
+  /**
+   * With location "basic": how the key becomes "user:password" before base64 (RFC 7617 §2).
+   * "{key}" (default) when the key is itself a pair (Twilio SID:token); "{key}:" for a key as
+   * username with no password (Ashby); ":{key}" or "any:{key}" for a key as password.
+   */
+  basic_template: z.string().includes('{key}', { message: 'must contain {key}' }).includes(':', { message: 'must contain ":"' }).nullish(),
 });
 
 export const providerSchema = z

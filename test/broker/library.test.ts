@@ -49,3 +49,17 @@ describe('Authsome library', () => {
     assert.equal(secret.reveal(), 'gho_abcdefghijklmnop');
   });
 });
+
+describe('authHeaders per provider definition', () => {
+  test('basic auth follows basic_template; headers and prefixes follow the definition', async () => {
+    const authsome = new Authsome({ home: freshHome(), env: {} });
+    await authsome.loginWithApiKey('ashby', 'ashby-key-123');
+    await authsome.loginWithApiKey('lemlist', 'lemlist-key-123');
+    await authsome.loginWithApiKey('anthropic', 'sk-ant-api03-abcdef');
+    const basic = (h: Record<string, string>) => Buffer.from(h.Authorization!.replace(/^Basic /, ''), 'base64').toString();
+    assert.equal(basic(await authsome.authHeaders('ashby')), 'ashby-key-123:');
+    assert.equal(basic(await authsome.authHeaders('lemlist')), ':lemlist-key-123');
+    assert.deepEqual(await authsome.authHeaders('anthropic'), { 'x-api-key': 'sk-ant-api03-abcdef' });
+    await authsome.close();
+  });
+});

@@ -280,3 +280,14 @@ describe('audit log', () => {
     for (const secret of [OPENAI_KEY, ANTHROPIC_KEY]) assert.equal(text.includes(secret), false, 'audit log holds no secret');
   });
 });
+
+describe('--verbose', () => {
+  test('debug lines go to stderr with every secret redacted', async () => {
+    const home = await loggedIn();
+    const result = await runCli(['get', 'openai', '--field', 'api_key', '--show-secret', '--verbose'], { home });
+    assert.equal(result.stdout, OPENAI_KEY + '\n', 'the value asked for is printed on stdout');
+    assert.match(result.stderr, /\[authsome\] read profile:default:openai:connection:default/);
+    assert.match(result.stderr, /"api_key":"\[REDACTED\]"/);
+    assert.equal(result.stderr.includes(OPENAI_KEY), false);
+  });
+});
