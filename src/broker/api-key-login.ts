@@ -1,6 +1,6 @@
 // Logging in with an API key: checks the provider's key_pattern, refuses to overwrite an existing
 // connection without force, and stores the key as a connection record.
-import { AuthsomeError, toRecordTimestamp } from '../util/index.ts';
+import { AuthsomeError, isAuthsomeError, toRecordTimestamp } from '../util/index.ts';
 import { keys, orderRecord, type ConnectionRecord } from '../vault/index.ts';
 import type { ProviderDefinition } from '../providers/index.ts';
 import { addConnectionToMetadata, DEFAULT_CONNECTION } from './connections.ts';
@@ -53,7 +53,16 @@ export async function loginWithApiKey(ctx: BrokerContext, provider: string, apiK
   const recordKey = keys.connection(profile, provider, connection);
 
   const replaced = await ctx.vault.transaction(profile, async (tx) => {
-    const existing = await tx.read('connection', recordKey);
+    let existing: ConnectionRecord | null;
+    let damaged = false;
+    try {
+      existing = await tx.read('connection', recordKey);
+    } catch (error) {
+      // --force replaces a damaged record (what its error hint and `doctor` say to do); a key that does not fit never does.
+      if (!options.force || !isAuthsomeError(error) || error.code !== 'record_malformed') throw error;
+      existing = null;
+      damaged = true;
+    }
     if (existing && !options.force) {
       throw new AuthsomeError('conflict', `${provider} already has a connection "${connection}" in profile "${profile}"; it was not overwritten`, {
         hint: `Pass --force to replace it, or --connection NAME to add another: authsome login ${provider} --force`,
@@ -83,7 +92,7 @@ export async function loginWithApiKey(ctx: BrokerContext, provider: string, apiK
     });
     await tx.write('connection', recordKey, record);
     await addConnectionToMetadata(tx, profile, provider, connection);
-    return existing !== null;
+    return existing !== null || damaged;
   });
   ctx.auditEvent('login', { provider, connection, profile: profile === 'default' ? undefined : profile, flow: 'api_key', source: options.via, status: 'success' });
   return { provider, connection, profile, replaced };

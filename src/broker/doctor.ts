@@ -69,18 +69,21 @@ export async function doctor(ctx: BrokerContext): Promise<DoctorReport> {
       const entries = await store.list('');
       if (!keyOk) return { check, status: 'warning', message: `${entries.length} records not checked (no usable master key)` };
       let bad = 0;
+      const undecryptable = new Set<string>();
       for (const { key, value } of entries) {
         try {
           await vault.decrypt(key, value);
         } catch (error) {
           bad += 1;
+          undecryptable.add(key);
           const failure = toAuthsomeError(error);
           add({ check, status: 'error', message: failure.message, ...(failure.hint ? { fix: failure.hint } : {}) });
         }
       }
       const { problems } = await vault.list(profile, '');
       for (const problem of problems) {
-        if (isAuthsomeError(problem.error) && problem.error.code === 'record_malformed') {
+        // Records that did not decrypt were reported above; list() reports them again.
+        if (isAuthsomeError(problem.error) && problem.error.code === 'record_malformed' && !undecryptable.has(problem.key)) {
           bad += 1;
           add({ check, status: 'error', message: problem.error.message, ...(problem.error.hint ? { fix: problem.error.hint } : {}) });
         }

@@ -23,7 +23,8 @@ export interface ProviderFileProblem {
   error: AuthsomeError;
 }
 
-export const BUNDLED_DIR = fileURLToPath(new URL('./bundled/', import.meta.url));
+// Resolved from this file in src/ and dist/, and from the single-file CLI bundle in dist/cli/.
+export const BUNDLED_DIR = fileURLToPath(new URL('../providers/bundled/', import.meta.url));
 const EXTENSIONS = ['.json', '.jsonc'];
 
 export class ProviderRegistry {

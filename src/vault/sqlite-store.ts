@@ -2,6 +2,8 @@
 // table beside it that the Python implementation never reads.
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { AuthsomeError, FILE_MODE, isNotWritable, notWritableError } from '../util/index.ts';
 import type { Store, StoreEntry, StoreWriter } from './store.ts';
 
@@ -33,7 +35,7 @@ export class SqliteStore implements Store {
       // SQLite would create the file with the umask's mode (often 0644); the store must be 0600,
       // and SQLite gives its -wal and -shm files the database file's mode.
       if (options.create && !existsSync(path)) closeSync(openSync(path, 'a', FILE_MODE));
-      db = new Database(path, { fileMustExist: !options.create, timeout: BUSY_TIMEOUT_MS });
+      db = new Database(path, { fileMustExist: !options.create, timeout: BUSY_TIMEOUT_MS, ...nativeBindingOption() });
       const hasKv = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kv'").get() !== undefined;
       if (!hasKv) {
         db.pragma('journal_mode = WAL');
@@ -176,6 +178,24 @@ export class SqliteStore implements Store {
       throw storeError(this.location, error);
     }
   }
+}
+
+let nativeBinding: { nativeBinding?: string } | undefined;
+
+/**
+ * Points better-sqlite3 straight at its compiled addon: its default lookup through the `bindings`
+ * package probes many paths and costs ~8 ms of every CLI start.
+ */
+function nativeBindingOption(): { nativeBinding?: string } {
+  if (nativeBinding) return nativeBinding;
+  try {
+    const require = createRequire(import.meta.url);
+    const addon = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+    nativeBinding = existsSync(addon) ? { nativeBinding: addon } : {};
+  } catch {
+    nativeBinding = {};
+  }
+  return nativeBinding;
 }
 
 function storeError(path: string, error: unknown): AuthsomeError {

@@ -95,7 +95,8 @@ export class Vault {
         const record = await this.#decode(parsed.kind, key, value);
         if (record) records.push({ key, parsed, record });
       } catch (error) {
-        if (!(error instanceof AuthsomeError) || error.code === 'master_key_unavailable') throw error;
+        // A key that is missing or unusable is not a problem of this record: every other record fails the same way.
+        if (!(error instanceof AuthsomeError) || error.code === 'master_key_unavailable' || error.code === 'master_key_missing') throw error;
         problems.push({ key, error });
       }
     }
@@ -178,7 +179,7 @@ export class Vault {
   async decrypt(key: string, value: string): Promise<string> {
     if (!looksLikeSealedValue(value)) {
       throw new AuthsomeError('record_malformed', `the record ${key} is not an encrypted value; it was left as it is`, {
-        hint: 'Run `authsome doctor`; log in again to replace it.',
+        hint: 'Run `authsome doctor` to list damaged records; log in again to replace this one (`authsome login <provider> --force`).',
       });
     }
     const keyRing = await this.keyRing(false);
