@@ -29,7 +29,7 @@ export function checkKeyPattern(definition: ProviderDefinition, apiKey: string):
   const pattern = definition.api_key?.key_pattern;
   if (!pattern) return;
   if (!new RegExp(pattern).test(apiKey)) {
-    throw new AuthsomeError('input_invalid', `that does not look like a ${definition.display_name ?? definition.name} API key`, {
+    throw new AuthsomeError('input_invalid', `that does not look like an API key for ${definition.display_name ?? definition.name}`, {
       hint: definition.api_key?.key_pattern_hint ?? `Expected a key matching ${pattern}.`,
       provider: definition.name,
     });

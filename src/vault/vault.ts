@@ -42,6 +42,7 @@ export class Vault {
   readonly #onSecret: (value: string) => void;
   readonly #stores = new Map<string, Store>();
   #keyRing: KeyRing | null = null;
+  #keyChecked = false;
 
   constructor(options: VaultOptions) {
     this.home = new Home(options.home);
@@ -65,6 +66,7 @@ export class Vault {
   /** Replaces the key ring after a rekey. */
   useKeyRing(keyRing: KeyRing): void {
     this.#keyRing = keyRing;
+    this.#keyChecked = true;
   }
 
   store(profile: string, create = false): Store {
@@ -100,10 +102,13 @@ export class Vault {
         problems.push({ key, error });
       }
     }
+    // No record opened and every failure is a key mismatch: the key is wrong, not the records.
+    if (records.length === 0 && problems.length > 0 && problems.every((p) => p.error.code === 'master_key_mismatch')) throw problems[0]!.error;
     return { records, problems };
   }
 
   async write<K extends RecordKind>(profile: string, kind: K, key: string, record: RecordByKind[K]): Promise<void> {
+    await this.#writableKeyRing();
     const sealed = await this.#seal(kind, record);
     await this.store(profile, true).put(key, sealed);
   }
@@ -114,7 +119,8 @@ export class Vault {
 
   /** Reads and writes in one store transaction: all writes land together or none does. */
   async transaction<T>(profile: string, fn: (tx: VaultTransaction) => Promise<T>): Promise<T> {
-    await this.keyRing(true);
+    // Checked before the transaction starts: the check reads stores, which a running transaction queues behind.
+    await this.#writableKeyRing();
     return this.store(profile, true).transaction((tx) => fn(this.#wrap(tx)));
   }
 
@@ -142,6 +148,31 @@ export class Vault {
     await Promise.all(stores.map((store) => store.close()));
   }
 
+  /**
+   * A wrong key must not start writing records beside ones it cannot read (a store of mixed keys
+   * loses data either way): before the first write, one existing value must open with the key ring.
+   */
+  async #writableKeyRing(): Promise<KeyRing> {
+    const keyRing = await this.keyRing(true);
+    if (!keyRing) throw new AuthsomeError('master_key_unavailable', 'no master key is available to encrypt with');
+    if (!this.#keyChecked) await this.#checkKeyBeforeFirstWrite(keyRing);
+    return keyRing;
+  }
+
+  async #checkKeyBeforeFirstWrite(keyRing: KeyRing): Promise<void> {
+    for (const profile of this.home.listProfiles()) {
+      const sample = (await this.store(profile).list('profile:')).find((entry) => looksLikeSealedValue(entry.value));
+      if (!sample) continue;
+      if (![keyRing.primary, ...keyRing.fallbacks].some((key) => openValue(key, sample.value) !== null)) {
+        throw new AuthsomeError('master_key_mismatch', `cannot decrypt ${sample.key}: the master key does not match this store; nothing was written`, {
+          hint: 'Check AUTHSOME_MASTER_KEY, AUTHSOME_PASSPHRASE or master.key. Writing with another key would leave records no single key can read.',
+        });
+      }
+      break;
+    }
+    this.#keyChecked = true;
+  }
+
   #reportSecrets(record: Record<string, unknown>): void {
     for (const field of SECRET_FIELDS) {
       const value = record[field];
@@ -162,8 +193,7 @@ export class Vault {
   }
 
   async #seal<K extends RecordKind>(kind: K, record: RecordByKind[K]): Promise<string> {
-    const keyRing = await this.keyRing(true);
-    if (!keyRing) throw new AuthsomeError('master_key_unavailable', 'no master key is available to encrypt with');
+    const keyRing = await this.#writableKeyRing();
     this.#reportSecrets(record);
     return sealValue(keyRing.primary, serializeRecord(kind, record));
   }

@@ -1,12 +1,12 @@
 // Test homes: a private copy of the Python fixture store, or an empty folder, removed after the test.
-import { cpSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, chmodSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** shared/ sits beside the checkout, in development and in CI. */
-export const FIXTURE_DIR = join(REPO_ROOT, '..', 'shared', 'fixtures', 'python-authsome-0.2.3');
+/** A copy of shared/fixtures/python-authsome-0.2.3 (a real store written by the Python authsome), so a clone tests on its own. */
+export const FIXTURE_DIR = join(REPO_ROOT, 'test', 'fixtures', 'python-authsome-0.2.3');
 export const FIXTURE_HOME = join(FIXTURE_DIR, 'home');
 export const FIXTURE_KEY = 'x1Rh7lFZnsBgcPCGDg87/XhpjSI9lJBccxHuiVHU8eQ=';
 
@@ -22,8 +22,14 @@ export function tempDir(prefix = 'authsome-test-'): string {
 export function fixtureHome(): string {
   const home = join(tempDir(), 'home');
   cpSync(FIXTURE_HOME, home, { recursive: true });
-  // Version control keeps no modes; give the copy the modes a real store has.
-  chmodSync(home, 0o700);
+  // Version control keeps no modes; give the copy the modes a real store has (folders 0700, files 0600).
+  const visit = (path: string) => {
+    if (statSync(path).isDirectory()) {
+      chmodSync(path, 0o700);
+      for (const name of readdirSync(path)) visit(join(path, name));
+    } else chmodSync(path, 0o600);
+  };
+  visit(home);
   return home;
 }
 

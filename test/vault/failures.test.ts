@@ -417,3 +417,16 @@ describe('malformed provider files', () => {
     });
   }
 });
+
+describe('a wrong key never writes', () => {
+  test('login of a new provider under a wrong AUTHSOME_MASTER_KEY is refused and writes nothing', async () => {
+    const home = fixtureHome();
+    const before = readFileSync(join(home, 'profiles', 'default', 'store.db'));
+    const wrong = Buffer.alloc(32, 3).toString('base64');
+    const result = await runCliJson<{ error: string }>(['login', 'anthropic', '--api-key-stdin'], { home, env: { AUTHSOME_MASTER_KEY: wrong }, input: 'sk-ant-wrongkey-0000000000' });
+    assert.deepEqual([result.code, result.json.error], [7, 'master_key_mismatch']);
+    assert.deepEqual(readFileSync(join(home, 'profiles', 'default', 'store.db')), before);
+    const list = await runCliJson<{ error: string }>(['list'], { home, env: { AUTHSOME_MASTER_KEY: wrong } });
+    assert.deepEqual([list.code, list.json.error], [7, 'master_key_mismatch'], 'list fails instead of showing everything as available');
+  });
+});
