@@ -16,8 +16,9 @@ export function promptSecret(question: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const stdin = process.stdin;
     let value = '';
-    process.stderr.write(question);
+    // Raw mode (no echo) before the question appears: a key typed as soon as it shows must not echo.
     stdin.setRawMode(true);
+    process.stderr.write(question);
     stdin.resume();
     stdin.setEncoding('utf8');
     const finish = (error?: Error) => {

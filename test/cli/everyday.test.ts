@@ -23,6 +23,16 @@ async function loggedIn(): Promise<string> {
   return home;
 }
 
+/** What a real shell sees after `eval "$(authsome export … --format shell)"`. */
+function evalInBash(script: string, variable: string): Promise<string> {
+  return new Promise((resolve) => {
+    const sh = spawn('bash', ['-c', `eval "$1"; printf %s "\${${variable}}"`, 'bash', script]);
+    let out = '';
+    sh.stdout.on('data', (c: Buffer) => (out += c));
+    sh.on('close', () => resolve(out));
+  });
+}
+
 function modes(root: string): Array<[string, number]> {
   const out: Array<[string, number]> = [];
   const visit = (path: string) => {
@@ -157,12 +167,7 @@ describe('export', () => {
     const json = await runCli(['export', 'openai', '--format', 'json'], { home });
     assert.deepEqual(JSON.parse(json.stdout), { OPENAI_API_KEY: OPENAI_KEY });
     const shell = await runCli(['export', 'openai', '--format', 'shell'], { home });
-    const echoed = await new Promise<string>((resolve) => {
-      const sh = spawn('bash', ['-c', `eval "$1"; printf %s "$OPENAI_API_KEY"`, 'bash', shell.stdout]);
-      let out = '';
-      sh.stdout.on('data', (c: Buffer) => (out += c));
-      sh.on('close', () => resolve(out));
-    });
+    const echoed = await evalInBash(shell.stdout, 'OPENAI_API_KEY');
     assert.equal(echoed, OPENAI_KEY);
   });
 
@@ -175,12 +180,7 @@ describe('export', () => {
     const login = await runCli(['login', 'plain', '--api-key-stdin'], { home, input: tricky });
     assert.equal(login.code, 0, login.stderr);
     const shell = await runCli(['export', 'plain', '--format', 'shell'], { home });
-    const echoed = await new Promise<string>((resolve) => {
-      const sh = spawn('bash', ['-c', `eval "$1"; printf %s "$OPENAI_API_KEY"`, 'bash', shell.stdout]);
-      let out = '';
-      sh.stdout.on('data', (c: Buffer) => (out += c));
-      sh.on('close', () => resolve(out));
-    });
+    const echoed = await evalInBash(shell.stdout, 'OPENAI_API_KEY');
     assert.equal(echoed, tricky);
   });
 
