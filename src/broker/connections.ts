@@ -1,6 +1,6 @@
 // Reading connections and keeping the per-provider metadata record (connection_names,
 // default_connection, last_used_connection) consistent, as the Python implementation does.
-import { AuthsomeError } from '../util/index.ts';
+import { AuthsomeError, maskSecret } from '../util/index.ts';
 import { keys, orderRecord, type ConnectionRecord, type ProviderMetadataRecord, type VaultTransaction } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
 
@@ -19,7 +19,8 @@ export async function requireConnection(ctx: BrokerContext, provider: string, co
   const name = await resolveConnectionName(ctx, provider, connection);
   const key = keys.connection(profile, provider, name);
   const record = await ctx.vault.read(profile, 'connection', key);
-  ctx.log.debug(record ? `read ${key}` : `no record at ${key}`, record ? { status: record.status, auth_type: record.auth_type, access_token: record.access_token, api_key: record.api_key } : undefined);
+  // Masked, not raw: the redactor is the safety net under every sink, not a reason to hand it secrets.
+  ctx.log.debug(record ? `read ${key}` : `no record at ${key}`, record ? { status: record.status, auth_type: record.auth_type, credential: maskSecret(record.api_key ?? record.access_token) } : undefined);
   if (record) return record;
   const known = await ctx.registry.get(provider);
   if (!known && !(await hasAnyRecord(ctx, provider))) {

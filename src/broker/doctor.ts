@@ -2,8 +2,8 @@
 // the provider files. Each finding says what is wrong and the command that fixes it.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileMode, isAuthsomeError, toAuthsomeError } from '../util/index.ts';
-import { describeKeySource } from '../vault/index.ts';
+import { fileMode, toAuthsomeError } from '../util/index.ts';
+import { describeKeySource, parseKey, parseRecord } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
 
 export interface Finding {
@@ -68,24 +68,17 @@ export async function doctor(ctx: BrokerContext): Promise<DoctorReport> {
       const store = vault.store(profile);
       const entries = await store.list('');
       if (!keyOk) return { check, status: 'warning', message: `${entries.length} records not checked (no usable master key)` };
+      // One pass: every row must decrypt, and every row in the key namespace must parse as its record kind.
       let bad = 0;
-      const undecryptable = new Set<string>();
       for (const { key, value } of entries) {
         try {
-          await vault.decrypt(key, value);
+          const plaintext = await vault.decrypt(key, value);
+          const parsed = parseKey(key);
+          if (parsed) parseRecord(parsed.kind, key, plaintext);
         } catch (error) {
           bad += 1;
-          undecryptable.add(key);
           const failure = toAuthsomeError(error);
           add({ check, status: 'error', message: failure.message, ...(failure.hint ? { fix: failure.hint } : {}) });
-        }
-      }
-      const { problems } = await vault.list(profile, '');
-      for (const problem of problems) {
-        // Records that did not decrypt were reported above; list() reports them again.
-        if (isAuthsomeError(problem.error) && problem.error.code === 'record_malformed' && !undecryptable.has(problem.key)) {
-          bad += 1;
-          add({ check, status: 'error', message: problem.error.message, ...(problem.error.hint ? { fix: problem.error.hint } : {}) });
         }
       }
       if (bad === 0) return { check, status: 'ok', message: `${entries.length} records readable` };

@@ -108,7 +108,6 @@ export class Vault {
   }
 
   async write<K extends RecordKind>(profile: string, kind: K, key: string, record: RecordByKind[K]): Promise<void> {
-    await this.#writableKeyRing();
     const sealed = await this.#seal(kind, record);
     await this.store(profile, true).put(key, sealed);
   }

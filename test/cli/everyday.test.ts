@@ -287,7 +287,7 @@ describe('--verbose', () => {
     const result = await runCli(['get', 'openai', '--field', 'api_key', '--show-secret', '--verbose'], { home });
     assert.equal(result.stdout, OPENAI_KEY + '\n', 'the value asked for is printed on stdout');
     assert.match(result.stderr, /\[authsome\] read profile:default:openai:connection:default/);
-    assert.match(result.stderr, /"api_key":"\[REDACTED\]"/);
+    assert.match(result.stderr, /"credential":"sk-\*\*\*\*"/);
     assert.equal(result.stderr.includes(OPENAI_KEY), false);
   });
 });

@@ -1,0 +1,26 @@
+// The one redaction registry: every registered secret is replaced wherever it appears, in the
+// encoded forms it travels in too, and short values that would mangle ordinary text are ignored.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redactor } from '../../src/audit/index.ts';
+
+test('replaces registered secrets anywhere in a line, longest first', () => {
+  const redactor = new Redactor();
+  redactor.register('gho_secret_token_1');
+  redactor.register('gho_secret_token_12345');
+  assert.equal(redactor.redact('a=gho_secret_token_12345 b=gho_secret_token_1.'), 'a=[REDACTED] b=[REDACTED].');
+});
+
+test('covers URL-encoded and JSON-escaped forms', () => {
+  const redactor = new Redactor();
+  redactor.register('pa ss/"word"+1');
+  assert.equal(redactor.redact(`body=${encodeURIComponent('pa ss/"word"+1')}`), 'body=[REDACTED]');
+  assert.equal(redactor.redact(JSON.stringify({ p: 'pa ss/"word"+1' })), '{"p":"[REDACTED]"}');
+});
+
+test('ignores values too short to replace safely, and regex metacharacters are literal', () => {
+  const redactor = new Redactor();
+  redactor.register('abc');
+  redactor.register('a.b*c+d');
+  assert.equal(redactor.redact('abc aXbbc+d a.b*c+d'), 'abc aXbbc+d [REDACTED]');
+});
