@@ -1,7 +1,8 @@
 // The audit log: JSON lines in the Python authsome's format (`", "`/`": "` separators,
 // timestamp and event first, null fields dropped). It records what happened, never a secret.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { spacedJson, toAuditTimestamp, FILE_MODE, isNotWritable, notWritableError } from '../util/index.ts';
+import { dirname } from 'node:path';
+import { ensurePrivateDir, spacedJson, toAuditTimestamp, FILE_MODE, isNotWritable, notWritableError } from '../util/index.ts';
 import { redactor } from './redactor.ts';
 
 export type AuditFields = Record<string, unknown>;
@@ -20,6 +21,8 @@ export class AuditLog {
     for (const [key, value] of Object.entries(fields)) if (value != null) entry[key] = value;
     const line = redactor.redact(spacedJson(entry)) + '\n';
     try {
+      // A failed first login in a new home still leaves its trace (the home is created 0700).
+      ensurePrivateDir(dirname(this.path));
       appendFileSync(this.path, line, { mode: FILE_MODE });
     } catch (error) {
       if (isNotWritable(error)) throw notWritableError(this.path, error);

@@ -10,7 +10,7 @@ export interface ApiKeyLoginOptions {
   connection?: string;
   force?: boolean;
   /** Where the key came from, for the audit log (never the key). */
-  via?: 'stdin' | 'env' | 'prompt' | 'library';
+  via?: 'stdin' | 'env' | 'prompt' | 'form' | 'library';
 }
 
 export interface LoginResult {

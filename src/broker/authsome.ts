@@ -1,18 +1,22 @@
 // The Authsome service: the one API every door (CLI, library, later the daemon and proxy) uses.
+import { existsSync } from 'node:fs';
 import { AuditLog, stderrDebugLog, type AuditEntry } from '../audit/index.ts';
 import type { ProviderEntry } from '../providers/index.ts';
 import { AuthsomeError, resolveSettings, type Environment, type Settings, type SettingsOverrides } from '../util/index.ts';
 import {
-  DEFAULT_PROFILE, describeKeySource, passphraseEncryption, storeInKeyring, generateKey, writeKeyFile,
+  DEFAULT_PROFILE, describeKeySource, keys, passphraseEncryption, storeInKeyring, generateKey, writeKeyFile,
   type ConnectionRecord, type KeySourceName,
 } from '../vault/index.ts';
 import { loginWithApiKey, type ApiKeyLoginOptions, type LoginResult } from './api-key-login.ts';
-import { requireConnection } from './connections.ts';
+import { DEFAULT_CONNECTION, requireConnection } from './connections.ts';
 import { BrokerContext, requireName } from './context.ts';
 import { authHeaders, connectionField, presentConnection } from './credentials.ts';
 import { doctor, type DoctorReport } from './doctor.ts';
 import { exportVariables, type ExportedVariable } from './export.ts';
 import { listProviders, type ListResult } from './list.ts';
+import type { InputRequest, LoginInteraction } from './login-interaction.ts';
+import { loginWithOAuth, type OAuthLoginOptions, type OAuthLoginResult } from './oauth-login.ts';
+import { isResourceUrl, providerFromResource } from './resource-provider.ts';
 import { createProfile, listProfiles, useProfile, type ProfileInfo } from './profiles.ts';
 import { rekey, type RekeyOptions, type RekeyResult } from './rekey.ts';
 import { logout, removeProvider, revoke, setDefaultConnection, type RemovalResult } from './removal.ts';
@@ -44,8 +48,9 @@ export class Authsome {
   readonly #ctx: BrokerContext;
 
   constructor(options: AuthsomeOptions = {}) {
-    const settings = options.settings ?? resolveSettings(options.env ?? process.env, options);
-    this.#ctx = new BrokerContext(settings, settings.verbose ? stderrDebugLog() : undefined);
+    const env = options.env ?? process.env;
+    const settings = options.settings ?? resolveSettings(env, options);
+    this.#ctx = new BrokerContext(settings, settings.verbose ? stderrDebugLog() : undefined, env);
   }
 
   get home(): string {
@@ -118,6 +123,47 @@ export class Authsome {
   /** Stores an API key as a connection; see ApiKeyLoginOptions for overwrite rules. */
   loginWithApiKey(provider: string, apiKey: string, options: ApiKeyLoginOptions = {}): Promise<LoginResult> {
     return loginWithApiKey(this.#ctx, requireName('provider', provider), apiKey, { via: 'library', ...options });
+  }
+
+  /**
+   * Logs in with OAuth. `provider` is a provider name, or the URL of an MCP server / RFC 9728
+   * protected resource, from which a provider is derived and saved (`name` overrides its name).
+   */
+  async loginWithOAuth(provider: string, interaction: LoginInteraction, options: OAuthLoginOptions & { name?: string } = {}): Promise<OAuthLoginResult & { provider_created: boolean }> {
+    let definition;
+    let created = false;
+    if (isResourceUrl(provider)) {
+      const derived = await providerFromResource(this.#ctx, provider, { name: options.name && requireName('provider', options.name), force: options.force });
+      definition = derived.entry.definition;
+      created = derived.created;
+      if (created) interaction.info(`Saved provider "${definition.name}" for ${provider} (authorization server ${String(definition.oauth?.issuer)}).`);
+    } else {
+      definition = (await this.#ctx.registry.require(requireName('provider', provider))).definition;
+    }
+    const result = await loginWithOAuth(this.#ctx, definition, options, interaction);
+    return { ...result, provider_created: created };
+  }
+
+  /** The input form that asks for this provider's API key (the door shows it in a browser). */
+  async apiKeyForm(provider: string): Promise<InputRequest> {
+    const { definition } = await this.#ctx.registry.require(provider);
+    const name = definition.display_name ?? definition.name;
+    return {
+      provider: definition.name,
+      title: `Connect ${name}`,
+      intro: `Paste your ${name} API key. It is stored encrypted on this computer and never shown again.`,
+      fields: [{ name: 'api_key', label: `${name} API key`, secret: true, required: true, pattern: definition.api_key?.key_pattern ?? null, hint: definition.api_key?.key_pattern_hint ?? null }],
+      docsUrl: definition.docs ?? null,
+      completesLogin: true,
+    };
+  }
+
+  /** Whether a connection exists (so a door can refuse before asking anyone for a secret). */
+  async hasConnection(provider: string, options: { connection?: string } = {}): Promise<boolean> {
+    const profile = this.#ctx.profile;
+    if (!existsSync(this.#ctx.home.storeFile(profile))) return false;
+    const key = keys.connection(profile, provider, options.connection ?? DEFAULT_CONNECTION);
+    return (await this.#ctx.vault.store(profile).get(key)) !== undefined;
   }
 
   /** The connection record (secrets included: treat it as sensitive). */
@@ -225,6 +271,11 @@ export class Authsome {
   /** The last `limit` audit entries, optionally of one event. */
   log(limit = 50, event?: string): AuditEntry[] {
     return new AuditLog(this.#ctx.audit.path).read(limit, event);
+  }
+
+  /** A line for the --verbose debug log (redacted like every other). */
+  debug(message: string, fields?: Record<string, unknown>): void {
+    this.#ctx.log.debug(message, fields);
   }
 
   close(): Promise<void> {

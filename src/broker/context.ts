@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { AuditLog, DebugLog, redactor, silentLog } from '../audit/index.ts';
 import { ProviderRegistry } from '../providers/index.ts';
-import { AuthsomeError, type Settings } from '../util/index.ts';
+import { AuthsomeError, type Environment, type Settings } from '../util/index.ts';
 import { DEFAULT_PROFILE, Vault, isValidName } from '../vault/index.ts';
 
 export class BrokerContext {
@@ -12,7 +12,11 @@ export class BrokerContext {
   readonly audit: AuditLog;
   #profile: string | undefined;
 
-  constructor(readonly settings: Settings, readonly log: DebugLog = silentLog) {
+  /**
+   * @param env where provider-named variables are read (client.client_id_env, api_key.env_var):
+   * the door passes its environment in, so no room reads process.env itself.
+   */
+  constructor(readonly settings: Settings, readonly log: DebugLog = silentLog, readonly env: Environment = {}) {
     this.vault = new Vault({
       home: settings.home,
       secrets: { masterKey: settings.masterKey, passphrase: settings.passphrase },

@@ -11,3 +11,8 @@ export type { RekeyResult } from './rekey.ts';
 export type { DoctorReport, Finding } from './doctor.ts';
 export type { KeySourceName, ConnectionRecord } from '../vault/index.ts';
 export type { ProviderDefinition, ProviderEntry } from '../providers/index.ts';
+export type { LoginInteraction, InputRequest, InputField, PendingCallback, DeviceDisplay, LoginOutcome } from './login-interaction.ts';
+export type { OAuthLoginOptions, OAuthLoginResult, OAuthFlow } from './oauth-login.ts';
+export type { RemoteRevocation } from './remote-revocation.ts';
+export { describeRemote } from './remote-revocation.ts';
+export type { DeviceCode, PollProgress } from '../oauth/index.ts';

@@ -1,9 +1,11 @@
 // logout (one connection), revoke (every connection and the OAuth client of a provider) and
-// remove (revoke, then delete a custom definition). Remote revocation arrives with the OAuth flows.
-import { AuthsomeError } from '../util/index.ts';
-import { keys } from '../vault/index.ts';
+// remove (revoke, then delete a custom definition). OAuth tokens are revoked at the provider
+// first (RFC 7009); the local removal happens whatever the provider answers.
+import { AuthsomeError, isAuthsomeError } from '../util/index.ts';
+import { keys, type ConnectionRecord } from '../vault/index.ts';
 import { DEFAULT_CONNECTION, removeConnectionFromMetadata, resolveConnectionName } from './connections.ts';
 import type { BrokerContext } from './context.ts';
+import { revokeRemotely, type RemoteRevocation } from './remote-revocation.ts';
 
 export interface RemovalResult {
   provider: string;
@@ -14,12 +16,16 @@ export interface RemovalResult {
   client: boolean;
   /** remove only: whether a custom definition file was deleted. */
   definition?: boolean;
+  /** What the provider said, per connection name. */
+  remote: Record<string, RemoteRevocation>;
 }
 
 export async function logout(ctx: BrokerContext, provider: string, connection?: string): Promise<RemovalResult> {
   const profile = ctx.requireProfileForRead();
   const name = await resolveConnectionName(ctx, provider, connection);
   const key = keys.connection(profile, provider, name);
+  const record = await readForRevocation(ctx, profile, key);
+  const remote = record ? { [name]: await revokeRemotely(ctx, record) } : {};
   const removed = await ctx.vault.transaction(profile, async (tx) => {
     if (!(await tx.delete(key))) return false;
     await removeConnectionFromMetadata(tx, profile, provider, name);
@@ -32,13 +38,18 @@ export async function logout(ctx: BrokerContext, provider: string, connection?: 
       connection: name,
     });
   }
-  ctx.auditEvent('logout', { provider, connection: name, status: 'success' });
-  return { provider, profile, connections: [name], client: false };
+  ctx.auditEvent('logout', { provider, connection: name, remote_revocation: remote[name]?.status, status: 'success' });
+  return { provider, profile, connections: [name], client: false, remote };
 }
 
 export async function revoke(ctx: BrokerContext, provider: string): Promise<RemovalResult> {
   const profile = ctx.requireProfileForRead();
   const prefix = keys.providerPrefix(profile, provider);
+  const remote: Record<string, RemoteRevocation> = {};
+  for (const { key } of await ctx.vault.store(profile).list(prefix + 'connection:')) {
+    const record = await readForRevocation(ctx, profile, key);
+    if (record) remote[record.connection_name] = await revokeRemotely(ctx, record);
+  }
   const result = await ctx.vault.transaction(profile, async (tx) => {
     const connections: string[] = [];
     let client = false;
@@ -50,8 +61,11 @@ export async function revoke(ctx: BrokerContext, provider: string): Promise<Remo
     }
     return { connections, client };
   });
-  ctx.auditEvent('revoke', { provider, connections: result.connections, status: 'success' });
-  return { provider, profile, ...result };
+  ctx.auditEvent('revoke', {
+    provider, connections: result.connections,
+    remote_revocation: Object.fromEntries(Object.entries(remote).map(([name, r]) => [name, r.status])), status: 'success',
+  });
+  return { provider, profile, ...result, remote };
 }
 
 export async function removeProvider(ctx: BrokerContext, provider: string): Promise<RemovalResult> {
@@ -93,4 +107,14 @@ export async function setDefaultConnection(ctx: BrokerContext, provider: string,
     });
   });
   ctx.auditEvent('set_default', { provider, connection, status: 'success' });
+}
+
+/** The record to revoke remotely; a damaged one is still removed locally, just not revoked. */
+async function readForRevocation(ctx: BrokerContext, profile: string, key: string): Promise<ConnectionRecord | null> {
+  try {
+    return await ctx.vault.read(profile, 'connection', key);
+  } catch (error) {
+    if (isAuthsomeError(error) && error.code === 'record_malformed') return null;
+    throw error;
+  }
 }

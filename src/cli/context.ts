@@ -1,6 +1,6 @@
 // What every command gets: the Authsome service built from the global flags, and the Output.
 import { Authsome } from '../broker/index.ts';
-import { resolveSettings } from '../util/index.ts';
+import { resolveSettings, type Settings } from '../util/index.ts';
 import { Output } from './output.ts';
 
 export interface GlobalFlags {
@@ -17,6 +17,7 @@ export interface CommandContext {
   out: Output;
   flags: GlobalFlags;
   env: NodeJS.ProcessEnv;
+  settings: Settings;
 }
 
 export function createContext(flags: GlobalFlags): CommandContext {
@@ -24,5 +25,5 @@ export function createContext(flags: GlobalFlags): CommandContext {
   const color = flags.color !== false && !env.NO_COLOR && Boolean(process.stderr.isTTY);
   const out = new Output({ json: Boolean(flags.json), quiet: Boolean(flags.quiet), color });
   const settings = resolveSettings(env, { home: flags.home, profile: flags.profile, verbose: flags.verbose || undefined });
-  return { authsome: new Authsome({ settings }), out, flags, env };
+  return { authsome: new Authsome({ settings, env }), out, flags, env, settings };
 }

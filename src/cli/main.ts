@@ -5,7 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { registerCommands } from './commands/index.ts';
 import { Output } from './output.ts';
 
-const VERSION = '0.1.0';
+import { VERSION } from '../util/index.ts';
 
 export function buildProgram(): Command {
   const program = new Command('authsome')

@@ -36,6 +36,20 @@ export class Output {
     if (!this.options.quiet && !this.options.json) process.stderr.write(redactor.redact(text) + '\n');
   }
 
+  /** What a person must see to go on (a login URL, a device code): stderr even with --json or --quiet. */
+  notice(text: string): void {
+    process.stderr.write(redactor.redact(text) + '\n');
+  }
+
+  /** Rewrites the current stderr line (a spinner); only ever called on a TTY. */
+  status(text: string): void {
+    process.stderr.write(`\r\x1b[2K${redactor.redact(text)}`);
+  }
+
+  get interactive(): boolean {
+    return Boolean(process.stderr.isTTY) && !this.options.json;
+  }
+
   warn(text: string): void {
     if (!this.options.quiet) process.stderr.write(redactor.redact(`${this.#paint('Warning:', 33)} ${text}`) + '\n');
   }

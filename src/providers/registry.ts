@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuthsomeError, ensurePrivateDir, writePrivateFile } from '../util/index.ts';
-import { loadProviderFile } from './load.ts';
+import { loadProviderFile, validateProviderDefinition } from './load.ts';
 import type { ProviderDefinition } from './schema.ts';
 
 export type ProviderSource = 'bundled' | 'custom';
@@ -101,6 +101,18 @@ export class ProviderRegistry {
     writePrivateFile(target, readFileSync(file));
     for (const path of EXTENSIONS.map((ext) => join(this.#userDir, name + ext))) if (path !== target) rmSync(path, { force: true });
     return { definition, source: 'custom', path: target, overridesBundled: bundled !== null };
+  }
+
+  /**
+   * Installs a definition built at run time (derived from an MCP server's metadata) as
+   * <home>/providers/<name>.json, after the same validation a registered file gets.
+   */
+  async save(definition: ProviderDefinition): Promise<ProviderEntry> {
+    const checked = await validateProviderDefinition(definition, `derived definition "${definition.name}"`);
+    ensurePrivateDir(this.#userDir);
+    const target = join(this.#userDir, checked.name + '.json');
+    writePrivateFile(target, JSON.stringify(checked, null, 2) + '\n');
+    return { definition: checked, source: 'custom', path: target, overridesBundled: this.#bundledPath(checked.name) !== null };
   }
 
   /** Deletes a custom definition; a bundled one of the same name shows again. */

@@ -20,6 +20,8 @@ export const oauthSchema = z.looseObject({
   supports_device_flow: z.boolean().nullish(),
   supports_dcr: z.boolean().nullish(),
   // Additions beyond the Python schema.
+  /** The RFC 8414 issuer: login reads the server's metadata, enabling the RFC 9207 `iss` check. */
+  issuer: nullableUrl,
   token_request_encoding: z.enum(['form', 'json']).nullish(),
   token_endpoint_auth_method: z.enum(['client_secret_post', 'client_secret_basic', 'none']).nullish(),
   /** Extra authorization request parameters, e.g. Google's access_type=offline. */
@@ -82,11 +84,11 @@ export const providerSchema = z
     if (def.auth_type === 'oauth2') {
       if (def.flow === 'api_key') ctx.addIssue({ code: 'custom', path: ['flow'], message: 'api_key flow needs auth_type "api_key"' });
       if (!def.oauth) ctx.addIssue({ code: 'custom', path: ['oauth'], message: 'is required when auth_type is "oauth2"' });
-      else if (!def.oauth.token_url && def.flow !== 'dcr_pkce')
+      else if (!def.oauth.token_url && !def.oauth.issuer && def.flow !== 'dcr_pkce')
         ctx.addIssue({ code: 'custom', path: ['oauth', 'token_url'], message: 'is required for the ' + def.flow + ' flow' });
-      if (def.oauth && def.flow === 'pkce' && !def.oauth.authorization_url)
+      if (def.oauth && def.flow === 'pkce' && !def.oauth.authorization_url && !def.oauth.issuer)
         ctx.addIssue({ code: 'custom', path: ['oauth', 'authorization_url'], message: 'is required for the pkce flow' });
-      if (def.oauth && def.flow === 'device_code' && !def.oauth.device_authorization_url)
+      if (def.oauth && def.flow === 'device_code' && !def.oauth.device_authorization_url && !def.oauth.issuer)
         ctx.addIssue({ code: 'custom', path: ['oauth', 'device_authorization_url'], message: 'is required for the device_code flow' });
     } else if (def.flow !== 'api_key') {
       ctx.addIssue({ code: 'custom', path: ['flow'], message: 'must be "api_key" when auth_type is "api_key"' });

@@ -5,6 +5,8 @@
 export const CODES = {
   internal: [1, 500],
   unhealthy: [1, 500],
+  address_in_use: [1, 503],
+  daemon_unavailable: [1, 503],
   usage: [2, 400],
   input_required: [2, 400],
   input_invalid: [2, 400],
@@ -13,6 +15,7 @@ export const CODES = {
   provider_not_found: [3, 404],
   provider_invalid: [3, 422],
   authentication_failed: [4, 401],
+  state_mismatch: [4, 400],
   credential_missing: [5, 404],
   profile_not_found: [5, 404],
   refresh_failed: [6, 502],

@@ -5,3 +5,5 @@ export * from './time.ts';
 export * from './python-json.ts';
 export * from './fs.ts';
 export * from './settings.ts';
+export * from './qr.ts';
+export * from './version.ts';

@@ -2,6 +2,7 @@
 // Doors (CLI, library) resolve them once into a frozen object; rooms never read process.env.
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { AuthsomeError } from './errors.ts';
 
 export interface Settings {
   /** The store's home folder. */
@@ -14,6 +15,8 @@ export interface Settings {
   readonly passphrase: string | undefined;
   /** Debug output on stderr. */
   readonly verbose: boolean;
+  /** The daemon's loopback port for browser routes (the OAuth redirect URI names it). */
+  readonly port: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -23,6 +26,7 @@ export const SETTINGS_DOC = [
   { env: 'AUTHSOME_PROFILE', flag: '--profile', default: 'config.json default_profile ("default")', description: 'Profile whose connections commands read and write.' },
   { env: 'AUTHSOME_MASTER_KEY', flag: null, default: '(unset)', description: 'Base64 of the 32-byte master key; overrides the key source in config.json (CI, containers, fleets).' },
   { env: 'AUTHSOME_PASSPHRASE', flag: null, default: '(unset)', description: 'Passphrase for the `passphrase` key source (scrypt).' },
+  { env: 'AUTHSOME_PORT', flag: null, default: '7998', description: 'Loopback port of the daemon (OAuth redirect URI http://127.0.0.1:<port>/auth/callback/oauth); 0 picks a free one.' },
   { env: 'AUTHSOME_VERBOSE', flag: '--verbose', default: '0', description: 'Debug output on stderr, every secret redacted.' },
 ] as const;
 
@@ -41,9 +45,21 @@ export function resolveSettings(env: Environment, overrides: SettingsOverrides =
     masterKey: nonEmpty(env.AUTHSOME_MASTER_KEY),
     passphrase: env.AUTHSOME_PASSPHRASE || undefined,
     verbose: overrides.verbose ?? (env.AUTHSOME_VERBOSE === '1' || env.AUTHSOME_VERBOSE === 'true'),
+    port: parsePort(env.AUTHSOME_PORT),
   });
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value && value.trim() ? value : undefined;
+}
+
+const DEFAULT_PORT = 7998;
+
+function parsePort(value: string | undefined): number {
+  if (!nonEmpty(value)) return DEFAULT_PORT;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new AuthsomeError('usage', `AUTHSOME_PORT must be a port number (0–65535), not "${value}"`);
+  }
+  return port;
 }

@@ -132,9 +132,12 @@ describe('login with an API key', () => {
     assert.equal((await runCli(['get', 'openai', '--connection', 'ci', '--field', 'api_key', '--show-secret'], { home })).stdout, 'sk-ci-key-0000000000000000\n');
   });
 
-  test('OAuth providers are refused with a clear message until the daemon lands', async () => {
-    const result = await runCliJson<{ error: string }>(['login', 'github'], { home: freshHome() });
-    assert.equal(result.json.error, 'flow_unsupported');
+  test('an unattended OAuth login without client credentials fails at once, naming the env vars', async () => {
+    // No terminal, no browser, no --no-browser: nobody could fill the form, so nothing waits for it.
+    const result = await runCliJson<{ error: string; hint: string }>(['login', 'github'], { home: freshHome(), env: { BROWSER: undefined, DISPLAY: undefined } });
+    assert.equal(result.code, 2);
+    assert.equal(result.json.error, 'input_required');
+    assert.match(result.json.hint, /Set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET/);
   });
 
   test('the masked prompt reads a key typed at a terminal without echoing it', async () => {

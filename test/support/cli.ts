@@ -55,3 +55,49 @@ export async function runCliJson<T = unknown>(args: string[], options: CliOption
     throw new Error(`not JSON (exit ${result.code}): ${result.stdout}\nstderr: ${result.stderr}`);
   }
 }
+
+export interface RunningCli {
+  /** Resolves with the first match of `pattern` in stderr (URLs, user codes), waiting as output arrives. */
+  waitForStderr(pattern: RegExp): Promise<RegExpMatchArray>;
+  readonly done: Promise<CliResult>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Starts the CLI and lets a test act on what it prints before it exits (a login URL, a code). */
+export function startCli(args: string[], options: CliOptions = {}): RunningCli {
+  const env = cleanEnv({ NO_COLOR: '1', ...(options.home ? { AUTHSOME_HOME: options.home } : {}), ...options.env });
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters: Array<{ pattern: RegExp; resolve: (m: RegExpMatchArray) => void; reject: (e: Error) => void }> = [];
+  const check = () => {
+    for (const waiter of [...waiters]) {
+      const match = stderr.match(waiter.pattern);
+      if (match) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(match);
+      }
+    }
+  };
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    check();
+  });
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      for (const waiter of waiters.splice(0)) waiter.reject(new Error(`CLI exited (${code}) before printing ${waiter.pattern}\nstdout: ${stdout}\nstderr: ${stderr}`));
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+  child.stdin.end(options.input ?? '');
+  return {
+    waitForStderr: (pattern) => new Promise((resolve, reject) => {
+      waiters.push({ pattern, resolve, reject });
+      check();
+    }),
+    done,
+    kill: (signal = 'SIGTERM') => child.kill(signal),
+  };
+}

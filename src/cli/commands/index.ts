@@ -1,6 +1,7 @@
 // Every command, registered on the program.
 import type { Command } from 'commander';
 import { registerAdmin } from './admin.ts';
+import { registerDaemon } from './daemon.ts';
 import { registerExport } from './export.ts';
 import { registerGet } from './get.ts';
 import { registerList } from './list.ts';
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerExport(program);
   registerManage(program);
   registerAdmin(program);
+  registerDaemon(program);
 }

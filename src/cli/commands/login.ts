@@ -1,8 +1,11 @@
-// login: an API key from --api-key-stdin, the provider's env var, or a masked prompt on a TTY.
-// OAuth flows arrive with the daemon. A secret is never accepted as a command-line argument.
+// login: OAuth through the daemon (PKCE in the browser, device code, dynamic registration from an
+// MCP server's URL, client credentials), or an API key from stdin, the provider's env var, a
+// masked prompt or the local browser form. A secret is never accepted as a command-line argument.
 import type { Command } from 'commander';
-import { apiKeyEnvVar } from '../../broker/index.ts';
+import { apiKeyEnvVar, type OAuthFlow } from '../../broker/index.ts';
 import { AuthsomeError } from '../../util/index.ts';
+import type { CommandContext } from '../context.ts';
+import { DaemonLogin } from '../daemon-login.ts';
 import { canPrompt, promptSecret, readAllStdin } from '../prompt.ts';
 import { action } from './run.ts';
 
@@ -10,46 +13,100 @@ interface LoginOptions {
   connection?: string;
   force?: boolean;
   apiKeyStdin?: boolean;
+  form?: boolean;
+  flow?: OAuthFlow;
+  scopes?: string;
+  baseUrl?: string;
+  name?: string;
+  browser?: boolean;
 }
+
+const FLOWS: OAuthFlow[] = ['pkce', 'device_code', 'dcr_pkce', 'client_credentials'];
 
 export function registerLogin(program: Command): void {
   program
     .command('login <provider>')
-    .description('store a credential for a provider (API keys: stdin, env var or masked prompt)')
+    .description('connect a provider: OAuth in the browser or by device code, or an API key (provider may be an MCP server URL)')
     .option('--connection <name>', 'connection name', 'default')
     .option('--force', 'replace an existing connection')
+    .option('--flow <flow>', `OAuth flow instead of the provider's default (${FLOWS.join(', ')})`)
+    .option('--scopes <list>', 'comma-separated scopes instead of the provider\'s defaults')
+    .option('--base-url <url>', 'the instance URL for self-hosted providers ({base_url} in their URLs)')
+    .option('--name <name>', 'name for a provider derived from a URL')
+    .option('--no-browser', 'print URLs, never open a browser')
     .option('--api-key-stdin', 'read the API key from standard input')
-    .action(action<LoginOptions>(async ({ authsome, out, env }, [provider], options) => {
-      const { definition } = await authsome.inspect(provider!);
-      const name = definition.display_name ?? definition.name;
-      const envVar = apiKeyEnvVar(definition);
-      let apiKey: string;
-      let via: 'stdin' | 'env' | 'prompt';
-      if (options.apiKeyStdin) {
-        apiKey = await readAllStdin();
-        via = 'stdin';
-      } else if (definition.auth_type === 'api_key' && envVar && env[envVar]) {
-        apiKey = env[envVar]!;
-        via = 'env';
-        out.info(`Using the API key from $${envVar}.`);
-      } else if (definition.auth_type !== 'api_key') {
-        throw new AuthsomeError('flow_unsupported', `${provider} logs in with OAuth (${definition.flow}), which needs the authsome daemon; this build stores API keys only`, {
-          hint: 'OAuth login (PKCE, device code, DCR) arrives with the daemon.',
-          provider,
-        });
-      } else if (canPrompt()) {
-        if (definition.api_key?.key_pattern_hint) out.info(definition.api_key.key_pattern_hint);
-        apiKey = await promptSecret(`${name} API key: `);
-        via = 'prompt';
-      } else {
-        const example = `printf '%s' "$KEY" | authsome login ${provider} --api-key-stdin`;
-        throw new AuthsomeError('input_required', `no API key given for ${provider}, and there is no terminal to ask on`, {
-          hint: `Pass it on stdin (${example})${envVar ? ` or set ${envVar}` : ''}.`,
-          provider,
-        });
+    .option('--form', 'type the API key into a local browser form')
+    .action(action<LoginOptions>(async (ctx, [provider], options) => {
+      if (options.flow && !FLOWS.includes(options.flow)) {
+        throw new AuthsomeError('usage', `unknown flow "${options.flow}"`, { hint: `Use one of: ${FLOWS.join(', ')}` });
       }
-      const result = await authsome.loginWithApiKey(provider!, apiKey, { connection: options.connection, force: Boolean(options.force), via });
-      out.result({ ...result, status: 'connected' },
-        `${result.replaced ? 'Replaced' : 'Stored'} ${provider} (${result.connection}) in profile ${result.profile}.`);
+      const isUrl = /^https?:\/\//i.test(provider!);
+      const definition = isUrl ? null : (await ctx.authsome.inspect(provider!)).definition;
+      if (definition?.auth_type === 'api_key') return loginApiKey(ctx, provider!, options);
+      const interaction = new DaemonLogin({
+        home: ctx.settings.home, port: ctx.settings.port, env: ctx.env, out: ctx.out, noBrowser: options.browser === false,
+        log: (line) => ctx.authsome.debug(line),
+      });
+      const result = await ctx.authsome.loginWithOAuth(provider!, interaction, {
+        connection: options.connection, force: Boolean(options.force), flow: options.flow, baseUrl: options.baseUrl, name: options.name,
+        scopes: options.scopes ? options.scopes.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+      });
+      const who = result.account.label ?? result.account.id;
+      ctx.out.result({ ...result, status: 'connected' }, [
+        `${result.replaced ? 'Replaced' : 'Connected'} ${result.provider} (${result.connection})${who ? ` as ${who}` : ''} in profile ${result.profile}.`,
+        result.scopes?.length ? `Scopes: ${result.scopes.join(' ')}` : '',
+        result.expires_at ? `The access token expires at ${result.expires_at}; authsome refreshes it for you.` : '',
+      ].filter(Boolean).join('\n'));
     }));
+}
+
+async function loginApiKey({ authsome, out, env, settings }: CommandContext, provider: string, options: LoginOptions): Promise<void> {
+  const { definition } = await authsome.inspect(provider);
+  const name = definition.display_name ?? definition.name;
+  const envVar = apiKeyEnvVar(definition);
+  let apiKey: string;
+  let via: 'stdin' | 'env' | 'prompt';
+  if (options.apiKeyStdin) {
+    apiKey = await readAllStdin();
+    via = 'stdin';
+  } else if (options.form) {
+    return loginApiKeyWithForm({ authsome, out, env, settings } as CommandContext, provider, options);
+  } else if (envVar && env[envVar]) {
+    apiKey = env[envVar]!;
+    via = 'env';
+    out.info(`Using the API key from $${envVar}.`);
+  } else if (canPrompt()) {
+    if (definition.api_key?.key_pattern_hint) out.info(definition.api_key.key_pattern_hint);
+    apiKey = await promptSecret(`${name} API key: `);
+    via = 'prompt';
+  } else {
+    const example = `printf '%s' "$KEY" | authsome login ${provider} --api-key-stdin`;
+    throw new AuthsomeError('input_required', `no API key given for ${provider}, and there is no terminal to ask on`, {
+      hint: `Pass it on stdin (${example})${envVar ? `, set ${envVar}` : ''}, or type it into a local browser form: authsome login ${provider} --form`,
+      provider,
+    });
+  }
+  const result = await authsome.loginWithApiKey(provider, apiKey, { connection: options.connection, force: Boolean(options.force), via });
+  out.result({ ...result, status: 'connected' }, `${result.replaced ? 'Replaced' : 'Stored'} ${provider} (${result.connection}) in profile ${result.profile}.`);
+}
+
+/** The API key typed into the local form; the page says "Saved" only once it really is. */
+async function loginApiKeyWithForm({ authsome, out, env, settings }: CommandContext, provider: string, options: LoginOptions): Promise<void> {
+  const connection = options.connection ?? 'default';
+  if (!options.force && (await authsome.hasConnection(provider, { connection }))) {
+    throw new AuthsomeError('conflict', `${provider} already has a connection "${connection}"; it was not overwritten`, {
+      hint: `Pass --force to replace it, or --connection NAME to add another: authsome login ${provider} --form --force`,
+      provider,
+    });
+  }
+  const interaction = new DaemonLogin({ home: settings.home, port: settings.port, env, out, noBrowser: options.browser === false, log: (line) => authsome.debug(line) });
+  const values = await interaction.collectInput(await authsome.apiKeyForm(provider));
+  try {
+    const result = await authsome.loginWithApiKey(provider, values.api_key ?? '', { connection, force: Boolean(options.force), via: 'form' });
+    await interaction.loginFinished({ ok: true, message: `Saved the ${provider} API key as connection "${result.connection}".` });
+    out.result({ ...result, status: 'connected' }, `${result.replaced ? 'Replaced' : 'Stored'} ${provider} (${result.connection}) in profile ${result.profile}.`);
+  } catch (error) {
+    await interaction.loginFinished({ ok: false, message: (error as Error).message });
+    throw error;
+  }
 }

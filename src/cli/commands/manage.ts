@@ -1,6 +1,6 @@
 // logout, revoke, remove, set-default: removing and re-pointing connections.
 import type { Command } from 'commander';
-import type { RemovalResult } from '../../broker/index.ts';
+import { describeRemote, type RemovalResult } from '../../broker/index.ts';
 import { action } from './run.ts';
 
 export function registerManage(program: Command): void {
@@ -10,7 +10,7 @@ export function registerManage(program: Command): void {
     .option('--connection <name>', 'connection name (default: the provider\'s default connection)')
     .action(action<{ connection?: string }>(async ({ authsome, out }, [provider], options) => {
       const result = await authsome.logout(provider!, options.connection ? { connection: options.connection } : {});
-      out.result(result, `Logged out of ${provider} (${result.connections[0]}).`);
+      out.result(result, [`Removed ${provider} (${result.connections[0]}) from this computer.`, remoteLines(result)].filter(Boolean).join('\n'));
     }));
 
   program
@@ -18,7 +18,7 @@ export function registerManage(program: Command): void {
     .description('remove every connection of a provider and its OAuth client record')
     .action(action(async ({ authsome, out }, [provider]) => {
       const result = await authsome.revoke(provider!);
-      out.result(result, describe('Revoked', result));
+      out.result(result, [describe('Revoked', result), remoteLines(result)].filter(Boolean).join('\n'));
     }));
 
   program
@@ -26,7 +26,7 @@ export function registerManage(program: Command): void {
     .description('revoke, and delete a custom definition (a bundled one returns to its shipped state)')
     .action(action(async ({ authsome, out }, [provider]) => {
       const result = await authsome.remove(provider!);
-      out.result(result, describe('Removed', result) + (result.definition ? ' The custom definition was deleted.' : ''));
+      out.result(result, [describe('Removed', result) + (result.definition ? ' The custom definition was deleted.' : ''), remoteLines(result)].filter(Boolean).join('\n'));
     }));
 
   program
@@ -42,4 +42,13 @@ function describe(verb: string, result: RemovalResult): string {
   const parts = [`${result.connections.length} connection${result.connections.length === 1 ? '' : 's'}${result.connections.length ? ` (${result.connections.join(', ')})` : ''}`];
   if (result.client) parts.push('the OAuth client');
   return `${verb} ${result.provider}: ${parts.join(' and ')} removed from profile ${result.profile}.`;
+}
+
+/** What the provider said about each connection's tokens (RFC 7009 revocation). */
+function remoteLines(result: RemovalResult): string {
+  const entries = Object.entries(result.remote);
+  return entries
+    .map(([connection, remote]) => describeRemote(entries.length > 1 ? `${result.provider} (${connection})` : result.provider, remote))
+    .filter(Boolean)
+    .join('\n');
 }

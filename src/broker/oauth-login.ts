@@ -1,0 +1,268 @@
+// Logging in with OAuth: pick the client (env, stored, registered on the fly, or typed into the
+// local form), run the flow (PKCE, device code, client credentials), and store the tokens with
+// the account they belong to. Nothing is written unless the whole login succeeded.
+import {
+  OAuthError, buildAuthorizationRequest, buildClient, fetchAccount, isClientStillRegistered, pollDeviceCode, redeemAuthorizationCode,
+  registerClient, requestClientCredentialsToken, requestDeviceCode, toTokenSet,
+  type OAuthTransport, type ResolvedServer, type TokenResponse, type TokenSet,
+} from '../oauth/index.ts';
+import { expandUrl, type ProviderDefinition } from '../providers/index.ts';
+import { AuthsomeError, isAuthsomeError, toAuthsomeError, toRecordTimestamp } from '../util/index.ts';
+import { keys, orderRecord, type ClientRecord, type ConnectionRecord } from '../vault/index.ts';
+import { addConnectionToMetadata, DEFAULT_CONNECTION } from './connections.ts';
+import { requireName, type BrokerContext } from './context.ts';
+import type { InputField, LoginInteraction } from './login-interaction.ts';
+import { knownClient, serverFor, transportFor, type ClientChoice } from './oauth-support.ts';
+
+export type OAuthFlow = 'pkce' | 'device_code' | 'dcr_pkce' | 'client_credentials';
+
+export interface OAuthLoginOptions {
+  connection?: string;
+  force?: boolean;
+  scopes?: string[];
+  baseUrl?: string;
+  /** Overrides the definition's flow (e.g. device_code on a machine with no browser). */
+  flow?: OAuthFlow;
+}
+
+export interface OAuthLoginResult {
+  provider: string;
+  connection: string;
+  profile: string;
+  flow: OAuthFlow;
+  replaced: boolean;
+  account: { id: string | null; label: string | null };
+  scopes: string[] | null;
+  expires_at: string | null;
+  client_source: ClientChoice['source'];
+}
+
+export async function loginWithOAuth(ctx: BrokerContext, definition: ProviderDefinition, options: OAuthLoginOptions, interaction: LoginInteraction): Promise<OAuthLoginResult> {
+  const provider = definition.name;
+  const connection = requireName('connection', options.connection ?? DEFAULT_CONNECTION);
+  const profile = requireName('profile', ctx.profile);
+  const flow = options.flow ?? (definition.flow as OAuthFlow);
+  if (definition.auth_type !== 'oauth2' || flow === ('api_key' as OAuthFlow)) {
+    throw new AuthsomeError('flow_unsupported', `${provider} uses an API key, not OAuth`, { hint: `authsome login ${provider}`, provider });
+  }
+  // Refuse early, before anyone opens a browser for a login we would not store.
+  if (!options.force) await refuseExisting(ctx, provider, connection, profile);
+  const started = Date.now();
+  try {
+    const transport = transportFor(ctx, definition);
+    const result = await runFlow(ctx, definition, flow, connection, options, interaction, transport);
+    const who = result.account.label ?? result.account.id;
+    await interaction.loginFinished({ ok: true, message: `Connected to ${definition.display_name ?? provider}${who ? ` as ${who}` : ''}.` });
+    ctx.auditEvent('login', {
+      provider, connection, profile: profile === 'default' ? undefined : profile, flow, client_source: result.client_source,
+      scopes: result.scopes ?? undefined, duration_ms: Date.now() - started, status: 'success',
+    });
+    return result;
+  } catch (error) {
+    const failure = toAuthsomeError(error);
+    await Promise.resolve(interaction.loginFinished({ ok: false, message: failure.message })).catch(() => undefined);
+    ctx.auditEvent('login', {
+      provider, connection, flow, status: 'failure', error: failure instanceof OAuthError ? failure.error : failure.code, duration_ms: Date.now() - started,
+    });
+    throw failure;
+  }
+}
+
+async function runFlow(
+  ctx: BrokerContext, definition: ProviderDefinition, flow: OAuthFlow, connection: string, options: OAuthLoginOptions,
+  interaction: LoginInteraction, transport: OAuthTransport,
+): Promise<OAuthLoginResult> {
+  const provider = definition.name;
+  let choice = flow === 'dcr_pkce' ? await registeredClient(ctx, definition, options, interaction, transport) : await chooseClient(ctx, definition, flow, options, interaction);
+  const baseUrl = options.baseUrl ?? choice.base_url ?? definition.oauth?.base_url ?? null;
+  const server = await serverFor(ctx, definition, baseUrl, transport);
+  const scopes = options.scopes ?? choice.record?.scopes ?? definition.oauth?.scopes ?? [];
+  transport.secret(choice.client_secret);
+
+  let response: TokenResponse;
+  if (flow === 'client_credentials') {
+    if (!choice.client_secret) throw new AuthsomeError('input_required', `the client credentials flow of ${provider} needs a client secret`, { provider });
+    response = await requestClientCredentialsToken(definition, server, buildClient(definition, choice, server.as), { scopes }, transport);
+  } else if (flow === 'device_code') {
+    response = await deviceFlow(definition, server, choice, scopes, interaction, transport);
+  } else {
+    try {
+      response = await browserFlow(definition, server, choice, scopes, interaction, transport);
+    } catch (error) {
+      // RFC 7591 clients can be forgotten by the server; register again once and start over.
+      if (flow !== 'dcr_pkce' || !(error instanceof OAuthError) || error.error !== 'invalid_client') throw error;
+      interaction.info(`${provider} no longer knows the registered client; registering a new one.`);
+      choice = await registeredClient(ctx, definition, { ...options, force: true }, interaction, transport, true);
+      response = await browserFlow(definition, server, choice, scopes, interaction, transport);
+    }
+  }
+  const tokens = toTokenSet(response, { requestedScopes: scopes, defaultLifetime: definition.oauth?.default_token_lifetime });
+  const userinfo = server.as.userinfo_endpoint;
+  // id_tokens often carry only `sub`; the userinfo answer adds the email or login people recognise.
+  const fromUserinfo = userinfo && flow !== 'client_credentials' && !tokens.account?.label ? await fetchAccount(userinfo, tokens.access_token, transport) : null;
+  const account = { id: tokens.account?.id ?? fromUserinfo?.id ?? null, label: tokens.account?.label ?? fromUserinfo?.label ?? null };
+  const replaced = await storeLogin(ctx, definition, connection, { ...tokens, account }, choice, baseUrl, flow, Boolean(options.force));
+  return {
+    provider, connection, profile: ctx.profile, flow, replaced, account, scopes: tokens.scopes,
+    expires_at: tokens.expires_at ? toRecordTimestamp(tokens.expires_at) : null, client_source: choice.source,
+  };
+}
+
+async function browserFlow(definition: ProviderDefinition, server: ResolvedServer, choice: ClientChoice, scopes: readonly string[], interaction: LoginInteraction, transport: OAuthTransport): Promise<TokenResponse> {
+  if (!interaction.attended) {
+    throw new AuthsomeError('input_required', `logging in to ${definition.name} needs a browser, and there is neither a browser nor a terminal here`, {
+      hint: `Use the device flow: authsome login ${definition.name} --flow device_code (or --no-browser to print the URL and wait).`,
+      provider: definition.name,
+    });
+  }
+  const client = buildClient(definition, choice, server.as);
+  const redirectUri = await interaction.redirectUri();
+  const request = await buildAuthorizationRequest(definition, server, client, { redirectUri, scopes });
+  const pending = await interaction.expectCallback(request.state, definition.name);
+  try {
+    await interaction.openAuthorizationUrl(request.url, definition.name);
+    const params = await pending.params;
+    return await redeemAuthorizationCode(definition, server, client, request, params, transport);
+  } finally {
+    pending.cancel();
+  }
+}
+
+async function deviceFlow(definition: ProviderDefinition, server: ResolvedServer, choice: ClientChoice, scopes: readonly string[], interaction: LoginInteraction, transport: OAuthTransport): Promise<TokenResponse> {
+  const client = buildClient(definition, choice, server.as);
+  const code = await requestDeviceCode(definition, server, client, { scopes }, transport);
+  const display = await interaction.showDeviceCode(code, definition.name);
+  return pollDeviceCode(definition, server, client, code, transport, { onProgress: (p) => display.progress(p) });
+}
+
+/** Client credentials for pkce/device/client_credentials: env, stored, else the local form. */
+async function chooseClient(ctx: BrokerContext, definition: ProviderDefinition, flow: OAuthFlow, options: OAuthLoginOptions, interaction: LoginInteraction): Promise<ClientChoice> {
+  const known = await knownClient(ctx, definition);
+  const needsBaseUrl = definitionNeedsBaseUrl(definition) && !(options.baseUrl ?? known?.base_url ?? definition.oauth?.base_url);
+  if (known && !needsBaseUrl) return known;
+  const fields: InputField[] = [];
+  if (!known) {
+    const method = definition.oauth?.token_endpoint_auth_method;
+    const secretRequired = flow === 'client_credentials' || (method != null && method !== 'none');
+    fields.push({ name: 'client_id', label: 'Client ID', secret: false, required: true });
+    fields.push({
+      name: 'client_secret', label: 'Client secret', secret: true, required: secretRequired,
+      hint: secretRequired ? null : 'Leave empty for a public client (PKCE needs no secret).',
+    });
+  }
+  if (!interaction.attended) {
+    const vars = [definition.client?.client_id_env, definition.client?.client_secret_env].filter(Boolean).join(' and ');
+    throw new AuthsomeError('input_required', `${definition.name} needs OAuth client credentials${needsBaseUrl && known ? ' and a base URL' : ''}, and nobody is here to type them`, {
+      hint: vars
+        ? `Set ${vars}${needsBaseUrl ? ' and pass --base-url' : ''}, or run the login in a terminal to use the local form.`
+        : `Run the login in a terminal to enter them in the local form${needsBaseUrl ? ', or pass --base-url' : ''}.`,
+      provider: definition.name,
+    });
+  }
+  if (needsBaseUrl) fields.push({ name: 'base_url', label: 'Base URL', secret: false, required: true, pattern: '^https?://.+', hint: `The address of your ${definition.display_name ?? definition.name} instance, e.g. https://gitlab.example.com` });
+  const redirectUri = flow === 'client_credentials' ? null : await interaction.redirectUri();
+  const envHint = definition.client?.client_id_env ? ` (or set ${definition.client.client_id_env}${definition.client.client_secret_env ? ` and ${definition.client.client_secret_env}` : ''})` : '';
+  interaction.info(`${definition.display_name ?? definition.name} needs your OAuth app's credentials${envHint}; opening the local form.`);
+  const values = await interaction.collectInput({
+    provider: definition.name,
+    title: `Connect ${definition.display_name ?? definition.name}`,
+    intro: `Enter the credentials of the OAuth app you registered at ${definition.display_name ?? definition.name}. They are stored encrypted on this computer.`,
+    fields,
+    redirectUri,
+    docsUrl: definition.docs ?? null,
+  });
+  const base_url = values.base_url?.trim() || options.baseUrl || known?.base_url || null;
+  if (known) return { ...known, base_url };
+  const client_id = values.client_id?.trim();
+  if (!client_id) throw new AuthsomeError('input_invalid', `no client ID was entered for ${definition.name}`, { provider: definition.name });
+  return { client_id, client_secret: values.client_secret?.trim() || null, base_url, source: 'form', record: null };
+}
+
+/** The RFC 7591 client for dcr_pkce: the stored one while the server still knows it, else a new one. */
+async function registeredClient(
+  ctx: BrokerContext, definition: ProviderDefinition, options: OAuthLoginOptions, interaction: LoginInteraction, transport: OAuthTransport, forceNew = false,
+): Promise<ClientChoice> {
+  const known = await knownClient(ctx, definition);
+  if (known && !forceNew) {
+    const stillThere = known.source === 'env' ? true : await isClientStillRegistered(known.record?.metadata as { registration_client_uri?: string; registration_access_token?: string } ?? {}, transport);
+    if (stillThere !== false) return known;
+    interaction.info(`${definition.name} no longer knows the client registered earlier; registering a new one.`);
+  }
+  const server = await serverFor(ctx, definition, options.baseUrl ?? null, transport);
+  const redirectUri = await interaction.redirectUri();
+  const scopes = options.scopes ?? definition.oauth?.scopes ?? [];
+  const registered = await registerClient(definition, server, { redirectUri, scopes }, transport);
+  interaction.info(`Registered a client with ${definition.display_name ?? definition.name} (RFC 7591): ${registered.client_id}`);
+  const record: ClientRecord = orderRecord('client', {
+    profile: ctx.profile, provider: definition.name, client_id: registered.client_id, client_secret: registered.client_secret,
+    base_url: options.baseUrl ?? null, host_url: definition.host_url ?? null, scopes: scopes.length ? [...scopes] : null,
+    metadata: {
+      source: 'dcr_generated', registered_at: toRecordTimestamp(), redirect_uri: redirectUri,
+      registration_client_uri: registered.registration_client_uri, registration_access_token: registered.registration_access_token,
+    },
+  });
+  // Kept even if the login then fails: the next attempt reuses it rather than registering again.
+  await ctx.vault.transaction(ctx.profile, (tx) => tx.write('client', keys.client(ctx.profile, definition.name), record));
+  ctx.auditEvent('client_registered', { provider: definition.name, client_id: registered.client_id, status: 'success' });
+  return { client_id: registered.client_id, client_secret: registered.client_secret, base_url: record.base_url, source: 'dcr_generated', record };
+}
+
+async function storeLogin(
+  ctx: BrokerContext, definition: ProviderDefinition, connection: string, tokens: TokenSet, choice: ClientChoice,
+  baseUrl: string | null, flow: OAuthFlow, force: boolean,
+): Promise<boolean> {
+  const provider = definition.name;
+  const profile = ctx.profile;
+  const recordKey = keys.connection(profile, provider, connection);
+  return ctx.vault.transaction(profile, async (tx) => {
+    let existing: ConnectionRecord | null = null;
+    try {
+      existing = await tx.read('connection', recordKey);
+    } catch (error) {
+      if (!force || !isAuthsomeError(error) || error.code !== 'record_malformed') throw error;
+    }
+    if (existing && !force) throw existingConnection(provider, connection, profile);
+    const record: ConnectionRecord = orderRecord('connection', {
+      ...(existing ?? {}),
+      schema_version: 2, provider, profile, connection_name: connection, auth_type: 'oauth2', status: 'connected',
+      base_url: baseUrl, host_url: definition.host_url ?? null, scopes: tokens.scopes,
+      access_token: tokens.access_token, refresh_token: tokens.refresh_token, token_type: tokens.token_type,
+      expires_at: tokens.expires_at ? toRecordTimestamp(tokens.expires_at) : null, obtained_at: toRecordTimestamp(tokens.obtained_at),
+      api_key: null, account: tokens.account ?? { id: null, label: null },
+      // A fresh login starts a new refresh history; the old record's bookkeeping must not leak into it.
+      metadata: { flow },
+    });
+    await tx.write('connection', recordKey, record);
+    await addConnectionToMetadata(tx, profile, provider, connection);
+    if (choice.source === 'form' || choice.source === 'env' || (choice.base_url && choice.record && choice.record.base_url !== choice.base_url)) {
+      await tx.write('client', keys.client(profile, provider), orderRecord('client', {
+        ...(choice.record ?? {}),
+        profile, provider, client_id: choice.client_id, client_secret: choice.client_secret, base_url: choice.base_url,
+        host_url: definition.host_url ?? null, scopes: choice.record?.scopes ?? null,
+        metadata: { ...(choice.record?.metadata ?? {}), source: choice.source === 'stored' ? (choice.record?.metadata.source ?? 'user') : choice.source === 'form' ? 'user' : choice.source },
+      }));
+    }
+    return existing !== null;
+  });
+}
+
+async function refuseExisting(ctx: BrokerContext, provider: string, connection: string, profile: string): Promise<void> {
+  const existing = await ctx.vault.read(profile, 'connection', keys.connection(profile, provider, connection)).catch((error: unknown) => {
+    if (isAuthsomeError(error) && error.code === 'record_malformed') return { damaged: true };
+    throw error;
+  });
+  if (existing) throw existingConnection(provider, connection, profile);
+}
+
+function existingConnection(provider: string, connection: string, profile: string): AuthsomeError {
+  return new AuthsomeError('conflict', `${provider} already has a connection "${connection}" in profile "${profile}"; it was not overwritten`, {
+    hint: `Pass --force to replace it, or --connection NAME to add another: authsome login ${provider} --force`,
+    provider,
+    connection,
+  });
+}
+
+function definitionNeedsBaseUrl(definition: ProviderDefinition): boolean {
+  const o = definition.oauth;
+  return [o?.authorization_url, o?.token_url, o?.device_authorization_url, o?.issuer].some((url) => Boolean(url) && expandUrl(url, null) === null);
+}

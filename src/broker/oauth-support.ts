@@ -1,0 +1,56 @@
+// Shared by every OAuth step the broker takes: a transport wired to the debug log and the
+// redactor, the provider's authorization server, and the client it logs in as.
+import { redactor } from '../audit/index.ts';
+import { OAuthTransport, resolveServer, type ResolvedServer } from '../oauth/index.ts';
+import type { ProviderDefinition } from '../providers/index.ts';
+import type { Environment } from '../util/index.ts';
+import { keys, type ClientRecord } from '../vault/index.ts';
+import type { BrokerContext } from './context.ts';
+
+export function transportFor(ctx: BrokerContext, definition: ProviderDefinition): OAuthTransport {
+  return new OAuthTransport(definition, {
+    log: (message, fields) => ctx.log.debug(message, fields),
+    onSecret: (value) => redactor.register(value),
+  });
+}
+
+export async function serverFor(ctx: BrokerContext, definition: ProviderDefinition, baseUrl: string | null, transport: OAuthTransport): Promise<ResolvedServer> {
+  const server = await resolveServer(definition, baseUrl, transport);
+  ctx.log.debug(`authorization server of ${definition.name}`, { issuer: server.as.issuer, issuer_verified: server.issuerVerified, token_endpoint: server.as.token_endpoint ?? null });
+  return server;
+}
+
+export type ClientSource = 'env' | 'form' | 'dcr_generated' | 'stored';
+
+export interface ClientChoice {
+  client_id: string;
+  client_secret: string | null;
+  base_url: string | null;
+  source: ClientSource;
+  /** The stored client record, when the credentials came from one. */
+  record: ClientRecord | null;
+}
+
+export async function readClientRecord(ctx: BrokerContext, provider: string): Promise<ClientRecord | null> {
+  return ctx.vault.read(ctx.profile, 'client', keys.client(ctx.profile, provider));
+}
+
+/** Client credentials from the provider's env vars (client.client_id_env / client_secret_env). */
+export function clientFromEnv(definition: ProviderDefinition, env: Environment): { client_id: string; client_secret: string | null } | null {
+  const idVar = definition.client?.client_id_env;
+  const clientId = idVar ? env[idVar]?.trim() : undefined;
+  if (!clientId) return null;
+  const secretVar = definition.client?.client_secret_env;
+  const secret = secretVar ? env[secretVar]?.trim() || null : null;
+  if (secret) redactor.register(secret);
+  return { client_id: clientId, client_secret: secret };
+}
+
+/** Env first (the operator's current choice), then the stored client record. */
+export async function knownClient(ctx: BrokerContext, definition: ProviderDefinition): Promise<ClientChoice | null> {
+  const record = await readClientRecord(ctx, definition.name);
+  const fromEnv = clientFromEnv(definition, ctx.env);
+  if (fromEnv) return { ...fromEnv, base_url: record?.base_url ?? null, source: 'env', record };
+  if (record?.client_id) return { client_id: record.client_id, client_secret: record.client_secret, base_url: record.base_url, source: 'stored', record };
+  return null;
+}

@@ -1,0 +1,52 @@
+// Before a connection is forgotten locally, ask the provider to forget its tokens too (RFC 7009).
+// Revoking the refresh token ends the whole grant on servers that follow §2.1's SHOULD; otherwise
+// the access token is revoked. A remote failure never stops the local removal: it is reported.
+import { buildClient, revokeToken } from '../oauth/index.ts';
+import { toAuthsomeError } from '../util/index.ts';
+import type { ConnectionRecord } from '../vault/index.ts';
+import type { BrokerContext } from './context.ts';
+import { knownClient, serverFor, transportFor } from './oauth-support.ts';
+
+export type RemoteRevocation =
+  | { status: 'revoked'; token: 'refresh_token' | 'access_token' }
+  | { status: 'failed'; error: string }
+  /** The provider has no revocation endpoint, or the credential is an API key (revoke it in the provider's console). */
+  | { status: 'not_supported' }
+  | { status: 'nothing_to_revoke' };
+
+export async function revokeRemotely(ctx: BrokerContext, record: ConnectionRecord): Promise<RemoteRevocation> {
+  if (record.auth_type !== 'oauth2') return { status: 'not_supported' };
+  const token = record.refresh_token ?? record.access_token;
+  if (!token) return { status: 'nothing_to_revoke' };
+  const hint = record.refresh_token ? 'refresh_token' : 'access_token';
+  try {
+    const entry = await ctx.registry.get(record.provider);
+    if (!entry) return { status: 'failed', error: `the definition of ${record.provider} is gone, so its revocation endpoint is unknown` };
+    const definition = entry.definition;
+    if (!definition.oauth?.revocation_url && !definition.oauth?.issuer) return { status: 'not_supported' };
+    const transport = transportFor(ctx, definition);
+    const server = await serverFor(ctx, definition, record.base_url, transport);
+    if (!server.as.revocation_endpoint) return { status: 'not_supported' };
+    const client = await knownClient(ctx, definition);
+    if (!client) return { status: 'failed', error: `no OAuth client credentials for ${record.provider} to authenticate the revocation` };
+    transport.secret(client.client_secret);
+    await revokeToken(definition, server, buildClient(definition, client, server.as), token, hint, transport);
+    return { status: 'revoked', token: hint };
+  } catch (error) {
+    return { status: 'failed', error: toAuthsomeError(error).message };
+  }
+}
+
+/** One sentence for people about what happened at the provider. */
+export function describeRemote(provider: string, remote: RemoteRevocation): string {
+  switch (remote.status) {
+    case 'revoked':
+      return `${provider} revoked the token.`;
+    case 'failed':
+      return `Revoking at ${provider} failed (${remote.error}); the token may stay valid until it expires.`;
+    case 'not_supported':
+      return `${provider} offers no token revocation; revoke access in its settings if needed.`;
+    case 'nothing_to_revoke':
+      return '';
+  }
+}

@@ -1,0 +1,107 @@
+// daemon start|stop|restart|status|logs|serve: the long-lived listener for browser routes.
+// `serve` runs it in the foreground (what `start` launches, detached, with its output in the log).
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { daemonClient, daemonPaths, ensureDaemon, startDaemonServer, stopDaemon, type StartMessage } from '../../daemon/index.ts';
+import { VERSION, resolveSettings, toAuthsomeError } from '../../util/index.ts';
+import { action } from './run.ts';
+
+export function registerDaemon(program: Command): void {
+  const daemon = program.command('daemon').description('the local listener for OAuth callbacks, input forms and the device page');
+
+  daemon
+    .command('start')
+    .description('start the daemon in the background (reuses a running one of this version)')
+    .action(action(async ({ out, env, settings }) => {
+      const { status, started } = await ensureDaemon({ home: settings.home, port: settings.port, version: VERSION, entry: process.argv[1]!, env });
+      out.result({ ...status, started }, `${started ? 'Started' : 'Already running:'} authsome daemon ${status.version} (pid ${status.pid}) on http://127.0.0.1:${status.port}`);
+    }));
+
+  daemon
+    .command('stop')
+    .description('stop the daemon')
+    .action(action(async ({ out, env, settings }) => {
+      const stopped = await stopDaemon(settings.home);
+      out.result({ stopped: Boolean(stopped), pid: stopped?.pid ?? null }, stopped ? `Stopped the authsome daemon (pid ${stopped.pid}).` : 'The authsome daemon was not running.');
+    }));
+
+  daemon
+    .command('restart')
+    .description('stop the daemon, then start it again')
+    .action(action(async ({ out, env, settings }) => {
+      await stopDaemon(settings.home);
+      const { status } = await ensureDaemon({ home: settings.home, port: settings.port, version: VERSION, entry: process.argv[1]!, env });
+      out.result({ ...status, started: true }, `Restarted the authsome daemon (pid ${status.pid}) on http://127.0.0.1:${status.port}`);
+    }));
+
+  daemon
+    .command('status')
+    .description('whether the daemon runs, its version, port and open login sessions (exit 1 when stopped)')
+    .action(action(async ({ out, env, settings }) => {
+      const status = await daemonClient(settings.home).status();
+      if (!status) {
+        out.result({ running: false }, 'The authsome daemon is not running. Start it with `authsome daemon start` (login starts it when needed).');
+        return 1;
+      }
+      out.result({ running: true, ...status, current_version: VERSION }, [
+        `running     yes (pid ${status.pid})`,
+        `version     ${status.version}${status.version === VERSION ? '' : ` (this CLI is ${VERSION}; the next login replaces it)`}`,
+        `browser     http://127.0.0.1:${status.port}`,
+        `socket      ${daemonPaths(settings.home).socket}`,
+        `since       ${status.started_at}`,
+        `sessions    ${status.sessions} open`,
+      ].join('\n'));
+    }));
+
+  daemon
+    .command('logs')
+    .description('print the end of the daemon log')
+    .option('-n, --lines <count>', 'how many lines', '50')
+    .action(action<{ lines: string }>(async ({ out, settings }, _args, options) => {
+      const { logFile } = daemonPaths(settings.home);
+      const lines = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : [];
+      const count = Math.max(1, Number.parseInt(options.lines, 10) || 50);
+      const tail = lines.slice(-count);
+      out.result({ file: logFile, lines: tail }, tail.length ? tail.join('\n') : `No daemon log yet (${logFile}).`);
+    }));
+
+  daemon
+    .command('serve')
+    .description('run the daemon in the foreground (what `daemon start` launches)')
+    .action(async (_options: unknown, command: Command) => {
+      const flags = command.optsWithGlobals() as { home?: string };
+      process.exitCode = await serve(flags.home);
+    });
+}
+
+/** Runs until stopped; reports readiness or the start failure to a parent over IPC. */
+async function serve(home: string | undefined): Promise<number> {
+  const settings = resolveSettings(process.env, { home });
+  const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  process.title = 'authsome-daemon';
+  let running;
+  try {
+    running = await startDaemonServer({ home: settings.home, port: settings.port, version: VERSION, log });
+  } catch (error) {
+    const failure = toAuthsomeError(error);
+    log(`failed to start: ${failure.message}`);
+    if (process.send) await sendToParent({ error: failure.toJSON() });
+    else process.stderr.write(`Error: ${failure.message}${failure.hint ? `\n${failure.hint}` : ''}\n`);
+    return failure.exitCode;
+  }
+  if (process.send) await sendToParent({ ready: running.status() });
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void running.stop());
+  await running.stopped;
+  log('stopped');
+  return 0;
+}
+
+function sendToParent(message: StartMessage): Promise<void> {
+  return new Promise((resolve) => {
+    process.send!(message, undefined, {}, () => {
+      // The parent disconnects once it has read this; nothing else ever comes over the channel.
+      process.channel?.unref();
+      resolve();
+    });
+  });
+}

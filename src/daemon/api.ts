@@ -1,0 +1,115 @@
+// The daemon's API for the CLI, served on a Unix socket in the home folder (0600: only the same
+// user can drive it). Sessions stream their events as JSON lines on the response of the request
+// that opened them; closing that response abandons the session.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SessionEvent, SessionRegistry, SessionSpec } from './sessions.ts';
+
+export interface DaemonStatus {
+  service: 'authsome-daemon';
+  version: string;
+  pid: number;
+  port: number;
+  home: string;
+  started_at: string;
+  sessions: number;
+}
+
+export interface ApiOptions {
+  sessions: SessionRegistry;
+  status: () => DaemonStatus;
+  /** The browser URL of a session's page (input form, device page), or null. */
+  pageUrl: (kind: SessionSpec['kind'], id: string) => string | null;
+  shutdown: () => void;
+  log: (line: string) => void;
+}
+
+export function apiHandler(options: ApiOptions) {
+  const { sessions } = options;
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://daemon').pathname;
+    try {
+      if (req.method === 'GET' && path === '/v1/status') return json(res, 200, options.status());
+      if (req.method === 'POST' && path === '/v1/shutdown') {
+        json(res, 200, { stopping: true });
+        res.on('finish', options.shutdown);
+        return;
+      }
+      if (req.method === 'POST' && path === '/v1/sessions') return openSession(req, res, options);
+      const outcome = /^\/v1\/sessions\/([^/]+)\/outcome$/.exec(path);
+      if (req.method === 'POST' && outcome) {
+        const body = (await readJson(req)) as { ok?: unknown; message?: unknown };
+        sessions.finish(outcome[1]!, { ok: body.ok === true, message: String(body.message ?? '') });
+        return json(res, 200, { ok: true });
+      }
+      json(res, 404, { error: 'not_found', message: `no route ${req.method} ${path}` });
+    } catch (error) {
+      json(res, 400, { error: 'bad_request', message: (error as Error).message });
+    }
+  };
+}
+
+async function openSession(req: IncomingMessage, res: ServerResponse, options: ApiOptions): Promise<void> {
+  const spec = checkSpec(await readJson(req));
+  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  let open = true;
+  const send = (event: SessionEvent) => {
+    if (!open) return;
+    res.write(JSON.stringify(event) + '\n');
+    if (event.type === 'error' || (event.type === 'result' && spec.kind !== 'device')) {
+      // The stream stays open after a callback result so the CLI can still report the outcome
+      // on it being closed; results end nothing, errors end everything.
+      if (event.type === 'error') end();
+    }
+  };
+  const end = () => {
+    if (!open) return;
+    open = false;
+    res.end();
+  };
+  const session = options.sessions.open(spec, send);
+  options.log(`session ${spec.kind} opened for ${spec.provider}`);
+  res.on('close', () => {
+    open = false;
+    options.sessions.abandon(session.id);
+  });
+  send({ type: 'session', id: session.id, url: options.pageUrl(spec.kind, session.id), expires_at: session.expiresAt.toISOString() });
+}
+
+function checkSpec(body: unknown): SessionSpec {
+  const spec = body as SessionSpec;
+  const text = (value: unknown, name: string) => {
+    if (typeof value !== 'string' || !value) throw new Error(`${name} must be a non-empty string`);
+  };
+  if (!spec || typeof spec !== 'object') throw new Error('expected a JSON object');
+  text(spec.provider, 'provider');
+  if (spec.kind === 'callback') text(spec.state, 'state');
+  else if (spec.kind === 'input') {
+    text(spec.title, 'title');
+    if (!Array.isArray(spec.fields) || spec.fields.length === 0) throw new Error('fields must be a non-empty array');
+    for (const field of spec.fields) text(field.name, 'field name');
+  } else if (spec.kind === 'device') {
+    text(spec.user_code, 'user_code');
+    text(spec.verification_uri, 'verification_uri');
+    if (!/^https?:\/\//.test(spec.verification_uri)) throw new Error('verification_uri must be an http(s) URL');
+    if (typeof spec.expires_in !== 'number') throw new Error('expires_in must be a number');
+  } else {
+    throw new Error('kind must be callback, input or device');
+  }
+  return spec;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 256 * 1024) throw new Error('request body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}

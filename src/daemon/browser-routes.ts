@@ -1,0 +1,193 @@
+// The daemon's browser-facing routes on 127.0.0.1:<port>: the OAuth callback, the input form and
+// the device page. Every response is guarded: the Host must be our own address (DNS rebinding),
+// no CORS, no caching, a nonce-based CSP; state-changing requests also need our Origin and a
+// one-time CSRF nonce.
+import { randomBytes } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { qrSvg } from '../util/index.ts';
+import { renderDevicePage, renderInputForm, renderResult } from './pages/index.ts';
+import { sameSecret, type InputFieldSpec, type Session, type SessionRegistry } from './sessions.ts';
+
+export const CALLBACK_PATH = '/auth/callback/oauth';
+export const STATE_MISMATCH = 'OAuth state parameter does not match';
+/** How long the callback page waits for the terminal to finish the token exchange. */
+const OUTCOME_WAIT_MS = 20_000;
+const MAX_FORM_BYTES = 64 * 1024;
+
+type Env = { Variables: { nonce: string } };
+
+export interface BrowserRoutesOptions {
+  sessions: SessionRegistry;
+  /** The port actually listened on (known after listen when 0 was asked for). */
+  port: () => number;
+  log: (line: string) => void;
+}
+
+export function browserRoutes({ sessions, port, log }: BrowserRoutesOptions): Hono<Env> {
+  const app = new Hono<Env>();
+  const ownHosts = () => [`127.0.0.1:${port()}`, `localhost:${port()}`];
+
+  app.use('*', async (c, next) => {
+    const started = Date.now();
+    const nonce = randomBytes(16).toString('base64');
+    c.set('nonce', nonce);
+    const host = c.req.header('host') ?? '';
+    if (!ownHosts().includes(host.toLowerCase())) {
+      // A page on another origin that resolved its own name to 127.0.0.1 (DNS rebinding) lands here.
+      c.res = page(c, 421, { ok: false, title: 'Wrong address', message: `This service answers only at http://127.0.0.1:${port()}.`, nonce });
+    } else if (c.req.method !== 'GET' && c.req.method !== 'POST') {
+      c.res = c.text('method not allowed', 405);
+    } else {
+      await next();
+    }
+    secureHeaders(c, nonce);
+    // Never the query string: it carries authorization codes and one-time tokens.
+    log(`${c.req.method} ${new URL(c.req.url).pathname.replace(/\/(input|device)\/[^/]+/, '/$1/…')} → ${c.res.status} in ${Date.now() - started} ms`);
+  });
+
+  app.get(CALLBACK_PATH, async (c) => {
+    const nonce = c.get('nonce');
+    const params = new URL(c.req.url).searchParams;
+    const session = sessions.byState(params.get('state') ?? '');
+    if (!session || session.spec.kind !== 'callback' || session.status !== 'pending') {
+      // A navigation with a foreign or spent state: tell the waiting terminal too, unless this is
+      // a sub-resource load (an <img> on some page), which must not be able to cancel a login.
+      if ((c.req.header('sec-fetch-dest') ?? 'document') === 'document') {
+        for (const pending of sessions.pendingCallbacks()) sessions.fail(pending.id, 'state_mismatch', STATE_MISMATCH);
+      }
+      return page(c, 400, {
+        ok: false, title: 'Login not accepted', message: 'This sign-in response does not belong to a login authsome is waiting for. Nothing was stored.',
+        detail: `Error: ${STATE_MISMATCH}`, next: 'Start the login again in your terminal and use the newest link it prints.', nonce,
+      });
+    }
+    sessions.deliver(session.id, { type: 'result', params: Object.fromEntries(params) });
+    const error = params.get('error');
+    if (error) {
+      const description = params.get('error_description');
+      return page(c, 400, {
+        ok: false, title: 'Login not completed', message: `${session.spec.provider} answered: ${error}${description ? ` — ${description}` : ''}`,
+        next: 'Nothing was stored. You can close this tab and try again from your terminal.', nonce,
+      });
+    }
+    const outcome = await sessions.waitForOutcome(session.id, OUTCOME_WAIT_MS);
+    if (!outcome) {
+      return page(c, 200, { ok: true, title: 'Authorization received', message: 'authsome received the authorization.', next: 'You can close this tab; your terminal shows the result.', nonce });
+    }
+    return page(c, outcome.ok ? 200 : 400, {
+      ok: outcome.ok, title: outcome.ok ? 'Connected' : 'Login failed', message: outcome.message,
+      next: outcome.ok ? 'You can close this tab and return to your terminal.' : 'Nothing was stored. Your terminal says what to do next.', nonce,
+    });
+  });
+
+  app.get('/input/:id', (c) => {
+    const session = sessions.get(c.req.param('id'));
+    if (!session || session.spec.kind !== 'input') return gone(c);
+    if (session.status !== 'pending') return used(c, session);
+    return c.html(inputForm(c, session), 200);
+  });
+
+  app.post('/input/:id', async (c) => {
+    const nonce = c.get('nonce');
+    const session = sessions.get(c.req.param('id'));
+    if (!session || session.spec.kind !== 'input') return gone(c);
+    const origin = c.req.header('origin');
+    if (!origin || !ownHosts().map((h) => `http://${h}`).includes(origin.toLowerCase())) {
+      return page(c, 403, { ok: false, title: 'Request refused', message: 'This form can only be submitted from its own page.', nonce });
+    }
+    if (session.status !== 'pending') return used(c, session);
+    if (Number(c.req.header('content-length') ?? 0) > MAX_FORM_BYTES) return c.text('too large', 413);
+    const body = await c.req.parseBody();
+    const text = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : '');
+    if (!sameSecret(text('csrf'), session.csrf)) {
+      return page(c, 403, { ok: false, title: 'Request refused', message: 'The form was missing its security token. Reload the page from the link in your terminal.', nonce });
+    }
+    const values: Record<string, string> = {};
+    const fieldErrors: Record<string, string> = {};
+    for (const field of session.spec.fields) {
+      const value = text(field.name).trim();
+      const problem = checkField(field, value);
+      if (problem) fieldErrors[field.name] = problem;
+      else if (value) values[field.name] = value;
+    }
+    if (Object.keys(fieldErrors).length > 0) return c.html(inputForm(c, session, values, fieldErrors), 422);
+    sessions.deliver(session.id, { type: 'result', values });
+    if (!session.spec.await_outcome) {
+      return page(c, 200, { ok: true, title: 'Received', message: 'authsome received the values. They were sent only to this computer.', next: 'Your terminal continues the login; follow it there.', nonce });
+    }
+    // Say "Saved" only once the terminal has stored them: it may still refuse (an existing connection, a bad key).
+    const outcome = await sessions.waitForOutcome(session.id, OUTCOME_WAIT_MS);
+    if (!outcome) return page(c, 200, { ok: true, title: 'Received', message: 'authsome received the values.', next: 'Your terminal shows whether they were saved.', nonce });
+    return page(c, outcome.ok ? 200 : 400, {
+      ok: outcome.ok, title: outcome.ok ? 'Saved' : 'Not saved', message: outcome.message,
+      next: outcome.ok ? 'You can close this tab; your terminal continues.' : 'Your terminal says what to do next.', nonce,
+    });
+  });
+
+  app.get('/device/:id', async (c) => {
+    const session = sessions.get(c.req.param('id'));
+    if (!session || session.spec.kind !== 'device') return gone(c);
+    const spec = session.spec;
+    const link = spec.verification_uri_complete || spec.verification_uri;
+    const status = session.status === 'finished' ? 'approved' : session.status === 'failed' ? 'failed' : 'pending';
+    return c.html(renderDevicePage({
+      title: spec.title, userCode: spec.user_code, verificationUri: spec.verification_uri, verificationUriComplete: spec.verification_uri_complete ?? null,
+      qrSvg: await qrSvg(link), expiresAt: session.expiresAt, nonce: c.get('nonce'), status, message: session.outcome?.message ?? null,
+      refreshSeconds: status === 'pending' ? 5 : undefined,
+    }), 200);
+  });
+
+  app.notFound((c) => page(c, 404, { ok: false, title: 'Not found', message: 'There is nothing here.', nonce: c.get('nonce') }));
+  return app;
+}
+
+function inputForm(c: Context<Env>, session: Session, values: Record<string, string> = {}, fieldErrors: Record<string, string> = {}): string {
+  const spec = session.spec as Extract<Session['spec'], { kind: 'input' }>;
+  return renderInputForm({
+    title: spec.title, intro: spec.intro, action: `/input/${session.id}`, csrf: session.csrf, nonce: c.get('nonce'),
+    // Only non-secret values are ever sent back into the page.
+    fields: spec.fields.map((f) => ({ ...f, value: f.secret ? null : values[f.name] ?? f.value ?? null })),
+    redirectUri: spec.redirect_uri ?? null, docsUrl: spec.docs_url ?? null, fieldErrors,
+    error: Object.keys(fieldErrors).length ? 'Some values need another look.' : null, expiresAt: session.expiresAt,
+  });
+}
+
+function checkField(field: InputFieldSpec, value: string): string | null {
+  if (!value) return field.required ? `${field.label} is required.` : null;
+  if (field.pattern) {
+    let ok = true;
+    try {
+      ok = new RegExp(field.pattern).test(value);
+    } catch {
+      ok = true; // a broken pattern is the definition's fault; the broker checks again on save
+    }
+    if (!ok) return field.hint ? `That does not look right. ${field.hint}` : `That does not match the expected format.`;
+  }
+  return null;
+}
+
+function page(c: Context<Env>, status: number, view: Parameters<typeof renderResult>[0]): Response {
+  return c.html(renderResult(view), status as 200);
+}
+
+function gone(c: Context<Env>): Response {
+  return page(c, 404, { ok: false, title: 'Link not valid', message: 'This link is unknown or has expired.', next: 'Run the command again in your terminal for a new link.', nonce: c.get('nonce') });
+}
+
+function used(c: Context<Env>, session: Session): Response {
+  return page(c, 410, {
+    ok: false, title: 'Link already used', message: session.outcome?.message && session.status === 'failed' ? session.outcome.message : 'This one-time link was already used.',
+    next: 'Run the command again in your terminal if you need a new link.', nonce: c.get('nonce'),
+  });
+}
+
+function secureHeaders(c: Context<Env>, nonce: string): void {
+  const h = c.res.headers;
+  h.set('Cache-Control', 'no-store');
+  h.set('Content-Security-Policy', `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`);
+  // same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on form posts.
+  h.set('Referrer-Policy', 'same-origin');
+  h.set('X-Content-Type-Options', 'nosniff');
+  h.set('X-Frame-Options', 'DENY');
+  h.set('Cross-Origin-Opener-Policy', 'same-origin');
+  h.set('Cross-Origin-Resource-Policy', 'same-origin');
+}

@@ -1,0 +1,82 @@
+// The CLI's side of the daemon API: JSON requests over the home's Unix socket, and session
+// streams read one JSON line at a time.
+import { request, type IncomingMessage } from 'node:http';
+import { createInterface } from 'node:readline';
+import { AuthsomeError } from '../util/index.ts';
+import type { DaemonStatus } from './api.ts';
+import type { Outcome, SessionEvent, SessionSpec } from './sessions.ts';
+
+export class SessionStream {
+  readonly #events: AsyncIterator<string>;
+  constructor(readonly id: string, readonly url: string | null, readonly expiresAt: Date, events: AsyncIterator<string>, readonly close: () => void) {
+    this.#events = events;
+  }
+
+  /** The next event; a stream that ends early means the daemon went away. */
+  async next(): Promise<Exclude<SessionEvent, { type: 'session' }>> {
+    const { value, done } = await this.#events.next();
+    if (done) throw new AuthsomeError('daemon_unavailable', 'the authsome daemon closed the login session', { hint: 'See `authsome daemon logs`, then run the login again.' });
+    return JSON.parse(value) as Exclude<SessionEvent, { type: 'session' }>;
+  }
+}
+
+export class DaemonClient {
+  constructor(readonly socketPath: string, readonly log: (line: string) => void = () => {}) {}
+
+  /** The running daemon's status, or null when nothing answers on the socket. */
+  async status(): Promise<DaemonStatus | null> {
+    try {
+      const { status, body } = await this.#json('GET', '/v1/status');
+      return status === 200 && (body as DaemonStatus).service === 'authsome-daemon' ? (body as DaemonStatus) : null;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ENOTSOCK' || code === 'ECONNRESET') return null;
+      throw error;
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    await this.#json('POST', '/v1/shutdown');
+  }
+
+  async outcome(id: string, outcome: Outcome): Promise<void> {
+    await this.#json('POST', `/v1/sessions/${encodeURIComponent(id)}/outcome`, outcome);
+  }
+
+  /** Opens a session; resolves once the daemon has registered it. */
+  async openSession(spec: SessionSpec): Promise<SessionStream> {
+    const started = Date.now();
+    const res = await this.#send('POST', '/v1/sessions', spec);
+    if (res.statusCode !== 200) throw new AuthsomeError('daemon_unavailable', `the authsome daemon refused the session: ${await text(res)}`);
+    const lines = createInterface({ input: res, crlfDelay: Infinity })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    if (first.done) throw new AuthsomeError('daemon_unavailable', 'the authsome daemon closed the session before it began');
+    const event = JSON.parse(first.value) as Extract<SessionEvent, { type: 'session' }>;
+    this.log(`daemon ← session ${spec.kind} ${event.id.slice(0, 6)}… in ${Date.now() - started} ms`);
+    return new SessionStream(event.id, event.url, new Date(event.expires_at), lines, () => res.destroy());
+  }
+
+  async #json(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+    const started = Date.now();
+    const res = await this.#send(method, path, body);
+    const raw = await text(res);
+    // Session ids are one-time tokens for the browser pages: never whole in a log.
+    this.log(`daemon ${method} ${path.replace(/(\/sessions\/)([^/]{6})[^/]*/, '$1$2…')} → ${res.statusCode} in ${Date.now() - started} ms`);
+    return { status: res.statusCode ?? 0, body: raw ? JSON.parse(raw) : null };
+  }
+
+  #send(method: string, path: string, body?: unknown): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = request({ socketPath: this.socketPath, path, method, headers: payload ? { 'content-type': 'application/json' } : {} }, resolve);
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+}
+
+async function text(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,111 @@
+// Starting, finding and stopping a home's daemon. The CLI starts one on demand, reuses a running
+// one of its own version on the requested port, and replaces any other. A start reports back over
+// an IPC channel — "ready" with its status, or the error that stopped it (a taken port) — so the
+// CLI never guesses with sleeps.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, renameSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AuthsomeError, ensurePrivateDir, type Environment } from '../util/index.ts';
+import type { DaemonStatus } from './api.ts';
+import { DaemonClient } from './client.ts';
+import { daemonPaths } from './paths.ts';
+import { dirname } from 'node:path';
+
+export interface DaemonTarget {
+  home: string;
+  /** The port wanted; 0 accepts any (a running daemon's port is then kept). */
+  port: number;
+  version: string;
+  /** The script that runs `authsome daemon serve` (the CLI entry point). */
+  entry: string;
+  env: Environment;
+  log?: (line: string) => void;
+}
+
+/** Messages a starting daemon sends its parent. */
+export type StartMessage = { ready: DaemonStatus } | { error: { error: string; message: string; hint?: string } };
+
+const LOG_ROTATE_BYTES = 1024 * 1024;
+
+export function daemonClient(home: string, log?: (line: string) => void): DaemonClient {
+  return new DaemonClient(daemonPaths(home).socket, log);
+}
+
+/** A daemon for this home that fits: the running one, or a new one. */
+export async function ensureDaemon(target: DaemonTarget): Promise<{ status: DaemonStatus; started: boolean }> {
+  const client = daemonClient(target.home, target.log);
+  const running = await client.status();
+  if (running && fits(running, target)) return { status: running, started: false };
+  if (running) {
+    target.log?.(`replacing daemon ${running.version} on port ${running.port} (want ${target.version} on ${target.port || 'any port'})`);
+    await stopRunning(client, running);
+  }
+  try {
+    return { status: await startDaemon(target), started: true };
+  } catch (error) {
+    // Two CLIs may start a daemon at once; the loser finds the winner's and uses it.
+    const now = await client.status();
+    if (now && fits(now, target)) return { status: now, started: false };
+    throw error;
+  }
+}
+
+function fits(status: DaemonStatus, target: DaemonTarget): boolean {
+  return status.version === target.version && (target.port === 0 || status.port === target.port);
+}
+
+export async function startDaemon(target: DaemonTarget): Promise<DaemonStatus> {
+  const { logFile } = daemonPaths(target.home);
+  ensurePrivateDir(target.home);
+  ensurePrivateDir(dirname(logFile));
+  if (existsSync(logFile) && statSync(logFile).size > LOG_ROTATE_BYTES) renameSync(logFile, logFile + '.1');
+  const fd = openSync(logFile, 'a', 0o600);
+  try {
+    const child = spawn(process.execPath, [target.entry, 'daemon', 'serve', '--home', target.home], {
+      detached: true,
+      stdio: ['ignore', fd, fd, 'ipc'],
+      env: { ...target.env, AUTHSOME_PORT: String(target.port) } as NodeJS.ProcessEnv,
+    });
+    const message = await new Promise<StartMessage>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as StartMessage));
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new AuthsomeError('daemon_unavailable', `the authsome daemon exited while starting (code ${code})`, { hint: `See ${logFile}` })));
+    });
+    child.removeAllListeners('exit');
+    if (child.connected) child.disconnect();
+    child.unref();
+    if ('error' in message) {
+      const code = message.error.error === 'address_in_use' ? 'address_in_use' : 'daemon_unavailable';
+      throw new AuthsomeError(code, message.error.message, { hint: message.error.hint });
+    }
+    return message.ready;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Stops the home's daemon; false when none was running. */
+export async function stopDaemon(home: string): Promise<DaemonStatus | null> {
+  const client = daemonClient(home);
+  const running = await client.status();
+  if (!running) return null;
+  await stopRunning(client, running);
+  return running;
+}
+
+async function stopRunning(client: DaemonClient, running: DaemonStatus): Promise<void> {
+  await client.shutdown().catch(() => undefined);
+  // The process exits right after answering; wait (bounded) until it is gone, then insist.
+  const deadline = Date.now() + 5000;
+  while (isAlive(running.pid) && Date.now() < deadline) await sleep(20);
+  if (isAlive(running.pid)) process.kill(running.pid, 'SIGKILL');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

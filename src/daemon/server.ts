@@ -1,0 +1,116 @@
+// The daemon process: browser routes on 127.0.0.1:<port>, the CLI's API on a Unix socket in the
+// home, a pid file describing both, and a clean stop on SIGTERM/SIGINT or an API request.
+import { chmodSync, existsSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { AuthsomeError, ensurePrivateDir, writePrivateFile } from '../util/index.ts';
+import { apiHandler, type DaemonStatus } from './api.ts';
+import { browserRoutes } from './browser-routes.ts';
+import { DaemonClient } from './client.ts';
+import { daemonPaths } from './paths.ts';
+import { SessionRegistry } from './sessions.ts';
+
+export interface DaemonOptions {
+  home: string;
+  /** 0 picks a free port (tests run many daemons at once). */
+  port: number;
+  version: string;
+  log?: (line: string) => void;
+}
+
+export interface RunningDaemon {
+  port: number;
+  status(): DaemonStatus;
+  /** Resolves once both listeners are closed and the pid file is gone. */
+  stop(): Promise<void>;
+  readonly stopped: Promise<void>;
+}
+
+export async function startDaemonServer(options: DaemonOptions): Promise<RunningDaemon> {
+  const paths = daemonPaths(options.home);
+  const log = options.log ?? (() => {});
+  const sessions = new SessionRegistry();
+  const startedAt = new Date();
+  let port = options.port;
+
+  const app = browserRoutes({ sessions, port: () => port, log });
+  const browser = createAdaptorServer({ fetch: app.fetch }) as Server;
+  browser.requestTimeout = 30_000;
+  await listenTcp(browser, options.port);
+  port = (browser.address() as AddressInfo).port;
+
+  const status = (): DaemonStatus => ({
+    service: 'authsome-daemon', version: options.version, pid: process.pid, port, home: options.home,
+    started_at: startedAt.toISOString(), sessions: sessions.size,
+  });
+  let stopping: Promise<void> | null = null;
+  let markStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log('stopping');
+      sessions.closeAll('the authsome daemon stopped');
+      await Promise.all([closeServer(browser), closeServer(api)]);
+      rmSync(paths.pidFile, { force: true });
+      rmSync(paths.socket, { force: true });
+      markStopped();
+    })();
+    return stopping;
+  };
+
+  const api = createServer(apiHandler({
+    sessions, status, log, shutdown: () => void stop(),
+    pageUrl: (kind, id) => (kind === 'input' ? `http://127.0.0.1:${port}/input/${id}` : kind === 'device' ? `http://127.0.0.1:${port}/device/${id}` : null),
+  }));
+  ensurePrivateDir(options.home);
+  if (existsSync(paths.socket)) {
+    if (await new DaemonClient(paths.socket).status().catch(() => null)) {
+      await closeServer(browser);
+      throw new AuthsomeError('conflict', `an authsome daemon is already running for ${options.home}`, { hint: 'See it with `authsome daemon status`.' });
+    }
+    // A socket file left by a daemon that died: nobody answers on it, so replace it.
+    rmSync(paths.socket, { force: true });
+  }
+  await new Promise<void>((resolve, reject) => {
+    api.once('error', reject);
+    // umask first so the socket is never reachable by others, even for the instant before chmod.
+    const previous = process.umask(0o177);
+    api.listen(paths.socket, () => {
+      process.umask(previous);
+      api.off('error', reject);
+      resolve();
+    });
+  });
+  chmodSync(paths.socket, 0o600);
+  writePrivateFile(paths.pidFile, JSON.stringify(status()) + '\n');
+  log(`listening on http://127.0.0.1:${port} and ${paths.socket} (pid ${process.pid}, version ${options.version})`);
+  return { port, status, stop, stopped };
+}
+
+function listenTcp(server: Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') reject(addressInUse(port));
+      else if (error.code === 'EACCES') reject(new AuthsomeError('internal', `not allowed to listen on 127.0.0.1:${port}`, { hint: 'Choose another port with AUTHSOME_PORT.' }));
+      else reject(error);
+    });
+    // Loopback only: the browser routes must never be reachable from the network.
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+}
+
+export function addressInUse(port: number): AuthsomeError {
+  return new AuthsomeError('address_in_use', `address already in use: 127.0.0.1:${port}`, {
+    hint: `Another program is listening there. Find it with \`ss -ltnp 'sport = :${port}'\` (or \`lsof -nP -iTCP:${port} -sTCP:LISTEN\`) and stop it, ` +
+      `or set AUTHSOME_PORT to a free port (then register http://127.0.0.1:<port>/auth/callback/oauth as the redirect URI at your OAuth apps).`,
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,76 @@
+// OAuth failures as AuthsomeErrors: the provider's `error` and `error_description` are kept as
+// typed fields, and oauth4webapi's exceptions become messages that name the endpoint and say why.
+import { AuthsomeError, type ErrorCode, type ErrorDetails } from '../util/index.ts';
+
+/** RFC 6749 §5.2 / RFC 8628 §3.5 error codes that mean the grant or client is rejected for good. */
+export const REJECTION_ERRORS = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client', 'expired_token', 'access_denied']);
+
+export interface OAuthErrorFields {
+  /** The provider's `error` code, e.g. invalid_grant; or a local one (network_error, invalid_response). */
+  error: string;
+  description?: string | undefined;
+  /** HTTP status of the provider's answer, when there was one. */
+  status?: number | undefined;
+}
+
+/** A failure reported by, or while talking to, an authorization server. */
+export class OAuthError extends AuthsomeError {
+  readonly error: string;
+  readonly description: string | undefined;
+  readonly status: number | undefined;
+
+  constructor(code: ErrorCode, message: string, fields: OAuthErrorFields, details: ErrorDetails = {}) {
+    super(code, message, details);
+    this.name = 'OAuthError';
+    this.error = fields.error;
+    this.description = fields.description;
+    this.status = fields.status;
+  }
+
+  /** The provider rejected the grant or client (re-login needed), rather than a transient failure. */
+  get isRejection(): boolean {
+    return REJECTION_ERRORS.has(this.error);
+  }
+}
+
+interface Oauth4webapiError {
+  name?: string;
+  message?: string;
+  code?: string;
+  error?: string;
+  error_description?: string;
+  status?: number;
+  cause?: unknown;
+}
+
+/**
+ * Converts whatever an OAuth step threw into an OAuthError. `what` names the step for people
+ * ("the token endpoint of github"); `code` is the AuthsomeError code the caller reports under.
+ */
+export function toOAuthError(thrown: unknown, what: string, code: ErrorCode, details: ErrorDetails = {}): OAuthError | AuthsomeError {
+  if (thrown instanceof AuthsomeError) return thrown;
+  const e = (thrown ?? {}) as Oauth4webapiError;
+  // ResponseBodyError / AuthorizationResponseError: a well-formed OAuth error from the server.
+  if (typeof e.error === 'string') {
+    const description = e.error_description || undefined;
+    return new OAuthError(code, `${what} answered ${e.error}${description ? `: ${description}` : ''}`, { error: e.error, description, status: e.status }, details);
+  }
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') {
+    return new OAuthError(code, `${what} did not answer in time`, { error: 'timeout' }, details);
+  }
+  // fetch() wraps socket failures in a TypeError whose cause carries the errno code.
+  if (e.name === 'TypeError' && e.message === 'fetch failed') {
+    const cause = e.cause as { code?: string; message?: string } | undefined;
+    const reason = cause?.code ?? cause?.message ?? 'network error';
+    return new OAuthError(code, `could not reach ${what}: ${reason}`, { error: 'network_error', description: reason }, { ...details, cause: thrown });
+  }
+  // OperationProcessingError: the answer was not what RFC 6749 says it must be (HTML, no access_token…).
+  if (typeof e.code === 'string' && e.code.startsWith('OAUTH_')) {
+    const cause = e.cause as { status?: number; headers?: Headers } | undefined;
+    const status = cause instanceof Response ? cause.status : undefined;
+    const type = cause instanceof Response ? cause.headers.get('content-type') : undefined;
+    const seen = status !== undefined ? ` (HTTP ${status}${type ? `, ${type.split(';')[0]}` : ''})` : '';
+    return new OAuthError(code, `${what} gave an answer that is not a valid OAuth response${seen}: ${e.message}`, { error: 'invalid_response', description: e.message, status }, details);
+  }
+  return new OAuthError(code, `${what} failed: ${e.message ?? String(thrown)}`, { error: 'internal' }, { ...details, cause: thrown });
+}

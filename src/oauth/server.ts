@@ -1,0 +1,67 @@
+// The authorization server of a provider as oauth4webapi sees it: from RFC 8414 metadata when the
+// definition names an issuer (or a discovery gave one), else assembled from the definition's URLs.
+import * as oauth from 'oauth4webapi';
+import { expandUrl, type ProviderDefinition } from '../providers/index.ts';
+import { AuthsomeError } from '../util/index.ts';
+import { toOAuthError } from './errors.ts';
+import type { OAuthTransport } from './transport.ts';
+
+export interface ResolvedServer {
+  as: oauth.AuthorizationServer;
+  /**
+   * Whether `as.issuer` is known to be the real issuer (from metadata). Only then can the RFC 9207
+   * `iss` response parameter be checked; otherwise it is ignored, as §2.4 tells clients to.
+   */
+  issuerVerified: boolean;
+}
+
+/** Fetches RFC 8414 metadata (falling back to OpenID discovery) for an issuer URL. */
+export async function discoverAuthorizationServer(issuer: string, transport: OAuthTransport): Promise<oauth.AuthorizationServer> {
+  const url = new URL(issuer);
+  let firstError: unknown;
+  for (const algorithm of ['oauth2', 'oidc'] as const) {
+    try {
+      const response = await oauth.discoveryRequest(url, { algorithm, ...transport.options(url) });
+      return await oauth.processDiscoveryResponse(url, response);
+    } catch (error) {
+      firstError ??= error;
+    }
+  }
+  throw toOAuthError(firstError, `the metadata of ${issuer} (RFC 8414)`, 'authentication_failed');
+}
+
+export async function resolveServer(definition: ProviderDefinition, baseUrl: string | null, transport: OAuthTransport): Promise<ResolvedServer> {
+  const o = definition.oauth;
+  if (!o) throw new AuthsomeError('provider_invalid', `${definition.name} has no oauth section`, { provider: definition.name });
+  const base = baseUrl ?? o.base_url ?? null;
+  const url = (template: string | null | undefined, field: string): string | undefined => {
+    if (!template) return undefined;
+    const expanded = expandUrl(template, base);
+    if (!expanded) {
+      throw new AuthsomeError('input_required', `${definition.name} needs a base URL for its ${field}`, {
+        hint: `Pass it: authsome login ${definition.name} --base-url https://your-instance.example.com`,
+        provider: definition.name,
+      });
+    }
+    return expanded;
+  };
+  const fromDefinition = {
+    authorization_endpoint: url(o.authorization_url, 'authorization_url'),
+    token_endpoint: url(o.token_url, 'token_url'),
+    device_authorization_endpoint: url(o.device_authorization_url, 'device_authorization_url'),
+    revocation_endpoint: url(o.revocation_url, 'revocation_url'),
+    registration_endpoint: url(o.registration_endpoint, 'registration_endpoint'),
+    userinfo_endpoint: url(o.userinfo_url, 'userinfo_url'),
+  };
+  const defined = Object.fromEntries(Object.entries(fromDefinition).filter(([, v]) => v !== undefined));
+  const issuer = typeof o.issuer === 'string' ? url(o.issuer, 'issuer') : undefined;
+  if (issuer) {
+    // Metadata supplies what the definition leaves out and tells us whether `iss` is sent;
+    // the definition's explicit endpoints win (they are what the user or catalogue vouched for).
+    const discovered = await discoverAuthorizationServer(issuer, transport);
+    return { as: { ...discovered, ...defined }, issuerVerified: true };
+  }
+  const anyEndpoint = fromDefinition.authorization_endpoint ?? fromDefinition.token_endpoint ?? fromDefinition.device_authorization_endpoint;
+  if (!anyEndpoint) throw new AuthsomeError('provider_invalid', `${definition.name} names no OAuth endpoints`, { provider: definition.name });
+  return { as: { issuer: new URL(anyEndpoint).origin, ...defined }, issuerVerified: false };
+}

@@ -1,0 +1,67 @@
+// Token endpoint responses (RFC 6749 §5.1) turned into what a connection record stores.
+import * as oauth from 'oauth4webapi';
+
+export interface TokenSet {
+  access_token: string;
+  refresh_token: string | null;
+  token_type: string | null;
+  /** Absolute expiry; null when neither the response nor the definition gives a lifetime. */
+  expires_at: Date | null;
+  obtained_at: Date;
+  /** Granted scopes (RFC 6749 §5.1: absent means "as requested"). */
+  scopes: string[] | null;
+  account: { id: string | null; label: string | null } | null;
+}
+
+/** A processed token response and the identity claims that came with it, if any. */
+export interface TokenResponse {
+  tokens: oauth.TokenEndpointResponse;
+  claims: Record<string, unknown> | null;
+}
+
+export interface TokenSetOptions {
+  requestedScopes?: readonly string[] | null | undefined;
+  /** Seconds to assume when the response has no expires_in (provider's default_token_lifetime). */
+  defaultLifetime?: number | null | undefined;
+  now?: Date;
+}
+
+export function toTokenSet({ tokens: response, claims }: TokenResponse, options: TokenSetOptions = {}): TokenSet {
+  const now = options.now ?? new Date();
+  // Some providers send expires_in as a string ("3600"); RFC 6749 says number. Accept both.
+  const raw = response.expires_in as unknown;
+  const expiresIn = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : undefined;
+  const lifetime = expiresIn ?? options.defaultLifetime ?? undefined;
+  const scope = typeof response.scope === 'string' ? response.scope.split(/[\s,]+/).filter(Boolean) : null;
+  return {
+    access_token: response.access_token,
+    refresh_token: typeof response.refresh_token === 'string' ? response.refresh_token : null,
+    token_type: typeof response.token_type === 'string' ? response.token_type : null,
+    expires_at: lifetime !== undefined ? new Date(now.getTime() + lifetime * 1000) : null,
+    obtained_at: now,
+    scopes: scope ?? (options.requestedScopes ? [...options.requestedScopes] : null),
+    account: claims ? accountFromClaims(claims) : null,
+  };
+}
+
+/** The claims of an id_token oauth4webapi has validated (iss, aud, exp, iat). */
+export function idTokenClaims(response: oauth.TokenEndpointResponse): Record<string, unknown> | null {
+  try {
+    return (oauth.getValidatedIdTokenClaims(response) as Record<string, unknown> | undefined) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The account a token belongs to, from id_token claims or a userinfo answer (GitHub's /user too). */
+export function accountFromClaims(claims: Record<string, unknown>): { id: string | null; label: string | null } {
+  const pick = (...names: string[]): string | null => {
+    for (const name of names) {
+      const value = claims[name];
+      if (typeof value === 'string' && value) return value;
+      if (typeof value === 'number') return String(value);
+    }
+    return null;
+  };
+  return { id: pick('sub', 'id', 'user_id'), label: pick('email', 'preferred_username', 'login', 'username', 'name') };
+}

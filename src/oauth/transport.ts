@@ -1,0 +1,127 @@
+// The per-provider fetch adapter every OAuth request goes through: timeouts, the --verbose dump of
+// each request and response (secrets registered with the redactor before anything is logged), and
+// the provider quirks oauth4webapi cannot know about.
+import * as oauth from 'oauth4webapi';
+import type { ProviderDefinition } from '../providers/index.ts';
+
+export type DebugFn = (message: string, fields?: Record<string, unknown>) => void;
+
+export interface TransportOptions {
+  /** Debug sink (--verbose); receives text that the caller's redactor has not yet seen. */
+  log?: DebugFn;
+  /** Registers a secret with the process's redactor, before it can reach any log line. */
+  onSecret?: (value: string) => void;
+  /** Per request; RFC 6749 sets none, 20 s keeps a hung provider from hanging a login. */
+  timeoutMs?: number;
+}
+
+/** Fields that carry credentials in OAuth requests and responses (RFC 6749, 7591, 8628). */
+const SECRET_FIELDS = new Set([
+  'access_token', 'refresh_token', 'id_token', 'code', 'code_verifier', 'client_secret', 'device_code',
+  'registration_access_token', 'token', 'password', 'client_assertion',
+]);
+
+/** The options object every oauth4webapi call takes: our fetch, and http:// only for loopback. */
+export type RequestOptions = { [oauth.customFetch]: typeof fetch; [oauth.allowInsecureRequests]?: boolean; signal?: AbortSignal };
+
+export class OAuthTransport {
+  readonly #definition: ProviderDefinition;
+  readonly #log: DebugFn;
+  readonly #onSecret: (value: string) => void;
+  readonly #timeoutMs: number;
+
+  constructor(definition: ProviderDefinition, options: TransportOptions = {}) {
+    this.#definition = definition;
+    this.#log = options.log ?? (() => {});
+    this.#onSecret = options.onSecret ?? (() => {});
+    this.#timeoutMs = options.timeoutMs ?? 20_000;
+  }
+
+  /** Registers a secret the caller holds (a client secret, a stored refresh token) with the redactor. */
+  secret(value: string | null | undefined): void {
+    if (value) this.#onSecret(value);
+  }
+
+  /** Options for an oauth4webapi request to `url`. */
+  options(url: string | URL): RequestOptions {
+    const options: RequestOptions = { [oauth.customFetch]: (input, init) => this.#fetch(input, init) };
+    // oauth4webapi refuses http:// (rightly). Loopback is the one exception we allow: it never
+    // leaves the machine (RFC 8252 §8.3 reasons the same way for redirect URIs), and it is what
+    // local and test authorization servers use. Any other http:// endpoint stays refused.
+    if (isLoopbackHttp(url)) options[oauth.allowInsecureRequests] = true;
+    return options;
+  }
+
+  async #fetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+    const url = String(input instanceof Request ? input.url : input);
+    const method = init.method ?? 'GET';
+    let body = init.body;
+    const headers = new Headers(init.headers);
+    if (body instanceof URLSearchParams) {
+      for (const [name, value] of body) if (SECRET_FIELDS.has(name)) this.#onSecret(value);
+      this.#log(`oauth → ${method} ${url}`, { body: describeForm(body) });
+      if (this.#wantsJson(url, body)) {
+        // Some token endpoints accept only a JSON body (token_request_encoding / device_token_request).
+        body = JSON.stringify(Object.fromEntries(body));
+        headers.set('content-type', 'application/json');
+      }
+    } else {
+      this.#log(`oauth → ${method} ${url}`);
+    }
+    const authorization = headers.get('authorization');
+    if (authorization) this.#onSecret(authorization.replace(/^\S+\s+/, ''));
+    const started = Date.now();
+    const response = await fetch(input, { ...init, body, headers, redirect: 'manual', signal: init.signal ?? AbortSignal.timeout(this.#timeoutMs) });
+    const text = await response.text();
+    const contentType = response.headers.get('content-type') ?? '';
+    let json = parseJsonObject(text);
+    // GitHub answers form-encoded unless asked for JSON; oauth4webapi always asks, but be lenient.
+    if (!json && contentType.includes('application/x-www-form-urlencoded')) json = Object.fromEntries(new URLSearchParams(text));
+    if (json) for (const [name, value] of Object.entries(json)) if (SECRET_FIELDS.has(name) && typeof value === 'string') this.#onSecret(value);
+    this.#log(`oauth ← ${response.status} ${method} ${url} in ${Date.now() - started} ms`, {
+      content_type: contentType || null,
+      body: json ?? text.slice(0, 2000),
+    });
+    let status = response.status;
+    // GitHub (and a few others) report token errors with HTTP 200 and an `error` member; RFC 6749
+    // §5.2 says 400. Without this, oauth4webapi reports "access_token must be a string".
+    if (json && status === 200 && typeof json.error === 'string' && !('access_token' in json)) status = 400;
+    const outHeaders = new Headers(response.headers);
+    if (json) outHeaders.set('content-type', 'application/json');
+    outHeaders.delete('content-length');
+    outHeaders.delete('content-encoding');
+    return new Response(json ? JSON.stringify(json) : text, { status, statusText: response.statusText, headers: outHeaders });
+  }
+
+  #wantsJson(url: string, body: URLSearchParams): boolean {
+    const o = this.#definition.oauth;
+    if (!o) return false;
+    const grant = body.get('grant_type');
+    if (grant === 'urn:ietf:params:oauth:grant-type:device_code') return o.device_token_request === 'json';
+    return Boolean(grant) && o.token_request_encoding === 'json' && !url.includes('/revoke');
+  }
+}
+
+function describeForm(body: URLSearchParams): Record<string, string> {
+  // Values are kept: the redactor, which has just seen every secret field, masks them in the sink.
+  return Object.fromEntries(body);
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | null {
+  if (!text || !/^\s*\{/.test(text)) return null;
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function isLoopbackHttp(url: string | URL): boolean {
+  try {
+    const { protocol, hostname } = new URL(url);
+    return protocol === 'http:' && (hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]');
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,116 @@
+// Child-process entry of the test authorization server (own process: oidc-provider's in-memory store is module-global).
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { autoInteraction, createProvider } from './auth-server-provider.ts';
+import type { InteractionMode } from './auth-server-provider.ts';
+import { findActiveToken, startResourceServer } from './resource-server.ts';
+
+interface Options {
+  accessTokenTtl?: number;
+  deviceCodeTtl?: number;
+  refreshTokenTtl?: number;
+  interaction?: InteractionMode;
+}
+
+// auth-server.ts passes the options as JSON in argv[2] and waits for the ready line printed at the end.
+const options = JSON.parse(process.argv[2] ?? '{}') as Options;
+let mode: InteractionMode = options.interaction ?? 'approve';
+
+// The parent holds our stdin pipe: EOF means it closed us or died, either way we go.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
+process.stdin.resume();
+
+const emptyCounts = () => ({ token: {} as Record<string, number>, revocation: 0, registration: 0, deviceAuthorization: 0, introspection: 0 });
+let counts = emptyCounts();
+
+const resource = await startResourceServer();
+const server = http.createServer();
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+const provider = createProvider({
+  issuer,
+  resourceUrl: resource.resourceUrl,
+  accessTokenTtl: options.accessTokenTtl ?? 3600,
+  deviceCodeTtl: options.deviceCodeTtl ?? 600,
+  refreshTokenTtl: options.refreshTokenTtl ?? 86400,
+});
+resource.attach(provider, issuer);
+provider.on('server_error', (_ctx: unknown, err: unknown) => console.error('provider server_error', err));
+
+// Count every POST to the counted endpoints after the provider has parsed it, success or failure: the parsed
+// parameters are there even when client authentication or the grant fails, and the request body stays untouched.
+provider.use(async (ctx: { method: string; path: string; oidc?: { params?: Record<string, unknown> } }, next: () => Promise<void>) => {
+  try {
+    await next();
+  } finally {
+    if (ctx.method === 'POST') {
+      if (ctx.path === '/token') {
+        const grantType = String(ctx.oidc?.params?.grant_type ?? '(none)');
+        counts.token[grantType] = (counts.token[grantType] ?? 0) + 1;
+      } else if (ctx.path === '/token/revocation') counts.revocation++;
+      else if (ctx.path === '/token/introspection') counts.introspection++;
+      else if (ctx.path === '/reg') counts.registration++;
+      else if (ctx.path === '/device/auth') counts.deviceAuthorization++;
+    }
+  }
+});
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let text = '';
+  for await (const chunk of req) text += chunk;
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+/** Test-only control endpoints under /__control/. */
+async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  const route = `${req.method} ${path}`;
+  if (route === 'GET counts') return send(res, 200, counts);
+  if (route === 'POST reset-counts') {
+    counts = emptyCounts();
+    return send(res, 200, counts);
+  }
+  if (route === 'POST interaction') {
+    const body = await readJson(req);
+    if (body.mode !== 'approve' && body.mode !== 'deny') return send(res, 400, { error: 'mode must be approve or deny' });
+    mode = body.mode;
+    return send(res, 200, { mode });
+  }
+  if (route === 'POST introspect') {
+    const body = await readJson(req);
+    const token = typeof body.token === 'string' ? await findActiveToken(provider, body.token) : undefined;
+    return send(res, 200, token ? { active: true, ...token } : { active: false });
+  }
+  const client = /^DELETE clients\/(.+)$/.exec(route);
+  if (client) {
+    const id = decodeURIComponent(client[1]!);
+    const found = await provider.Client.find(id);
+    if (!found) return send(res, 404, { error: 'no such client' });
+    if (found.noManage) return send(res, 400, { error: 'pre-registered clients cannot be deleted' });
+    await provider.Client.adapter.destroy(id);
+    return send(res, 200, { deleted: id });
+  }
+  send(res, 404, { error: `unknown control route ${route}` });
+}
+
+const providerCallback = provider.callback();
+server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const path = new URL(req.url ?? '/', issuer).pathname;
+  const handled = path.startsWith('/__control/')
+    ? control(req, res, path.slice('/__control/'.length))
+    : path.startsWith('/interaction/')
+      ? autoInteraction(provider, mode, req, res)
+      : undefined;
+  if (!handled) return providerCallback(req, res);
+  handled.catch((err: unknown) => {
+    console.error(`test auth server: ${req.method} ${path} failed`, err);
+    if (!res.headersSent) send(res, 500, { error: String(err) });
+  });
+});
+
+console.log(JSON.stringify({ ready: true, issuer, resourceUrl: resource.resourceUrl, apiUrl: resource.apiUrl }));

@@ -1,0 +1,11 @@
+// A stand-in for $BROWSER in tests: `authsome login` runs it with the authorization URL, and it
+// follows the URL the way a person's browser would, ending on our daemon's callback page. It
+// writes the final page's status and text to $AUTHSOME_TEST_BROWSER_LOG when that is set.
+import { appendFileSync } from 'node:fs';
+import { followAuthorizationUrl } from './browser-sim.ts';
+
+const url = process.argv[2];
+if (!url) throw new Error('usage: browser-command.ts <url>');
+const page = await followAuthorizationUrl(url);
+const log = process.env.AUTHSOME_TEST_BROWSER_LOG;
+if (log) appendFileSync(log, JSON.stringify({ status: page.status, url: page.url, text: page.html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim() }) + '\n');
