@@ -37,7 +37,10 @@ await esbuild.build({
   external: ['better-sqlite3', '@napi-rs/keyring'],
   // jsonc-parser's default entry is UMD with dynamic requires; its ESM build bundles cleanly.
   mainFields: ['module', 'main'],
-  chunkNames: 'chunks/[name]-[hash]',
+  // Chunks sit beside main.js, not in a subfolder: code that finds files relative to its own
+  // module (the bundled provider catalogue, ../providers/bundled/) must resolve the same from
+  // whichever file esbuild puts it in.
+  chunkNames: '[name]-[hash]',
   banner: { js: "import { createRequire as __authsomeRequire } from 'node:module'; const require = __authsomeRequire(import.meta.url);" },
   logLevel: 'warning',
   allowOverwrite: true,

@@ -15,8 +15,7 @@ import { doctor, type DoctorReport } from './doctor.ts';
 import { exportVariables, type ExportedVariable } from './export.ts';
 import { listProviders, type ListResult } from './list.ts';
 import type { InputRequest, LoginInteraction } from './login-interaction.ts';
-import { loginWithOAuth, type OAuthLoginOptions, type OAuthLoginResult } from './oauth-login.ts';
-import { isResourceUrl, providerFromResource } from './resource-provider.ts';
+import type { OAuthLoginOptions, OAuthLoginResult } from './oauth-login.ts';
 import { createProfile, listProfiles, useProfile, type ProfileInfo } from './profiles.ts';
 import { rekey, type RekeyOptions, type RekeyResult } from './rekey.ts';
 import { logout, removeProvider, revoke, setDefaultConnection, type RemovalResult } from './removal.ts';
@@ -130,6 +129,9 @@ export class Authsome {
    * protected resource, from which a provider is derived and saved (`name` overrides its name).
    */
   async loginWithOAuth(provider: string, interaction: LoginInteraction, options: OAuthLoginOptions & { name?: string } = {}): Promise<OAuthLoginResult & { provider_created: boolean }> {
+    // OAuth machinery loads only when a login needs it: `get` must start fast.
+    const { loginWithOAuth } = await import('./oauth-login.ts');
+    const { isResourceUrl, providerFromResource } = await import('./resource-provider.ts');
     let definition;
     let created = false;
     if (isResourceUrl(provider)) {

@@ -1,11 +1,9 @@
 // Before a connection is forgotten locally, ask the provider to forget its tokens too (RFC 7009).
 // Revoking the refresh token ends the whole grant on servers that follow §2.1's SHOULD; otherwise
 // the access token is revoked. A remote failure never stops the local removal: it is reported.
-import { buildClient, revokeToken } from '../oauth/index.ts';
 import { toAuthsomeError } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
-import { knownClient, serverFor, transportFor } from './oauth-support.ts';
 
 export type RemoteRevocation =
   | { status: 'revoked'; token: 'refresh_token' | 'access_token' }
@@ -20,6 +18,9 @@ export async function revokeRemotely(ctx: BrokerContext, record: ConnectionRecor
   if (!token) return { status: 'nothing_to_revoke' };
   const hint = record.refresh_token ? 'refresh_token' : 'access_token';
   try {
+    // Loaded here, not at start-up: most commands never talk OAuth.
+    const { buildClient, revokeToken } = await import('../oauth/index.ts');
+    const { knownClient, serverFor, transportFor } = await import('./oauth-support.ts');
     const entry = await ctx.registry.get(record.provider);
     if (!entry) return { status: 'failed', error: `the definition of ${record.provider} is gone, so its revocation endpoint is unknown` };
     const definition = entry.definition;

@@ -1,8 +1,9 @@
 // daemon start|stop|restart|status|logs|serve: the long-lived listener for browser routes.
 // `serve` runs it in the foreground (what `start` launches, detached, with its output in the log).
+// The daemon room (hono and its routes) loads inside each action, never at CLI start-up.
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { daemonClient, daemonPaths, ensureDaemon, startDaemonServer, stopDaemon, type StartMessage } from '../../daemon/index.ts';
+import type { StartMessage } from '../../daemon/index.ts';
 import { VERSION, resolveSettings, toAuthsomeError } from '../../util/index.ts';
 import { action } from './run.ts';
 
@@ -13,6 +14,7 @@ export function registerDaemon(program: Command): void {
     .command('start')
     .description('start the daemon in the background (reuses a running one of this version)')
     .action(action(async ({ out, env, settings }) => {
+      const { ensureDaemon } = await import('../../daemon/index.ts');
       const { status, started } = await ensureDaemon({ home: settings.home, port: settings.port, version: VERSION, entry: process.argv[1]!, env });
       out.result({ ...status, started }, `${started ? 'Started' : 'Already running:'} authsome daemon ${status.version} (pid ${status.pid}) on http://127.0.0.1:${status.port}`);
     }));
@@ -21,6 +23,7 @@ export function registerDaemon(program: Command): void {
     .command('stop')
     .description('stop the daemon')
     .action(action(async ({ out, env, settings }) => {
+      const { stopDaemon } = await import('../../daemon/index.ts');
       const stopped = await stopDaemon(settings.home);
       out.result({ stopped: Boolean(stopped), pid: stopped?.pid ?? null }, stopped ? `Stopped the authsome daemon (pid ${stopped.pid}).` : 'The authsome daemon was not running.');
     }));
@@ -29,6 +32,7 @@ export function registerDaemon(program: Command): void {
     .command('restart')
     .description('stop the daemon, then start it again')
     .action(action(async ({ out, env, settings }) => {
+      const { ensureDaemon, stopDaemon } = await import('../../daemon/index.ts');
       await stopDaemon(settings.home);
       const { status } = await ensureDaemon({ home: settings.home, port: settings.port, version: VERSION, entry: process.argv[1]!, env });
       out.result({ ...status, started: true }, `Restarted the authsome daemon (pid ${status.pid}) on http://127.0.0.1:${status.port}`);
@@ -38,6 +42,7 @@ export function registerDaemon(program: Command): void {
     .command('status')
     .description('whether the daemon runs, its version, port and open login sessions (exit 1 when stopped)')
     .action(action(async ({ out, env, settings }) => {
+      const { daemonClient, daemonPaths } = await import('../../daemon/index.ts');
       const status = await daemonClient(settings.home).status();
       if (!status) {
         out.result({ running: false }, 'The authsome daemon is not running. Start it with `authsome daemon start` (login starts it when needed).');
@@ -58,6 +63,7 @@ export function registerDaemon(program: Command): void {
     .description('print the end of the daemon log')
     .option('-n, --lines <count>', 'how many lines', '50')
     .action(action<{ lines: string }>(async ({ out, settings }, _args, options) => {
+      const { daemonPaths } = await import('../../daemon/index.ts');
       const { logFile } = daemonPaths(settings.home);
       const lines = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : [];
       const count = Math.max(1, Number.parseInt(options.lines, 10) || 50);
@@ -79,6 +85,7 @@ async function serve(home: string | undefined): Promise<number> {
   const settings = resolveSettings(process.env, { home });
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   process.title = 'authsome-daemon';
+  const { startDaemonServer } = await import('../../daemon/index.ts');
   let running;
   try {
     running = await startDaemonServer({ home: settings.home, port: settings.port, version: VERSION, log });

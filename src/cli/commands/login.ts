@@ -5,7 +5,6 @@ import type { Command } from 'commander';
 import { apiKeyEnvVar, type OAuthFlow } from '../../broker/index.ts';
 import { AuthsomeError } from '../../util/index.ts';
 import type { CommandContext } from '../context.ts';
-import { DaemonLogin } from '../daemon-login.ts';
 import { canPrompt, promptSecret, readAllStdin } from '../prompt.ts';
 import { action } from './run.ts';
 
@@ -43,6 +42,7 @@ export function registerLogin(program: Command): void {
       const isUrl = /^https?:\/\//i.test(provider!);
       const definition = isUrl ? null : (await ctx.authsome.inspect(provider!)).definition;
       if (definition?.auth_type === 'api_key') return loginApiKey(ctx, provider!, options);
+      const { DaemonLogin } = await import('../daemon-login.ts');
       const interaction = new DaemonLogin({
         home: ctx.settings.home, port: ctx.settings.port, env: ctx.env, out: ctx.out, noBrowser: options.browser === false,
         log: (line) => ctx.authsome.debug(line),
@@ -99,6 +99,7 @@ async function loginApiKeyWithForm({ authsome, out, env, settings }: CommandCont
       provider,
     });
   }
+  const { DaemonLogin } = await import('../daemon-login.ts');
   const interaction = new DaemonLogin({ home: settings.home, port: settings.port, env, out, noBrowser: options.browser === false, log: (line) => authsome.debug(line) });
   const values = await interaction.collectInput(await authsome.apiKeyForm(provider));
   try {
