@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
-import { approveUserCode, collectRedirectToCallback } from '../support/browser-sim.ts';
-import { runCli, runCliJson, startCli } from '../support/cli.ts';
+import { approveUserCode, collectRedirectToCallback, followAuthorizationUrl } from '../support/browser-sim.ts';
+import { spawn } from 'node:child_process';
+import { CLI, cleanEnv, runCli, runCliJson, startCli } from '../support/cli.ts';
 import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
 
 let as: AuthServer;
@@ -98,6 +99,29 @@ describe('pkce', () => {
     // A second redemption of the code would have revoked the tokens issued from it (RFC 6749 §4.1.2).
     assert.deepEqual((await as.counts()).token, { authorization_code: 1 });
     assert.equal(await as.isActive(await secret(h, 'testas', 'access_token', 'replay')), true);
+  });
+
+  it('over SSH with no display: says no browser opened, suggests the device flow, and the printed URL still works', async () => {
+    // script(1) gives the CLI a real terminal, as an SSH session would; there is no DISPLAY and no BROWSER.
+    const env = cleanEnv({ ...h.env, BROWSER: undefined, DISPLAY: undefined, WAYLAND_DISPLAY: undefined, SSH_CONNECTION: '10.0.0.2 50000 10.0.0.1 22', NO_COLOR: '1' });
+    const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} login testas --connection ssh`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    const printedUrl = new Promise<string>((resolve) => {
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        screen += chunk;
+        const match = /(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)/.exec(screen);
+        if (match && /No browser was opened/.test(screen)) resolve(match[1]!);
+      });
+    });
+    const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+    // "Another device": a browser elsewhere that reaches this machine's port (here, the same host).
+    const page = await followAuthorizationUrl(await printedUrl);
+    assert.equal(page.status, 200);
+    assert.equal(await exited, 0, screen);
+    assert.match(screen, /No browser was opened: this is an SSH session with no display/);
+    assert.match(screen, /ssh -L \d+:127\.0\.0\.1:\d+/);
+    assert.match(screen, /authsome login testas --flow device_code/);
+    assert.match(screen, /Connected testas \(ssh\) as alice@example\.test/);
   });
 
   it('reports a denial with the provider\'s description and stores nothing', async () => {
