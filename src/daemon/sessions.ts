@@ -3,20 +3,14 @@
 // session when its code does), and an abandoned one is dropped the moment its CLI goes away, so
 // a stale session never blocks a new login.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { InputField } from '../broker/index.ts';
 
 export const SESSION_TTL_MS = 5 * 60_000;
 /** How long a finished session's page keeps saying what happened (and that its link is used up). */
 const TOMBSTONE_MS = 10 * 60_000;
 
-export interface InputFieldSpec {
-  name: string;
-  label: string;
-  secret: boolean;
-  required: boolean;
-  pattern?: string | null;
-  hint?: string | null;
-  value?: string | null;
-}
+/** The broker's description of a form field, sent by the CLI. */
+export type InputFieldSpec = InputField;
 
 export type SessionSpec =
   | { kind: 'callback'; provider: string; state: string }

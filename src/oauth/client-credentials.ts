@@ -6,7 +6,7 @@ import type { ErrorCode } from '../util/index.ts';
 import type { OAuthClient } from './client.ts';
 import { toOAuthError } from './errors.ts';
 import type { ResolvedServer } from './server.ts';
-import type { TokenResponse } from './tokens.ts';
+import { grantParameters, type TokenResponse } from './tokens.ts';
 import type { OAuthTransport } from './transport.ts';
 
 export async function requestClientCredentialsToken(
@@ -17,10 +17,7 @@ export async function requestClientCredentialsToken(
   transport: OAuthTransport,
 ): Promise<TokenResponse> {
   const endpoint = server.as.token_endpoint!;
-  const parameters: Record<string, string> = {};
-  if (options.scopes.length) parameters.scope = options.scopes.join(' ');
-  const resource = options.resource ?? definition.oauth?.resource;
-  if (resource) parameters.resource = resource;
+  const parameters = grantParameters(definition, options);
   try {
     const response = await oauth.clientCredentialsGrantRequest(server.as, client.client, client.auth, parameters, transport.options(endpoint));
     return { tokens: await oauth.processClientCredentialsResponse(server.as, client.client, response), claims: null };

@@ -9,7 +9,7 @@ import type { OAuthClient } from './client.ts';
 import { OAuthError, toOAuthError } from './errors.ts';
 import { setAsideUnverifiableIdToken } from './id-token.ts';
 import type { ResolvedServer } from './server.ts';
-import { idTokenClaims, type TokenResponse } from './tokens.ts';
+import { grantParameters, idTokenClaims, type TokenResponse } from './tokens.ts';
 import type { OAuthTransport } from './transport.ts';
 
 export interface DeviceCode {
@@ -45,10 +45,7 @@ export async function requestDeviceCode(
       provider: definition.name,
     });
   }
-  const parameters: Record<string, string> = {};
-  if (options.scopes.length) parameters.scope = options.scopes.join(' ');
-  const resource = options.resource ?? definition.oauth?.resource;
-  if (resource) parameters.resource = resource;
+  const parameters = grantParameters(definition, options);
   try {
     const response = await oauth.deviceAuthorizationRequest(server.as, client.client, client.auth, parameters, transport.options(endpoint));
     const result = await oauth.processDeviceAuthorizationResponse(server.as, client.client, response);

@@ -65,3 +65,12 @@ export function accountFromClaims(claims: Record<string, unknown>): { id: string
   };
   return { id: pick('sub', 'id', 'user_id'), label: pick('email', 'preferred_username', 'login', 'username', 'name') };
 }
+
+/** The `scope` (RFC 6749 §3.3) and `resource` (RFC 8707 §2) parameters of a grant request. */
+export function grantParameters(definition: { oauth?: { resource?: string | null } | null }, options: { scopes: readonly string[]; resource?: string | null }): Record<string, string> {
+  const parameters: Record<string, string> = {};
+  if (options.scopes.length) parameters.scope = options.scopes.join(' ');
+  const resource = options.resource ?? definition.oauth?.resource;
+  if (resource) parameters.resource = resource;
+  return parameters;
+}

@@ -2,17 +2,13 @@
 import { escapeHtml, renderPage } from './layout.ts';
 import { renderCopyButton, renderTime, safeUrl } from './parts.ts';
 import { toHtmlPattern } from './pattern.ts';
+import type { InputField as BrokerInputField } from '../../broker/index.ts';
 
-export interface InputField {
-  name: string;
-  label: string;
-  secret: boolean;
-  required: boolean;
-  /** A JS pattern for the whole value; kept as an HTML `pattern` only when browsers compile it. */
-  pattern?: string | null;
-  hint?: string | null;
-  /** Prefill, only ever used for non-secret fields. */
-  value?: string | null;
+/**
+ * A field as the broker describes it; its `pattern` is kept as an HTML `pattern` only when
+ * browsers compile it, and `value` prefills non-secret fields only.
+ */
+export interface InputField extends BrokerInputField {
   /** An HTML autocomplete token for non-secret fields; secrets always get "off". */
   autocomplete?: string;
 }
