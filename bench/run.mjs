@@ -1,22 +1,33 @@
-// Start-up benchmark for the compiled CLI (dist/). Run with `npm run bench`, which builds first.
+// Start-up and daemon benchmark for the compiled CLI (dist/). Run with `npm run bench`, which builds first.
 //
 // Every command is a fresh process, as an agent or a shell script would start it. Each command
 // runs a few untimed warm-up rounds, then the commands run round-robin (one of each per round)
 // so machine noise falls on all of them alike. We report the median and p90 wall time and the
 // ratio to a bare `node -e 0`, which is the floor any Node CLI pays.
 //
+// The daemon part (bench/daemon.mjs) adds, in a throwaway home of its own:
+// - the daemon API round trip: `GET /v1/status` over the home's Unix socket from this process,
+//   a new connection each, after warm-up requests (median, p90, p99); the same question asked
+//   end to end by a fresh `authsome daemon status --json` is a row of the main table;
+// - the time from spawning `authsome login <pkce provider> --no-browser` until its URL is on
+//   stderr, with a cold daemon (stopped before each run, so the login starts it) and a warm one
+//   (already running), round-robin. The provider's endpoints are never contacted.
+// Every daemon started is stopped at the end, also on failure.
+//
 // Timing goals are reported, never asserted: the exit code is 0 whatever the numbers say.
 // It is 1 only when the CLI itself fails (setup or a measured command exits non-zero), because
 // then there is nothing meaningful to report.
 //
-//   node bench/run.mjs [--json] [--runs N] [--warmup N]
-import { spawnSync } from 'node:child_process';
+//   node bench/run.mjs [--json] [--runs N] [--warmup N] [--requests N]
+//
+// --runs and --warmup count fresh processes (per command, and per cold/warm login); --requests
+// counts the in-process API round trips (50 untimed ones come first).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI, cleanEnv, cli, median, mustRun, node, percentile, round, run } from './common.mjs';
+import { DaemonBench, printDaemonSections } from './daemon.mjs';
 
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const API_KEY = 'sk-bench-0000000000000000';
 const PASSPHRASE = 'bench-pass';
 const TARGET_RATIO = 1.6;
@@ -25,6 +36,8 @@ const args = process.argv.slice(2);
 const wantsJson = args.includes('--json');
 const runs = intOption('--runs', 25);
 const warmup = intOption('--warmup', 3);
+const requests = intOption('--requests', 500);
+const WARMUP_REQUESTS = 50;
 
 function intOption(name, fallback) {
   const i = args.indexOf(name);
@@ -42,33 +55,12 @@ if (!existsSync(CLI)) {
   process.exit(1);
 }
 
-/** The parent's environment without any AUTHSOME_* setting, so the user's real home is never touched. */
-function cleanEnv(extra = {}) {
-  const env = {};
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AUTHSOME_')) env[key] = value;
-  return { ...env, NO_COLOR: '1', ...extra };
-}
-
-function run(argv, env, input) {
-  const start = process.hrtime.bigint();
-  const result = spawnSync(argv[0], argv.slice(1), { env, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  return { ms, status: result.status, signal: result.signal, stdout: result.stdout ?? '', stderr: result.stderr ?? '', error: result.error };
-}
-
-function mustRun(label, argv, env, input) {
-  const result = run(argv, env, input);
-  if (result.error || result.status !== 0) {
-    throw new Error(`setup step "${label}" failed (exit ${result.status ?? result.signal}): ${(result.error?.message ?? result.stderr).trim()}`);
-  }
-  return result;
-}
-
-const node = process.execPath;
-const cli = (...rest) => [node, CLI, ...rest];
-
 const temp = mkdtempSync(join(tmpdir(), 'authsome-bench-'));
-const cleanup = () => rmSync(temp, { recursive: true, force: true });
+const daemon = new DaemonBench(join(temp, 'daemon'));
+const cleanup = () => {
+  daemon.shutdown();
+  rmSync(temp, { recursive: true, force: true });
+};
 process.on('SIGINT', () => { cleanup(); process.exit(130); });
 process.on('SIGTERM', () => { cleanup(); process.exit(143); });
 
@@ -84,6 +76,9 @@ try {
   mustRun('init --key-source passphrase', cli('init', '--key-source', 'passphrase'), passEnv);
   mustRun('login (passphrase home)', cli('login', 'openai', '--api-key-stdin'), passEnv, API_KEY);
 
+  // Home 3: a running daemon (any free port) and a PKCE provider for the login timing.
+  daemon.setup(temp);
+
   const cases = [
     { id: 'baseline', label: 'node -e 0', argv: [node, '-e', '0'], env: cleanEnv(), expect: '' },
     { id: 'get_status', label: 'authsome get openai --field status', argv: cli('get', 'openai', '--field', 'status'), env: localEnv, expect: 'connected\n', target: TARGET_RATIO },
@@ -92,11 +87,21 @@ try {
     { id: 'list_json', label: 'authsome list --json', argv: cli('list', '--json'), env: localEnv },
     { id: 'get_status_passphrase', label: 'authsome get openai --field status (passphrase)', argv: cli('get', 'openai', '--field', 'status'), env: passEnv, expect: 'connected\n',
       note: 'passphrase key source: pays scrypt (N=2^17, r=8, p=1) once per process' },
+    daemon.statusCase(),
   ];
 
   const check = (c, result) => {
     if (result.error || result.status !== 0) throw new Error(`"${c.label}" failed (exit ${result.status ?? result.signal}): ${(result.error?.message ?? result.stderr).trim()}`);
     if (c.expect !== undefined && result.stdout !== c.expect) throw new Error(`"${c.label}" printed ${JSON.stringify(result.stdout)}, expected ${JSON.stringify(c.expect)}`);
+    if (c.validate) {
+      let problem;
+      try {
+        problem = c.validate(result.stdout);
+      } catch (error) {
+        problem = error.message;
+      }
+      if (problem) throw new Error(`"${c.label}" printed ${JSON.stringify(result.stdout)}: ${problem}`);
+    }
   };
 
   for (let i = 0; i < warmup; i++) for (const c of cases) check(c, run(c.argv, c.env));
@@ -131,6 +136,10 @@ try {
     };
   });
 
+  // The daemon started in setup is still running: time its API from here, then the logins.
+  const daemonApi = await daemon.roundTrip({ requests, warmup: WARMUP_REQUESTS });
+  const loginUrl = await daemon.loginUrl({ runs, warmup });
+
   const report = {
     node: process.version,
     platform: `${platform()} ${release()}`,
@@ -140,6 +149,11 @@ try {
     runs,
     baseline_median_ms: round(baseline),
     results,
+    daemon_api: {
+      ...daemonApi,
+      end_to_end: pick(results.find((r) => r.id === 'daemon_status'), ['command', 'median_ms', 'p90_ms', 'ratio']),
+    },
+    login_url: loginUrl,
   };
 
   if (wantsJson) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -168,24 +182,11 @@ function printTable(report) {
   for (const row of rows.slice(1)) console.log(line(row));
   console.log('');
   for (const r of report.results) if (r.note) console.log(`* ${r.command}: ${r.note}.`);
+  printDaemonSections(report);
+  console.log('');
   console.log('Timing goals are reported, not asserted.');
 }
 
-function median(values) {
-  return percentile(values, 50);
-}
-
-/** Linear interpolation between closest ranks. */
-function percentile(values, p) {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const rank = (p / 100) * (sorted.length - 1);
-  const lo = Math.floor(rank);
-  const hi = Math.ceil(rank);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
-}
-
-function round(value, digits = 1) {
-  const f = 10 ** digits;
-  return Math.round(value * f) / f;
+function pick(object, keys) {
+  return Object.fromEntries(keys.map((key) => [key, object[key]]));
 }

@@ -1,24 +1,59 @@
-// The debug log: what the process did, for --verbose on stderr. Every line is redacted.
+// The debug log. Two levels: `debug` is detail for --verbose on stderr only (what was read, which
+// key); `record` is what happened on the network and to credentials — OAuth requests and answers,
+// refresh attempts — and also goes to <home>/logs/authsome.log, rotated by size, so a failure at
+// 3 a.m. can be read the next morning. Every line passes through the one redactor.
+import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { redactor } from './redactor.ts';
 
 export type DebugSink = (line: string) => void;
 
+/** One backup (authsome.log.1) of at most this size is kept beside the live file. */
+const ROTATE_BYTES = 1024 * 1024;
+
 export class DebugLog {
-  constructor(private readonly sink: DebugSink | null) {}
+  constructor(
+    private readonly stderr: DebugSink | null,
+    private readonly file: string | null = null,
+  ) {}
 
   get enabled(): boolean {
-    return this.sink !== null;
+    return this.stderr !== null;
   }
 
+  /** Detail for --verbose only. */
   debug(message: string, fields?: Record<string, unknown>): void {
-    if (!this.sink) return;
-    const suffix = fields ? ' ' + JSON.stringify(fields) : '';
-    this.sink(redactor.redact(`[authsome] ${message}${suffix}`));
+    if (!this.stderr) return;
+    this.stderr(format(message, fields));
+  }
+
+  /** Network and credential events: the log file always, stderr under --verbose. */
+  record(message: string, fields?: Record<string, unknown>): void {
+    const line = format(message, fields);
+    this.stderr?.(line);
+    if (this.file) appendToFile(this.file, `${new Date().toISOString()} pid=${process.pid} ${line}\n`);
+  }
+}
+
+function format(message: string, fields?: Record<string, unknown>): string {
+  return redactor.redact(`[authsome] ${message}${fields ? ' ' + JSON.stringify(fields) : ''}`);
+}
+
+function appendToFile(file: string, line: string): void {
+  try {
+    try {
+      if (statSync(file).size > ROTATE_BYTES) renameSync(file, file + '.1');
+    } catch {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    }
+    appendFileSync(file, line, { mode: 0o600 });
+  } catch {
+    // A log that cannot be written (read-only home) must never fail the command that logs.
   }
 }
 
 export const silentLog = new DebugLog(null);
 
-export function stderrDebugLog(): DebugLog {
-  return new DebugLog((line) => process.stderr.write(line + '\n'));
+export function debugLog(options: { verbose: boolean; file: string | null }): DebugLog {
+  return new DebugLog(options.verbose ? (line) => process.stderr.write(line + '\n') : null, options.file);
 }

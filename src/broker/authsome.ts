@@ -1,6 +1,7 @@
 // The Authsome service: the one API every door (CLI, library, later the daemon and proxy) uses.
 import { existsSync } from 'node:fs';
-import { AuditLog, stderrDebugLog, type AuditEntry } from '../audit/index.ts';
+import { join } from 'node:path';
+import { AuditLog, debugLog, type AuditEntry } from '../audit/index.ts';
 import type { ProviderEntry } from '../providers/index.ts';
 import { AuthsomeError, resolveSettings, type Environment, type Settings, type SettingsOverrides } from '../util/index.ts';
 import {
@@ -9,6 +10,8 @@ import {
 } from '../vault/index.ts';
 import { loginWithApiKey, type ApiKeyLoginOptions, type LoginResult } from './api-key-login.ts';
 import { DEFAULT_CONNECTION, requireConnection } from './connections.ts';
+import { connectionState } from './connection-state.ts';
+import { generationOf, isDue } from './refresh-policy.ts';
 import { BrokerContext, requireName } from './context.ts';
 import { authHeaders, connectionField, presentConnection } from './credentials.ts';
 import { doctor, type DoctorReport } from './doctor.ts';
@@ -21,10 +24,25 @@ import { rekey, type RekeyOptions, type RekeyResult } from './rekey.ts';
 import { logout, removeProvider, revoke, setDefaultConnection, type RemovalResult } from './removal.ts';
 
 export interface AuthsomeOptions extends SettingsOverrides {
+  /**
+   * Told when a credential is handed out with a caveat — a refresh failed for a transient reason
+   * and the current token, still valid, is used until it expires. Default: the --verbose log only.
+   */
+  onWarning?: (message: string) => void;
   /** Environment to read AUTHSOME_* settings from; defaults to process.env. */
   env?: Environment;
   /** Resolved settings (the CLI passes its own); overrides home/profile/env. */
   settings?: Settings;
+}
+
+export interface RefreshResult {
+  provider: string;
+  connection: string;
+  /** This call renewed the token (false: another process had just done it). */
+  refreshed: boolean;
+  status: string;
+  expires_at: string | null;
+  generation: number;
 }
 
 export interface InitResult {
@@ -45,11 +63,13 @@ export interface WhoAmI {
 
 export class Authsome {
   readonly #ctx: BrokerContext;
+  readonly #onWarning: (message: string) => void;
 
   constructor(options: AuthsomeOptions = {}) {
     const env = options.env ?? process.env;
     const settings = options.settings ?? resolveSettings(env, options);
-    this.#ctx = new BrokerContext(settings, settings.verbose ? stderrDebugLog() : undefined, env);
+    this.#ctx = new BrokerContext(settings, debugLog({ verbose: settings.verbose, file: join(settings.home, 'logs', 'authsome.log') }), env);
+    this.#onWarning = options.onWarning ?? ((message) => this.#ctx.log.debug(`warning: ${message}`));
   }
 
   get home(): string {
@@ -169,20 +189,22 @@ export class Authsome {
   }
 
   /** The connection record (secrets included: treat it as sensitive). */
-  getConnection(provider: string, options: { connection?: string } = {}): Promise<ConnectionRecord> {
-    return requireConnection(this.#ctx, provider, options.connection);
+  async getConnection(provider: string, options: { connection?: string } = {}): Promise<ConnectionRecord> {
+    return this.#fresh(provider, options.connection);
   }
 
   /** The record as shown to people: secrets masked unless showSecrets. */
   async get(provider: string, options: { connection?: string; showSecrets?: boolean } = {}): Promise<Record<string, unknown>> {
-    const record = await requireConnection(this.#ctx, provider, options.connection);
+    // Revealed secrets must be usable: renew first. A masked view shows the record as it stands.
+    const record = options.showSecrets ? await this.#fresh(provider, options.connection) : await requireConnection(this.#ctx, provider, options.connection);
     if (options.showSecrets) this.#auditSecretRead(record, 'all');
     return presentConnection(record, options.showSecrets);
   }
 
   /** One field; secret fields are masked unless showSecret. */
   async getField(provider: string, field: string, options: { connection?: string; showSecret?: boolean } = {}): Promise<unknown> {
-    const record = await requireConnection(this.#ctx, provider, options.connection);
+    const revealsToken = options.showSecret && (field === 'access_token' || field === 'refresh_token');
+    const record = revealsToken ? await this.#fresh(provider, options.connection) : await requireConnection(this.#ctx, provider, options.connection);
     const value = connectionField(record, field, options.showSecret ?? false);
     if (options.showSecret && ['access_token', 'refresh_token', 'api_key'].includes(field)) this.#auditSecretRead(record, field);
     return value;
@@ -190,14 +212,14 @@ export class Authsome {
 
   /** The secret value itself: the API key or the access token. */
   async getSecret(provider: string, options: { connection?: string } = {}): Promise<string> {
-    const record = await requireConnection(this.#ctx, provider, options.connection);
+    const record = await this.#fresh(provider, options.connection);
     const field = record.auth_type === 'api_key' ? 'api_key' : 'access_token';
     return connectionField(record, field, true) as string;
   }
 
   /** The HTTP headers carrying this connection's credential. */
   async authHeaders(provider: string, options: { connection?: string } = {}): Promise<Record<string, string>> {
-    const record = await requireConnection(this.#ctx, provider, options.connection);
+    const record = await this.#fresh(provider, options.connection);
     const entry = await this.#ctx.registry.get(provider).catch(() => null);
     return authHeaders(entry?.definition ?? null, record);
   }
@@ -207,7 +229,7 @@ export class Authsome {
     const warnings: string[] = [];
     const records: ConnectionRecord[] = [];
     if (provider) {
-      records.push(await requireConnection(this.#ctx, provider, options.connection));
+      records.push(await this.#fresh(provider, options.connection));
     } else {
       for (const summary of (await this.list()).providers) {
         const main = summary.connections.find((c) => c.default) ?? summary.connections[0];
@@ -216,7 +238,7 @@ export class Authsome {
           warnings.push(`${summary.name} (${main.connection_name}) is ${main.status}; not exported`);
           continue;
         }
-        records.push(await requireConnection(this.#ctx, summary.name, main.connection_name));
+        records.push(await this.#fresh(summary.name, main.connection_name));
       }
     }
     const variables: ExportedVariable[] = [];
@@ -232,6 +254,30 @@ export class Authsome {
       status: 'success',
     });
     return { variables, warnings };
+  }
+
+  /** Renews an OAuth connection now, due or not (`authsome refresh`). */
+  async refresh(provider: string, options: { connection?: string } = {}): Promise<RefreshResult> {
+    const record = await requireConnection(this.#ctx, provider, options.connection);
+    if (record.auth_type !== 'oauth2') {
+      throw new AuthsomeError('flow_unsupported', `${provider} (${record.connection_name}) is an API key; there is nothing to refresh`, { provider, connection: record.connection_name });
+    }
+    const { ensureFresh } = await import('./refresh.ts');
+    const result = await ensureFresh(this.#ctx, record, { force: true });
+    if (result.warning) this.#onWarning(result.warning);
+    return {
+      provider, connection: result.record.connection_name, refreshed: result.refreshed, status: connectionState(result.record),
+      expires_at: result.record.expires_at, generation: generationOf(result.record),
+    };
+  }
+
+  /**
+   * Renews every OAuth connection of every profile that falls due within lookaheadMs: the
+   * daemon's background refresher, so foreground callers rarely wait. Failures are reported, not thrown.
+   */
+  async refreshDue(options: { lookaheadMs: number }): Promise<Array<{ profile: string; provider: string; connection: string; outcome: string }>> {
+    const { refreshDue } = await import('./refresh-due.ts');
+    return refreshDue(this.#ctx, options.lookaheadMs);
   }
 
   logout(provider: string, options: { connection?: string } = {}): Promise<RemovalResult> {
@@ -282,6 +328,18 @@ export class Authsome {
 
   close(): Promise<void> {
     return this.#ctx.vault.close();
+  }
+
+  /** The connection, renewed first when its token is due (the refresh protocol). */
+  async #fresh(provider: string, connection?: string): Promise<ConnectionRecord> {
+    const record = await requireConnection(this.#ctx, provider, connection);
+    const rejected = record.status === 'invalid' || record.status === 'revoked';
+    // The common case — an API key, or a token not yet due — costs no OAuth code at all.
+    if (record.auth_type !== 'oauth2' || (!rejected && !isDue(record))) return record;
+    const { ensureFresh } = await import('./refresh.ts');
+    const result = await ensureFresh(this.#ctx, record);
+    if (result.warning) this.#onWarning(result.warning);
+    return result.record;
   }
 
   #auditSecretRead(record: ConnectionRecord, field: string): void {

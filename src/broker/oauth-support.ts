@@ -9,14 +9,15 @@ import type { BrokerContext } from './context.ts';
 
 export function transportFor(ctx: BrokerContext, definition: ProviderDefinition): OAuthTransport {
   return new OAuthTransport(definition, {
-    log: (message, fields) => ctx.log.debug(message, fields),
+    log: (message, fields) => ctx.log.record(message, fields),
+    timeoutMs: ctx.settings.refreshTimeoutMs,
     onSecret: (value) => redactor.register(value),
   });
 }
 
 export async function serverFor(ctx: BrokerContext, definition: ProviderDefinition, baseUrl: string | null, transport: OAuthTransport): Promise<ResolvedServer> {
   const server = await resolveServer(definition, baseUrl, transport);
-  ctx.log.debug(`authorization server of ${definition.name}`, { issuer: server.as.issuer, issuer_verified: server.issuerVerified, token_endpoint: server.as.token_endpoint ?? null });
+  ctx.log.record(`authorization server of ${definition.name}`, { issuer: server.as.issuer, issuer_verified: server.issuerVerified, token_endpoint: server.as.token_endpoint ?? null });
   return server;
 }
 

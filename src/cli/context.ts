@@ -25,5 +25,5 @@ export function createContext(flags: GlobalFlags): CommandContext {
   const color = flags.color !== false && !env.NO_COLOR && Boolean(process.stderr.isTTY);
   const out = new Output({ json: Boolean(flags.json), quiet: Boolean(flags.quiet), color });
   const settings = resolveSettings(env, { home: flags.home, profile: flags.profile, verbose: flags.verbose || undefined });
-  return { authsome: new Authsome({ settings, env }), out, flags, env, settings };
+  return { authsome: new Authsome({ settings, env, onWarning: (message) => out.warn(message) }), out, flags, env, settings };
 }

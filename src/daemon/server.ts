@@ -10,6 +10,8 @@ import { browserRoutes } from './browser-routes.ts';
 import { DaemonClient } from './client.ts';
 import { daemonPaths } from './paths.ts';
 import { SessionRegistry } from './sessions.ts';
+import { startBackgroundRefresh } from './background-refresh.ts';
+import type { Authsome } from '../broker/index.ts';
 
 export interface DaemonOptions {
   home: string;
@@ -17,6 +19,10 @@ export interface DaemonOptions {
   port: number;
   version: string;
   log?: (line: string) => void;
+  /** The broker for background refresh; without it the daemon only serves logins. */
+  authsome?: Authsome;
+  /** Seconds between scans for connections that fall due (default 30). */
+  refreshIntervalMs?: number;
 }
 
 export interface RunningDaemon {
@@ -50,6 +56,7 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log('stopping');
+      await stopRefresh();
       sessions.closeAll('the authsome daemon stopped');
       await Promise.all([closeServer(browser), closeServer(api)]);
       rmSync(paths.pidFile, { force: true });
@@ -84,6 +91,10 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
   });
   chmodSync(paths.socket, 0o600);
   writePrivateFile(paths.pidFile, JSON.stringify(status()) + '\n');
+  // Renew a minute ahead of the refresh window, so callers find fresh tokens.
+  const stopRefresh = options.authsome
+    ? startBackgroundRefresh({ authsome: options.authsome, intervalMs: options.refreshIntervalMs ?? 30_000, lookaheadMs: 60_000, log })
+    : async () => {};
   log(`listening on http://127.0.0.1:${port} and ${paths.socket} (pid ${process.pid}, version ${options.version})`);
   return { port, status, stop, stopped };
 }

@@ -11,3 +11,5 @@ export { discoverProtectedResource, type ProtectedResource } from './resource-di
 export { registerClient, isClientStillRegistered, type RegisteredClient } from './registration.ts';
 export { revokeToken } from './revocation.ts';
 export { fetchAccount } from './userinfo.ts';
+export { refreshTokenGrant } from './refresh.ts';
+export { grantParameters } from './tokens.ts';

@@ -17,6 +17,10 @@ export interface Settings {
   readonly verbose: boolean;
   /** The daemon's loopback port for browser routes (the OAuth redirect URI names it). */
   readonly port: number;
+  /** How long one request to an authorization server may take; the refresh lease outlives it. */
+  readonly refreshTimeoutMs: number;
+  /** How often the daemon looks for connections to renew ahead of time. */
+  readonly daemonRefreshIntervalMs: number;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -27,6 +31,8 @@ export const SETTINGS_DOC = [
   { env: 'AUTHSOME_MASTER_KEY', flag: null, default: '(unset)', description: 'Base64 of the 32-byte master key; overrides the key source in config.json (CI, containers, fleets).' },
   { env: 'AUTHSOME_PASSPHRASE', flag: null, default: '(unset)', description: 'Passphrase for the `passphrase` key source (scrypt).' },
   { env: 'AUTHSOME_PORT', flag: null, default: '7998', description: 'Loopback port of the daemon (OAuth redirect URI http://127.0.0.1:<port>/auth/callback/oauth); 0 picks a free one.' },
+  { env: 'AUTHSOME_REFRESH_TIMEOUT', flag: null, default: '20', description: 'Seconds one request to a token endpoint may take; the refresh lease lasts 1.5 times as long.' },
+  { env: 'AUTHSOME_DAEMON_REFRESH_INTERVAL', flag: null, default: '30', description: 'Seconds between the daemon\'s scans for tokens to renew ahead of time.' },
   { env: 'AUTHSOME_VERBOSE', flag: '--verbose', default: '0', description: 'Debug output on stderr, every secret redacted.' },
 ] as const;
 
@@ -46,6 +52,8 @@ export function resolveSettings(env: Environment, overrides: SettingsOverrides =
     passphrase: env.AUTHSOME_PASSPHRASE || undefined,
     verbose: overrides.verbose ?? (env.AUTHSOME_VERBOSE === '1' || env.AUTHSOME_VERBOSE === 'true'),
     port: parsePort(env.AUTHSOME_PORT),
+    refreshTimeoutMs: parseSeconds('AUTHSOME_REFRESH_TIMEOUT', env.AUTHSOME_REFRESH_TIMEOUT, 20) * 1000,
+    daemonRefreshIntervalMs: parseSeconds('AUTHSOME_DAEMON_REFRESH_INTERVAL', env.AUTHSOME_DAEMON_REFRESH_INTERVAL, 30) * 1000,
   });
 }
 
@@ -62,4 +70,13 @@ function parsePort(value: string | undefined): number {
     throw new AuthsomeError('usage', `AUTHSOME_PORT must be a port number (0–65535), not "${value}"`);
   }
   return port;
+}
+
+function parseSeconds(name: string, value: string | undefined, fallback: number): number {
+  if (!nonEmpty(value)) return fallback;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600) {
+    throw new AuthsomeError('usage', `${name} must be a number of seconds between 0 and 600, not "${value}"`);
+  }
+  return seconds;
 }

@@ -23,6 +23,38 @@ process.stdin.resume();
 
 const emptyCounts = () => ({ token: {} as Record<string, number>, revocation: 0, registration: 0, deviceAuthorization: 0, introspection: 0 });
 let counts = emptyCounts();
+/** Every access_token, refresh_token and id_token the token endpoint answered with, in order (never reset). */
+const issued: string[] = [];
+const ISSUED_FIELDS = ['access_token', 'refresh_token', 'id_token'] as const;
+
+/**
+ * Records the tokens of a token endpoint response by watching what is written to `res` (Koa ends a JSON body
+ * with one res.end(string); chunks from res.write are kept too). Every call is passed on unchanged, so the
+ * provider behaves exactly as without it.
+ */
+function captureIssuedTokens(res: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  const keep = (chunk: unknown, encoding: unknown) => {
+    if (typeof chunk === 'string') chunks.push(Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+    else if (chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
+  };
+  const write = res.write;
+  const end = res.end;
+  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+    keep(chunk, rest[0]);
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as typeof res.write;
+  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+    keep(chunk, rest[0]);
+    try {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      for (const field of ISSUED_FIELDS) if (typeof body[field] === 'string') issued.push(body[field]);
+    } catch {
+      // not JSON (or empty): nothing issued
+    }
+    return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+  } as typeof res.end;
+}
 
 const resource = await startResourceServer();
 const server = http.createServer();
@@ -71,6 +103,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
   const route = `${req.method} ${path}`;
   if (route === 'GET counts') return send(res, 200, counts);
+  if (route === 'GET issued') return send(res, 200, { tokens: issued });
   if (route === 'POST reset-counts') {
     counts = emptyCounts();
     return send(res, 200, counts);
@@ -101,6 +134,7 @@ async function control(req: IncomingMessage, res: ServerResponse, path: string):
 const providerCallback = provider.callback();
 server.on('request', (req: IncomingMessage, res: ServerResponse) => {
   const path = new URL(req.url ?? '/', issuer).pathname;
+  if (req.method === 'POST' && path === '/token') captureIssuedTokens(res);
   const handled = path.startsWith('/__control/')
     ? control(req, res, path.slice('/__control/'.length))
     : path.startsWith('/interaction/')

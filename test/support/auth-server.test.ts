@@ -85,6 +85,19 @@ test('PKCE login through the browser simulator reaches the loopback callback; co
   assert.deepEqual(await me.json(), { sub: 'alice', email: 'alice@example.test' });
 });
 
+test('issuedTokens: every token the client received from a login and a refresh was recorded', async () => {
+  const tokens = await login();
+  const refreshed = await oauth.processRefreshTokenResponse(as, publicClient, await oauth.refreshTokenGrantRequest(as, publicClient, oauth.None(), tokens.refresh_token!, insecure));
+  const m2m: oauth.Client = { client_id: 'm2m' };
+  const credentials = await oauth.processClientCredentialsResponse(as, m2m, await oauth.clientCredentialsGrantRequest(as, m2m, oauth.ClientSecretBasic('m2m-secret-1234567'), {}, insecure));
+  const received = [tokens, refreshed].flatMap((t) => [t.access_token, t.refresh_token, t.id_token]);
+  received.push(credentials.access_token);
+  assert.ok(received.every((t) => typeof t === 'string' && t.length >= 8), 'login and refresh hand out AT, RT and ID token');
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token); // rotated: both are in the record
+  const issued = await server.issuedTokens();
+  for (const token of received) assert.ok(issued.includes(token!), `${token!.slice(0, 8)}… not recorded`);
+});
+
 test('confidential clients log in too (client_secret_basic, client_secret_post)', async () => {
   const basic = await login({}, { client_id: 'authsome-confidential' }, oauth.ClientSecretBasic('confidential-secret-123456'));
   const post = await login({}, { client_id: 'authsome-post' }, oauth.ClientSecretPost('post-secret-1234567'));

@@ -45,6 +45,11 @@ export interface AuthServer {
   apiUrl: string;
   counts(): Promise<AuthServerCounts>;
   resetCounts(): Promise<void>;
+  /**
+   * Every access_token, refresh_token and id_token value the token endpoint has handed out so far (all grants,
+   * in order, never reset): the canaries to look for in logs and files (see canary.ts).
+   */
+  issuedTokens(): Promise<string[]>;
   setInteraction(mode: InteractionMode): Promise<void>;
   /** Whether the server would still accept this access or refresh token. */
   isActive(token: string): Promise<boolean>;
@@ -110,6 +115,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     ...ready,
     counts: () => control<AuthServerCounts>('GET', 'counts'),
     resetCounts: async () => void (await control('POST', 'reset-counts')),
+    issuedTokens: async () => (await control<{ tokens: string[] }>('GET', 'issued')).tokens,
     setInteraction: async (mode) => void (await control('POST', 'interaction', { mode })),
     isActive: async (token) => (await tokenStatus(token)).active,
     tokenStatus,

@@ -88,7 +88,9 @@ async function serve(home: string | undefined): Promise<number> {
   const { startDaemonServer } = await import('../../daemon/index.ts');
   let running;
   try {
-    running = await startDaemonServer({ home: settings.home, port: settings.port, version: VERSION, log });
+    const { Authsome } = await import('../../broker/index.ts');
+    const authsome = new Authsome({ settings, env: process.env });
+    running = await startDaemonServer({ home: settings.home, port: settings.port, version: VERSION, log, authsome, refreshIntervalMs: settings.daemonRefreshIntervalMs });
   } catch (error) {
     const failure = toAuthsomeError(error);
     log(`failed to start: ${failure.message}`);

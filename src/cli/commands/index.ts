@@ -7,6 +7,7 @@ import { registerGet } from './get.ts';
 import { registerList } from './list.ts';
 import { registerLogin } from './login.ts';
 import { registerManage } from './manage.ts';
+import { registerRefresh } from './refresh.ts';
 import { registerSetup } from './setup.ts';
 
 export function registerCommands(program: Command): void {
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   registerList(program);
   registerLogin(program);
   registerGet(program);
+  registerRefresh(program);
   registerExport(program);
   registerManage(program);
   registerAdmin(program);

@@ -1,0 +1,225 @@
+// The refresh protocol (refresh-protocol.md): at most one refresh per connection in flight across
+// threads, processes and machines sharing a store; a spent refresh token never presented again;
+// the rotated pair stored before anyone gets the new access token; never a credential lost
+// because a refresh failed; failure states that say whether to retry (`expired`) or log in again
+// (`invalid`).
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { OAuthError, buildClient, refreshTokenGrant, requestClientCredentialsToken, toTokenSet, type TokenResponse } from '../oauth/index.ts';
+import type { ProviderDefinition } from '../providers/index.ts';
+import { AuthsomeError, toAuthsomeError, toRecordTimestamp } from '../util/index.ts';
+import { keys, orderRecord, type ConnectionRecord, type ProviderStateRecord, type VaultTransaction } from '../vault/index.ts';
+import type { BrokerContext } from './context.ts';
+import { knownClient, serverFor, transportFor } from './oauth-support.ts';
+import { accessTokenUsable, canRenew, changedSince, generationOf, isClientCredentials, isDue } from './refresh-policy.ts';
+
+export interface FreshResult {
+  record: ConnectionRecord;
+  /** This call renewed the token (false: it was fresh, or another caller renewed it). */
+  refreshed: boolean;
+  /** Set when a still-valid token is handed out although its refresh failed. */
+  warning?: string;
+}
+
+export interface FreshOptions {
+  /** Renew even if the token is not due (`authsome refresh`). */
+  force?: boolean;
+  /** Treat as due this long before the window (the daemon's background refresher). */
+  lookaheadMs?: number;
+}
+
+/** In-process single flight (step 2): every caller for one connection shares one attempt. */
+const inFlight = new Map<string, Promise<FreshResult>>();
+
+/** The record with an access token that is not due for renewal, renewing it first if needed. */
+export function ensureFresh(ctx: BrokerContext, record: ConnectionRecord, options: FreshOptions = {}): Promise<FreshResult> {
+  if (record.auth_type !== 'oauth2') return Promise.resolve({ record, refreshed: false });
+  const rejected = record.status === 'invalid' || record.status === 'revoked';
+  if (rejected && !options.force) return Promise.reject(rejectedEarlier(record));
+  if (!options.force && !isDue(record, Date.now(), options.lookaheadMs)) return Promise.resolve({ record, refreshed: false });
+  if (!canRenew(record)) {
+    if (accessTokenUsable(record)) return Promise.resolve({ record, refreshed: false });
+    return Promise.reject(new AuthsomeError('refresh_failed', `the access token of ${record.provider} (${record.connection_name}) has expired and the provider issued no refresh token`, {
+      hint: `Log in again: ${loginCommand(record)}`, provider: record.provider, connection: record.connection_name,
+    }));
+  }
+  const key = `${ctx.home.root}\0${record.profile}\0${record.provider}\0${record.connection_name}`;
+  const running = inFlight.get(key);
+  if (running) return running;
+  const attempt = refreshProtocol(ctx, record, options).finally(() => inFlight.delete(key));
+  inFlight.set(key, attempt);
+  return attempt;
+}
+
+async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, options: FreshOptions): Promise<FreshResult> {
+  const { profile, provider, connection_name: connection } = seen;
+  const recordKey = keys.connection(profile, provider, connection);
+  const definition = (await ctx.registry.require(provider)).definition;
+  const transport = transportFor(ctx, definition);
+  // Everything that does not spend the refresh token happens before the lease: metadata discovery
+  // and client lookup can take a round trip, and the lease must only cover the token request.
+  const server = await serverFor(ctx, definition, seen.base_url, transport);
+  const clientChoice = await knownClient(ctx, definition);
+  if (!clientChoice) {
+    throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): no OAuth client credentials are stored or set`, {
+      hint: `Set ${definition.client?.client_id_env ?? 'the client ID variable'}, or log in again: ${loginCommand(seen)}`, provider, connection,
+    });
+  }
+  transport.secret(clientChoice.client_secret);
+  transport.secret(seen.refresh_token);
+  const client = buildClient(definition, clientChoice, server.as);
+
+  const store = ctx.vault.store(profile);
+  const leaseKey = `refresh:${recordKey}`;
+  const holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const timeoutMs = ctx.settings.refreshTimeoutMs;
+  // Step 3: the lease outlives the token request, so a crashed holder is replaced, never waited on forever.
+  const leaseMs = Math.round(timeoutMs * 1.5);
+  const giveUpAt = Date.now() + leaseMs + timeoutMs;
+  for (;;) {
+    const current = await readOrGone(ctx, recordKey, seen);
+    // A finished refresh ends the wait: each retry re-reads first.
+    if (changedSince(seen, current) && (options.force || !isDue(current, Date.now(), options.lookaheadMs))) return { record: current, refreshed: false };
+    if (await store.acquireLease(leaseKey, holder, leaseMs)) break;
+    if (Date.now() > giveUpAt) {
+      throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): another process held the refresh for too long`, {
+        hint: 'Try again; `authsome log --event refresh` shows recent attempts.', provider, connection,
+      });
+    }
+    await sleep(15 + Math.random() * 35); // tens of ms with jitter, so waiters do not move in lockstep
+  }
+  const started = Date.now();
+  try {
+    // Step 4: inside the lease, re-read: someone may have refreshed between our read and the lease.
+    const current = await readOrGone(ctx, recordKey, seen);
+    if (changedSince(seen, current) && (options.force || !isDue(current, Date.now(), options.lookaheadMs))) return { record: current, refreshed: false };
+    ctx.log.record(`refresh ${provider} (${connection}): generation ${generationOf(current)}, holder ${holder}`, { token_endpoint: server.as.token_endpoint ?? null });
+    let response: TokenResponse;
+    try {
+      // Step 5. A client credentials connection is renewed by asking again, under the same lease.
+      response = isClientCredentials(current)
+        ? await requestClientCredentialsToken(definition, server, client, { scopes: current.scopes ?? definition.oauth?.scopes ?? [], errorCode: 'refresh_failed' }, transport)
+        : await refreshTokenGrant(definition, server, client, current.refresh_token!, transport);
+    } catch (error) {
+      return await recordFailure(ctx, definition, current, toAuthsomeError(error), Date.now() - started);
+    }
+    // Step 6: persist in one local transaction — the only window in which a crash loses a rotated token.
+    const tokens = toTokenSet(response, { requestedScopes: current.scopes, defaultLifetime: definition.oauth?.default_token_lifetime });
+    const now = toRecordTimestamp();
+    const stored = await ctx.vault.transaction(profile, async (tx) => {
+      const latest = await tx.read('connection', recordKey);
+      // Only over the generation we read: a newer record (a fresh login meanwhile) wins.
+      if (!latest || generationOf(latest) !== generationOf(current)) return latest;
+      const record: ConnectionRecord = orderRecord('connection', {
+        ...latest,
+        status: 'connected',
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token ?? latest.refresh_token, // no new one: keep the old (RFC 6749 §6)
+        token_type: tokens.token_type ?? latest.token_type,
+        expires_at: tokens.expires_at ? toRecordTimestamp(tokens.expires_at) : null,
+        obtained_at: toRecordTimestamp(tokens.obtained_at),
+        scopes: tokens.scopes ?? latest.scopes,
+        metadata: { ...latest.metadata, generation: generationOf(latest) + 1, last_refresh_at: now, last_refresh_error: null, last_refresh_error_description: null },
+      });
+      await tx.write('connection', recordKey, record);
+      await writeProviderState(tx, profile, provider, now, null);
+      return record;
+    });
+    const duration = Date.now() - started;
+    ctx.auditEvent('refresh', { provider, connection, generation: generationOf(current) + 1, outcome: 'refreshed', duration_ms: duration, status: 'success' });
+    ctx.log.record(`refresh ${provider} (${connection}): refreshed in ${duration} ms`, { expires_at: stored?.expires_at ?? null, rotated: Boolean(tokens.refresh_token && tokens.refresh_token !== current.refresh_token) });
+    if (!stored) throw gone(seen);
+    return { record: stored, refreshed: generationOf(stored) === generationOf(current) + 1 };
+  } finally {
+    await store.releaseLease(leaseKey, holder).catch(() => undefined);
+  }
+}
+
+/** Step 7: re-read; classify; keep every token; hand out a still-valid one with a warning. */
+async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition, current: ConnectionRecord, failure: AuthsomeError, durationMs: number): Promise<FreshResult> {
+  const { profile, provider, connection_name: connection } = current;
+  const recordKey = keys.connection(profile, provider, connection);
+  const oauthError = failure instanceof OAuthError ? failure : null;
+  const rejected = Boolean(oauthError?.isRejection);
+  const reason = reasonOf(failure);
+  const now = toRecordTimestamp();
+  const outcome = await ctx.vault.transaction(profile, async (tx) => {
+    const latest = await tx.read('connection', recordKey);
+    if (!latest) return { record: null, ours: false };
+    // Someone else renewed meanwhile (only possible once our lease lapsed): theirs stands.
+    if (generationOf(latest) !== generationOf(current)) return { record: latest, ours: false };
+    const record: ConnectionRecord = orderRecord('connection', {
+      ...latest,
+      status: rejected ? 'invalid' : 'expired',
+      metadata: { ...latest.metadata, last_refresh_at: now, last_refresh_error: reason, last_refresh_error_description: oauthError?.description ?? null },
+    });
+    await tx.write('connection', recordKey, record);
+    await writeProviderState(tx, profile, provider, now, reason);
+    return { record, ours: true };
+  });
+  if (!outcome.record) throw gone(current);
+  if (!outcome.ours) return { record: outcome.record, refreshed: false };
+  ctx.auditEvent('refresh', {
+    provider, connection, generation: generationOf(current), outcome: rejected ? 'rejected' : 'transient_failure', reason,
+    duration_ms: durationMs, status: 'failure',
+  });
+  ctx.log.record(`refresh ${provider} (${connection}) failed: ${failure.message}`, { state: rejected ? 'invalid' : 'expired' });
+  const error = refreshFailed(definition, outcome.record, reason, rejected, oauthError?.description);
+  if (!rejected && accessTokenUsable(outcome.record)) return { record: outcome.record, refreshed: false, warning: `${error.message}; using the current access token until it expires` };
+  throw error;
+}
+
+function refreshFailed(definition: ProviderDefinition, record: ConnectionRecord, reason: string, rejected: boolean, description?: string): AuthsomeError {
+  const said = description ? `${definition.display_name ?? definition.name} said: ${description}. ` : '';
+  const hint = rejected
+    ? `${said}Log in again: ${loginCommand(record)} (or \`authsome revoke ${record.provider}\`, then \`authsome login ${record.provider}\`).`
+    : `${said}The connection stays expired; the next access tries again.`;
+  return new AuthsomeError('refresh_failed', `refresh failed for ${record.provider} (${record.connection_name}): ${reason}`, { hint, provider: record.provider, connection: record.connection_name });
+}
+
+/** What went wrong, in the words users search for: the provider's error code, or the network's. */
+function reasonOf(failure: AuthsomeError): string {
+  if (!(failure instanceof OAuthError)) return failure.message;
+  switch (failure.error) {
+    case 'timeout':
+      return 'connection timed out';
+    case 'network_error':
+      return `could not reach the token endpoint (${failure.description ?? 'network error'})`;
+    case 'invalid_response':
+      return `the token endpoint gave no OAuth answer${failure.status ? ` (HTTP ${failure.status})` : ''}`;
+    default:
+      return failure.status && failure.status >= 500 ? `${failure.error} (HTTP ${failure.status})` : failure.error;
+  }
+}
+
+function rejectedEarlier(record: ConnectionRecord): AuthsomeError {
+  const reason = (record.metadata?.last_refresh_error as string | undefined) ?? (record.status === 'revoked' ? 'revoked' : 'invalid_grant');
+  return new AuthsomeError('refresh_failed', `refresh failed for ${record.provider} (${record.connection_name}): ${reason}`, {
+    hint: `The provider rejected this connection earlier. Log in again: ${loginCommand(record)}`, provider: record.provider, connection: record.connection_name,
+  });
+}
+
+async function readOrGone(ctx: BrokerContext, key: string, seen: ConnectionRecord): Promise<ConnectionRecord> {
+  const record = await ctx.vault.read(seen.profile, 'connection', key);
+  if (!record) throw gone(seen);
+  return record;
+}
+
+function gone(seen: ConnectionRecord): AuthsomeError {
+  return new AuthsomeError('credential_missing', `${seen.provider} (${seen.connection_name}) was removed while it was being refreshed`, {
+    hint: `Log in again: ${loginCommand(seen)}`, provider: seen.provider, connection: seen.connection_name,
+  });
+}
+
+/** The per-provider `state` record, kept as the Python implementation keeps it. */
+async function writeProviderState(tx: VaultTransaction, profile: string, provider: string, at: string, error: string | null): Promise<void> {
+  const key = keys.state(profile, provider);
+  const existing = await tx.read('state', key);
+  const state: ProviderStateRecord = orderRecord('state', { ...(existing ?? { metadata: {} }), schema_version: 2, provider, profile, last_refresh_at: at, last_refresh_error: error });
+  await tx.write('state', key, state);
+}
+
+function loginCommand(record: ConnectionRecord): string {
+  return `authsome login ${record.provider} --force${record.connection_name === 'default' ? '' : ` --connection ${record.connection_name}`}`;
+}

@@ -1,0 +1,16 @@
+// refresh: renew an OAuth connection now, through the same protocol every reader uses.
+import type { Command } from 'commander';
+import { action } from './run.ts';
+
+export function registerRefresh(program: Command): void {
+  program
+    .command('refresh <provider>')
+    .description('renew an OAuth connection\'s access token now (get, export and the library do it when due)')
+    .option('--connection <name>', 'connection name (default: the provider\'s default connection)')
+    .action(action<{ connection?: string }>(async ({ authsome, out }, [provider], options) => {
+      const result = await authsome.refresh(provider!, options.connection ? { connection: options.connection } : {});
+      out.result(result, result.refreshed
+        ? `Refreshed ${result.provider} (${result.connection}); the access token expires at ${result.expires_at ?? 'an unknown time'}.`
+        : `${result.provider} (${result.connection}) was just refreshed by another process; its access token expires at ${result.expires_at ?? 'an unknown time'}.`);
+    }));
+}
