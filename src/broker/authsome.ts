@@ -203,7 +203,8 @@ export class Authsome {
 
   /** One field; secret fields are masked unless showSecret. */
   async getField(provider: string, field: string, options: { connection?: string; showSecret?: boolean } = {}): Promise<unknown> {
-    const revealsToken = options.showSecret && (field === 'access_token' || field === 'refresh_token');
+    // A revealed access token must be usable, so it is renewed when due; other fields show the record as stored.
+    const revealsToken = options.showSecret && field === 'access_token';
     const record = revealsToken ? await this.#fresh(provider, options.connection) : await requireConnection(this.#ctx, provider, options.connection);
     const value = connectionField(record, field, options.showSecret ?? false);
     if (options.showSecret && ['access_token', 'refresh_token', 'api_key'].includes(field)) this.#auditSecretRead(record, field);

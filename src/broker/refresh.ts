@@ -165,7 +165,7 @@ async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition,
     duration_ms: durationMs, status: 'failure',
   });
   ctx.log.record(`refresh ${provider} (${connection}) failed: ${failure.message}`, { state: rejected ? 'invalid' : 'expired' });
-  const error = refreshFailed(definition, outcome.record, reason, rejected, oauthError?.description);
+  const error = refreshFailed(definition, outcome.record, reason, rejected, oauthError?.fromProvider ? oauthError.description : undefined);
   if (!rejected && accessTokenUsable(outcome.record)) return { record: outcome.record, refreshed: false, warning: `${error.message}; using the current access token until it expires` };
   throw error;
 }
@@ -189,7 +189,7 @@ function reasonOf(failure: AuthsomeError): string {
     case 'invalid_response':
       return `the token endpoint gave no OAuth answer${failure.status ? ` (HTTP ${failure.status})` : ''}`;
     default:
-      return failure.status && failure.status >= 500 ? `${failure.error} (HTTP ${failure.status})` : failure.error;
+      return failure.status && (failure.status >= 500 || failure.status === 429) ? `${failure.error} (HTTP ${failure.status})` : failure.error;
   }
 }
 

@@ -11,6 +11,8 @@ export interface OAuthErrorFields {
   description?: string | undefined;
   /** HTTP status of the provider's answer, when there was one. */
   status?: number | undefined;
+  /** The error came from the provider as a well-formed OAuth error (its description is its words). */
+  fromProvider?: boolean;
 }
 
 /** A failure reported by, or while talking to, an authorization server. */
@@ -18,6 +20,7 @@ export class OAuthError extends AuthsomeError {
   readonly error: string;
   readonly description: string | undefined;
   readonly status: number | undefined;
+  readonly fromProvider: boolean;
 
   constructor(code: ErrorCode, message: string, fields: OAuthErrorFields, details: ErrorDetails = {}) {
     super(code, message, details);
@@ -25,6 +28,7 @@ export class OAuthError extends AuthsomeError {
     this.error = fields.error;
     this.description = fields.description;
     this.status = fields.status;
+    this.fromProvider = fields.fromProvider ?? false;
   }
 
   /** The provider rejected the grant or client (re-login needed), rather than a transient failure. */
@@ -53,7 +57,7 @@ export function toOAuthError(thrown: unknown, what: string, code: ErrorCode, det
   // ResponseBodyError / AuthorizationResponseError: a well-formed OAuth error from the server.
   if (typeof e.error === 'string') {
     const description = e.error_description || undefined;
-    return new OAuthError(code, `${what} answered ${e.error}${description ? `: ${description}` : ''}`, { error: e.error, description, status: e.status }, details);
+    return new OAuthError(code, `${what} answered ${e.error}${description ? `: ${description}` : ''}`, { error: e.error, description, status: e.status, fromProvider: true }, details);
   }
   if (e.name === 'TimeoutError' || e.name === 'AbortError') {
     return new OAuthError(code, `${what} did not answer in time`, { error: 'timeout' }, details);
@@ -68,6 +72,12 @@ export function toOAuthError(thrown: unknown, what: string, code: ErrorCode, det
   if (typeof e.code === 'string' && e.code.startsWith('OAUTH_')) {
     const cause = e.cause as { status?: number; headers?: Headers } | undefined;
     const status = cause instanceof Response ? cause.status : undefined;
+    // oauth4webapi reads only 4xx bodies as OAuth errors. An overloaded or broken server (5xx,
+    // 429) is a transient condition, named the way RFC 6749 §4.1.2.1 names it.
+    if (status !== undefined && (status >= 500 || status === 429)) {
+      const error = status === 503 ? 'temporarily_unavailable' : status === 429 ? 'rate_limited' : 'server_error';
+      return new OAuthError(code, `${what} answered HTTP ${status}`, { error, status }, details);
+    }
     const type = cause instanceof Response ? cause.headers.get('content-type') : undefined;
     const seen = status !== undefined ? ` (HTTP ${status}${type ? `, ${type.split(';')[0]}` : ''})` : '';
     return new OAuthError(code, `${what} gave an answer that is not a valid OAuth response${seen}: ${e.message}`, { error: 'invalid_response', description: e.message, status }, details);

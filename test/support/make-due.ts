@@ -3,14 +3,39 @@
 import { Vault, keys } from '../../src/vault/index.ts';
 import { toRecordTimestamp } from '../../src/util/index.ts';
 
-export async function makeDue(home: string, provider: string, connection = 'default', profile = 'default'): Promise<void> {
+/** `remainingMs` < 0: expired; a small positive value: inside the refresh window but still valid. */
+export async function makeDue(home: string, provider: string, connection = 'default', profile = 'default', remainingMs = -1000): Promise<void> {
   const vault = new Vault({ home, secrets: {} });
   try {
     const key = keys.connection(profile, provider, connection);
     await vault.transaction(profile, async (tx) => {
       const record = await tx.read('connection', key);
       if (!record) throw new Error(`no record at ${key}`);
-      await tx.write('connection', key, { ...record, expires_at: toRecordTimestamp(new Date(Date.now() - 1000)) });
+      // Shift both ends, as the passing of time would: the token keeps its lifetime.
+      const lifetime = Date.parse(record.expires_at!) - Date.parse(record.obtained_at!);
+      const expiresAt = Date.now() + remainingMs;
+      await tx.write('connection', key, { ...record, expires_at: toRecordTimestamp(new Date(expiresAt)), obtained_at: toRecordTimestamp(new Date(expiresAt - lifetime)) });
+    });
+  } finally {
+    await vault.close();
+  }
+}
+
+/** Stores a connection record as a login would have (the tests of provider quirks start from one). */
+export async function seedConnection(home: string, record: Record<string, unknown>, profile = 'default'): Promise<void> {
+  const vault = new Vault({ home, secrets: {} });
+  try {
+    const provider = String(record.provider);
+    const connection = String(record.connection_name ?? 'default');
+    await vault.transaction(profile, async (tx) => {
+      await tx.write('connection', keys.connection(profile, provider, connection), {
+        schema_version: 2, provider, profile, connection_name: connection, auth_type: 'oauth2', status: 'connected', base_url: null, host_url: null,
+        scopes: null, access_token: null, refresh_token: null, token_type: 'Bearer', expires_at: null, obtained_at: null, api_key: null,
+        account: { id: null, label: null }, metadata: {}, ...record,
+      } as never);
+      await tx.write('metadata', keys.metadata(profile, provider), {
+        schema_version: 2, profile, provider, default_connection: connection, connection_names: [connection], last_used_connection: connection, metadata: {},
+      });
     });
   } finally {
     await vault.close();
