@@ -1,8 +1,8 @@
 // `npm run demo`: the main job end to end on this machine, with no account and no network. It
 // starts the same local authorization server the tests use (oidc-provider) and a small API
 // behind it, registers a provider for them in a throwaway home, and runs the real CLI: log in
-// with the device flow (the code is approved for you), list, get, hand the token to curl, log
-// out (the provider revokes the token), and shows what each step printed.
+// with the device flow (the code is approved for you), list, get, hand the token to curl, watch
+// a short-lived token get refreshed, log out (the provider revokes it), showing each step's output.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,7 +40,10 @@ function run(display: string, argv: string[], onStderr?: (text: string) => void)
 }
 const authsome = (args: string) => run(`authsome ${args}`, [process.execPath, CLI, ...args.split(' ')]);
 
-const server = await startAuthServer({ accessTokenTtl: 3600 });
+// Short-lived tokens (20 s), so the demo can show a refresh: authsome renews a token inside
+// min(300 s, half its lifetime) of expiry — here, after 10 s.
+const TOKEN_SECONDS = 20;
+const server = await startAuthServer({ accessTokenTtl: TOKEN_SECONDS });
 let failed = false;
 try {
   console.log(paint(1, 'authsome demo') + ` — a local authorization server at ${server.issuer} and an API at ${server.apiUrl}`);
@@ -79,6 +82,16 @@ try {
   const line = `eval "$(authsome export demo --format shell)" && curl -s -H "Authorization: Bearer $DEMO_TOKEN" ${server.apiUrl}`;
   await run(line, ['sh', '-c', line.replaceAll('authsome ', `"${process.execPath}" "${CLI}" `)]);
   console.log();
+
+  step(`Keep working: the ${TOKEN_SECONDS} s token falls due, and the next caller gets a fresh one`);
+  note(`Waiting ${TOKEN_SECONDS / 2 + 1} s for the token to enter its refresh window…`);
+  await authsome('get demo --field expires_at');
+  await new Promise((resolve) => setTimeout(resolve, (TOKEN_SECONDS / 2 + 1) * 1000));
+  await run(line, ['sh', '-c', line.replaceAll('authsome ', `"${process.execPath}" "${CLI}" `)]);
+  console.log();
+  await authsome('get demo --field expires_at');
+  await authsome('log --event refresh -n 1');
+  note('One refresh, with the rotated refresh token stored before the new access token was handed out.');
 
   step('Log out: the provider revokes the grant (RFC 7009), then the connection is removed');
   await authsome('logout demo');

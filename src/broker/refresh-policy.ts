@@ -30,7 +30,9 @@ export function isDue(record: ConnectionRecord, now = Date.now(), lookaheadMs = 
   if (record.status === 'expired') return true;
   const expiresAt = parseTimestamp(record.expires_at);
   if (!expiresAt) return false;
-  return expiresAt.getTime() - now <= refreshWindowMs(record) + lookaheadMs;
+  const window = refreshWindowMs(record);
+  // Looking ahead by at most half the window: a short-lived token is not renewed on every scan.
+  return expiresAt.getTime() - now <= window + Math.min(lookaheadMs, window / 2);
 }
 
 /** The access token still works (not past expires_at), whatever the stored status says. */

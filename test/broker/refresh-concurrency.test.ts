@@ -3,9 +3,11 @@
 // cause exactly one refresh, all get the same new token, and the grant stays alive.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
+import { assertNoTokenIn } from '../support/canary.ts';
 import { CLI, cleanEnv, runCli, runCliJson } from '../support/cli.ts';
 import { makeDue } from '../support/make-due.ts';
 import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
@@ -24,6 +26,8 @@ before(async () => {
   assert.equal(login.code, 0, login.stderr);
 });
 after(async () => {
+  // Canary: no token the server ever issued appears in any log or audit file of the home.
+  await assertNoTokenIn([join(h.home, 'audit.log'), join(h.home, 'logs')], await as.issuedTokens());
   await h?.cleanup();
   await as?.close();
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
@@ -114,6 +115,11 @@ describe('a token endpoint that fails', () => {
       assert.equal(log.json[0]!.status, 'failure');
       assert.equal(log.json[0]!.outcome, c.state === 'invalid' ? 'rejected' : 'transient_failure');
       assert.equal(typeof log.json[0]!.duration_ms, 'number');
+      // The debug log file kept the token endpoint's URL and what it answered, secrets redacted.
+      const debug = readFileSync(join(h.home, 'logs', 'authsome.log'), 'utf8');
+      assert.ok(debug.includes(`oauth → POST ${gate.url}`), 'the token endpoint URL is logged');
+      assert.match(debug, /"refresh_token":"\[REDACTED\]"/);
+      assert.match(debug, /refresh testas \(default\) failed: /);
     });
   }
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
+import { assertNoTokenIn } from '../support/canary.ts';
 import { approveUserCode, collectRedirectToCallback, followAuthorizationUrl } from '../support/browser-sim.ts';
 import { spawn } from 'node:child_process';
 import { CLI, cleanEnv, runCli, runCliJson, startCli } from '../support/cli.ts';
@@ -21,6 +22,8 @@ before(async () => {
   await h.register(testProvider(as));
 });
 after(async () => {
+  // Canary: no token the server ever issued appears in any log or audit file of the home.
+  await assertNoTokenIn([join(h.home, 'audit.log'), join(h.home, 'logs')], await as.issuedTokens());
   await h?.cleanup();
   await as?.close();
 });
