@@ -75,6 +75,18 @@ describe('refresh under concurrency', () => {
     await assertGrantAlive();
   });
 
+  it('4 processes × 50 library calls: one refresh, one token for all 200 calls', async () => {
+    await as.resetCounts();
+    await makeDue(h.home, 'testas');
+    const results = await together(4, () => ['--import', 'tsx', LIBRARY_WORKER, '50'], h.env);
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    const tokens = new Set(results.flatMap((r) => r.stdout.trim().split('\n')));
+    assert.equal(results.flatMap((r) => r.stdout.trim().split('\n')).length, 200);
+    assert.equal(tokens.size, 1, `all 200 calls saw one token (got ${tokens.size})`);
+    assert.equal((await as.counts()).token[REFRESH], 1);
+    await assertGrantAlive();
+  });
+
   it('4 processes × 50 library calls, with the daemon refreshing in the background: one refresh per expiry', async () => {
     const env = { ...h.env, AUTHSOME_DAEMON_REFRESH_INTERVAL: '0.05' };
     const daemon = await runCliJson<{ pid: number }>(['daemon', 'restart'], { env });

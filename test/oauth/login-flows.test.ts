@@ -11,6 +11,7 @@ import { assertNoTokenIn } from '../support/canary.ts';
 import { approveUserCode, collectRedirectToCallback, followAuthorizationUrl } from '../support/browser-sim.ts';
 import { spawn } from 'node:child_process';
 import { CLI, cleanEnv, runCli, runCliJson, startCli } from '../support/cli.ts';
+import { makeDue } from '../support/make-due.ts';
 import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
 
 let as: AuthServer;
@@ -226,6 +227,16 @@ describe('client_credentials', () => {
     const api = await fetch(as.apiUrl, { headers: { authorization: `Bearer ${await secret(h, 'm2m', 'access_token')}` } });
     assert.equal(api.status, 200);
     assert.equal((await api.json() as { sub: string }).sub, 'm2m');
+
+    // Near expiry it is renewed by asking again: there is no refresh token to spend.
+    const first = await secret(h, 'm2m', 'access_token');
+    await as.resetCounts();
+    await makeDue(h.home, 'm2m');
+    const renewed = await runCli(['get', 'm2m', '--field', 'access_token', '--show-secret'], { env });
+    assert.equal(renewed.code, 0, renewed.stderr);
+    assert.notEqual(renewed.stdout.trim(), first);
+    assert.deepEqual((await as.counts()).token, { client_credentials: 1 });
+    assert.equal((await fetch(as.apiUrl, { headers: { authorization: `Bearer ${renewed.stdout.trim()}` } })).status, 200);
   });
 });
 
