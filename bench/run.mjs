@@ -14,19 +14,32 @@
 //   (already running), round-robin. The provider's endpoints are never contacted.
 // Every daemon started is stopped at the end, also on failure.
 //
+// The refresh part (bench/refresh.mjs) runs the test suite's authorization server (oidc-provider,
+// rotating refresh tokens; needs the dev dependencies) and logs in to it through the simulated
+// browser, in another throwaway home, then measures:
+// - coalescing at expiry: N processes × M `get … --show-secret` calls each, started together right
+//   after the token is made due: the server's count of refresh calls (expected 1), the distinct
+//   tokens printed (expected 1), wall time and per-call latency, for R rounds;
+// - `get` latency with a fresh token versus one that must refresh first, round-robin.
+// The server, its helper and any daemon are stopped at the end, also on failure or a signal.
+//
 // Timing goals are reported, never asserted: the exit code is 0 whatever the numbers say.
-// It is 1 only when the CLI itself fails (setup or a measured command exits non-zero), because
-// then there is nothing meaningful to report.
+// It is 1 only when the CLI itself fails (setup or a measured command exits non-zero), or the
+// refresh part's test server cannot run, because then there is nothing meaningful to report.
 //
 //   node bench/run.mjs [--json] [--runs N] [--warmup N] [--requests N]
+//                      [--refresh-procs N] [--refresh-calls M] [--refresh-rounds R]
 //
-// --runs and --warmup count fresh processes (per command, and per cold/warm login); --requests
-// counts the in-process API round trips (50 untimed ones come first).
+// --runs and --warmup count fresh processes (per command, per cold/warm login, and per fresh/
+// must-refresh get); --requests counts the in-process API round trips (50 untimed ones come
+// first); --refresh-procs (10), --refresh-calls (5) and --refresh-rounds (3) shape the coalescing
+// measurement (one untimed round comes first).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, cleanEnv, cli, median, mustRun, node, percentile, round, run } from './common.mjs';
 import { DaemonBench, printDaemonSections } from './daemon.mjs';
+import { RefreshBench, printRefreshSections } from './refresh.mjs';
 
 const API_KEY = 'sk-bench-0000000000000000';
 const PASSPHRASE = 'bench-pass';
@@ -37,6 +50,9 @@ const wantsJson = args.includes('--json');
 const runs = intOption('--runs', 25);
 const warmup = intOption('--warmup', 3);
 const requests = intOption('--requests', 500);
+const refreshProcs = intOption('--refresh-procs', 10);
+const refreshCalls = intOption('--refresh-calls', 5);
+const refreshRounds = intOption('--refresh-rounds', 3);
 const WARMUP_REQUESTS = 50;
 
 function intOption(name, fallback) {
@@ -57,8 +73,10 @@ if (!existsSync(CLI)) {
 
 const temp = mkdtempSync(join(tmpdir(), 'authsome-bench-'));
 const daemon = new DaemonBench(join(temp, 'daemon'));
+const refresh = new RefreshBench(join(temp, 'refresh'));
 const cleanup = () => {
   daemon.shutdown();
+  refresh.shutdown();
   rmSync(temp, { recursive: true, force: true });
 };
 process.on('SIGINT', () => { cleanup(); process.exit(130); });
@@ -140,6 +158,11 @@ try {
   const daemonApi = await daemon.roundTrip({ requests, warmup: WARMUP_REQUESTS });
   const loginUrl = await daemon.loginUrl({ runs, warmup });
 
+  // Home 4: a real authorization server and a logged-in OAuth connection, for the refresh engine.
+  await refresh.setup(temp);
+  const coalescing = await refresh.coalescing({ processes: refreshProcs, calls: refreshCalls, rounds: refreshRounds });
+  const refreshLatency = await refresh.latency({ runs, warmup, baseline });
+
   const report = {
     node: process.version,
     platform: `${platform()} ${release()}`,
@@ -154,6 +177,7 @@ try {
       end_to_end: pick(results.find((r) => r.id === 'daemon_status'), ['command', 'median_ms', 'p90_ms', 'ratio']),
     },
     login_url: loginUrl,
+    refresh: { coalescing, latency: refreshLatency },
   };
 
   if (wantsJson) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -183,6 +207,7 @@ function printTable(report) {
   console.log('');
   for (const r of report.results) if (r.note) console.log(`* ${r.command}: ${r.note}.`);
   printDaemonSections(report);
+  printRefreshSections(report);
   console.log('');
   console.log('Timing goals are reported, not asserted.');
 }

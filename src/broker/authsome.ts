@@ -12,6 +12,7 @@ import { loginWithApiKey, type ApiKeyLoginOptions, type LoginResult } from './ap
 import { DEFAULT_CONNECTION, requireConnection } from './connections.ts';
 import { connectionState } from './connection-state.ts';
 import { generationOf, isDue } from './refresh-policy.ts';
+import { injectionFor, routeSpec, type Injection, type RouteSpec } from './proxy-support.ts';
 import { BrokerContext, requireName } from './context.ts';
 import { authHeaders, connectionField, presentConnection } from './credentials.ts';
 import { doctor, type DoctorReport } from './doctor.ts';
@@ -279,6 +280,55 @@ export class Authsome {
   async refreshDue(options: { lookaheadMs: number }): Promise<Array<{ profile: string; provider: string; connection: string; outcome: string }>> {
     const { refreshDue } = await import('./refresh-due.ts');
     return refreshDue(this.#ctx, options.lookaheadMs);
+  }
+
+  /**
+   * The routes for `run`: each selected provider's default connection (or the one named in
+   * `connections`), limited to `only` when given. Only connected connections with a host_url route.
+   */
+  async proxyRoutes(options: { only?: string[]; connections?: Record<string, string> } = {}): Promise<{ routes: RouteSpec[]; skipped: string[] }> {
+    const routes: RouteSpec[] = [];
+    const skipped: string[] = [];
+    const wanted = options.only?.length ? new Set(options.only) : null;
+    const { providers } = await this.list();
+    for (const summary of providers) {
+      if (wanted && !wanted.has(summary.name)) continue;
+      const chosen = options.connections?.[summary.name]
+        ? summary.connections.find((c) => c.connection_name === options.connections![summary.name])
+        : summary.connections.find((c) => c.default) ?? summary.connections[0];
+      if (!chosen) {
+        if (options.connections?.[summary.name]) skipped.push(`${summary.name} (${options.connections[summary.name]}): no such connection`);
+        continue;
+      }
+      const connection = chosen.connection_name;
+      if (chosen.status === 'invalid') {
+        skipped.push(`${summary.name} (${connection}): the provider rejected it; log in again (authsome login ${summary.name} --force)`);
+        continue;
+      }
+      const record = await requireConnection(this.#ctx, summary.name, connection);
+      const entry = await this.#ctx.registry.get(summary.name).catch(() => null);
+      const spec = routeSpec(entry?.definition ?? null, record);
+      if (!spec) skipped.push(`${summary.name} (${connection}): its definition names no host_url to route`);
+      else routes.push(spec);
+    }
+    for (const name of wanted ?? []) {
+      if (!routes.some((r) => r.provider === name) && !skipped.some((s) => s.startsWith(`${name} `))) {
+        throw new AuthsomeError('credential_missing', `${name} has no connection to route`, { hint: `Log in first: authsome login ${name}`, provider: name });
+      }
+    }
+    return { routes, skipped };
+  }
+
+  /** The audit entry of one `run` (counts and names, never a value). */
+  auditRun(fields: Record<string, unknown>): void {
+    this.#ctx.auditEvent('run', { ...fields, status: fields.exit_code === 0 ? 'success' : 'failure' });
+  }
+
+  /** The credential to inject for one route, renewed first when due. */
+  async injection(provider: string, options: { connection?: string } = {}): Promise<Injection> {
+    const record = await this.#fresh(provider, options.connection);
+    const entry = await this.#ctx.registry.get(provider).catch(() => null);
+    return injectionFor(entry?.definition ?? null, record);
   }
 
   logout(provider: string, options: { connection?: string } = {}): Promise<RemovalResult> {

@@ -16,3 +16,4 @@ export type { OAuthLoginOptions, OAuthLoginResult, OAuthFlow } from './oauth-log
 export type { RemoteRevocation } from './remote-revocation.ts';
 export { describeRemote } from './remote-revocation.ts';
 export type { DeviceCode, PollProgress } from '../oauth/index.ts';
+export type { RouteSpec, Injection } from './proxy-support.ts';

@@ -8,6 +8,7 @@ import { registerList } from './list.ts';
 import { registerLogin } from './login.ts';
 import { registerManage } from './manage.ts';
 import { registerRefresh } from './refresh.ts';
+import { registerRunProxy } from './run-proxy.ts';
 import { registerSetup } from './setup.ts';
 
 export function registerCommands(program: Command): void {
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   registerLogin(program);
   registerGet(program);
   registerRefresh(program);
+  registerRunProxy(program);
   registerExport(program);
   registerManage(program);
   registerAdmin(program);

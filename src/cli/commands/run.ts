@@ -9,7 +9,8 @@ export function action<O extends object>(body: CommandBody<O>) {
   return async (...received: unknown[]): Promise<void> => {
     const command = received.at(-1) as Command;
     const options = command.optsWithGlobals() as O & GlobalFlags;
-    const args = received.slice(0, -2).filter((a): a is string => typeof a === 'string');
+    // Variadic arguments (run's command) arrive as one array.
+    const args = received.slice(0, -2).flat().filter((a): a is string => typeof a === 'string');
     const ctx = createContext(options);
     try {
       const code = await body(ctx, args, options);

@@ -1,0 +1,262 @@
+// The refresh part of the benchmark (run.mjs drives it), against a real authorization server: the
+// test suite's oidc-provider (rotating, reuse-detecting refresh tokens) in a process of its own,
+// which counts the token endpoint's calls per grant type.
+// - Coalescing at expiry: N processes (chains) each running M `get … --show-secret` in a row,
+//   all started right after the token is made due; the server's count of refresh_token grants
+//   (expected 1), the distinct tokens printed (expected 1), wall time and per-call latency; R rounds
+//   after one warm-up round.
+// - `get` latency with a fresh token versus one made due just before (each such call does one
+//   real refresh: a token request to the local server, the lease and the write), round-robin.
+// Setup: a throwaway home, provider `testas`, a login through the test suite's simulated browser;
+// the daemon that login starts is stopped at once, so no background refresher renews ahead of the
+// measured processes: every refresh here is a CLI process's. shutdown() stops all that was started.
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { CLI, cleanEnv, cli, median, msSince, mustRun, node, percentile, round, run } from './common.mjs';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const GET_ARGS = ['get', 'testas', '--field', 'access_token', '--show-secret'];
+const GET_LABEL = `authsome ${GET_ARGS.join(' ')}`;
+/** A process or server that shows nothing for this long is stuck: it is killed and the benchmark fails. */
+const LIMIT_MS = 60_000;
+const stats = (ms) => ({ median_ms: round(median(ms)), p90_ms: round(percentile(ms, 90)), min_ms: round(Math.min(...ms)), max_ms: round(Math.max(...ms)) });
+/** Node arguments running a TypeScript file of the repo; tsx as a path, not a URL ($BROWSER is split on ':'). */
+function tsx(script) {
+  try {
+    return ['--import', fileURLToPath(import.meta.resolve('tsx')), join(REPO, script)];
+  } catch {
+    throw new Error('the refresh benchmark needs the dev dependencies (tsx, oidc-provider): run `npm install`');
+  }
+}
+
+export class RefreshBench {
+  #server = null;
+  #helper = null;
+  #lines = null;
+  #children = new Set();
+  #pids = new Set();
+  #stopped = false;
+
+  constructor(home) {
+    this.home = home;
+    this.env = cleanEnv({ AUTHSOME_HOME: home, AUTHSOME_PORT: '0', TESTAS_CLIENT_ID: 'authsome-public' });
+  }
+
+  /** Server, init, register, login (then stop its daemon), the make-due helper; returns the first token. */
+  async setup(dir) {
+    this.env.BROWSER = [node, ...tsx('test/support/browser-command.ts')].join(' '); // the simulated browser
+    const server = this.#server = spawn(node, [...tsx('test/support/auth-server-process.ts'), JSON.stringify({ accessTokenTtl: 3600 })], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    server.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    const noise = (line) => /Unsupported runtime|^oidc-provider (WARNING|NOTICE)/.test(line) || !line.trim();
+    this.issuer = await new Promise((resolve, reject) => {
+      const fail = (why) => { clearTimeout(timer); reject(new Error(`the test authorization server ${why}: ${stderr.split('\n').filter((l) => !noise(l)).join('\n').trim() || '(no output)'}`)); };
+      const timer = setTimeout(() => fail(`was not ready within ${LIMIT_MS / 1000} s`), LIMIT_MS);
+      createInterface({ input: server.stdout }).on('line', (line) => {
+        try {
+          const message = JSON.parse(line);
+          if (message.ready) { clearTimeout(timer); resolve(message.issuer); }
+        } catch { /* not the ready line */ }
+      });
+      server.once('error', (error) => fail(`could not start (${error.message})`));
+      server.once('exit', (code, signal) => fail(`exited (${signal ?? code})`));
+    });
+
+    mustRun('init (refresh home)', cli('init'), this.env);
+    const file = join(dir, 'testas.json');
+    writeFileSync(file, JSON.stringify({
+      schema_version: 1, name: 'testas', auth_type: 'oauth2', flow: 'pkce',
+      oauth: { issuer: this.issuer, scopes: ['openid', 'email', 'offline_access'] }, client: { client_id_env: 'TESTAS_CLIENT_ID' },
+    }));
+    mustRun('register testas', cli('register', file), this.env);
+    mustRun('login testas (simulated browser)', cli('login', 'testas'), this.env);
+    const started = JSON.parse(mustRun('daemon status (refresh home)', cli('daemon', 'status', '--json'), this.env).stdout);
+    if (started.pid) this.#pids.add(started.pid);
+    this.#stopDaemon(mustRun('daemon stop (refresh home)', cli('daemon', 'stop', '--json'), this.env).stdout);
+
+    this.#helper = spawn(node, [...tsx('bench/make-due.ts'), this.home], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] });
+    this.#lines = createInterface({ input: this.#helper.stdout })[Symbol.asyncIterator]();
+    return this.#token(run(cli(...GET_ARGS), this.env));
+  }
+
+  /** N chains of M calls each, all starting right after the token is made due, R rounds after a warm-up round. */
+  async coalescing({ processes, calls, rounds }) {
+    const all = [];
+    for (let r = 0; r <= rounds; r++) all.push(await this.#coalescingRound(processes, calls));
+    const [warm, ...measured] = all;
+    const pool = (pick) => measured.flatMap((m) => m.chains.flatMap(pick));
+    return {
+      command: GET_LABEL, processes, calls_per_process: calls, rounds, warmup_rounds: 1,
+      warmup_round: { refresh_calls: warm.refresh_calls, distinct_tokens: warm.distinct_tokens, token_changed: warm.token_changed },
+      per_round: measured.map(({ chains, ...rest }) => ({ ...rest, ...stats(chains.flat()) })),
+      every_round_one_refresh: all.every((m) => m.refresh_calls === 1 && m.distinct_tokens === 1 && m.token_changed),
+      per_call: stats(pool((chain) => chain)),
+      first_call: stats(pool((chain) => chain.slice(0, 1))),
+      later_calls: calls > 1 ? stats(pool((chain) => chain.slice(1))) : null,
+    };
+  }
+
+  async #coalescingRound(processes, calls) {
+    const before = this.#token(run(cli(...GET_ARGS), this.env));
+    await this.#control('POST', 'reset-counts');
+    await this.#makeDue();
+    const tokens = new Set();
+    const start = process.hrtime.bigint();
+    const chain = async () => {
+      const ms = [];
+      for (let i = 0; i < calls; i++) {
+        const result = await this.#get();
+        tokens.add(result.token);
+        ms.push(result.ms);
+      }
+      return ms;
+    };
+    // allSettled: a failing chain does not leave the others spawning after the report.
+    const settled = await Promise.allSettled(Array.from({ length: processes }, chain));
+    const wall = msSince(start);
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return {
+      refresh_calls: await this.#refreshCalls(), distinct_tokens: tokens.size, token_changed: !tokens.has(before),
+      wall_ms: round(wall), chains: settled.map((s) => s.value),
+    };
+  }
+
+  /** Fresh token vs one made due just before the call, round-robin; every call's refresh count checked with the server. */
+  async latency({ runs, warmup, baseline }) {
+    const samples = { fresh: [], must_refresh: [] };
+    const refreshed = { fresh: 0, must_refresh: 0 };
+    const names = Object.keys(samples);
+    for (let i = 0; i < warmup + runs; i++) {
+      for (let j = 0; j < names.length; j++) {
+        const kind = names[(i + j) % names.length];
+        await this.#control('POST', 'reset-counts');
+        if (kind === 'must_refresh') await this.#makeDue();
+        const result = run(cli(...GET_ARGS), this.env);
+        this.#token(result);
+        if (i < warmup) continue;
+        samples[kind].push(result.ms);
+        refreshed[kind] += await this.#refreshCalls();
+      }
+    }
+    const row = (ms) => ({ ...stats(ms), ratio: baseline ? round(median(ms) / baseline, 2) : null });
+    return {
+      command: GET_LABEL, runs, warmup,
+      fresh: row(samples.fresh),
+      must_refresh: row(samples.must_refresh),
+      difference_ms: round(median(samples.must_refresh) - median(samples.fresh)),
+      refresh_calls: { fresh_gets: refreshed.fresh, must_refresh_gets: refreshed.must_refresh, expected: { fresh_gets: 0, must_refresh_gets: runs } },
+    };
+  }
+
+  /** One timed `get` as a child process of this one (so N chains run at once). */
+  #get() {
+    if (this.#stopped) return Promise.reject(new Error('stopped'));
+    return new Promise((resolve, reject) => {
+      const start = process.hrtime.bigint();
+      const child = spawn(node, [CLI, ...GET_ARGS], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: LIMIT_MS, killSignal: 'SIGKILL' });
+      this.#children.add(child);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+      child.once('error', (error) => { this.#children.delete(child); reject(error); });
+      child.once('close', (status, signal) => {
+        const ms = msSince(start);
+        this.#children.delete(child);
+        try { resolve({ ms, token: this.#token({ status, signal, stdout, stderr }) }); } catch (error) { reject(error); }
+      });
+    });
+  }
+
+  /** The printed token of a finished `get`, or an error if the CLI failed (the benchmark then exits 1). */
+  #token(result) {
+    const token = result.stdout.trim();
+    if (result.error || result.status !== 0 || !token) {
+      throw new Error(`"${GET_LABEL}" failed (exit ${result.status ?? result.signal}): ${(result.error?.message ?? result.stderr).trim() || '(no output)'}`);
+    }
+    return token;
+  }
+
+  async #makeDue() {
+    this.#helper.stdin.write('due\n');
+    const { value, done } = await this.#lines.next();
+    if (done || value !== 'ok') throw new Error(`making the token due failed: ${done ? 'the helper exited' : value}`);
+  }
+
+  async #control(method, path) {
+    const ask = `the test authorization server's ${method} /__control/${path}`;
+    const res = await fetch(`${this.issuer}/__control/${path}`, { method }).catch((error) => {
+      throw new Error(`${ask} failed (${error.cause?.code ?? error.message}; server ${this.#server.exitCode ?? this.#server.signalCode ?? 'running'})`);
+    });
+    const body = await res.json();
+    if (!res.ok) throw new Error(`${ask} answered ${res.status}: ${JSON.stringify(body)}`);
+    return body;
+  }
+
+  async #refreshCalls() {
+    return (await this.#control('GET', 'counts')).token?.refresh_token ?? 0;
+  }
+
+  /** `daemon stop` returns once the process is gone: forget it; shutdown signals whatever is left. */
+  #stopDaemon(stdout) {
+    try { this.#pids.delete(JSON.parse(stdout).pid); } catch { /* signalled at shutdown if still there */ }
+  }
+
+  /** Best effort and synchronous (it also runs from signal handlers): ends what this part started. */
+  shutdown() {
+    this.#stopped = true;
+    for (const child of this.#children) child.kill('SIGKILL');
+    this.#helper?.stdin.end();
+    this.#helper?.kill('SIGTERM');
+    if (existsSync(this.home)) this.#stopDaemon(run(cli('daemon', 'stop', '--json'), this.env).stdout);
+    for (const pid of this.#pids) try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+    this.#pids.clear();
+    if (this.#server && this.#server.exitCode === null && this.#server.signalCode === null) {
+      this.#server.stdin.end();
+      this.#server.kill('SIGTERM');
+    }
+  }
+}
+
+/** The human-readable sections, after the daemon's. */
+export function printRefreshSections(report) {
+  const fmt = (ms) => ms.toFixed(1);
+  const co = report.refresh.coalescing;
+  console.log('');
+  console.log(`Refresh at expiry: ${co.processes} processes × ${co.calls_per_process} \`${co.command}\` in a row each, ${co.rounds} rounds after ${co.warmup_rounds} warm-up round`);
+  console.log(`  (all started together right after the token is made due; oidc-provider with rotating refresh tokens; no daemon running;`);
+  console.log(`  ${co.processes} processes on ${report.cpus} CPUs, so per-call times include waiting for a CPU)`);
+  const rows = [['round', 'refresh calls', 'distinct tokens', 'wall ms', 'median ms', 'p90 ms', 'max ms']];
+  co.per_round.forEach((r, i) => rows.push([String(i + 1), String(r.refresh_calls), String(r.distinct_tokens), fmt(r.wall_ms), fmt(r.median_ms), fmt(r.p90_ms), fmt(r.max_ms)]));
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  for (const row of rows) console.log(`  ${row.map((cell, i) => cell.padStart(widths[i])).join('  ')}`);
+  const line = (label, s) => `${label} median ${fmt(s.median_ms)} ms, p90 ${fmt(s.p90_ms)} ms`;
+  console.log(`  per call, all rounds: ${line('', co.per_call).trim()}`);
+  console.log(`  ${line('each process\'s first call (racing the refresh):', co.first_call)}${co.later_calls ? `; ${line('later calls:', co.later_calls)}` : ''}`);
+  if (co.every_round_one_refresh) console.log('  token endpoint: 1 refresh call and 1 new token for everyone in every round, warm-up included, as expected');
+  else {
+    const bad = [{ ...co.warmup_round, name: 'warm-up' }, ...co.per_round.map((r, i) => ({ ...r, name: String(i + 1) }))]
+      .filter((r) => r.refresh_calls !== 1 || r.distinct_tokens !== 1 || r.token_changed === false);
+    console.log(`  !!! NOT COALESCED: expected 1 refresh call and 1 new token per round; round ${bad.map((r) => `${r.name}: ${r.refresh_calls} refresh calls, ${r.distinct_tokens} tokens`).join('; ')} !!!`);
+  }
+
+  const lat = report.refresh.latency;
+  const ratio = (r) => (r.ratio === null ? '' : `${r.ratio.toFixed(2)}×`);
+  console.log('');
+  console.log(`\`${lat.command}\`, fresh token vs one that must refresh: ${lat.runs} runs each after ${lat.warmup} warm-up rounds, round-robin`);
+  const table = [
+    ['', 'median ms', 'p90 ms', '× node -e 0', ''],
+    ['fresh token', fmt(lat.fresh.median_ms), fmt(lat.fresh.p90_ms), ratio(lat.fresh), 'no token request'],
+    ['must refresh', fmt(lat.must_refresh.median_ms), fmt(lat.must_refresh.p90_ms), ratio(lat.must_refresh), 'made due just before: one token request, the lease and the write'],
+    ['difference', fmt(lat.difference_ms), '', '', 'what one refresh adds (difference of the medians)'],
+  ];
+  const w = [0, 1, 2, 3].map((i) => Math.max(...table.map((row) => row[i].length)));
+  for (const row of table) console.log(`  ${row[0].padEnd(w[0])}  ${row.slice(1, 4).map((cell, i) => cell.padStart(w[i + 1])).join('  ')}  ${row[4]}`.trimEnd());
+  const rc = lat.refresh_calls;
+  const ok = rc.fresh_gets === rc.expected.fresh_gets && rc.must_refresh_gets === rc.expected.must_refresh_gets;
+  console.log(`  ${ok ? '' : '!!! UNEXPECTED: '}token endpoint refresh calls: ${rc.must_refresh_gets} for ${lat.runs} must-refresh gets, ${rc.fresh_gets} for ${lat.runs} fresh gets${ok ? '' : ` (expected ${rc.expected.must_refresh_gets} and 0) !!!`}`);
+}

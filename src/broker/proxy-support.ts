@@ -1,0 +1,66 @@
+// What `run`'s proxy needs from the broker: the routes (which connections, which hosts, which of a
+// provider's own endpoints never get a credential, which variables the child sees placeholders
+// for) and, per request, the credential to inject — renewed first when due.
+import { expandUrl, type ProviderDefinition } from '../providers/index.ts';
+import { AuthsomeError, parseTimestamp } from '../util/index.ts';
+import type { ConnectionRecord } from '../vault/index.ts';
+import { authHeaders, credentialValue } from './credentials.ts';
+import { exportMapping } from './export.ts';
+import { apiKeyEnvVar } from './api-key-login.ts';
+import { refreshWindowMs } from './refresh-policy.ts';
+
+export interface RouteSpec {
+  provider: string;
+  connection: string;
+  auth_type: string;
+  /** host_url with {base_url} filled in: a host, a URL with a path prefix, or `regex:<pattern>`. */
+  host_url: string;
+  /** The provider's own OAuth endpoints: requests to them never get a credential. */
+  own_endpoints: string[];
+  /** Variables the child gets a placeholder for (so SDKs start) instead of the real value. */
+  env_vars: string[];
+}
+
+export interface Injection {
+  headers: Record<string, string>;
+  query: Record<string, string>;
+  /** The credential value itself, so a 401 can tell whether it was already replaced. Never logged. */
+  credential: string;
+  /** When to ask again (the token falls due), epoch ms; null for API keys and tokens of unknown expiry. */
+  renewAt: number | null;
+  oauth: boolean;
+}
+
+export function routeSpec(definition: ProviderDefinition | null, record: ConnectionRecord): RouteSpec | null {
+  const hostUrl = record.host_url ?? definition?.host_url ?? null;
+  const base = record.base_url ?? definition?.oauth?.base_url ?? null;
+  const expanded = hostUrl ? expandUrl(hostUrl, base) : null;
+  if (!expanded) return null;
+  const o = definition?.oauth;
+  const own = [o?.authorization_url, o?.token_url, o?.revocation_url, o?.device_authorization_url, o?.registration_endpoint]
+    .map((url) => expandUrl(url, base))
+    .filter((url): url is string => Boolean(url));
+  const env = new Set<string>(Object.values(exportMapping(definition, record)));
+  const keyVar = definition ? apiKeyEnvVar(definition) : null;
+  if (keyVar) env.add(keyVar);
+  return { provider: record.provider, connection: record.connection_name, auth_type: record.auth_type, host_url: expanded, own_endpoints: own, env_vars: [...env] };
+}
+
+export function injectionFor(definition: ProviderDefinition | null, record: ConnectionRecord): Injection {
+  const credential = credentialValue(record);
+  if (!credential) {
+    throw new AuthsomeError('credential_missing', `${record.provider} (${record.connection_name}) holds no credential`, {
+      hint: `Log in again: authsome login ${record.provider} --force`, provider: record.provider, connection: record.connection_name,
+    });
+  }
+  const apiKey = definition?.api_key;
+  const query = record.auth_type === 'api_key' && apiKey?.location === 'query' && apiKey.query_param ? { [apiKey.query_param]: credential } : {};
+  const expiresAt = parseTimestamp(record.expires_at);
+  return {
+    headers: authHeaders(definition, record),
+    query,
+    credential,
+    renewAt: record.auth_type === 'oauth2' && expiresAt ? expiresAt.getTime() - refreshWindowMs(record) : null,
+    oauth: record.auth_type === 'oauth2',
+  };
+}

@@ -1,0 +1,43 @@
+// run: execute a command behind the credential-injecting proxy; the child never holds a secret.
+import type { Command } from 'commander';
+import { AuthsomeError } from '../../util/index.ts';
+import { action } from './run.ts';
+
+interface RunCommandOptions {
+  only?: string;
+  connection?: string[];
+}
+
+export function registerRunProxy(program: Command): void {
+  program
+    .command('run')
+    .description('run a command whose HTTPS requests get each provider\'s credential added by a local proxy')
+    .argument('<command...>', 'the command and its arguments, after --')
+    .option('--only <providers>', 'route only these providers (comma-separated)')
+    .option('--connection <provider=name>', 'use this connection for a provider (repeatable)', (value: string, all: string[] = []) => [...all, value])
+    .action(action<RunCommandOptions>(async ({ authsome, env, settings }, command, options) => {
+      const connections: Record<string, string> = {};
+      for (const pair of options.connection ?? []) {
+        const [provider, name] = pair.split('=');
+        if (!provider || !name) throw new AuthsomeError('usage', `--connection takes provider=name, not "${pair}"`);
+        connections[provider] = name;
+      }
+      const only = options.only?.split(',').map((s) => s.trim()).filter(Boolean);
+      const { routes, skipped } = await authsome.proxyRoutes({ only, connections });
+      for (const reason of skipped) authsome.debug(`proxy: not routed: ${reason}`);
+      const { runBehindProxy } = await import('../../proxy/index.ts');
+      return runBehindProxy({
+        home: settings.home,
+        command,
+        routes,
+        env,
+        connectTo: env.AUTHSOME_PROXY_CONNECT_TO,
+        credentials: {
+          injection: (provider, connection) => authsome.injection(provider, { connection }),
+          refresh: async (provider, connection) => void (await authsome.refresh(provider, { connection })),
+        },
+        log: (line) => authsome.debug(line),
+        audit: (fields) => authsome.auditRun(fields),
+      });
+    }));
+}

@@ -1,0 +1,61 @@
+// Credentials for the proxy, held in memory per route and renewed through the broker when due,
+// with one refresh in flight per route when an upstream answers 401.
+import type { Injection } from '../broker/index.ts';
+import type { Route } from './routes.ts';
+
+export interface CredentialSource {
+  injection(provider: string, connection: string): Promise<Injection>;
+  refresh(provider: string, connection: string): Promise<void>;
+}
+
+export class CredentialCache {
+  readonly #source: CredentialSource;
+  readonly #cache = new Map<string, Promise<Injection>>();
+  readonly #refreshing = new Map<string, Promise<void>>();
+
+  constructor(source: CredentialSource) {
+    this.#source = source;
+  }
+
+  /** The credential for a route; asks the broker again once the token falls due. */
+  async get(route: Route): Promise<Injection> {
+    const key = keyOf(route);
+    let pending = this.#cache.get(key);
+    if (pending) {
+      const current = await pending.catch(() => null);
+      if (current && (current.renewAt === null || Date.now() < current.renewAt)) return current;
+      if (this.#cache.get(key) === pending) this.#cache.delete(key);
+    }
+    pending = this.#cache.get(key);
+    if (!pending) {
+      pending = this.#source.injection(route.spec.provider, route.spec.connection);
+      this.#cache.set(key, pending);
+      pending.catch(() => this.#cache.delete(key));
+    }
+    return pending;
+  }
+
+  /**
+   * After an upstream 401 for a request that carried `used`: refresh once (shared by every
+   * request that saw the same 401), unless the credential was already replaced meanwhile.
+   */
+  async renewAfter401(route: Route, used: Injection): Promise<Injection> {
+    const key = keyOf(route);
+    const current = await this.get(route);
+    if (current.credential !== used.credential) return current;
+    let refreshing = this.#refreshing.get(key);
+    if (!refreshing) {
+      // The cache is dropped when the refresh ends: a lookup meanwhile may have cached the old token.
+      refreshing = this.#source.refresh(route.spec.provider, route.spec.connection)
+        .then(() => void this.#cache.delete(key))
+        .finally(() => this.#refreshing.delete(key));
+      this.#refreshing.set(key, refreshing);
+    }
+    await refreshing;
+    return this.get(route);
+  }
+}
+
+function keyOf(route: Route): string {
+  return `${route.spec.provider}\0${route.spec.connection}`;
+}

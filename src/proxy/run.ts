@@ -1,0 +1,88 @@
+// `authsome run -- cmd args…`: start the proxy, run the child behind it with a prepared
+// environment, pass stdin/stdout/stderr and signals through, and return the child's exit code
+// (128 + n when a signal killed it). One audit entry per run: counts, never values.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { basename } from 'node:path';
+import { constants } from 'node:os';
+import type { RouteSpec } from '../broker/index.ts';
+import { AuthsomeError } from '../util/index.ts';
+import { LeafCache, loadOrCreateCA } from './certificates.ts';
+import { childEnvironment, writeChildFiles } from './child-env.ts';
+import { CredentialCache, type CredentialSource } from './credentials.ts';
+import { RouteTable } from './routes.ts';
+import { startProxy } from './server.ts';
+
+export interface RunOptions {
+  home: string;
+  command: string[];
+  routes: RouteSpec[];
+  credentials: CredentialSource;
+  env: NodeJS.ProcessEnv;
+  /** A test-only DNS override, like curl's --connect-to: "host:port:addr:port,…". */
+  connectTo?: string;
+  log: (line: string) => void;
+  audit: (fields: Record<string, unknown>) => void;
+}
+
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+
+export async function runBehindProxy(options: RunOptions): Promise<number> {
+  const [command, ...args] = options.command;
+  if (!command) throw new AuthsomeError('usage', 'no command to run', { hint: 'Usage: authsome run [--only p1,p2] -- cmd args…' });
+  const table = new RouteTable(options.routes);
+  const ca = await loadOrCreateCA(options.home);
+  const proxy = await startProxy({
+    routes: table,
+    leaves: new LeafCache(ca),
+    credentials: new CredentialCache(options.credentials),
+    secret: randomBytes(24).toString('base64url'),
+    connectTo: parseConnectTo(options.connectTo),
+    log: options.log,
+  });
+  for (const route of table.routes) options.log(`proxy: route ${route.label}`);
+  const files = writeChildFiles(options.home, ca.certPem, ca.certFile, options.env);
+  const env = childEnvironment(options.env, proxy.url, files, options.routes.flatMap((r) => r.env_vars));
+  const started = Date.now();
+  let exitCode = 1;
+  let childPid: number | undefined;
+  try {
+    exitCode = await new Promise<number>((resolve, reject) => {
+      const child = spawn(command, args, { stdio: 'inherit', env });
+      childPid = child.pid;
+      const forward = (signal: NodeJS.Signals) => child.kill(signal);
+      for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+      const cleanup = () => {
+        for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+      };
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        cleanup();
+        reject(error.code === 'ENOENT'
+          ? new AuthsomeError('usage', `command not found: ${command}`, { hint: 'Check the command name and PATH.' })
+          : error);
+      });
+      child.once('exit', (code, signal) => {
+        cleanup();
+        resolve(signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 1));
+      });
+    });
+  } finally {
+    await proxy.close();
+    options.audit({
+      command: basename(command), args: args.length, pid: childPid, exit_code: exitCode, duration_ms: Date.now() - started,
+      routes: table.routes.map((r) => r.label), ...proxy.stats.toJSON(),
+    });
+  }
+  return exitCode;
+}
+
+function parseConnectTo(value: string | undefined): Map<string, { host: string; port: number }> | undefined {
+  if (!value) return undefined;
+  const map = new Map<string, { host: string; port: number }>();
+  for (const entry of value.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [host, port, toHost, toPort] = entry.split(':');
+    if (!host || !port || !toHost || !toPort) throw new AuthsomeError('usage', `AUTHSOME_PROXY_CONNECT_TO entry "${entry}" is not host:port:address:port`);
+    map.set(`${host.toLowerCase()}:${port}`, { host: toHost, port: Number(toPort) });
+  }
+  return map;
+}

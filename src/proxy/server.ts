@@ -1,0 +1,269 @@
+// The proxy `run` puts in front of its child: an HTTP proxy on an ephemeral 127.0.0.1 port that
+// demands the run's secret, decrypts only hosts with a route (a leaf certificate from our CA),
+// injects the route's credential, and tunnels everything else blindly. Upstream TLS is verified
+// against the system roots; connections to upstreams are kept alive.
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { connect as netConnect, isIP, type AddressInfo, type Socket } from 'node:net';
+import { TLSSocket, createSecureContext } from 'node:tls';
+import type { Injection } from '../broker/index.ts';
+import type { LeafCache } from './certificates.ts';
+import type { CredentialCache } from './credentials.ts';
+import type { Route, RouteTable } from './routes.ts';
+import { sameSecret } from './secret.ts';
+import { RunStats } from './stats.ts';
+
+/** Bodies up to this size are kept so a request can be replayed after a refresh (the issue's 1 MiB). */
+const REPLAY_LIMIT = 1024 * 1024;
+const HOP_BY_HOP = ['proxy-authorization', 'proxy-connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding'];
+
+export interface ProxyOptions {
+  routes: RouteTable;
+  leaves: LeafCache;
+  credentials: CredentialCache;
+  /** The run's secret, carried in the proxy URL's userinfo (Proxy-Authorization: Basic). */
+  secret: string;
+  /** host:port → where to connect instead (tests, like curl --connect-to); DNS otherwise. */
+  connectTo?: Map<string, { host: string; port: number }>;
+  log: (line: string) => void;
+}
+
+export interface RunningProxy {
+  port: number;
+  url: string;
+  stats: RunStats;
+  close(): Promise<void>;
+}
+
+type Target = { host: string; port: number };
+
+export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
+  const stats = new RunStats();
+  const agent = new HttpsAgent({ keepAlive: true, maxSockets: 64, ALPNProtocols: ['http/1.1'] } as ConstructorParameters<typeof HttpsAgent>[0]);
+  const expected = `Basic ${Buffer.from(`authsome:${options.secret}`).toString('base64')}`;
+  const authorized = (req: IncomingMessage) => sameSecret(req.headers['proxy-authorization'] ?? '', expected);
+  const where = (target: Target): Target => options.connectTo?.get(`${target.host}:${target.port}`) ?? target;
+
+  // Decrypted requests from intercepted CONNECT tunnels.
+  const inner = createServer((req, res) => void forward(req, res, (req.socket as TLSSocket & { target: Target }).target));
+  inner.keepAliveTimeout = 60_000;
+  inner.on('upgrade', (req, socket, head) => void upgrade(req, socket as Socket, head, (req.socket as TLSSocket & { target: Target }).target));
+
+  const outer = createServer((req, res) => {
+    // Plain-HTTP proxying: forwarded untouched; credentials never travel unencrypted.
+    if (!authorized(req)) return refuse(res);
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '');
+    } catch {
+      res.writeHead(400).end('authsome proxy: absolute-form URL required\n');
+      return;
+    }
+    const target = { host: url.hostname, port: Number(url.port) || 80 };
+    stats.request(target.host);
+    const to = where(target);
+    const upstream = httpRequest({ host: to.host, port: to.port, method: req.method, path: url.pathname + url.search, headers: strip(req.headers) }, (r) => {
+      stats.status(target.host, r.statusCode ?? 0);
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    upstream.on('error', (error) => fail(res, error));
+    req.pipe(upstream);
+  });
+  outer.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if (!authorized(req)) {
+      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="authsome"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const target = parseAuthority(req.url ?? '');
+    if (!target) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (!options.routes.intercepts(target.host)) return tunnel(socket, head, target);
+    stats.connect(target.host);
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length) socket.unshift(head);
+    void options.leaves.leafFor(target.host).then((leaf) => {
+      // A default context from the CONNECT authority: clients that send no SNI still get a certificate.
+      const tls = new TLSSocket(socket, {
+        isServer: true, ALPNProtocols: ['http/1.1'], secureContext: createSecureContext(leaf),
+        SNICallback: (name, done) => options.leaves.leafFor(name || target.host).then((l) => done(null, createSecureContext(l)), (e: Error) => done(e)),
+      });
+      (tls as TLSSocket & { target: Target }).target = target;
+      tls.on('error', () => socket.destroy());
+      inner.emit('connection', tls);
+    }, () => socket.destroy());
+  });
+
+  function tunnel(socket: Socket, head: Buffer, target: Target): void {
+    stats.tunnel(target.host);
+    const to = where(target);
+    const upstream = netConnect(to.port, to.host, () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length) upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on('error', () => socket.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n'));
+    socket.on('close', () => upstream.destroy());
+  }
+
+  async function forward(req: IncomingMessage, res: ServerResponse, target: Target): Promise<void> {
+    const started = Date.now();
+    const decision = options.routes.decide(target.host, req.url ?? '/');
+    stats.request(target.host);
+    let injection: Injection | null = null;
+    if (decision.inject) {
+      try {
+        injection = await options.credentials.get(decision.route);
+      } catch (error) {
+        // The child gets an answer it can show, never a hang; the reason names the fix.
+        options.log(`proxy: no credential for ${decision.route.label}: ${(error as Error).message}`);
+        stats.status(target.host, 502);
+        res.writeHead(502, { 'content-type': 'text/plain' }).end(`authsome proxy: ${(error as Error).message}\n`);
+        return;
+      }
+    } else if (decision.why.startsWith('ambiguous') || decision.why.includes('OAuth endpoint')) {
+      options.log(`proxy: ${req.method} ${target.host}${pathOnly(req.url)}: ${decision.why}`);
+    }
+    // Keep the body (up to the limit) while it streams, so an OAuth request can be replayed once.
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    const replayable = Boolean(injection?.oauth);
+    const send = (credential: Injection | null) => httpsRequest({
+      host: where(target).host, port: where(target).port, servername: isIP(target.host) ? undefined : target.host, agent,
+      method: req.method, path: withQuery(req.url ?? '/', credential), headers: withCredential(req.headers, target, credential),
+    });
+    const upstream = send(injection);
+    req.on('data', (chunk: Buffer) => {
+      if (replayable && keptBytes <= REPLAY_LIMIT) {
+        keptBytes += chunk.length;
+        if (keptBytes <= REPLAY_LIMIT) kept.push(chunk);
+      }
+    });
+    req.pipe(upstream);
+    const answer = (r: IncomingMessage, replayed: boolean) => {
+      const status = r.statusCode ?? 502;
+      stats.status(target.host, status);
+      if (decision.inject) {
+        stats.used(decision.route.label);
+        options.log(`proxy: ${req.method} ${target.host}${pathOnly(req.url)} → ${status} in ${Date.now() - started} ms (${decision.why}${replayed ? ', replayed after a refresh' : ''})`);
+      }
+      res.writeHead(status, r.headers);
+      r.pipe(res);
+    };
+    upstream.on('response', (r) => {
+      const canReplay = replayable && injection && r.statusCode === 401 && req.complete && keptBytes <= REPLAY_LIMIT && decision.inject;
+      if (!canReplay) return answer(r, false);
+      r.resume(); // the 401's body is not needed
+      void options.credentials.renewAfter401(decision.route as Route, injection!).then((renewed) => {
+        const retry = send(renewed);
+        retry.on('response', (second) => answer(second, true));
+        retry.on('error', (error) => fail(res, error));
+        retry.end(Buffer.concat(kept));
+      }, (error: Error) => {
+        options.log(`proxy: refresh after 401 failed for ${decision.route!.label}: ${error.message}`);
+        stats.status(target.host, 401);
+        res.writeHead(401, r.headers).end();
+      });
+    });
+    upstream.on('error', (error) => fail(res, error));
+  }
+
+  async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer, target: Target): Promise<void> {
+    const decision = options.routes.decide(target.host, req.url ?? '/');
+    stats.request(target.host);
+    let injection: Injection | null = null;
+    if (decision.inject) injection = await options.credentials.get(decision.route).catch(() => null);
+    const to = where(target);
+    const upstream = httpsRequest({
+      host: to.host, port: to.port, servername: isIP(target.host) ? undefined : target.host, method: req.method,
+      path: withQuery(req.url ?? '/', injection), headers: { ...withCredential(req.headers, target, injection), connection: 'Upgrade', upgrade: req.headers.upgrade ?? 'websocket' },
+    });
+    upstream.on('upgrade', (r, upstreamSocket, upstreamHead) => {
+      stats.status(target.host, 101);
+      if (decision.inject) stats.used(decision.route.label);
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\n${rawHeaders(r.rawHeaders)}\r\n`);
+      if (upstreamHead.length) socket.write(upstreamHead);
+      if (head.length) upstreamSocket.write(head);
+      upstreamSocket.pipe(socket);
+      socket.pipe(upstreamSocket);
+      socket.on('error', () => upstreamSocket.destroy());
+      upstreamSocket.on('error', () => socket.destroy());
+    });
+    upstream.on('response', (r) => {
+      stats.status(target.host, r.statusCode ?? 502);
+      socket.end(`HTTP/1.1 ${r.statusCode} ${r.statusMessage}\r\n${rawHeaders(r.rawHeaders)}\r\n`);
+    });
+    upstream.on('error', () => socket.destroy());
+    upstream.end();
+  }
+
+  await new Promise<void>((resolve) => outer.listen(0, '127.0.0.1', resolve));
+  const port = (outer.address() as AddressInfo).port;
+  return {
+    port,
+    url: `http://authsome:${options.secret}@127.0.0.1:${port}`,
+    stats,
+    close: async () => {
+      agent.destroy();
+      await new Promise<void>((resolve) => {
+        outer.close(() => resolve());
+        outer.closeAllConnections();
+        inner.closeAllConnections();
+      });
+    },
+  };
+}
+
+/** The child's headers, minus hop-by-hop ones, with the credential replacing any header of the same name. */
+function withCredential(headers: IncomingMessage['headers'], target: Target, injection: Injection | null): Record<string, string | string[]> {
+  const out = strip(headers);
+  out.host = target.port === 443 ? target.host : `${target.host}:${target.port}`;
+  for (const [name, value] of Object.entries(injection?.headers ?? {})) {
+    for (const existing of Object.keys(out)) if (existing.toLowerCase() === name.toLowerCase()) delete out[existing];
+    out[name] = value;
+  }
+  return out;
+}
+
+function withQuery(path: string, injection: Injection | null): string {
+  if (!injection || Object.keys(injection.query).length === 0) return path;
+  const url = new URL(path, 'https://placeholder');
+  for (const [name, value] of Object.entries(injection.query)) url.searchParams.set(name, value);
+  return url.pathname + url.search;
+}
+
+function strip(headers: IncomingMessage['headers']): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.includes(name)) out[name] = value;
+  return out;
+}
+
+function rawHeaders(raw: string[]): string {
+  let text = '';
+  for (let i = 0; i < raw.length; i += 2) text += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return text;
+}
+
+function parseAuthority(authority: string): Target | null {
+  const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(authority);
+  if (!match) return null;
+  return { host: match[1]!.toLowerCase(), port: Number(match[2]) };
+}
+
+/** Paths are logged without their query: API keys and tokens travel there too. */
+function pathOnly(url: string | undefined): string {
+  return (url ?? '/').split('?')[0]!;
+}
+
+function refuse(res: ServerResponse): void {
+  res.writeHead(407, { 'proxy-authenticate': 'Basic realm="authsome"', 'content-type': 'text/plain' }).end('authsome proxy: proxy authentication required\n');
+}
+
+function fail(res: ServerResponse, error: Error): void {
+  if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+  res.end(`authsome proxy: upstream error: ${error.message}\n`);
+}
