@@ -2,3 +2,4 @@
 export { runBehindProxy, type RunOptions } from './run.ts';
 export { RouteTable, type Route, type Decision } from './routes.ts';
 export { PLACEHOLDER } from './child-env.ts';
+export { probeRuntimes, type ProbeResult } from './doctor.ts';

@@ -5,7 +5,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect as netConnect, isIP, type AddressInfo, type Socket } from 'node:net';
-import { TLSSocket, createSecureContext } from 'node:tls';
+import { TLSSocket, createSecureContext, rootCertificates } from 'node:tls';
 import type { Injection } from '../broker/index.ts';
 import type { LeafCache } from './certificates.ts';
 import type { CredentialCache } from './credentials.ts';
@@ -25,6 +25,8 @@ export interface ProxyOptions {
   secret: string;
   /** host:port → where to connect instead (tests, like curl --connect-to); DNS otherwise. */
   connectTo?: Map<string, { host: string; port: number }>;
+  /** CAs to trust for upstreams besides Node's roots (`doctor --proxy`'s probe server). */
+  upstreamCA?: string[];
   log: (line: string) => void;
 }
 
@@ -39,7 +41,10 @@ type Target = { host: string; port: number };
 
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const stats = new RunStats();
-  const agent = new HttpsAgent({ keepAlive: true, maxSockets: 64, ALPNProtocols: ['http/1.1'] } as ConstructorParameters<typeof HttpsAgent>[0]);
+  const agent = new HttpsAgent({
+    keepAlive: true, maxSockets: 64, ALPNProtocols: ['http/1.1'],
+    ...(options.upstreamCA ? { ca: [...rootCertificates, ...options.upstreamCA] } : {}),
+  } as ConstructorParameters<typeof HttpsAgent>[0]);
   const expected = `Basic ${Buffer.from(`authsome:${options.secret}`).toString('base64')}`;
   const authorized = (req: IncomingMessage) => sameSecret(req.headers['proxy-authorization'] ?? '', expected);
   const where = (target: Target): Target => options.connectTo?.get(`${target.host}:${target.port}`) ?? target;

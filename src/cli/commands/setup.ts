@@ -28,7 +28,18 @@ export function registerSetup(program: Command): void {
   program
     .command('doctor')
     .description('check the home, permissions, master key, stores and provider files; exit 1 when unhealthy')
-    .action(action(async ({ authsome, out }) => {
+    .option('--proxy', 'also check, per client runtime (curl, Python, Node, git), that `run`\'s proxy and CA work')
+    .action(action<{ proxy?: boolean }>(async ({ authsome, out, env, settings }, _args, options) => {
+      if (options.proxy) {
+        const { probeRuntimes } = await import('../../proxy/index.ts');
+        const probes = await probeRuntimes(settings.home, env);
+        const working = probes.every((p) => p.outcome !== 'failed');
+        out.result({ proxy: probes, healthy: working }, [
+          ...probes.map((p) => `${p.outcome === 'ok' ? 'ok  ' : p.outcome === 'not_installed' ? 'skip' : 'FAIL'}  ${p.runtime.padEnd(16)} ${p.detail}`),
+          working ? 'Every installed runtime works through `authsome run`.' : 'Some runtimes do not work through `authsome run`; see the FAIL lines.',
+        ].join('\n'));
+        return working ? 0 : 1;
+      }
       const report = await authsome.doctor();
       out.result(report, () => {
         const lines = report.findings.map((f) => `${f.status === 'ok' ? 'ok  ' : f.status === 'warning' ? 'warn' : 'FAIL'}  ${f.check}: ${f.message}${f.fix ? `\n      fix: ${f.fix}` : ''}`);

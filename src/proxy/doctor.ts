@@ -1,0 +1,89 @@
+// `authsome doctor --proxy`: proves, per client runtime, that a child started by `run` reaches a
+// routed host through the proxy, trusts our CA and arrives with the credential. A probe server on
+// loopback plays the routed host (its certificate from our own CA); each runtime fetches it as a
+// child would.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { LeafCache, loadOrCreateCA } from './certificates.ts';
+import { childEnvironment, writeChildFiles } from './child-env.ts';
+import { CredentialCache } from './credentials.ts';
+import { RouteTable } from './routes.ts';
+import { startProxy } from './server.ts';
+
+const PROBE_HOST = 'probe.authsome.invalid'; // RFC 6761 .invalid: never resolvable, so never real
+const PROBE_URL = `https://${PROBE_HOST}/probe`;
+
+export interface ProbeResult {
+  runtime: string;
+  outcome: 'ok' | 'failed' | 'not_installed';
+  detail: string;
+}
+
+const RUNTIMES: Array<{ runtime: string; command: string; args: string[] }> = [
+  { runtime: 'curl', command: 'curl', args: ['-sS', '--max-time', '10', PROBE_URL] },
+  { runtime: 'python requests', command: 'python3', args: ['-c', 'import requests,sys; r=requests.get(sys.argv[1], timeout=10); print(r.text)', PROBE_URL] },
+  { runtime: 'python urllib', command: 'python3', args: ['-c', 'import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())', PROBE_URL] },
+  { runtime: 'node fetch', command: process.execPath, args: ['-e', 'fetch(process.argv[1]).then(r=>r.text()).then(t=>console.log(t),e=>{console.log(String(e.cause?.code||e.message));process.exit(1)})', PROBE_URL] },
+  { runtime: 'node https', command: process.execPath, args: ['-e', "require('https').get(process.argv[1],r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>console.log(b))}).on('error',e=>{console.log(e.code||e.message);process.exit(1)})", PROBE_URL] },
+  { runtime: 'git', command: 'git', args: ['ls-remote', `https://${PROBE_HOST}/probe.git`] },
+];
+
+export async function probeRuntimes(home: string, env: NodeJS.ProcessEnv): Promise<ProbeResult[]> {
+  const ca = await loadOrCreateCA(home);
+  const leaves = new LeafCache(ca);
+  const marker = randomBytes(12).toString('hex');
+  const leaf = await leaves.leafFor(PROBE_HOST);
+  const probe = createServer({ cert: leaf.cert, key: leaf.key }, (req, res) => {
+    const arrived = req.headers['x-authsome-probe'] === marker;
+    if (req.url?.startsWith('/probe.git/info/refs')) {
+      // Enough smart-HTTP for git to accept the answer (an empty repository).
+      res.writeHead(arrived ? 200 : 401, { 'content-type': 'application/x-git-upload-pack-advertisement' });
+      res.end(arrived ? '001e# service=git-upload-pack\n00000000' : '');
+      return;
+    }
+    res.writeHead(arrived ? 200 : 401, { 'content-type': 'text/plain' }).end(arrived ? 'authsome-probe-ok' : 'no credential arrived');
+  });
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const proxy = await startProxy({
+    routes: new RouteTable([{ provider: 'probe', connection: 'doctor', auth_type: 'api_key', host_url: PROBE_HOST, own_endpoints: [], env_vars: [] }]),
+    leaves,
+    credentials: new CredentialCache({
+      injection: async () => ({ headers: { 'X-Authsome-Probe': marker }, query: {}, credential: marker, renewAt: null, oauth: false }),
+      refresh: async () => undefined,
+    }),
+    secret: randomBytes(16).toString('base64url'),
+    connectTo: new Map([[`${PROBE_HOST}:443`, { host: '127.0.0.1', port: (probe.address() as AddressInfo).port }]]),
+    upstreamCA: [ca.certPem],
+    log: () => {},
+  });
+  try {
+    const files = writeChildFiles(home, ca.certPem, ca.certFile, env);
+    const childEnv = { ...childEnvironment(env, proxy.url, files, []), GIT_TERMINAL_PROMPT: '0' };
+    const results: ProbeResult[] = [];
+    for (const { runtime, command, args } of RUNTIMES) results.push(await probeOne(runtime, command, args, childEnv));
+    return results;
+  } finally {
+    await proxy.close();
+    probe.close();
+    probe.closeAllConnections();
+  }
+}
+
+function probeOne(runtime: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d));
+    child.stderr.on('data', (d: Buffer) => (output += d));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      resolve(error.code === 'ENOENT' ? { runtime, outcome: 'not_installed', detail: `${command} is not installed` } : { runtime, outcome: 'failed', detail: error.message });
+    });
+    child.on('close', (code) => {
+      const ok = code === 0 && (runtime === 'git' || output.includes('authsome-probe-ok'));
+      const last = output.trim().split('\n').pop()?.slice(0, 200) ?? '';
+      resolve({ runtime, outcome: ok ? 'ok' : 'failed', detail: ok ? 'reached the routed host through the proxy, trusted its CA, credential injected' : `exit ${code}: ${last}` });
+    });
+  });
+}
