@@ -60,7 +60,7 @@ export class OAuthTransport {
     if (body instanceof URLSearchParams) {
       for (const [name, value] of body) if (SECRET_FIELDS.has(name)) this.#onSecret(value);
       this.#log(`oauth → ${method} ${url}`, { body: describeForm(body) });
-      if (this.#wantsJson(url, body)) {
+      if (this.#wantsJson(body)) {
         // Some token endpoints accept only a JSON body (token_request_encoding / device_token_request).
         body = JSON.stringify(Object.fromEntries(body));
         headers.set('content-type', 'application/json');
@@ -93,12 +93,13 @@ export class OAuthTransport {
     return new Response(json ? JSON.stringify(json) : text, { status, statusText: response.statusText, headers: outHeaders });
   }
 
-  #wantsJson(url: string, body: URLSearchParams): boolean {
+  /** Token requests (they carry a grant_type) to a provider that wants JSON; never revocation or device requests. */
+  #wantsJson(body: URLSearchParams): boolean {
     const o = this.#definition.oauth;
-    if (!o) return false;
     const grant = body.get('grant_type');
+    if (!o || !grant) return false;
     if (grant === 'urn:ietf:params:oauth:grant-type:device_code') return o.device_token_request === 'json';
-    return Boolean(grant) && o.token_request_encoding === 'json' && !url.includes('/revoke');
+    return o.token_request_encoding === 'json';
   }
 }
 
