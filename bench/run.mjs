@@ -23,22 +23,36 @@
 // - `get` latency with a fresh token versus one that must refresh first, round-robin.
 // The server, its helper and any daemon are stopped at the end, also on failure or a signal.
 //
+// The proxy part (bench/proxy.mjs) runs an HTTPS upstream in a process of its own and, in another
+// throwaway home with an API-key provider routed to it, `authsome run -- node bench/proxy-client.mjs`;
+// that child times HTTPS requests direct and through the proxy, alternating, in one process:
+// - sequential keep-alive requests (100 untimed ones each way first): median and p99 latency,
+//   requests/s, the added median latency and the throughput ratio proxy/direct;
+// - concurrent streams (a warm-up pass, then direct, proxy, proxy, direct): the same;
+// - the first request to never-seen hosts, fresh agents each: the proxy's extra milliseconds;
+// and checks that the upstream received the injected key on every proxied request (only there).
+// The upstream and the `run` are stopped at the end, also on failure or a signal.
+//
 // Timing goals are reported, never asserted: the exit code is 0 whatever the numbers say.
 // It is 1 only when the CLI itself fails (setup or a measured command exits non-zero), or the
-// refresh part's test server cannot run, because then there is nothing meaningful to report.
+// refresh part's test server or the proxy part's upstream cannot run, or a request through the proxy
+// fails, because then there is nothing meaningful to report.
 //
 //   node bench/run.mjs [--json] [--runs N] [--warmup N] [--requests N]
 //                      [--refresh-procs N] [--refresh-calls M] [--refresh-rounds R]
+//                      [--proxy-requests N] [--proxy-streams S] [--proxy-stream-requests M] [--proxy-new-hosts K]
 //
 // --runs and --warmup count fresh processes (per command, per cold/warm login, and per fresh/
 // must-refresh get); --requests counts the in-process API round trips (50 untimed ones come
 // first); --refresh-procs (10), --refresh-calls (5) and --refresh-rounds (3) shape the coalescing
-// measurement (one untimed round comes first).
+// measurement (one untimed round comes first); --proxy-requests (1000), --proxy-streams (8),
+// --proxy-stream-requests (200) and --proxy-new-hosts (5) shape the proxy part.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, cleanEnv, cli, median, mustRun, node, percentile, round, run } from './common.mjs';
 import { DaemonBench, printDaemonSections } from './daemon.mjs';
+import { ProxyBench, printProxySections } from './proxy.mjs';
 import { RefreshBench, printRefreshSections } from './refresh.mjs';
 
 const API_KEY = 'sk-bench-0000000000000000';
@@ -53,7 +67,12 @@ const requests = intOption('--requests', 500);
 const refreshProcs = intOption('--refresh-procs', 10);
 const refreshCalls = intOption('--refresh-calls', 5);
 const refreshRounds = intOption('--refresh-rounds', 3);
+const proxyRequests = intOption('--proxy-requests', 1000);
+const proxyStreams = intOption('--proxy-streams', 8);
+const proxyStreamRequests = intOption('--proxy-stream-requests', 200);
+const proxyNewHosts = intOption('--proxy-new-hosts', 5);
 const WARMUP_REQUESTS = 50;
+const PROXY_WARMUP_REQUESTS = 100;
 
 function intOption(name, fallback) {
   const i = args.indexOf(name);
@@ -74,9 +93,11 @@ if (!existsSync(CLI)) {
 const temp = mkdtempSync(join(tmpdir(), 'authsome-bench-'));
 const daemon = new DaemonBench(join(temp, 'daemon'));
 const refresh = new RefreshBench(join(temp, 'refresh'));
+const proxy = new ProxyBench(join(temp, 'proxy'));
 const cleanup = () => {
   daemon.shutdown();
   refresh.shutdown();
+  proxy.shutdown();
   rmSync(temp, { recursive: true, force: true });
 };
 process.on('SIGINT', () => { cleanup(); process.exit(130); });
@@ -163,6 +184,10 @@ try {
   const coalescing = await refresh.coalescing({ processes: refreshProcs, calls: refreshCalls, rounds: refreshRounds });
   const refreshLatency = await refresh.latency({ runs, warmup, baseline });
 
+  // Home 5: an API-key provider routed to a local HTTPS upstream, for `authsome run`'s proxy.
+  await proxy.setup(temp, { newHosts: proxyNewHosts });
+  const proxyResults = await proxy.measure({ requests: proxyRequests, warmup: PROXY_WARMUP_REQUESTS, streams: proxyStreams, perStream: proxyStreamRequests });
+
   const report = {
     node: process.version,
     platform: `${platform()} ${release()}`,
@@ -178,6 +203,7 @@ try {
     },
     login_url: loginUrl,
     refresh: { coalescing, latency: refreshLatency },
+    proxy: proxyResults,
   };
 
   if (wantsJson) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -208,6 +234,7 @@ function printTable(report) {
   for (const r of report.results) if (r.note) console.log(`* ${r.command}: ${r.note}.`);
   printDaemonSections(report);
   printRefreshSections(report);
+  printProxySections(report);
   console.log('');
   console.log('Timing goals are reported, not asserted.');
 }

@@ -32,9 +32,11 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
   if (!command) throw new AuthsomeError('usage', 'no command to run', { hint: 'Usage: authsome run [--only p1,p2] -- cmd args…' });
   const table = new RouteTable(options.routes);
   const ca = await loadOrCreateCA(options.home);
+  const leaves = new LeafCache(ca);
+  leaves.warm(table.routes.map((route) => route.host).filter((host): host is string => host !== null));
   const proxy = await startProxy({
     routes: table,
-    leaves: new LeafCache(ca),
+    leaves,
     credentials: new CredentialCache(options.credentials),
     secret: randomBytes(24).toString('base64url'),
     connectTo: parseConnectTo(options.connectTo),

@@ -5,7 +5,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect as netConnect, isIP, type AddressInfo, type Socket } from 'node:net';
-import { TLSSocket, createSecureContext, rootCertificates } from 'node:tls';
+import { TLSSocket, rootCertificates } from 'node:tls';
 import type { Injection } from '../broker/index.ts';
 import type { LeafCache } from './certificates.ts';
 import type { CredentialCache } from './credentials.ts';
@@ -93,8 +93,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     void options.leaves.leafFor(target.host).then((leaf) => {
       // A default context from the CONNECT authority: clients that send no SNI still get a certificate.
       const tls = new TLSSocket(socket, {
-        isServer: true, ALPNProtocols: ['http/1.1'], secureContext: createSecureContext(leaf),
-        SNICallback: (name, done) => options.leaves.leafFor(name || target.host).then((l) => done(null, createSecureContext(l)), (e: Error) => done(e)),
+        isServer: true, ALPNProtocols: ['http/1.1'], secureContext: leaf.context,
+        SNICallback: (name, done) => {
+          // Most clients name the CONNECT host in SNI: the default context already fits.
+          if (!name || name.toLowerCase() === target.host) return done(null, leaf.context);
+          options.leaves.leafFor(name).then((l) => done(null, l.context), (e: Error) => done(e));
+        },
       });
       (tls as TLSSocket & { target: Target }).target = target;
       tls.on('error', () => socket.destroy());
