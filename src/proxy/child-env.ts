@@ -73,12 +73,32 @@ function preloadSource(): string {
 'use strict';
 const proxy = process.env.HTTPS_PROXY || process.env.https_proxy;
 if (proxy) {
+  const http = require('node:http');
+  const https = require('node:https');
   const { setGlobalDispatcher, EnvHttpProxyAgent } = require(${JSON.stringify(paths.undici)});
   setGlobalDispatcher(new EnvHttpProxyAgent());
   const { HttpsProxyAgent } = require(${JSON.stringify(paths.https)});
   const { HttpProxyAgent } = require(${JSON.stringify(paths.http)});
-  require('node:https').globalAgent = new HttpsProxyAgent(proxy, { keepAlive: true });
-  require('node:http').globalAgent = new HttpProxyAgent(process.env.HTTP_PROXY || process.env.http_proxy || proxy, { keepAlive: true });
+  // NO_PROXY hosts connect directly, as EnvHttpProxyAgent does for fetch.
+  const noProxy = (process.env.NO_PROXY || process.env.no_proxy || '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const bypass = (host) => {
+    const name = String(host || '').toLowerCase().replace(/^\\[|\\]$/g, '');
+    return noProxy.some((p) => p === '*' || name === p || name.endsWith(p.startsWith('.') ? p : '.' + p));
+  };
+  const directHttps = new https.Agent({ keepAlive: true });
+  const directHttp = new http.Agent({ keepAlive: true });
+  // Constructible without arguments: \`http.request({ agent: false })\` builds \`new globalAgent.constructor()\`.
+  class HttpsViaAuthsome extends HttpsProxyAgent {
+    constructor(options) { super(proxy, { keepAlive: true, ...options }); }
+    connect(req, options) { return bypass(options.host) ? directHttps : super.connect(req, options); }
+  }
+  class HttpViaAuthsome extends HttpProxyAgent {
+    constructor(options) { super(process.env.HTTP_PROXY || process.env.http_proxy || proxy, { keepAlive: true, ...options }); }
+    connect(req, options) { return bypass(options.host) ? directHttp : super.connect(req, options); }
+  }
+  https.globalAgent = new HttpsViaAuthsome();
+  http.globalAgent = new HttpViaAuthsome();
 }
 `;
 }
+
