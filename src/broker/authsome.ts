@@ -44,6 +44,8 @@ export interface RefreshResult {
   status: string;
   expires_at: string | null;
   generation: number;
+  /** Set when the refresh failed for a transient reason and the current, still valid token stays in use. */
+  warning?: string;
 }
 
 export interface InitResult {
@@ -269,7 +271,7 @@ export class Authsome {
     if (result.warning) this.#onWarning(result.warning);
     return {
       provider, connection: result.record.connection_name, refreshed: result.refreshed, status: connectionState(result.record),
-      expires_at: result.record.expires_at, generation: generationOf(result.record),
+      expires_at: result.record.expires_at, generation: generationOf(result.record), ...(result.warning ? { warning: result.warning } : {}),
     };
   }
 
@@ -297,7 +299,12 @@ export class Authsome {
         ? summary.connections.find((c) => c.connection_name === options.connections![summary.name])
         : summary.connections.find((c) => c.default) ?? summary.connections[0];
       if (!chosen) {
-        if (options.connections?.[summary.name]) skipped.push(`${summary.name} (${options.connections[summary.name]}): no such connection`);
+        const named = options.connections?.[summary.name];
+        if (named) {
+          throw new AuthsomeError('credential_missing', `${summary.name} has no connection "${named}"`, {
+            hint: `See its connections with \`authsome list\`, or log in: authsome login ${summary.name} --connection ${named}`, provider: summary.name, connection: named,
+          });
+        }
         continue;
       }
       const connection = chosen.connection_name;
@@ -310,6 +317,11 @@ export class Authsome {
       const spec = routeSpec(entry?.definition ?? null, record);
       if (!spec) skipped.push(`${summary.name} (${connection}): its definition names no host_url to route`);
       else routes.push(spec);
+    }
+    for (const [name, connection] of Object.entries(options.connections ?? {})) {
+      if (!providers.some((p) => p.name === name && p.connections.length > 0)) {
+        throw new AuthsomeError('credential_missing', `${name} has no connection "${connection}"`, { hint: `Log in first: authsome login ${name} --connection ${connection}`, provider: name, connection });
+      }
     }
     for (const name of wanted ?? []) {
       if (!routes.some((r) => r.provider === name) && !skipped.some((s) => s.startsWith(`${name} `))) {

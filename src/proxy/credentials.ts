@@ -5,13 +5,14 @@ import type { Route } from './routes.ts';
 
 export interface CredentialSource {
   injection(provider: string, connection: string): Promise<Injection>;
-  refresh(provider: string, connection: string): Promise<void>;
+  /** Renews now; the new credential, or null when the provider could not renew it (a transient failure). */
+  refresh(provider: string, connection: string): Promise<Injection | null>;
 }
 
 export class CredentialCache {
   readonly #source: CredentialSource;
   readonly #cache = new Map<string, Promise<Injection>>();
-  readonly #refreshing = new Map<string, Promise<void>>();
+  readonly #refreshing = new Map<string, Promise<Injection | null>>();
 
   constructor(source: CredentialSource) {
     this.#source = source;
@@ -36,23 +37,24 @@ export class CredentialCache {
   }
 
   /**
-   * After an upstream 401 for a request that carried `used`: refresh once (shared by every
-   * request that saw the same 401), unless the credential was already replaced meanwhile.
+   * After an upstream 401 for a request that carried `used`: one refresh (shared by every request
+   * that saw the same 401), unless the credential was already replaced meanwhile. Null when it
+   * could not be renewed: the 401 then goes to the child, and the refused token is not sent again.
    */
-  async renewAfter401(route: Route, used: Injection): Promise<Injection> {
+  async renewAfter401(route: Route, used: Injection): Promise<Injection | null> {
     const key = keyOf(route);
     const current = await this.get(route);
     if (current.credential !== used.credential) return current;
     let refreshing = this.#refreshing.get(key);
     if (!refreshing) {
-      // The cache is dropped when the refresh ends: a lookup meanwhile may have cached the old token.
-      refreshing = this.#source.refresh(route.spec.provider, route.spec.connection)
-        .then(() => void this.#cache.delete(key))
-        .finally(() => this.#refreshing.delete(key));
+      refreshing = this.#source.refresh(route.spec.provider, route.spec.connection).then((renewed) => {
+        if (renewed) this.#cache.set(key, Promise.resolve(renewed));
+        return renewed;
+      }).finally(() => this.#refreshing.delete(key));
       this.#refreshing.set(key, refreshing);
     }
-    await refreshing;
-    return this.get(route);
+    const renewed = await refreshing;
+    return renewed && renewed.credential !== used.credential ? renewed : null;
   }
 }
 

@@ -51,7 +51,7 @@ export async function probeRuntimes(home: string, env: NodeJS.ProcessEnv): Promi
     leaves,
     credentials: new CredentialCache({
       injection: async () => ({ headers: { 'X-Authsome-Probe': marker }, query: {}, credential: marker, renewAt: null, oauth: false }),
-      refresh: async () => undefined,
+      refresh: async () => null,
     }),
     secret: randomBytes(16).toString('base64url'),
     connectTo: new Map([[`${PROBE_HOST}:443`, { host: '127.0.0.1', port: (probe.address() as AddressInfo).port }]]),

@@ -54,7 +54,8 @@ export class RouteTable {
 function parseRoute(spec: RouteSpec): Route {
   const label = `${spec.provider} (${spec.connection}) → ${spec.host_url}`;
   if (spec.host_url.startsWith('regex:')) {
-    return { spec, host: null, hostPattern: new RegExp(spec.host_url.slice('regex:'.length), 'i'), pathPrefix: '/', label };
+    // The pattern must match the whole host: "api\.example\.com" must not match api.example.com.attacker.test.
+    return { spec, host: null, hostPattern: new RegExp(`^(?:${spec.host_url.slice('regex:'.length)})$`, 'i'), pathPrefix: '/', label };
   }
   const url = new URL(spec.host_url.includes('://') ? spec.host_url : `https://${spec.host_url}`);
   const prefix = url.pathname.replace(/\/+$/, '');

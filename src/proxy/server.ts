@@ -166,16 +166,27 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     upstream.on('response', (r) => {
       const canReplay = replayable && injection && r.statusCode === 401 && req.complete && keptBytes <= REPLAY_LIMIT && decision.inject;
       if (!canReplay) return answer(r, false);
-      r.resume(); // the 401's body is not needed
-      void options.credentials.renewAfter401(decision.route as Route, injection!).then((renewed) => {
-        const retry = send(renewed);
-        retry.on('response', (second) => answer(second, true));
-        retry.on('error', (error) => fail(res, error));
-        retry.end(Buffer.concat(kept));
-      }, (error: Error) => {
-        options.log(`proxy: refresh after 401 failed for ${decision.route!.label}: ${error.message}`);
+      // Keep the 401 whole (it is small): if no fresh token comes, the child gets exactly this answer.
+      const refusal: Buffer[] = [];
+      r.on('data', (chunk: Buffer) => refusal.push(chunk));
+      const passRefusal = () => {
         stats.status(target.host, 401);
-        res.writeHead(401, r.headers).end();
+        res.writeHead(401, r.headers).end(Buffer.concat(refusal));
+      };
+      r.on('end', () => {
+        void options.credentials.renewAfter401(decision.route as Route, injection!).then((renewed) => {
+          if (!renewed) {
+            options.log(`proxy: ${target.host}${pathOnly(req.url)} answered 401 and ${decision.route!.label} could not be renewed; the 401 goes to the child`);
+            return passRefusal();
+          }
+          const retry = send(renewed);
+          retry.on('response', (second) => answer(second, true));
+          retry.on('error', (error) => fail(res, error));
+          retry.end(Buffer.concat(kept));
+        }, (error: Error) => {
+          options.log(`proxy: refresh after 401 failed for ${decision.route!.label}: ${error.message}`);
+          passRefusal();
+        });
       });
     });
     upstream.on('error', (error) => fail(res, error));

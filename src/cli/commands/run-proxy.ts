@@ -34,7 +34,11 @@ export function registerRunProxy(program: Command): void {
         connectTo: env.AUTHSOME_PROXY_CONNECT_TO,
         credentials: {
           injection: (provider, connection) => authsome.injection(provider, { connection }),
-          refresh: async (provider, connection) => void (await authsome.refresh(provider, { connection })),
+          refresh: async (provider, connection) => {
+            const result = await authsome.refresh(provider, { connection });
+            // A transient failure leaves the old token (with a warning): nothing new to replay with.
+            return result.warning ? null : authsome.injection(provider, { connection });
+          },
         },
         log: (line) => authsome.debug(line),
         audit: (fields) => authsome.auditRun(fields),
