@@ -75,7 +75,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     upstream.on('error', (error) => fail(res, error));
     req.pipe(upstream);
   });
+  // CONNECT sockets leave the HTTP server's bookkeeping once upgraded; close() must still end them,
+  // or a background process of the child holding a tunnel would keep `run` from exiting.
+  const liveSockets = new Set<Socket>();
   outer.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    liveSockets.add(socket);
+    socket.on('close', () => liveSockets.delete(socket));
     socket.on('error', () => socket.destroy());
     if (!authorized(req)) {
       socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="authsome"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
@@ -214,8 +219,19 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       upstreamSocket.on('error', () => socket.destroy());
     });
     upstream.on('response', (r) => {
+      // The upgrade was refused: the child gets the answer whole (framing re-done: the body is read decoded).
       stats.status(target.host, r.statusCode ?? 502);
-      socket.end(`HTTP/1.1 ${r.statusCode} ${r.statusMessage}\r\n${rawHeaders(r.rawHeaders)}\r\n`);
+      const body: Buffer[] = [];
+      r.on('data', (chunk: Buffer) => body.push(chunk));
+      r.on('end', () => {
+        const payload = Buffer.concat(body);
+        const headers: string[] = [];
+        for (let i = 0; i < r.rawHeaders.length; i += 2) {
+          if (!/^(content-length|transfer-encoding|connection)$/i.test(r.rawHeaders[i]!)) headers.push(r.rawHeaders[i]!, r.rawHeaders[i + 1]!);
+        }
+        headers.push('Content-Length', String(payload.length), 'Connection', 'close');
+        socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${r.statusCode} ${r.statusMessage}\r\n${rawHeaders(headers)}\r\n`), payload]));
+      });
     });
     upstream.on('error', () => socket.destroy());
     upstream.end();
@@ -233,6 +249,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         outer.close(() => resolve());
         outer.closeAllConnections();
         inner.closeAllConnections();
+        for (const socket of liveSockets) socket.destroy();
       });
     },
   };
