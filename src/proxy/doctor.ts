@@ -73,7 +73,12 @@ export async function probeRuntimes(home: string, env: NodeJS.ProcessEnv): Promi
 
 function probeOne(runtime: string, command: string, args: string[], env: NodeJS.ProcessEnv): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
+    // Our own timer, not spawn's `timeout`: spawn clears that only on 'exit', which a command that
+    // is not installed never emits, so its timer kept doctor alive for 20 s after answering.
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('error', () => clearTimeout(timer));
+    child.once('close', () => clearTimeout(timer));
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d));
     child.stderr.on('data', (d: Buffer) => (output += d));

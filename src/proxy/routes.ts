@@ -26,7 +26,7 @@ export class RouteTable {
     this.#ownEndpoints = specs.flatMap((spec) => spec.own_endpoints.flatMap((url) => {
       try {
         const u = new URL(url);
-        return [{ host: u.hostname.toLowerCase(), path: u.pathname, provider: spec.provider }];
+        return [{ host: u.hostname.toLowerCase(), path: trimSlash(u.pathname), provider: spec.provider }];
       } catch {
         return [];
       }
@@ -42,7 +42,7 @@ export class RouteTable {
   decide(host: string, path: string): Decision {
     const name = host.toLowerCase();
     const pathname = path.split('?')[0] ?? '/';
-    const own = this.#ownEndpoints.find((e) => e.host === name && pathname === e.path);
+    const own = this.#ownEndpoints.find((e) => e.host === name && trimSlash(pathname) === e.path);
     if (own) return { inject: false, route: null, why: `${name}${pathname} is an OAuth endpoint of ${own.provider}; never injected` };
     const matches = this.routes.filter((route) => hostMatches(route, name) && pathMatches(route.pathPrefix, pathname));
     if (matches.length === 1) return { inject: true, route: matches[0]!, why: `rule ${matches[0]!.label}` };
@@ -69,4 +69,9 @@ function hostMatches(route: Route, host: string): boolean {
 /** "/v1" matches "/v1" and "/v1/models", not "/v10". */
 function pathMatches(prefix: string, path: string): boolean {
   return prefix === '/' || path === prefix || path.startsWith(prefix + '/');
+}
+
+/** "/oauth/token/" is the same endpoint as "/oauth/token". */
+function trimSlash(path: string): string {
+  return path.length > 1 ? path.replace(/\/+$/, '') : path;
 }

@@ -50,13 +50,17 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
   let childPid: number | undefined;
   try {
     exitCode = await new Promise<number>((resolve, reject) => {
-      const child = spawn(command, args, { stdio: 'inherit', env });
-      childPid = child.pid;
-      const forward = (signal: NodeJS.Signals) => child.kill(signal);
+      // The handlers go in before the child exists: a signal that arrives while it starts (it may
+      // already be running and printing) is forwarded once spawn returns, instead of killing run
+      // and leaving the child behind.
+      let child: ReturnType<typeof spawn> | null = null;
+      const forward = (signal: NodeJS.Signals) => void child?.kill(signal);
       for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
       const cleanup = () => {
         for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
       };
+      child = spawn(command, args, { stdio: 'inherit', env });
+      childPid = child.pid;
       child.once('error', (error: NodeJS.ErrnoException) => {
         cleanup();
         reject(error.code === 'ENOENT'

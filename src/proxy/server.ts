@@ -170,7 +170,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     };
     upstream.on('response', (r) => {
       const canReplay = replayable && injection && r.statusCode === 401 && req.complete && keptBytes <= REPLAY_LIMIT && decision.inject;
-      if (!canReplay) return answer(r, false);
+      if (!canReplay) {
+        // Too big to replay, but the token was refused: renew it for the requests that follow.
+        if (replayable && injection && r.statusCode === 401 && decision.inject) void options.credentials.renewAfter401(decision.route, injection).catch(() => undefined);
+        return answer(r, false);
+      }
       // Keep the 401 whole (it is small): if no fresh token comes, the child gets exactly this answer.
       const refusal: Buffer[] = [];
       r.on('data', (chunk: Buffer) => refusal.push(chunk));

@@ -2,16 +2,17 @@
 // file, to hand the authsome process as NODE_EXTRA_CA_CERTS) and one leaf for every test host.
 // It records what each request carried, so tests assert on what actually arrived:
 //   /echo…                     → JSON of method, path, query, headers and body
-//   /oauth…                    → 401 + WWW-Authenticate when the bearer is in `reject`, else the echo
-//   /sse                       → text/event-stream, 3 events with small gaps, each flushed
-//   /ws (Upgrade: websocket)   → an RFC 6455 echo (handshake and frames by hand: no dependency)
+//   /oauth…                    → 401 + WWW-Authenticate when the bearer is in `reject` (or `reject` holds '*'), else the echo
+//   /sse[?n=3&gap=150]         → text/event-stream, n events `gap` ms apart, each flushed
+//   /ws (Upgrade: websocket)   → an RFC 6455 echo (handshake and frames by hand: no dependency);
+//                                /ws-refused → 403 with a JSON body instead of 101
 //   /repo.git/info/refs?service=git-upload-pack → a minimal smart-HTTP advertisement (no refs)
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createHash, webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer as createPlainServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,11 @@ import type { TLSSocket } from 'node:tls';
 
 x509.cryptoProvider.set(globalThis.crypto);
 
-export const TEST_HOSTS = ['api.example.test', 'other.example.test', 'git.example.test', 'ws.example.test', 'third.example.test'];
+export const TEST_HOSTS = [
+  'api.example.test', 'other.example.test', 'git.example.test', 'third.example.test', 'auth.example.test',
+  // A look-alike of api.example.test under someone else's domain (host-pattern tests).
+  'api.example.test.attacker.test',
+];
 export const UPSTREAM_CA_NAME = 'authsome test upstream CA';
 
 export interface Received {
@@ -36,7 +41,9 @@ export interface Received {
 }
 
 export interface HttpsUpstream {
+  /** The HTTPS port, and a plain-HTTP port serving the same routes (to see what plain http:// carries). */
   port: number;
+  plainPort: number;
   /** The test CA's PEM, and a file holding it (for NODE_EXTRA_CA_CERTS or curl --cacert). */
   caPem: string;
   caFile: string;
@@ -44,11 +51,11 @@ export interface HttpsUpstream {
   requests: Received[];
   /** Requests whose path starts with `prefix`. */
   received(prefix: string): Received[];
-  /** Bearer tokens /oauth answers 401 to. */
+  /** Bearer tokens /oauth answers 401 to ('*': every request). */
   reject: Set<string>;
   /** Text messages the WebSocket echo received. */
   wsMessages: string[];
-  /** AUTHSOME_PROXY_CONNECT_TO mapping every test host's :443 to this server. */
+  /** AUTHSOME_PROXY_CONNECT_TO mapping every test host's :443 (and :80) to this server. */
   connectTo(hosts?: string[]): string;
   reset(): void;
   close(): Promise<void>;
@@ -92,8 +99,10 @@ async function makeCertificates(hosts: string[]): Promise<{ caPem: string; certP
   };
 }
 
+/** With a Content-Length, as most APIs answer small JSON (not chunked). */
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers }).end(text);
 }
 
 /** A pkt-line: 4 hex digits of length (itself included), then the payload. */
@@ -152,23 +161,27 @@ export async function startHttpsUpstream(hosts: string[] = TEST_HOSTS): Promise<
     return entry;
   };
 
-  const server: Server = createServer({ cert: certPem, key: keyPem, ALPNProtocols: ['http/1.1'] }, (req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const seen = record(req, Buffer.concat(chunks).toString('utf8'), false);
       const echo = { method: seen.method, path: seen.path, query: seen.query, headers: seen.headers, body: seen.body };
       if (seen.path === '/sse') {
+        const count = Number(seen.query.n ?? 3);
+        const gap = Number(seen.query.gap ?? 150);
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         res.flushHeaders();
         let n = 0;
+        let timer: NodeJS.Timeout;
         const tick = () => {
           n++;
           res.write(`id: ${n}\nevent: tick\ndata: event ${n}\n\n`);
-          if (n < 3) setTimeout(tick, 150);
+          if (n < count) timer = setTimeout(tick, gap);
           else res.end();
         };
-        setTimeout(tick, 50);
+        timer = setTimeout(tick, 50);
+        res.on('close', () => clearTimeout(timer));
       } else if (seen.path === '/repo.git/info/refs') {
         if (seen.query.service !== 'git-upload-pack') return json(res, 403, { error: 'dumb HTTP not served' });
         res.writeHead(200, { 'content-type': 'application/x-git-upload-pack-advertisement', 'cache-control': 'no-cache' });
@@ -176,7 +189,7 @@ export async function startHttpsUpstream(hosts: string[] = TEST_HOSTS): Promise<
         res.end(pktLine('# service=git-upload-pack\n') + '0000' + '0000');
       } else if (seen.path.startsWith('/oauth')) {
         const bearer = /^Bearer\s+(\S+)$/i.exec(seen.headers.authorization ?? '')?.[1];
-        if (bearer && reject.has(bearer)) {
+        if (reject.has('*') || (bearer && reject.has(bearer))) {
           return json(res, 401, { error: 'invalid_token' }, { 'www-authenticate': 'Bearer error="invalid_token"' });
         }
         json(res, 200, echo);
@@ -186,11 +199,18 @@ export async function startHttpsUpstream(hosts: string[] = TEST_HOSTS): Promise<
         json(res, 404, { error: 'not found', path: seen.path });
       }
     });
-  });
+  };
+  const server: Server = createServer({ cert: certPem, key: keyPem, ALPNProtocols: ['http/1.1'] }, handle);
+  const plain = createPlainServer(handle);
 
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const seen = record(req, '', true);
     const key = req.headers['sec-websocket-key'];
+    if (seen.path === '/ws-refused') {
+      const body = JSON.stringify({ error: 'upgrade refused' });
+      socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
     if (seen.path !== '/ws' || req.headers.upgrade?.toLowerCase() !== 'websocket' || typeof key !== 'string') {
       socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       return;
@@ -217,29 +237,36 @@ export async function startHttpsUpstream(hosts: string[] = TEST_HOSTS): Promise<
     socket.on('close', () => sockets.delete(socket));
   });
   server.on('tlsClientError', () => undefined);
+  plain.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
+  const plainPort = (plain.address() as AddressInfo).port;
   return {
     port,
+    plainPort,
     caPem,
     caFile,
     requests,
     received: (prefix) => requests.filter((r) => r.path.startsWith(prefix)),
     reject,
     wsMessages,
-    connectTo: (only = hosts) => only.map((host) => `${host}:443:127.0.0.1:${port}`).join(','),
+    connectTo: (only = hosts) => only.flatMap((host) => [`${host}:443:127.0.0.1:${port}`, `${host}:80:127.0.0.1:${plainPort}`]).join(','),
     reset() {
       requests.length = 0;
       wsMessages.length = 0;
       reject.clear();
     },
     close: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-        for (const socket of sockets) socket.destroy();
-      });
+      const closed = Promise.all([server, plain].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      server.closeAllConnections();
+      plain.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
+      await closed;
       rmSync(dir, { recursive: true, force: true });
     },
   };
