@@ -267,6 +267,12 @@ export class Authsome {
       throw new AuthsomeError('flow_unsupported', `${provider} (${record.connection_name}) is an API key; there is nothing to refresh`, { provider, connection: record.connection_name });
     }
     const { ensureFresh } = await import('./refresh.ts');
+    const { canRenew } = await import('./refresh-policy.ts');
+    if (!canRenew(record)) {
+      throw new AuthsomeError('refresh_failed', `${provider} (${record.connection_name}) cannot be refreshed: the provider issued no refresh token`, {
+        hint: `Log in again when the token expires: authsome login ${provider} --force`, provider, connection: record.connection_name,
+      });
+    }
     const result = await ensureFresh(this.#ctx, record, { force: true });
     if (result.warning) this.#onWarning(result.warning);
     return {

@@ -13,6 +13,7 @@ import { addConnectionToMetadata, DEFAULT_CONNECTION } from './connections.ts';
 import { requireName, type BrokerContext } from './context.ts';
 import type { InputField, LoginInteraction } from './login-interaction.ts';
 import { knownClient, serverFor, transportFor, type ClientChoice } from './oauth-support.ts';
+import { generationOf } from './refresh-policy.ts';
 
 export type OAuthFlow = 'pkce' | 'device_code' | 'dcr_pkce' | 'client_credentials';
 
@@ -229,8 +230,9 @@ async function storeLogin(
       access_token: tokens.access_token, refresh_token: tokens.refresh_token, token_type: tokens.token_type,
       expires_at: tokens.expires_at ? toRecordTimestamp(tokens.expires_at) : null, obtained_at: toRecordTimestamp(tokens.obtained_at),
       api_key: null, account: tokens.account ?? { id: null, label: null },
-      // A fresh login starts a new refresh history; the old record's bookkeeping must not leak into it.
-      metadata: { flow },
+      // A fresh login starts a new refresh history, but its generation moves on: a refresh of the
+      // old grant still in flight must see that the record changed and leave the new one alone.
+      metadata: { flow, generation: (existing ? generationOf(existing) : 0) + 1 },
     });
     await tx.write('connection', recordKey, record);
     await addConnectionToMetadata(tx, profile, provider, connection);

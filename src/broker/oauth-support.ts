@@ -32,8 +32,8 @@ export interface ClientChoice {
   record: ClientRecord | null;
 }
 
-export async function readClientRecord(ctx: BrokerContext, provider: string): Promise<ClientRecord | null> {
-  return ctx.vault.read(ctx.profile, 'client', keys.client(ctx.profile, provider));
+export async function readClientRecord(ctx: BrokerContext, provider: string, profile = ctx.profile): Promise<ClientRecord | null> {
+  return ctx.vault.read(profile, 'client', keys.client(profile, provider));
 }
 
 /** Client credentials from the provider's env vars (client.client_id_env / client_secret_env). */
@@ -47,11 +47,18 @@ export function clientFromEnv(definition: ProviderDefinition, env: Environment):
   return { client_id: clientId, client_secret: secret };
 }
 
-/** Env first (the operator's current choice), then the stored client record. */
-export async function knownClient(ctx: BrokerContext, definition: ProviderDefinition): Promise<ClientChoice | null> {
-  const record = await readClientRecord(ctx, definition.name);
+/**
+ * The OAuth client of a profile's provider. A login takes the environment first (the operator's
+ * current choice); a refresh takes the stored client first — the one the grant was issued to —
+ * because the environment may be another process's (the daemon's is frozen at its start).
+ */
+export async function knownClient(ctx: BrokerContext, definition: ProviderDefinition, options: { profile?: string; preferStored?: boolean } = {}): Promise<ClientChoice | null> {
+  const record = await readClientRecord(ctx, definition.name, options.profile ?? ctx.profile);
   const fromEnv = clientFromEnv(definition, ctx.env);
+  const stored: ClientChoice | null = record?.client_id
+    ? { client_id: record.client_id, client_secret: record.client_secret, base_url: record.base_url, source: 'stored', record }
+    : null;
+  if (options.preferStored && stored) return stored;
   if (fromEnv) return { ...fromEnv, base_url: record?.base_url ?? null, source: 'env', record };
-  if (record?.client_id) return { client_id: record.client_id, client_secret: record.client_secret, base_url: record.base_url, source: 'stored', record };
-  return null;
+  return stored;
 }

@@ -19,6 +19,8 @@ export interface RouteSpec {
   own_endpoints: string[];
   /** Variables the child gets a placeholder for (so SDKs start) instead of the real value. */
   env_vars: string[];
+  /** Variables removed from the child's environment: the provider's OAuth client credentials. */
+  strip_env_vars: string[];
 }
 
 export interface Injection {
@@ -43,7 +45,8 @@ export function routeSpec(definition: ProviderDefinition | null, record: Connect
   const env = new Set<string>(Object.values(exportMapping(definition, record)));
   const keyVar = definition ? apiKeyEnvVar(definition) : null;
   if (keyVar) env.add(keyVar);
-  return { provider: record.provider, connection: record.connection_name, auth_type: record.auth_type, host_url: expanded, own_endpoints: own, env_vars: [...env] };
+  const strip = [definition?.client?.client_id_env, definition?.client?.client_secret_env].filter((name): name is string => Boolean(name));
+  return { provider: record.provider, connection: record.connection_name, auth_type: record.auth_type, host_url: expanded, own_endpoints: own, env_vars: [...env], strip_env_vars: strip };
 }
 
 export function injectionFor(definition: ProviderDefinition | null, record: ConnectionRecord): Injection {

@@ -60,7 +60,7 @@ async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, optio
   // Everything that does not spend the refresh token happens before the lease: metadata discovery
   // and client lookup can take a round trip, and the lease must only cover the token request.
   const server = await serverFor(ctx, definition, seen.base_url, transport);
-  const clientChoice = await knownClient(ctx, definition);
+  const clientChoice = await knownClient(ctx, definition, { profile, preferStored: true });
   if (!clientChoice) {
     throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): no OAuth client credentials are stored or set`, {
       hint: `Set ${definition.client?.client_id_env ?? 'the client ID variable'}, or log in again: ${loginCommand(seen)}`, provider, connection,
@@ -80,7 +80,8 @@ async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, optio
   for (;;) {
     const current = await readOrGone(ctx, recordKey, seen);
     // A finished refresh ends the wait: each retry re-reads first.
-    if (changedSince(seen, current) && (options.force || !isDue(current, Date.now(), options.lookaheadMs))) return { record: current, refreshed: false };
+    const settled = settledByOthers(seen, current, options);
+    if (settled) return settled;
     if (await store.acquireLease(leaseKey, holder, leaseMs)) break;
     if (Date.now() > giveUpAt) {
       throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): another process held the refresh for too long`, {
@@ -93,7 +94,8 @@ async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, optio
   try {
     // Step 4: inside the lease, re-read: someone may have refreshed between our read and the lease.
     const current = await readOrGone(ctx, recordKey, seen);
-    if (changedSince(seen, current) && (options.force || !isDue(current, Date.now(), options.lookaheadMs))) return { record: current, refreshed: false };
+    const settled = settledByOthers(seen, current, options);
+    if (settled) return settled;
     ctx.log.record(`refresh ${provider} (${connection}): generation ${generationOf(current)}, holder ${holder}`, { token_endpoint: server.as.token_endpoint ?? null });
     let response: TokenResponse;
     try {
@@ -110,7 +112,7 @@ async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, optio
     const stored = await ctx.vault.transaction(profile, async (tx) => {
       const latest = await tx.read('connection', recordKey);
       // Only over the generation we read: a newer record (a fresh login meanwhile) wins.
-      if (!latest || generationOf(latest) !== generationOf(current)) return latest;
+      if (!latest || changedSince(current, latest)) return latest;
       const record: ConnectionRecord = orderRecord('connection', {
         ...latest,
         status: 'connected',
@@ -148,7 +150,7 @@ async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition,
     const latest = await tx.read('connection', recordKey);
     if (!latest) return { record: null, ours: false };
     // Someone else renewed meanwhile (only possible once our lease lapsed): theirs stands.
-    if (generationOf(latest) !== generationOf(current)) return { record: latest, ours: false };
+    if (changedSince(current, latest)) return { record: latest, ours: false };
     const record: ConnectionRecord = orderRecord('connection', {
       ...latest,
       status: rejected ? 'invalid' : 'expired',
@@ -168,6 +170,25 @@ async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition,
   const error = refreshFailed(definition, outcome.record, reason, rejected, oauthError?.fromProvider ? oauthError.description : undefined);
   if (!rejected && accessTokenUsable(outcome.record)) return { record: outcome.record, refreshed: false, warning: `${error.message}; using the current access token until it expires` };
   throw error;
+}
+
+/**
+ * What another caller's attempt, finished while we waited, means for us: their new token; their
+ * rejection (never present the same refresh token again); or their transient failure (no second
+ * request in the same moment). Null when nothing changed and we still have to refresh.
+ */
+function settledByOthers(seen: ConnectionRecord, current: ConnectionRecord, options: FreshOptions): FreshResult | null {
+  const attempted = current.metadata?.last_refresh_at !== seen.metadata?.last_refresh_at;
+  if (!changedSince(seen, current) && !attempted) return null;
+  if (current.status === 'invalid' || current.status === 'revoked') throw rejectedEarlier(current);
+  if (current.status === 'expired' && attempted) {
+    const reason = String(current.metadata?.last_refresh_error ?? 'refresh failed');
+    const message = `refresh failed for ${current.provider} (${current.connection_name}): ${reason}`;
+    if (accessTokenUsable(current)) return { record: current, refreshed: false, warning: `${message}; using the current access token until it expires` };
+    throw new AuthsomeError('refresh_failed', message, { hint: 'The connection stays expired; the next access tries again.', provider: current.provider, connection: current.connection_name });
+  }
+  if (options.force || !isDue(current, Date.now(), options.lookaheadMs)) return { record: current, refreshed: false };
+  return null;
 }
 
 function refreshFailed(definition: ProviderDefinition, record: ConnectionRecord, reason: string, rejected: boolean, description?: string): AuthsomeError {

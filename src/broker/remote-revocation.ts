@@ -28,7 +28,7 @@ export async function revokeRemotely(ctx: BrokerContext, record: ConnectionRecor
     const transport = transportFor(ctx, definition);
     const server = await serverFor(ctx, definition, record.base_url, transport);
     if (!server.as.revocation_endpoint) return { status: 'not_supported' };
-    const client = await knownClient(ctx, definition);
+    const client = await knownClient(ctx, definition, { profile: record.profile, preferStored: true });
     if (!client) return { status: 'failed', error: `no OAuth client credentials for ${record.provider} to authenticate the revocation` };
     transport.secret(client.client_secret);
     await revokeToken(definition, server, buildClient(definition, client, server.as), token, hint, transport);

@@ -6,6 +6,8 @@ import { spawn } from 'node:child_process';
 export type BrowserResult = { opened: true; command: string } | { opened: false; reason: string };
 
 export async function openBrowser(url: string, env: NodeJS.ProcessEnv): Promise<BrowserResult> {
+  // Only web URLs: an authorization endpoint comes from a server's metadata and must not make us run anything else.
+  if (!/^https?:\/\//i.test(url)) return { opened: false, reason: 'the URL is not an http(s) address' };
   for (const command of browserCommands(env)) {
     if (await launch(command, url)) return { opened: true, command: command.join(' ') };
   }
@@ -19,7 +21,8 @@ export async function openBrowser(url: string, env: NodeJS.ProcessEnv): Promise<
 function browserCommands(env: NodeJS.ProcessEnv): string[][] {
   if (env.BROWSER) return env.BROWSER.split(':').filter(Boolean).map((entry) => entry.trim().split(/\s+/));
   if (process.platform === 'darwin') return [['open']];
-  if (process.platform === 'win32') return [['cmd', '/c', 'start', '""']];
+  // Not `cmd /c start`: cmd.exe reads the "&" of every query string as a command separator.
+  if (process.platform === 'win32') return [['rundll32', 'url.dll,FileProtocolHandler']];
   if (!env.DISPLAY && !env.WAYLAND_DISPLAY) return [];
   return [['xdg-open'], ['sensible-browser'], ['x-www-browser']];
 }

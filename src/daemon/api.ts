@@ -34,7 +34,7 @@ export function apiHandler(options: ApiOptions) {
         res.on('finish', options.shutdown);
         return;
       }
-      if (req.method === 'POST' && path === '/v1/sessions') return openSession(req, res, options);
+      if (req.method === 'POST' && path === '/v1/sessions') return await openSession(req, res, options);
       const outcome = /^\/v1\/sessions\/([^/]+)\/outcome$/.exec(path);
       if (req.method === 'POST' && outcome) {
         const body = (await readJson(req)) as { ok?: unknown; message?: unknown };
@@ -43,7 +43,9 @@ export function apiHandler(options: ApiOptions) {
       }
       json(res, 404, { error: 'not_found', message: `no route ${req.method} ${path}` });
     } catch (error) {
-      json(res, 400, { error: 'bad_request', message: (error as Error).message });
+      // A malformed or aborted request fails alone; it must never take the daemon (and its logins) down.
+      if (!res.headersSent && !res.destroyed) json(res, 400, { error: 'bad_request', message: (error as Error).message });
+      else res.destroy();
     }
   };
 }

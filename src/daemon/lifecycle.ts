@@ -95,8 +95,9 @@ export async function stopDaemon(home: string): Promise<DaemonStatus | null> {
 
 async function stopRunning(client: DaemonClient, running: DaemonStatus): Promise<void> {
   await client.shutdown().catch(() => undefined);
-  // The process exits right after answering; wait (bounded) until it is gone, then insist.
-  const deadline = Date.now() + 5000;
+  // The daemon finishes a background refresh in flight before it exits (a kill between rotation
+  // and the write would lose the grant): wait longer than a refresh can take, then insist.
+  const deadline = Date.now() + 60_000;
   while (isAlive(running.pid) && Date.now() < deadline) await sleep(20);
   if (isAlive(running.pid)) process.kill(running.pid, 'SIGKILL');
 }

@@ -40,6 +40,13 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
   const startedAt = new Date();
   let port = options.port;
 
+  // sun_path holds 108 bytes on Linux (104 on macOS); Node silently truncates a longer path and the
+  // socket would land outside the home. Refuse before binding anything.
+  if (Buffer.byteLength(paths.socket) >= 104) {
+    throw new AuthsomeError('home_not_writable', `the daemon's socket path is too long for a Unix socket: ${paths.socket}`, {
+      hint: 'Use a shorter AUTHSOME_HOME (at most about 90 characters).',
+    });
+  }
   const app = browserRoutes({ sessions, port: () => port, log });
   const browser = createAdaptorServer({ fetch: app.fetch }) as Server;
   browser.requestTimeout = 30_000;
@@ -66,35 +73,47 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
     return stopping;
   };
 
-  const api = createServer(apiHandler({
+  const handleApi = apiHandler({
     sessions, status, log, shutdown: () => void stop(),
     pageUrl: (kind, id) => (kind === 'input' ? `http://127.0.0.1:${port}/input/${id}` : kind === 'device' ? `http://127.0.0.1:${port}/device/${id}` : null),
-  }));
-  ensurePrivateDir(options.home);
-  if (existsSync(paths.socket)) {
-    if (await new DaemonClient(paths.socket).status().catch(() => null)) {
-      await closeServer(browser);
-      throw new AuthsomeError('conflict', `an authsome daemon is already running for ${options.home}`, { hint: 'See it with `authsome daemon status`.' });
-    }
-    // A socket file left by a daemon that died: nobody answers on it, so replace it.
-    rmSync(paths.socket, { force: true });
-  }
-  await new Promise<void>((resolve, reject) => {
-    api.once('error', reject);
-    // umask first so the socket is never reachable by others, even for the instant before chmod.
-    const previous = process.umask(0o177);
-    api.listen(paths.socket, () => {
-      process.umask(previous);
-      api.off('error', reject);
-      resolve();
-    });
   });
-  chmodSync(paths.socket, 0o600);
-  writePrivateFile(paths.pidFile, JSON.stringify(status()) + '\n');
-  // Renew a minute ahead of the refresh window, so callers find fresh tokens.
-  const stopRefresh = options.authsome
-    ? startBackgroundRefresh({ authsome: options.authsome, intervalMs: options.refreshIntervalMs ?? 30_000, lookaheadMs: 60_000, log })
-    : async () => {};
+  const api = createServer((req, res) => void handleApi(req, res).catch((error: Error) => {
+    log(`api request failed: ${error.message}`);
+    res.destroy();
+  }));
+  let stopRefresh: () => Promise<void> = async () => {};
+  try {
+    ensurePrivateDir(options.home);
+    if (existsSync(paths.socket)) {
+      if (await new DaemonClient(paths.socket).status().catch(() => null)) {
+        await closeServer(browser);
+        throw new AuthsomeError('conflict', `an authsome daemon is already running for ${options.home}`, { hint: 'See it with `authsome daemon status`.' });
+      }
+      // A socket file left by a daemon that died: nobody answers on it, so replace it.
+      rmSync(paths.socket, { force: true });
+    }
+    await new Promise<void>((resolve, reject) => {
+      api.once('error', reject);
+      // umask first so the socket is never reachable by others, even for the instant before chmod.
+      const previous = process.umask(0o177);
+      api.once('error', () => process.umask(previous));
+      api.listen(paths.socket, () => {
+        process.umask(previous);
+        api.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(paths.socket, 0o600);
+    writePrivateFile(paths.pidFile, JSON.stringify(status()) + '\n');
+    // Renew a minute ahead of the refresh window, so callers find fresh tokens.
+    stopRefresh = options.authsome
+      ? startBackgroundRefresh({ authsome: options.authsome, intervalMs: options.refreshIntervalMs ?? 30_000, lookaheadMs: 60_000, log })
+      : async () => {};
+  } catch (error) {
+    // Half a daemon (the port bound, no socket) would hold the port and answer nothing: undo it all.
+    await Promise.all([closeServer(browser), closeServer(api)]);
+    throw error;
+  }
   log(`listening on http://127.0.0.1:${port} and ${paths.socket} (pid ${process.pid}, version ${options.version})`);
   return { port, status, stop, stopped };
 }

@@ -55,6 +55,9 @@ export class OAuthTransport {
   async #fetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
     const url = String(input instanceof Request ? input.url : input);
     const method = init.method ?? 'GET';
+    // The https-only rule for every request, including those that bypass oauth4webapi's own check
+    // (userinfo, RFC 7592 reads, RFC 9728 challenges): a token never travels in clear off loopback.
+    if (!/^https:/i.test(url) && !isLoopbackHttp(url)) throw new TypeError(`refusing to send an OAuth request over plain HTTP to ${new URL(url).origin}`);
     let body = init.body;
     const headers = new Headers(init.headers);
     if (body instanceof URLSearchParams) {
@@ -77,10 +80,11 @@ export class OAuthTransport {
     let json = parseJsonObject(text);
     // GitHub answers form-encoded unless asked for JSON; oauth4webapi always asks, but be lenient.
     if (!json && contentType.includes('application/x-www-form-urlencoded')) json = Object.fromEntries(new URLSearchParams(text));
-    if (json) for (const [name, value] of Object.entries(json)) if (SECRET_FIELDS.has(name) && typeof value === 'string') this.#onSecret(value);
     this.#log(`oauth ← ${response.status} ${method} ${url} in ${Date.now() - started} ms`, {
       content_type: contentType || null,
-      body: json ?? text.slice(0, 2000),
+      // Secrets are masked by field name at any depth (Slack nests a user token under authed_user)
+      // and registered with the redactor; an unparsed answer that looks like tokens is not logged.
+      body: json ? this.#masked(json) : /(access|refresh|id)_token|client_secret/.test(text) ? '[unparsed answer with credentials]' : text.slice(0, 2000),
     });
     let status = response.status;
     // GitHub (and a few others) report token errors with HTTP 200 and an `error` member; RFC 6749
@@ -91,6 +95,18 @@ export class OAuthTransport {
     outHeaders.delete('content-length');
     outHeaders.delete('content-encoding');
     return new Response(json ? JSON.stringify(json) : text, { status, statusText: response.statusText, headers: outHeaders });
+  }
+
+  #masked(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map((item) => this.#masked(item));
+    if (!value || typeof value !== 'object') return value;
+    return Object.fromEntries(Object.entries(value).map(([name, item]) => {
+      if (SECRET_FIELDS.has(name) && typeof item === 'string') {
+        this.#onSecret(item);
+        return [name, '[REDACTED]'];
+      }
+      return [name, this.#masked(item)];
+    }));
   }
 
   /** Token requests (they carry a grant_type) to a provider that wants JSON; never revocation or device requests. */

@@ -2,7 +2,8 @@
 // URL), one CA bundle (system roots + any extra CAs + ours) under every name clients look for,
 // a preload that makes Node 20's fetch and http(s) use the proxy, placeholders for the routed
 // providers' key variables — and none of authsome's own secrets.
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
@@ -23,19 +24,25 @@ export interface ChildFiles {
 export function writeChildFiles(home: string, caPem: string, caFile: string, env: NodeJS.ProcessEnv): ChildFiles {
   const dir = join(home, 'proxy');
   ensurePrivateDir(dir);
+  // One bundle per run: runs started together (one creating the CA) must not trust each other's.
   // The bundle replaces a client's trust store (curl, requests, git): it must keep the system
   // roots for hosts we tunnel blindly, and CAs the user already added (a corporate proxy's).
   const extra = env.NODE_EXTRA_CA_CERTS ? safeRead(env.NODE_EXTRA_CA_CERTS) : '';
-  const bundle = join(dir, 'bundle.pem');
+  const bundle = join(dir, `bundle-${process.pid}-${randomBytes(4).toString('hex')}.pem`);
   writePrivateFile(bundle, [...rootCertificates, extra.trim(), caPem.trim()].filter(Boolean).join('\n') + '\n');
   const preload = join(dir, 'preload.cjs');
   writePrivateFile(preload, preloadSource());
   return { bundle, caFile, preload };
 }
 
-export function childEnvironment(parent: NodeJS.ProcessEnv, proxyUrl: string, files: ChildFiles, placeholders: string[]): NodeJS.ProcessEnv {
+/** Removes the run's bundle once the child is gone. */
+export function removeChildFiles(files: ChildFiles): void {
+  rmSync(files.bundle, { force: true });
+}
+
+export function childEnvironment(parent: NodeJS.ProcessEnv, proxyUrl: string, files: ChildFiles, placeholders: string[], removed: string[] = []): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...parent };
-  for (const name of VAULT_SECRETS) delete env[name];
+  for (const name of [...VAULT_SECRETS, ...removed]) delete env[name];
   for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy']) delete env[name];
   env.HTTPS_PROXY = env.https_proxy = env.HTTP_PROXY = env.http_proxy = proxyUrl;
   const noProxy = new Set([...(parent.NO_PROXY ?? parent.no_proxy ?? '').split(','), 'localhost', '127.0.0.1', '::1'].map((s) => s.trim()).filter(Boolean));

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { LeafCache, loadOrCreateCA } from './certificates.ts';
-import { childEnvironment, writeChildFiles } from './child-env.ts';
+import { childEnvironment, removeChildFiles, writeChildFiles, type ChildFiles } from './child-env.ts';
 import { CredentialCache } from './credentials.ts';
 import { RouteTable } from './routes.ts';
 import { startProxy } from './server.ts';
@@ -47,7 +47,7 @@ export async function probeRuntimes(home: string, env: NodeJS.ProcessEnv): Promi
   });
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const proxy = await startProxy({
-    routes: new RouteTable([{ provider: 'probe', connection: 'doctor', auth_type: 'api_key', host_url: PROBE_HOST, own_endpoints: [], env_vars: [] }]),
+    routes: new RouteTable([{ provider: 'probe', connection: 'doctor', auth_type: 'api_key', host_url: PROBE_HOST, own_endpoints: [], env_vars: [], strip_env_vars: [] }]),
     leaves,
     credentials: new CredentialCache({
       injection: async () => ({ headers: { 'X-Authsome-Probe': marker }, query: {}, credential: marker, renewAt: null, oauth: false }),
@@ -58,14 +58,16 @@ export async function probeRuntimes(home: string, env: NodeJS.ProcessEnv): Promi
     upstreamCA: [ca.certPem],
     log: () => {},
   });
+  let files: ChildFiles | null = null;
   try {
-    const files = writeChildFiles(home, ca.certPem, ca.certFile, env);
+    files = writeChildFiles(home, ca.certPem, ca.certFile, env);
     const childEnv = { ...childEnvironment(env, proxy.url, files, []), GIT_TERMINAL_PROMPT: '0' };
     const results: ProbeResult[] = [];
     for (const { runtime, command, args } of RUNTIMES) results.push(await probeOne(runtime, command, args, childEnv));
     return results;
   } finally {
     await proxy.close();
+    if (files) removeChildFiles(files);
     probe.close();
     probe.closeAllConnections();
   }

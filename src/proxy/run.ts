@@ -8,7 +8,7 @@ import { constants } from 'node:os';
 import type { RouteSpec } from '../broker/index.ts';
 import { AuthsomeError } from '../util/index.ts';
 import { LeafCache, loadOrCreateCA } from './certificates.ts';
-import { childEnvironment, writeChildFiles } from './child-env.ts';
+import { childEnvironment, removeChildFiles, writeChildFiles } from './child-env.ts';
 import { CredentialCache, type CredentialSource } from './credentials.ts';
 import { RouteTable } from './routes.ts';
 import { startProxy } from './server.ts';
@@ -44,7 +44,7 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
   });
   for (const route of table.routes) options.log(`proxy: route ${route.label}`);
   const files = writeChildFiles(options.home, ca.certPem, ca.certFile, options.env);
-  const env = childEnvironment(options.env, proxy.url, files, options.routes.flatMap((r) => r.env_vars));
+  const env = childEnvironment(options.env, proxy.url, files, options.routes.flatMap((r) => r.env_vars), options.routes.flatMap((r) => r.strip_env_vars));
   const started = Date.now();
   let exitCode = 1;
   let childPid: number | undefined;
@@ -74,6 +74,7 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
     });
   } finally {
     await proxy.close();
+    removeChildFiles(files);
     options.audit({
       command: basename(command), args: args.length, pid: childPid, exit_code: exitCode, duration_ms: Date.now() - started,
       routes: table.routes.map((r) => r.label), ...proxy.stats.toJSON(),

@@ -42,7 +42,8 @@ type Target = { host: string; port: number };
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const stats = new RunStats();
   const agent = new HttpsAgent({
-    keepAlive: true, maxSockets: 64, ALPNProtocols: ['http/1.1'],
+    // Explicit: a NODE_TLS_REJECT_UNAUTHORIZED=0 in the parent must never send credentials to an unverified host.
+    keepAlive: true, maxSockets: 64, ALPNProtocols: ['http/1.1'], rejectUnauthorized: true,
     ...(options.upstreamCA ? { ca: [...rootCertificates, ...options.upstreamCA] } : {}),
   } as ConstructorParameters<typeof HttpsAgent>[0]);
   const expected = `Basic ${Buffer.from(`authsome:${options.secret}`).toString('base64')}`;
@@ -50,9 +51,22 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const where = (target: Target): Target => options.connectTo?.get(`${target.host}:${target.port}`) ?? target;
 
   // Decrypted requests from intercepted CONNECT tunnels.
-  const inner = createServer((req, res) => void forward(req, res, (req.socket as TLSSocket & { target: Target }).target));
+  // Whatever a request does, it fails alone: an exception here must never take the proxy (and the
+  // child's exit code) down with it.
+  const targetOf = (req: IncomingMessage) => (req.socket as TLSSocket & { target: Target }).target;
+  const inner = createServer((req, res) => {
+    const normalized = normalizeRequestTarget(req, targetOf(req));
+    if (!normalized) return void res.writeHead(400, { 'content-type': 'text/plain' }).end('authsome proxy: the request target does not match the tunnel\n');
+    req.url = normalized;
+    forward(req, res, targetOf(req)).catch((error: Error) => fail(res, error));
+  });
   inner.keepAliveTimeout = 60_000;
-  inner.on('upgrade', (req, socket, head) => void upgrade(req, socket as Socket, head, (req.socket as TLSSocket & { target: Target }).target));
+  inner.on('upgrade', (req, socket, head) => {
+    const normalized = normalizeRequestTarget(req, targetOf(req));
+    if (!normalized) return void (socket as Socket).destroy();
+    req.url = normalized;
+    upgrade(req, socket as Socket, head, targetOf(req)).catch(() => (socket as Socket).destroy());
+  });
 
   const outer = createServer((req, res) => {
     // Plain-HTTP proxying: forwarded untouched; credentials never travel unencrypted.
@@ -208,7 +222,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     if (decision.inject) injection = await options.credentials.get(decision.route).catch(() => null);
     const to = where(target);
     const upstream = httpsRequest({
-      host: to.host, port: to.port, servername: isIP(target.host) ? undefined : target.host, method: req.method,
+      host: to.host, port: to.port, servername: isIP(target.host) ? undefined : target.host, method: req.method, rejectUnauthorized: true,
       path: withQuery(req.url ?? '/', injection), headers: { ...withCredential(req.headers, target, injection), connection: 'Upgrade', upgrade: req.headers.upgrade ?? 'websocket' },
     });
     upstream.on('upgrade', (r, upstreamSocket, upstreamHead) => {
@@ -268,6 +282,44 @@ function withCredential(headers: IncomingMessage['headers'], target: Target, inj
     out[name] = value;
   }
   return out;
+}
+
+/**
+ * The origin-form path the decision is made on and the upstream receives — the same string, so
+ * what was checked is what is sent. An absolute-form target must name the tunnel's own authority
+ * (RFC 9112 §3.2.2 lets it override Host); dot-segments and repeated slashes are resolved and
+ * percent-escaped unreserved characters decoded (RFC 3986 §6.2.2), so "//oauth/%74oken" cannot
+ * slip past an own-endpoint or path-prefix rule. Null when the target is unacceptable.
+ */
+export function normalizeRequestTarget(req: IncomingMessage, target: Target): string | null {
+  let raw = req.url ?? '/';
+  if (raw === '*') return raw;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      return null;
+    }
+    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    if (url.protocol !== 'https:' || url.hostname.toLowerCase() !== target.host || port !== target.port) return null;
+    raw = raw.slice(raw.indexOf('/', url.protocol.length + 2)) || '/';
+  }
+  if (!raw.startsWith('/')) return null;
+  // The query is passed on exactly as the child wrote it; only the path is normalized.
+  const q = raw.indexOf('?');
+  const query = q === -1 ? '' : raw.slice(q);
+  let path: string;
+  try {
+    path = new URL(raw.slice(0, q === -1 ? undefined : q).replace(/\/{2,}/g, '/'), 'https://authority.invalid').pathname;
+  } catch {
+    return null;
+  }
+  path = path.replace(/\/{2,}/g, '/').replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
+    const char = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(char) ? char : escape.toUpperCase();
+  });
+  return path + query;
 }
 
 function withQuery(path: string, injection: Injection | null): string {

@@ -92,6 +92,22 @@ describe('daemon start, status, logs and stop', () => {
     assert.equal(preflight.headers['access-control-allow-origin'], undefined);
   });
 
+  it('answers a malformed API request with 400 and keeps running', async () => {
+    const { json } = await runCliJson<Status>(['daemon', 'start'], { env: h.env });
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ socketPath: join(h.home, 'daemon.sock'), path: '/v1/sessions', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ kind: 'nope', provider: 'x' }));
+    });
+    assert.equal(answer.status, 400);
+    assert.match(answer.body, /kind must be callback, input or device/);
+    assert.ok(isAlive(json.pid), 'the daemon survived');
+    assert.equal((await runCliJson<Status>(['daemon', 'status'], { env: h.env })).json.pid, json.pid);
+  });
+
   it('replaces a running daemon of another version', async () => {
     const home = await oauthHome();
     try {

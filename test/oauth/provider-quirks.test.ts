@@ -103,6 +103,18 @@ describe('token endpoints', () => {
     assert.equal(open.expires_at, null);
   });
 
+  it('never logs a secret nested in an answer (Slack puts a user token under authed_user)', async () => {
+    handler = () => ({ body: JSON.stringify({ access_token: 'xoxb-top-secret-1234', token_type: 'bot', authed_user: { id: 'U1', access_token: 'xoxp-nested-secret-5678', refresh_token: 'xoxe-nested-refresh-9012' } }) });
+    const lines: string[] = [];
+    const def = definition();
+    const transport = new OAuthTransport(def, { log: (message, fields) => lines.push(message + JSON.stringify(fields ?? {})) });
+    const resolved = await resolveServer(def, null, transport);
+    await requestClientCredentialsToken(def, resolved, buildClient(def, { client_id: 'c', client_secret: 'client-secret-123456' }, resolved.as), { scopes: [] }, transport);
+    const text = lines.join('\n');
+    for (const secret of ['xoxb-top-secret-1234', 'xoxp-nested-secret-5678', 'xoxe-nested-refresh-9012']) assert.ok(!text.includes(secret), `${secret} reached the log`);
+    assert.match(text, /"authed_user":\{"id":"U1","access_token":"\[REDACTED\]"/);
+  });
+
   it('reports an HTML answer as what it is, naming the endpoint, status and content type', async () => {
     handler = () => ({ type: 'text/html; charset=utf-8', body: '<html><body>Sign in to continue</body></html>' });
     const { def, transport, resolved, client } = await setup({}, 'secret-123456');

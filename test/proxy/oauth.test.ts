@@ -3,6 +3,7 @@
 // that falls due is renewed before it is injected; and the child's environment holds no secret —
 // no API key, no access or refresh token, not AUTHSOME_MASTER_KEY — only placeholders.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
@@ -183,7 +184,9 @@ describe('the child\'s environment', () => {
     assert.match(proxyUrl, /^http:\/\/authsome:[^@]+@127\.0\.0\.1:\d+$/);
     for (const name of ['https_proxy', 'HTTP_PROXY', 'http_proxy']) assert.equal(env.get(name), proxyUrl, name);
     const bundle = env.get('SSL_CERT_FILE');
-    assert.equal(bundle, join(oh.home, 'proxy', 'bundle.pem'));
+    // One bundle per run (runs started together must not trust each other's CA), removed afterwards.
+    assert.match(bundle ?? '', new RegExp(`^${join(oh.home, 'proxy').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/bundle-\\d+-[0-9a-f]+\\.pem$`));
+    assert.equal(existsSync(bundle!), false, 'the run\'s bundle is removed when it ends');
     for (const name of ['REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO', 'NODE_EXTRA_CA_CERTS']) assert.equal(env.get(name), bundle, name);
     assert.match(env.get('NODE_OPTIONS') ?? '', /--require "[^"]+preload\.cjs"/);
     assert.match(env.get('NO_PROXY') ?? '', /(^|,)127\.0\.0\.1(,|$)/);

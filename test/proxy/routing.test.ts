@@ -203,6 +203,38 @@ describe('requests that get nothing', () => {
     assertNoSecretIn(result.stderr, [OWNER_TOKEN], 'the verbose log');
   });
 
+  it('an own endpoint written another way (//, %-escapes, dot-segments, absolute-form) still gets nothing', async () => {
+    const result = await ambiguous.run(['sh', '-c', [
+      'curl -sS --path-as-is https://auth.example.test//oauth/token',
+      'curl -sS --path-as-is https://auth.example.test/oauth/%74oken',
+      'curl -sS --path-as-is https://auth.example.test/echo/../oauth/token',
+    ].join(' ; ')], { only: 'owner' });
+    assert.equal(result.code, 0, result.stderr);
+    const tokenHits = upstream.requests.filter((r) => r.path === '/oauth/token');
+    assert.ok(tokenHits.length >= 3, `the normalized path went upstream (${tokenHits.map((r) => r.path).join(', ')})`);
+    for (const hit of tokenHits) assert.equal(hit.headers.authorization, undefined);
+  });
+
+  it('a request naming another authority than its tunnel is refused, never forwarded with the credential', async () => {
+    // An absolute-form target (RFC 9112 §3.2.2) inside the tunnel to auth.example.test, naming api.example.test.
+    const result = await ambiguous.run(['node', '-e', `
+      const tls = require('node:tls'); const http = require('node:http');
+      const proxy = new URL(process.env.HTTPS_PROXY);
+      const auth = 'Basic ' + Buffer.from(decodeURIComponent(proxy.username) + ':' + decodeURIComponent(proxy.password)).toString('base64');
+      const req = http.request({ host: proxy.hostname, port: proxy.port, method: 'CONNECT', path: 'auth.example.test:443', headers: { 'proxy-authorization': auth } });
+      req.on('connect', (res, socket) => {
+        const s = tls.connect({ socket, servername: 'auth.example.test', ca: require('node:fs').readFileSync(process.env.SSL_CERT_FILE) }, () => {
+          s.write('GET https://api.example.test/echo/smuggled HTTP/1.1\\r\\nHost: auth.example.test\\r\\nConnection: close\\r\\n\\r\\n');
+        });
+        let out = ''; s.on('data', (d) => (out += d)); s.on('end', () => console.log(out.split('\\r\\n')[0]));
+      });
+      req.end();
+    `], { only: 'owner' });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^HTTP\/1\.1 400/);
+    assert.equal(upstream.requests.filter((r) => r.path === '/echo/smuggled').length, 0);
+  });
+
   it('a path outside the route\'s prefix gets nothing', async () => {
     const prefixed = await proxyHome(upstream);
     try {

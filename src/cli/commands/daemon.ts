@@ -83,7 +83,9 @@ export function registerDaemon(program: Command): void {
 /** Runs until stopped; reports readiness or the start failure to a parent over IPC. */
 async function serve(home: string | undefined): Promise<number> {
   const settings = resolveSettings(process.env, { home });
-  const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  const { redactor } = await import('../../audit/index.ts');
+  // Every line passes the one redactor, like every other log (refresh outcomes can quote providers).
+  const log = (line: string) => process.stdout.write(redactor.redact(`${new Date().toISOString()} ${line}`) + '\n');
   process.title = 'authsome-daemon';
   const { startDaemonServer } = await import('../../daemon/index.ts');
   let running;
