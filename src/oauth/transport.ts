@@ -86,6 +86,12 @@ export class OAuthTransport {
       // and registered with the redactor; an unparsed answer that looks like tokens is not logged.
       body: json ? this.#masked(json) : /(access|refresh|id)_token|client_secret/.test(text) ? '[unparsed answer with credentials]' : text.slice(0, 2000),
     });
+    // oauth4webapi accepts only the registered token types (RFC 6750 Bearer, RFC 9449 DPoP); Slack
+    // answers "bot" or "user" for tokens that are sent as Bearer all the same.
+    if (json && typeof json.token_type === 'string' && typeof json.access_token === 'string' && !/^(bearer|dpop|n_a)$/i.test(json.token_type)) {
+      this.#log(`oauth: token_type "${json.token_type}" read as Bearer`);
+      json = { ...json, token_type: 'Bearer' };
+    }
     let status = response.status;
     // GitHub (and a few others) report token errors with HTTP 200 and an `error` member; RFC 6749
     // §5.2 says 400. Without this, oauth4webapi reports "access_token must be a string".
