@@ -1,12 +1,12 @@
 // Proves the test support works: the child-process authorization server, the browser simulator and Chromium.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import * as oauth from 'oauth4webapi';
 import { startAuthServer } from './auth-server.ts';
 import type { AuthServer } from './auth-server.ts';
 import { approveUserCode, collectRedirectToCallback, followAuthorizationUrl } from './browser-sim.ts';
 import { launchChromium } from './chromium.ts';
+import { pkceAuthorizationUrl, withCallbackServer } from './pkce.ts';
 
 const insecure = { [oauth.allowInsecureRequests]: true } as const; // the test server is plain http on 127.0.0.1
 const publicClient: oauth.Client = { client_id: 'authsome-public', token_endpoint_auth_method: 'none' };
@@ -20,39 +20,8 @@ before(async () => {
 });
 after(() => server?.close());
 
-/** A stand-in for the daemon's loopback callback: any port, path /auth/callback/oauth. */
-async function withCallbackServer<T>(run: (redirectUri: string, got: Promise<URLSearchParams>) => Promise<T>): Promise<T> {
-  let deliver!: (params: URLSearchParams) => void;
-  const got = new Promise<URLSearchParams>((resolve) => (deliver = resolve));
-  const callback = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    res.writeHead(url.pathname === '/auth/callback/oauth' ? 200 : 404, { 'content-type': 'text/html' }).end('<p>Signed in.</p>');
-    if (url.pathname === '/auth/callback/oauth') deliver(url.searchParams);
-  });
-  await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
-  try {
-    return await run(`http://127.0.0.1:${(callback.address() as { port: number }).port}/auth/callback/oauth`, got);
-  } finally {
-    callback.close();
-  }
-}
-
-async function authorizationUrl(redirectUri: string, extra: Record<string, string> = {}, endpoint = as.authorization_endpoint!) {
-  const verifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const url = new URL(endpoint);
-  url.search = new URLSearchParams({
-    client_id: publicClient.client_id,
-    response_type: 'code',
-    redirect_uri: redirectUri,
-    scope: 'openid email offline_access',
-    state,
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    ...extra,
-  }).toString();
-  return { url: url.href, verifier, state };
-}
+const authorizationUrl = (redirectUri: string, extra: Record<string, string> = {}, endpoint = as.authorization_endpoint!) =>
+  pkceAuthorizationUrl(endpoint, { clientId: publicClient.client_id, redirectUri, extra });
 
 /** A full PKCE login (authsome-public unless told) through the browser simulator and a real loopback callback. */
 async function login(extra: Record<string, string> = {}, client = publicClient, auth = oauth.None()) {

@@ -2,12 +2,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import http from 'node:http';
 import * as oauth from 'oauth4webapi';
 import { startAuthServer } from './auth-server.ts';
 import type { AuthServer } from './auth-server.ts';
 import { followAuthorizationUrl } from './browser-sim.ts';
 import { startTokenGate } from './token-gate.ts';
+import { pkceAuthorizationUrl, withCallbackServer } from './pkce.ts';
 import type { TokenGate } from './token-gate.ts';
 
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
@@ -20,36 +20,15 @@ let refreshToken: string;
 
 /** A PKCE login of authsome-public through the browser simulator and a loopback callback; returns the refresh token. */
 async function login(): Promise<string> {
-  let deliver!: (params: URLSearchParams) => void;
-  const got = new Promise<URLSearchParams>((resolve) => (deliver = resolve));
-  const callback = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html' }).end('<p>Signed in.</p>');
-    deliver(new URL(req.url ?? '/', 'http://127.0.0.1').searchParams);
-  });
-  await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
-  try {
-    const redirectUri = `http://127.0.0.1:${(callback.address() as { port: number }).port}/auth/callback/oauth`;
-    const verifier = oauth.generateRandomCodeVerifier();
-    const state = oauth.generateRandomState();
-    const url = new URL(as.authorization_endpoint!);
-    url.search = new URLSearchParams({
-      client_id: client.client_id,
-      response_type: 'code',
-      redirect_uri: redirectUri,
-      scope: 'openid email offline_access',
-      state,
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    }).toString();
-    await followAuthorizationUrl(url.href);
+  return withCallbackServer(async (redirectUri, got) => {
+    const { url, verifier, state } = await pkceAuthorizationUrl(as.authorization_endpoint!, { clientId: client.client_id, redirectUri });
+    await followAuthorizationUrl(url);
     const params = oauth.validateAuthResponse(as, client, await got, state);
     const response = await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), params, redirectUri, verifier, insecure);
     const tokens = await oauth.processAuthorizationCodeResponse(as, client, response);
     assert.ok(tokens.refresh_token);
     return tokens.refresh_token;
-  } finally {
-    callback.close();
-  }
+  });
 }
 
 /** A raw refresh request through the gate (what a broker process sends). */
