@@ -2,7 +2,8 @@
 // starts the same local authorization server the tests use (oidc-provider) and a small API
 // behind it, registers a provider for them in a throwaway home, and runs the real CLI: log in
 // with the device flow (the code is approved for you), list, get, hand the token to curl, watch
-// a short-lived token get refreshed, log out (the provider revokes it), showing each step's output.
+// a short-lived token get refreshed, run curl behind the credential-injecting proxy (the child
+// never sees the token), log out (the provider revokes it), showing each step's output.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAuthServer } from '../test/support/auth-server.ts';
 import { approveUserCode } from '../test/support/browser-sim.ts';
+import { startHttpsUpstream } from '../test/support/https-upstream.ts';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const tty = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -44,6 +46,11 @@ const authsome = (args: string) => run(`authsome ${args}`, [process.execPath, CL
 // min(300 s, half its lifetime) of expiry — here, after 10 s.
 const TOKEN_SECONDS = 20;
 const server = await startAuthServer({ accessTokenTtl: TOKEN_SECONDS });
+// An HTTPS API for `run`: api.example.test, reached without DNS (AUTHSOME_PROXY_CONNECT_TO), with
+// its own test CA trusted by authsome (NODE_EXTRA_CA_CERTS). It echoes what it received.
+const api = await startHttpsUpstream(['api.example.test']);
+env.AUTHSOME_PROXY_CONNECT_TO = api.connectTo();
+env.NODE_EXTRA_CA_CERTS = api.caFile;
 let failed = false;
 try {
   console.log(paint(1, 'authsome demo') + ` — a local authorization server at ${server.issuer} and an API at ${server.apiUrl}`);
@@ -53,7 +60,7 @@ try {
   const definition = {
     schema_version: 1, name: 'demo', display_name: 'Demo API', auth_type: 'oauth2', flow: 'device_code',
     oauth: { issuer: server.issuer, scopes: ['openid', 'email', 'offline_access'] },
-    host_url: new URL(server.apiUrl).host,
+    host_url: 'api.example.test',
     client: { client_id_env: 'DEMO_CLIENT_ID' },
     export: { env: { access_token: 'DEMO_TOKEN' } },
   };
@@ -93,6 +100,13 @@ try {
   await authsome('log --event refresh -n 1');
   note('One refresh, with the rotated refresh token stored before the new access token was handed out.');
 
+  step('Run a program behind the proxy: its HTTPS requests get the token, its environment never does');
+  await run(`authsome run -- sh -c 'echo "DEMO_TOKEN=$DEMO_TOKEN"'`, [process.execPath, CLI, 'run', '--', 'sh', '-c', 'echo "DEMO_TOKEN=$DEMO_TOKEN"']);
+  await run('authsome run -- curl -sS https://api.example.test/echo/me', [process.execPath, CLI, 'run', '--', 'curl', '-sS', '-o', '/dev/null', 'https://api.example.test/echo/me']);
+  const seen = api.received('/echo/me').at(-1)?.headers.authorization;
+  note(`The API received: Authorization: ${typeof seen === 'string' ? seen.replace(/^(Bearer \S{4})\S+/, '$1****') : '(nothing)'}`);
+  await authsome('log --event run -n 1');
+
   step('Log out: the provider revokes the grant (RFC 7009), then the connection is removed');
   await authsome('logout demo');
   await authsome('log -n 3');
@@ -102,6 +116,7 @@ try {
 } finally {
   await authsome('daemon stop');
   await server.close();
+  await api.close();
   rmSync(home, { recursive: true, force: true });
 }
 console.log(`\n${failed ? 'The demo stopped early.' : 'Done. Everything ran on this machine; the throwaway home is gone.'}`);
