@@ -91,6 +91,25 @@ describe('a refresh interrupted by a crash', () => {
   });
 });
 
+describe('a refresh racing a new login', () => {
+  it('never overwrites the new login with the old grant\'s rotated tokens', async () => {
+    await makeDue(h.home, 'testas');
+    gate.mode('hold-response');
+    const old = startCli(['get', 'testas', '--field', 'access_token', '--show-secret'], { env });
+    await gate.nextHeld(); // the old grant was rotated at the server; its answer is held
+    gate.mode('pass');
+    const login = await runCli(['login', 'testas', '--force'], { env });
+    assert.equal(login.code, 0, login.stderr);
+    const fresh = { access: (await get()).stdout.trim(), refresh: (await get('refresh_token')).stdout.trim() };
+    gate.release();
+    const result = await old.done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), fresh.access, 'the caller got the new login\'s token');
+    assert.deepEqual({ access: (await get()).stdout.trim(), refresh: (await get('refresh_token')).stdout.trim() }, fresh, 'the new login stands');
+    assert.equal(await field('status'), 'connected');
+  });
+});
+
 describe('a token endpoint that fails', () => {
   const cases: Array<{ name: string; setup: () => void; state: 'expired' | 'invalid'; message: RegExp }> = [
     { name: 'slow past the timeout', setup: () => gate.mode('slow', { delayMs: 5000 }), state: 'expired', message: /: connection timed out\n/ },
