@@ -6,7 +6,7 @@ import { action } from './run.ts';
 export function registerManage(program: Command): void {
   program
     .command('logout <provider>')
-    .description('remove one connection')
+    .description('revoke one connection at the provider (RFC 7009), then remove it')
     .option('--connection <name>', 'connection name (default: the provider\'s default connection)')
     .action(action<{ connection?: string }>(async ({ authsome, out }, [provider], options) => {
       const result = await authsome.logout(provider!, options.connection ? { connection: options.connection } : {});
@@ -15,7 +15,7 @@ export function registerManage(program: Command): void {
 
   program
     .command('revoke <provider>')
-    .description('remove every connection of a provider and its OAuth client record')
+    .description('revoke every connection of a provider at the provider, then remove them and its OAuth client record')
     .action(action(async ({ authsome, out }, [provider]) => {
       const result = await authsome.revoke(provider!);
       out.result(result, [describe('Revoked', result), remoteLines(result)].filter(Boolean).join('\n'));
