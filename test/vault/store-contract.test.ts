@@ -1,0 +1,354 @@
+// One contract for every Store backend: the same behaviours run against SQLite (a temp file) and
+// PostgreSQL (a throwaway server from test/support/postgres.ts). PostgreSQL-only checks follow:
+// profiles sharing one kv table, "two machines" (separate pools) contending, concurrent first
+// starts, redacted locations, an unreachable server and a server restart.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AuthsomeError } from '../../src/util/index.ts';
+import { PgStore } from '../../src/vault/pg-store.ts';
+import { SqliteStore } from '../../src/vault/sqlite-store.ts';
+import type { Store } from '../../src/vault/store.ts';
+import { cleanupHomes, tempDir } from '../support/homes.ts';
+import { closedPort, startPostgres, type TestPostgres } from '../support/postgres.ts';
+
+after(cleanupHomes);
+
+interface Backend {
+  name: string;
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+  /** A fresh, empty store (its own file, or its own profile on the shared server). */
+  open(): Promise<Store>;
+  /** Two independent handles on one store: two connections (SQLite) or two machines (PostgreSQL). */
+  openPair(): Promise<[Store, Store]>;
+  /**
+   * Whether two handles in ONE process may run overlapping transactions. Not for SQLite:
+   * better-sqlite3 waits for the file lock synchronously (busy_timeout), which blocks the event
+   * loop that the other handle's open transaction needs to finish — it times out after 5 s.
+   * Across processes SQLite's BEGIN IMMEDIATE serializes them; within one, a single handle does.
+   */
+  overlappingTransactionsAcrossHandles: boolean;
+}
+
+let counter = 0;
+const unique = (label: string) => `${label}${process.pid}x${++counter}`;
+
+let server: TestPostgres | undefined;
+
+const sqlite: Backend = {
+  name: 'sqlite',
+  overlappingTransactionsAcrossHandles: false,
+  async setup() {},
+  async teardown() {},
+  async open() {
+    return SqliteStore.open(join(tempDir(), 'store.db'), { create: true });
+  },
+  async openPair() {
+    const path = join(tempDir(), 'store.db');
+    return [SqliteStore.open(path, { create: true }), SqliteStore.open(path, { create: true })];
+  },
+};
+
+const postgres: Backend = {
+  name: 'postgres',
+  overlappingTransactionsAcrossHandles: true,
+  async setup() {
+    server = await startPostgres();
+  },
+  async teardown() {
+    await server?.stop();
+  },
+  async open() {
+    return PgStore.open(server!.url, { profile: unique('p') });
+  },
+  async openPair() {
+    // Different connection strings → different pools, as on two machines.
+    const profile = unique('p');
+    return Promise.all([
+      PgStore.open(`${server!.url}?application_name=machine-a`, { profile }),
+      PgStore.open(`${server!.url}?application_name=machine-b`, { profile }),
+    ]);
+  },
+};
+
+for (const backend of [sqlite, postgres]) {
+  describe(`Store contract: ${backend.name}`, () => {
+    const opened: Store[] = [];
+    const open = async () => {
+      const store = await backend.open();
+      opened.push(store);
+      return store;
+    };
+    const openPair = async () => {
+      const pair = await backend.openPair();
+      opened.push(...pair);
+      return pair;
+    };
+
+    before(() => backend.setup());
+    after(async () => {
+      for (const store of opened.splice(0)) await store.close();
+      await backend.teardown();
+    });
+
+    test('get/put/delete round trip', async () => {
+      const store = await open();
+      const ns = `profile:${unique('n')}:`;
+      assert.equal(await store.get(`${ns}k`), undefined);
+      await store.put(`${ns}k`, 'v1');
+      assert.equal(await store.get(`${ns}k`), 'v1');
+      await store.put(`${ns}k`, 'v2');
+      assert.equal(await store.get(`${ns}k`), 'v2');
+      const big = 'x'.repeat(100_000) + 'é😀';
+      await store.put(`${ns}big`, big);
+      assert.equal(await store.get(`${ns}big`), big);
+      assert.equal(await store.delete(`${ns}k`), true);
+      assert.equal(await store.delete(`${ns}k`), false);
+      assert.equal(await store.get(`${ns}k`), undefined);
+    });
+
+    test('list(prefix) is ordered by key and never leaks other prefixes, even with % and _', async () => {
+      const store = await open();
+      const ns = `profile:${unique('n')}:`;
+      const other = `profile:${unique('n')}:`;
+      const suffixes = ['ab', 'a_', 'a%', 'a', 'aB', 'a%b', 'a_b', 'a\\', 'aé', 'a😀', 'b', 'A', '_', '%', 'a-b', 'a b'];
+      const shuffled = [...suffixes].sort(() => Math.random() - 0.5);
+      for (const suffix of shuffled) await store.put(ns + suffix, `v:${suffix}`);
+      await store.put(`${other}a`, 'elsewhere');
+      await store.put(`${ns.slice(0, -1)}`, 'prefix without the colon');
+
+      const expected = (start: string) =>
+        suffixes.filter((s) => s.startsWith(start)).sort().map((s) => ({ key: ns + s, value: `v:${s}` }));
+      assert.deepEqual(await store.list(ns), expected(''));
+      assert.deepEqual(await store.list(`${ns}a`), expected('a'));
+      assert.deepEqual(await store.list(`${ns}a_`), expected('a_'));
+      assert.deepEqual(await store.list(`${ns}a%`), expected('a%'));
+      assert.deepEqual(await store.list(`${ns}_`), expected('_'));
+      assert.deepEqual(await store.list(`${ns}%`), expected('%'));
+      assert.deepEqual(await store.list(`${ns}a\\`), expected('a\\'));
+      assert.deepEqual(await store.list(`${ns}zz`), []);
+      assert.deepEqual((await store.list(`${ns}a_`)).map((e) => e.key), [`${ns}a_`, `${ns}a_b`]);
+      const all = await store.list('');
+      assert.deepEqual(all.map((e) => e.key), [...all.map((e) => e.key)].sort());
+      assert.ok(all.some((e) => e.key === `${other}a`));
+    });
+
+    test('transaction commits every write together and returns fn’s value', async () => {
+      const store = await open();
+      const ns = `profile:${unique('n')}:`;
+      await store.put(`${ns}gone`, 'old');
+      const result = await store.transaction(async (tx) => {
+        await tx.put(`${ns}a`, '1');
+        await tx.put(`${ns}b`, '2');
+        assert.equal(await tx.delete(`${ns}gone`), true);
+        assert.equal(await tx.get(`${ns}a`), '1', 'a transaction reads its own writes');
+        assert.deepEqual((await tx.list(ns)).map((e) => e.key), [`${ns}a`, `${ns}b`]);
+        return 'done';
+      });
+      assert.equal(result, 'done');
+      assert.deepEqual(await store.list(ns), [{ key: `${ns}a`, value: '1' }, { key: `${ns}b`, value: '2' }]);
+    });
+
+    test('an exception inside a transaction rolls everything back and is rethrown', async () => {
+      const store = await open();
+      const ns = `profile:${unique('n')}:`;
+      await store.put(`${ns}keep`, 'original');
+      const boom = new Error('boom');
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.put(`${ns}new`, 'x');
+          await tx.put(`${ns}keep`, 'changed');
+          await tx.delete(`${ns}keep`);
+          throw boom;
+        }),
+        (error) => error === boom,
+      );
+      assert.deepEqual(await store.list(ns), [{ key: `${ns}keep`, value: 'original' }]);
+      // The store is still usable afterwards (the pooled client went back clean).
+      await store.transaction(async (tx) => tx.put(`${ns}after`, 'ok'));
+      assert.equal(await store.get(`${ns}after`), 'ok');
+    });
+
+    test('a lease is refused to another holder until released, and re-entrant for its holder', async () => {
+      const store = await open();
+      const key = `lease:${unique('l')}`;
+      assert.equal(await store.acquireLease(key, 'A', 30_000), true);
+      assert.equal(await store.acquireLease(key, 'B', 30_000), false);
+      assert.equal(await store.acquireLease(key, 'A', 30_000), true, 're-entrant for the same holder');
+      await store.releaseLease(key, 'B'); // not B's: no effect
+      assert.equal(await store.acquireLease(key, 'B', 30_000), false);
+      await store.releaseLease(key, 'A');
+      assert.equal(await store.acquireLease(key, 'B', 30_000), true);
+      assert.equal(await store.acquireLease(key, 'A', 30_000), false);
+      await store.releaseLease(key, 'B');
+    });
+
+    test('an expired lease can be taken by another holder', async () => {
+      const store = await open();
+      const key = `lease:${unique('l')}`;
+      assert.equal(await store.acquireLease(key, 'A', 150), true);
+      assert.equal(await store.acquireLease(key, 'B', 150), false);
+      await sleep(300);
+      assert.equal(await store.acquireLease(key, 'B', 30_000), true);
+      assert.equal(await store.acquireLease(key, 'A', 30_000), false);
+      await store.releaseLease(key, 'A'); // A lost it: releasing must not free B's lease
+      assert.equal(await store.acquireLease(key, 'C', 30_000), false);
+    });
+
+    test('two handles contending: exactly one holder wins each lease', async () => {
+      const [one, two] = await openPair();
+      for (let round = 0; round < 10; round += 1) {
+        const key = `lease:${unique('race')}`;
+        const attempts = Array.from({ length: 8 }, (_, i) => ((i % 2 === 0 ? one : two).acquireLease(key, `holder-${i}`, 30_000)));
+        const results = await Promise.all(attempts);
+        assert.equal(results.filter(Boolean).length, 1, `round ${round}: ${JSON.stringify(results)}`);
+      }
+    });
+
+    test('read-check-write transactions never interleave (no lost update)', async () => {
+      let [one, two] = await openPair();
+      if (!backend.overlappingTransactionsAcrossHandles) two = one;
+      const key = `profile:${unique('n')}:counter`;
+      await one.put(key, '0');
+      const bump = (store: Store) =>
+        store.transaction(async (tx) => {
+          const value = Number(await tx.get(key));
+          await sleep(1);
+          await tx.put(key, String(value + 1));
+        });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => bump(i % 2 === 0 ? one : two)));
+      assert.equal(await two.get(key), '20');
+    });
+  });
+}
+
+describe('PostgreSQL only', () => {
+  let pg: TestPostgres;
+  const opened: Store[] = [];
+  const open = async (url: string, profile: string) => {
+    const store = await PgStore.open(url, { profile });
+    opened.push(store);
+    return store;
+  };
+
+  before(async () => {
+    pg = await startPostgres();
+  });
+  after(async () => {
+    for (const store of opened.splice(0)) await store.close();
+    await pg?.stop();
+  });
+
+  test('profiles share one kv table but each store sees only its own rows', async () => {
+    const work = await open(pg.url, 'work');
+    const home = await open(pg.url, 'home');
+    await work.put('profile:work:github:metadata', 'w');
+    await home.put('profile:home:github:metadata', 'h');
+    assert.deepEqual(await work.list(''), [{ key: 'profile:work:github:metadata', value: 'w' }]);
+    assert.deepEqual(await home.list('profile:'), [{ key: 'profile:home:github:metadata', value: 'h' }]);
+    assert.equal(await work.get('profile:home:github:metadata'), undefined);
+    assert.equal(await work.delete('profile:home:github:metadata'), false);
+    assert.equal(await home.get('profile:home:github:metadata'), 'h');
+  });
+
+  test('concurrent first starts apply the migrations exactly once', async () => {
+    const url = await pg.createDatabase('fresh_start');
+    // Separate pools (different connection strings), like several machines starting at once.
+    const stores = await Promise.all(Array.from({ length: 6 }, (_, i) => open(`${url}?application_name=first-${i}`, 'default')));
+    await stores[0]!.put('profile:default:x:metadata', 'ok');
+    assert.equal(await stores[5]!.get('profile:default:x:metadata'), 'ok');
+    const { default: pgModule } = await import('pg');
+    const client = new pgModule.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query('SELECT version FROM authsome_schema_migrations ORDER BY version');
+      assert.deepEqual(rows, [{ version: 1 }]);
+      const tables = await client.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename");
+      assert.deepEqual(tables.rows.map((r) => r.tablename), ['authsome_leases', 'authsome_schema_migrations', 'kv']);
+    } finally {
+      await client.end();
+    }
+  });
+
+  test('statement_timeout bounds a statement stuck behind a lock (store_unavailable, not a hang)', async () => {
+    const store = await open(pg.url, unique('p'));
+    const { default: pgModule } = await import('pg');
+    const blocker = new pgModule.Client({ connectionString: pg.url });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE kv IN ACCESS EXCLUSIVE MODE');
+      const started = Date.now();
+      await assert.rejects(store.get('profile:t:x:metadata'), (error: unknown) => {
+        assert.ok(error instanceof AuthsomeError, String(error));
+        assert.equal(error.code, 'store_unavailable');
+        assert.match(error.message, /did not answer within 5 s/);
+        return true;
+      });
+      const waited = Date.now() - started;
+      assert.ok(waited >= 4500 && waited < 9000, `waited ${waited} ms`);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      await blocker.end();
+    }
+    assert.equal(await store.get('profile:t:x:metadata'), undefined);
+  });
+
+  test('location is the URL without the password', async () => {
+    const url = new URL(pg.url);
+    url.password = 'hunter2-secret'; // trust auth accepts any password
+    const store = await open(url.toString(), 'default');
+    assert.ok(!store.location.includes('hunter2-secret'), store.location);
+    assert.equal(store.location, pg.url);
+  });
+
+  test('an unreachable server → store_unavailable, without the password', async () => {
+    const port = await closedPort();
+    const url = `postgres://authsome:hunter2-secret@127.0.0.1:${port}/authsome`;
+    await assert.rejects(PgStore.open(url, { profile: 'default' }), (error: unknown) => {
+      assert.ok(error instanceof AuthsomeError, String(error));
+      assert.equal(error.code, 'store_unavailable');
+      assert.match(error.message, new RegExp(`^cannot reach the PostgreSQL store at postgres://authsome@127\\.0\\.0\\.1:${port}/authsome: `));
+      assert.match(error.message, /ECONNREFUSED/);
+      assert.ok(!error.message.includes('hunter2'), error.message);
+      assert.ok(error.hint && !error.hint.includes('hunter2'));
+      assert.ok(!JSON.stringify(error.toJSON()).includes('hunter2'));
+      return true;
+    });
+  });
+
+  test('a missing database → store_unavailable naming it', async () => {
+    const url = new URL(pg.url);
+    url.pathname = '/no_such_db';
+    url.password = 'hunter2-secret';
+    await assert.rejects(PgStore.open(url.toString(), { profile: 'default' }), (error: unknown) => {
+      assert.ok(error instanceof AuthsomeError);
+      assert.equal(error.code, 'store_unavailable');
+      assert.match(error.message, /no_such_db/);
+      assert.ok(!error.message.includes('hunter2'), error.message);
+      return true;
+    });
+  });
+
+  test('the store keeps working after the server restarts', async () => {
+    const store = await open(pg.url, unique('p'));
+    await store.put('profile:r:x:metadata', 'before');
+    await pg.restart();
+    // Idle pooled connections died with the server; the pool must replace them.
+    let value: string | undefined;
+    let firstError: unknown;
+    try {
+      value = await store.get('profile:r:x:metadata');
+    } catch (error) {
+      firstError = error;
+    }
+    if (firstError) {
+      assert.ok(firstError instanceof AuthsomeError && firstError.code === 'store_unavailable', String(firstError));
+      value = await store.get('profile:r:x:metadata');
+    }
+    assert.equal(value, 'before');
+    assert.equal(await store.acquireLease('lease:r', 'A', 1000), true);
+  });
+});
