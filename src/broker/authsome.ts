@@ -1,12 +1,11 @@
 // The Authsome service: the one API every door (CLI, library, later the daemon and proxy) uses.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditLog, debugLog, type AuditEntry } from '../audit/index.ts';
 import type { ProviderEntry } from '../providers/index.ts';
 import { AuthsomeError, resolveSettings, type Environment, type Settings, type SettingsOverrides } from '../util/index.ts';
 import {
   DEFAULT_PROFILE, describeKeySource, keys, passphraseEncryption, storeInKeyring, generateKey, writeKeyFile,
-  type ConnectionRecord, type KeySourceName,
+  type ConnectionRecord, type KeySourceName, type StoreChange,
 } from '../vault/index.ts';
 import { loginWithApiKey, type ApiKeyLoginOptions, type LoginResult } from './api-key-login.ts';
 import { DEFAULT_CONNECTION, requireConnection } from './connections.ts';
@@ -16,6 +15,9 @@ import { injectionFor, routeSpec, type Injection, type RouteSpec } from './proxy
 import { BrokerContext, requireName } from './context.ts';
 import { authHeaders, connectionField, presentConnection } from './credentials.ts';
 import { doctor, type DoctorReport } from './doctor.ts';
+import { chooseStore } from './store-choice.ts';
+import { connectionViewOf, connectionViews, type ConnectionView } from './connection-view.ts';
+import type { MigrationOptions, MigrationResult } from './store-migration.ts';
 import { exportVariables, type ExportedVariable } from './export.ts';
 import { listProviders, type ListResult } from './list.ts';
 import type { InputRequest, LoginInteraction } from './login-interaction.ts';
@@ -53,6 +55,8 @@ export interface InitResult {
   profile: string;
   keySource: string;
   created: boolean;
+  /** Where records live: the SQLite folder, or the PostgreSQL URL without its password. */
+  store: string;
 }
 
 export interface WhoAmI {
@@ -84,8 +88,9 @@ export class Authsome {
   }
 
   /** Creates the home, the default profile and the master key (idempotent). */
-  async init(options: { keySource?: KeySourceName } = {}): Promise<InitResult> {
+  async init(options: { keySource?: KeySourceName; storeUrl?: string } = {}): Promise<InitResult> {
     const { home, vault, settings } = this.#ctx;
+    if (options.storeUrl !== undefined) await chooseStore(this.#ctx, options.storeUrl);
     const existed = home.exists() && home.readConfig() !== null && (await vault.keyRing(false).catch(() => null)) !== null;
     home.ensureLayout();
     const config = home.readConfig();
@@ -103,14 +108,14 @@ export class Authsome {
       } else if (wanted === 'keyring') {
         await storeInKeyring(generateKey());
         home.writeConfig({ ...config, encryption: { mode: 'keyring' } });
-      } else if (vault.countRecordsOnDisk() === 0) {
+      } else if ((await vault.countRecords()) === 0) {
         writeKeyFile(home.masterKeyFile, generateKey());
       }
     }
     const ring = await vault.keyRing(true);
     home.ensureProfile(this.profile);
     if (!existed) this.#ctx.auditEvent('init', { key_source: ring ? describeKeySource(ring.source) : wanted, status: 'success' });
-    return { home: home.root, profile: this.profile, keySource: ring ? describeKeySource(ring.source) : wanted, created: !existed };
+    return { home: home.root, profile: this.profile, keySource: ring ? describeKeySource(ring.source) : wanted, created: !existed, store: vault.backend().location };
   }
 
   async whoami(): Promise<WhoAmI> {
@@ -121,7 +126,7 @@ export class Authsome {
       home: home.root,
       profile: this.profile,
       key_source: ring ? describeKeySource(ring.source) : null,
-      store: home.storeFile(this.profile),
+      store: this.#ctx.vault.backend().kind === 'sqlite' ? home.storeFile(this.profile) : this.#ctx.vault.backend().location,
       version: '2',
       connections: list ? list.providers.reduce((n, p) => n + p.connections.length, 0) : 0,
     };
@@ -186,7 +191,6 @@ export class Authsome {
   /** Whether a connection exists (so a door can refuse before asking anyone for a secret). */
   async hasConnection(provider: string, options: { connection?: string } = {}): Promise<boolean> {
     const profile = this.#ctx.profile;
-    if (!existsSync(this.#ctx.home.storeFile(profile))) return false;
     const key = keys.connection(profile, provider, options.connection ?? DEFAULT_CONNECTION);
     return (await this.#ctx.vault.store(profile).get(key)) !== undefined;
   }
@@ -365,7 +369,7 @@ export class Authsome {
     return setDefaultConnection(this.#ctx, provider, requireName('connection', connection));
   }
 
-  profiles(): ProfileInfo[] {
+  profiles(): Promise<ProfileInfo[]> {
     return listProfiles(this.#ctx);
   }
 
@@ -383,6 +387,36 @@ export class Authsome {
 
   doctor(): Promise<DoctorReport> {
     return doctor(this.#ctx);
+  }
+
+  /** Moves every profile's records to another store (`postgres://…` or `sqlite`), verified; see store-migration.ts. */
+  async migrate(target: string, options: MigrationOptions = {}): Promise<MigrationResult> {
+    const { migrateStore } = await import('./store-migration.ts');
+    return migrateStore(this.#ctx, target, options);
+  }
+
+  /**
+   * Calls listener for every change another process or machine commits to the store, until the
+   * returned function is called; null when the store has no change feed (SQLite).
+   */
+  watchStore(listener: (change: StoreChange) => void): Promise<(() => Promise<void>) | null> {
+    return this.#ctx.vault.backend().watch(listener);
+  }
+
+  /** Which backend holds the records, and where (no secrets: the URL without its password). */
+  storeLocation(): { backend: 'sqlite' | 'postgres'; location: string } {
+    const backend = this.#ctx.vault.backend();
+    return { backend: backend.kind, location: backend.location };
+  }
+
+  /** Every connection of every profile, without secrets (what the daemon keeps in memory). */
+  connectionViews(): Promise<ConnectionView[]> {
+    return connectionViews(this.#ctx);
+  }
+
+  /** The view of one store key (from a change notification); null when it is not a connection or is gone. */
+  connectionViewOf(key: string): Promise<ConnectionView | null> {
+    return connectionViewOf(this.#ctx, key);
   }
 
   /** The last `limit` audit entries, optionally of one event. */

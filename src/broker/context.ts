@@ -20,6 +20,7 @@ export class BrokerContext {
     this.vault = new Vault({
       home: settings.home,
       secrets: { masterKey: settings.masterKey, passphrase: settings.passphrase },
+      storeUrl: settings.storeUrl,
       onSecret: (value) => redactor.register(value),
     });
     this.registry = new ProviderRegistry({ userDir: this.vault.home.providersDir });
@@ -43,7 +44,8 @@ export class BrokerContext {
   /** Reads need the profile to exist (the default one is implicitly empty until first use). */
   requireProfileForRead(): string {
     const profile = this.profile;
-    if (profile !== DEFAULT_PROFILE && !this.home.profileExists(profile)) {
+    // A shared store may hold a profile another machine created: there, reads of it just find what is there.
+    if (profile !== DEFAULT_PROFILE && !this.home.profileExists(profile) && this.vault.backend().kind === 'sqlite') {
       throw new AuthsomeError('profile_not_found', `profile "${profile}" does not exist`, {
         hint: `Create it with \`authsome profile create ${profile}\`, or list profiles with \`authsome profile list\`.`,
       });

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileMode, toAuthsomeError } from '../util/index.ts';
-import { describeKeySource, parseKey, parseRecord } from '../vault/index.ts';
+import { describeKeySource, parseKey, parseRecord, type StoreProbe } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
 
 export interface Finding {
@@ -16,6 +16,8 @@ export interface Finding {
 export interface DoctorReport {
   home: string;
   healthy: boolean;
+  /** The store backend, its version and one round trip's latency (null when it could not be reached). */
+  store?: StoreProbe | null;
   findings: Finding[];
 }
 
@@ -50,6 +52,14 @@ export async function doctor(ctx: BrokerContext): Promise<DoctorReport> {
     return { check: 'config', status: 'ok', message: `default profile "${config.default_profile}", key source ${config.encryption.mode}` };
   });
 
+  let store: StoreProbe | null = null;
+  const storeOk = configOk && await attempt('store', async () => {
+    store = await vault.backend().probe(ctx.profile);
+    const name = store.backend === 'postgres' ? 'shared PostgreSQL store' : 'SQLite store';
+    return { check: 'store', status: 'ok', message: `${name} at ${store.location}: ${store.version}, schema ${store.schema_version}, round trip ${store.latency_ms} ms` };
+  });
+  if (configOk && !storeOk) return { home: home.root, healthy: false, store, findings };
+
   let keyOk = false;
   if (configOk) {
     keyOk = await attempt('master key', async () => {
@@ -62,7 +72,7 @@ export async function doctor(ctx: BrokerContext): Promise<DoctorReport> {
     add({ check: 'rekey', status: 'warning', message: 'an interrupted rekey left master.key.next behind', fix: 'Run `authsome rekey` again to finish it.' });
   }
 
-  for (const profile of home.listProfiles()) {
+  for (const profile of await vault.profiles()) {
     const check = `profile ${profile}`;
     await attempt(check, async () => {
       const store = vault.store(profile);
@@ -92,7 +102,7 @@ export async function doctor(ctx: BrokerContext): Promise<DoctorReport> {
     return { check: 'providers', status: 'ok', message: `${entries.length} providers (${custom} custom)` };
   });
 
-  return { home: home.root, healthy: !findings.some((f) => f.status === 'error'), findings };
+  return { home: home.root, healthy: !findings.some((f) => f.status === 'error'), store, findings };
 }
 
 /** Secret files must be 0600 and folders 0700 (store-format.md). */

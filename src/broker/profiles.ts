@@ -11,9 +11,10 @@ export interface ProfileInfo {
   active: boolean;
 }
 
-export function listProfiles(ctx: BrokerContext): ProfileInfo[] {
+export async function listProfiles(ctx: BrokerContext): Promise<ProfileInfo[]> {
   const config = ctx.home.readConfig();
-  const names = new Set(ctx.home.listProfiles());
+  // A shared store also holds profiles other machines created.
+  const names = new Set(await ctx.vault.profiles());
   names.add(config.default_profile || DEFAULT_PROFILE);
   return [...names].sort().map((name) => {
     const metadata: ProfileMetadata | null = ctx.home.readProfileMetadata(name);

@@ -8,7 +8,7 @@ import { canRenew, isDue } from './refresh-policy.ts';
 
 export async function refreshDue(ctx: BrokerContext, lookaheadMs: number): Promise<Array<{ profile: string; provider: string; connection: string; outcome: string }>> {
   const outcomes: Array<{ profile: string; provider: string; connection: string; outcome: string }> = [];
-  for (const profile of ctx.home.listProfiles()) {
+  for (const profile of await ctx.vault.profiles()) {
     const { records } = await ctx.vault.list(profile, `profile:${profile}:`);
     for (const { record, parsed } of records) {
       if (parsed.kind !== 'connection') continue;

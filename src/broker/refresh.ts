@@ -53,6 +53,32 @@ export function ensureFresh(ctx: BrokerContext, record: ConnectionRecord, option
 }
 
 async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, options: FreshOptions): Promise<FreshResult> {
+  try {
+    return await refreshUnderLease(ctx, seen, options);
+  } catch (error) {
+    if (error instanceof AuthsomeError && error.code === 'store_unavailable') return storeOutage(ctx, seen, error);
+    throw error;
+  }
+}
+
+/**
+ * The store could not be reached (a shared PostgreSQL down or restarting): the same outcome as a
+ * transient failure at the token endpoint — nothing is lost, the next access tries again, and a
+ * still-valid access token is handed out with a warning. The record cannot be marked `expired`
+ * in a store we cannot reach, so only the caller and the local audit log hear of it.
+ */
+function storeOutage(ctx: BrokerContext, seen: ConnectionRecord, failure: AuthsomeError): FreshResult {
+  const { provider, connection_name: connection } = seen;
+  ctx.auditEvent('refresh', { provider, connection, generation: generationOf(seen), outcome: 'store_unavailable', reason: failure.message, status: 'failure' });
+  ctx.log.record(`refresh ${provider} (${connection}) failed: ${failure.message}`, { state: 'expired' });
+  const message = `refresh failed for ${provider} (${connection}): store unavailable`;
+  if (accessTokenUsable(seen)) return { record: seen, refreshed: false, warning: `${message} (${failure.message}); using the current access token until it expires` };
+  throw new AuthsomeError('refresh_failed', message, {
+    hint: `${failure.message}. Nothing was changed; the next access tries again once the store is back.`, provider, connection, cause: failure,
+  });
+}
+
+async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, options: FreshOptions): Promise<FreshResult> {
   const { profile, provider, connection_name: connection } = seen;
   const recordKey = keys.connection(profile, provider, connection);
   const definition = (await ctx.registry.require(provider)).definition;
@@ -77,12 +103,16 @@ async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, optio
   // Step 3: the lease outlives the token request, so a crashed holder is replaced, never waited on forever.
   const leaseMs = Math.round(timeoutMs * 1.5);
   const giveUpAt = Date.now() + leaseMs + timeoutMs;
+  let leaseTakenAt: number;
   for (;;) {
     const current = await readOrGone(ctx, recordKey, seen);
     // A finished refresh ends the wait: each retry re-reads first.
     const settled = settledByOthers(seen, current, options);
     if (settled) return settled;
-    if (await store.acquireLease(leaseKey, holder, leaseMs)) break;
+    if (await store.acquireLease(leaseKey, holder, leaseMs)) {
+      leaseTakenAt = Date.now();
+      break;
+    }
     if (Date.now() > giveUpAt) {
       throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): another process held the refresh for too long`, {
         hint: 'Try again; `authsome log --event refresh` shows recent attempts.', provider, connection,
@@ -109,7 +139,9 @@ async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, optio
     // Step 6: persist in one local transaction — the only window in which a crash loses a rotated token.
     const tokens = toTokenSet(response, { requestedScopes: current.scopes, defaultLifetime: definition.oauth?.default_token_lifetime });
     const now = toRecordTimestamp();
-    const stored = await ctx.vault.transaction(profile, async (tx) => {
+    // The provider has rotated the pair: these tokens are now the only valid ones, so a store that
+    // is briefly unreachable (a PostgreSQL restart) is waited for while the lease still holds.
+    const stored = await untilStored(leaseTakenAt + leaseMs - 1000, () => ctx.vault.transaction(profile, async (tx) => {
       const latest = await tx.read('connection', recordKey);
       // Only over the generation we read: a newer record (a fresh login meanwhile) wins.
       if (!latest || changedSince(current, latest)) return latest;
@@ -127,7 +159,7 @@ async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, optio
       await tx.write('connection', recordKey, record);
       await writeProviderState(tx, profile, provider, now, null);
       return record;
-    });
+    }));
     const duration = Date.now() - started;
     ctx.auditEvent('refresh', { provider, connection, generation: generationOf(current) + 1, outcome: 'refreshed', duration_ms: duration, status: 'success' });
     ctx.log.record(`refresh ${provider} (${connection}): refreshed in ${duration} ms`, { expires_at: stored?.expires_at ?? null, rotated: Boolean(tokens.refresh_token && tokens.refresh_token !== current.refresh_token) });
@@ -135,6 +167,26 @@ async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, optio
     return { record: stored, refreshed: generationOf(stored) === generationOf(current) + 1 };
   } finally {
     await store.releaseLease(leaseKey, holder).catch(() => undefined);
+  }
+}
+
+/**
+ * Retries write while the store is unavailable, until deadline. Safe to repeat: the write checks
+ * the generation, so a first attempt whose COMMIT landed before its connection broke is seen as done.
+ */
+async function untilStored<T>(deadline: number, write: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!(error instanceof AuthsomeError) || error.code !== 'store_unavailable') throw error;
+      if (Date.now() >= deadline) {
+        throw new AuthsomeError('store_unavailable', `the renewed tokens could not be stored: ${error.message}`, {
+          hint: 'The provider may have rotated the refresh token; if the next access says invalid_grant, log in again.', cause: error,
+        });
+      }
+      await sleep(Math.min(1000, 100 * 2 ** attempt));
+    }
   }
 }
 

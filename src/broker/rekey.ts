@@ -37,6 +37,11 @@ export async function rekey(ctx: BrokerContext, options: RekeyOptions = {}): Pro
       hint: 'Set AUTHSOME_NEW_MASTER_KEY to the new base64 key, run `authsome rekey`, then switch AUTHSOME_MASTER_KEY to it.',
     });
   }
+  if (vault.backend().kind === 'postgres' && !options.newKey) {
+    throw new AuthsomeError('input_required', 'the store is shared with other machines, so the new key must be one you can hand to each of them', {
+      hint: 'Set AUTHSOME_NEW_MASTER_KEY to a new base64 key (openssl rand -base64 32), run `authsome rekey`, then give every machine that key.',
+    });
+  }
   if (keyRing.source === 'passphrase' || keyRing.source === 'keyring') {
     throw new AuthsomeError('flow_unsupported', `rekey does not support the ${keyRing.source} key source yet`, {
       hint: 'Export with `authsome export --format json`, re-initialize a new home, and log in again.',
@@ -44,7 +49,7 @@ export async function rekey(ctx: BrokerContext, options: RekeyOptions = {}): Pro
   }
 
   // 1. Everything must open before anything is written.
-  const profiles = home.listProfiles();
+  const profiles = await vault.profiles();
   const plaintexts = new Map<string, Map<string, string>>();
   let records = 0;
   for (const profile of profiles) {

@@ -2,6 +2,7 @@
 // user can drive it). Sessions stream their events as JSON lines on the response of the request
 // that opened them; closing that response abandons the session.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ConnectionView } from '../broker/index.ts';
 import type { SessionEvent, SessionRegistry, SessionSpec } from './sessions.ts';
 
 export interface DaemonStatus {
@@ -12,6 +13,10 @@ export interface DaemonStatus {
   home: string;
   started_at: string;
   sessions: number;
+  /** Where records live and whether changes from other processes/machines reach this daemon. */
+  store?: { backend: string; location: string; changes: string };
+  /** Every connection as this daemon last saw it (from memory; no secrets). */
+  connections?: ConnectionView[];
 }
 
 export interface ApiOptions {

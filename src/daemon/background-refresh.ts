@@ -10,9 +10,11 @@ export interface BackgroundRefreshOptions {
   /** How far ahead of the refresh window to renew. */
   lookaheadMs: number;
   log: (line: string) => void;
+  /** Runs after each scan (the daemon refreshes its in-memory view there when it has no change feed). */
+  afterTick?: () => Promise<void>;
 }
 
-export function startBackgroundRefresh({ authsome, intervalMs, lookaheadMs, log }: BackgroundRefreshOptions): () => Promise<void> {
+export function startBackgroundRefresh({ authsome, intervalMs, lookaheadMs, log, afterTick }: BackgroundRefreshOptions): () => Promise<void> {
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   let lastProblem = '';
@@ -27,6 +29,7 @@ export function startBackgroundRefresh({ authsome, intervalMs, lookaheadMs, log 
       if (problem !== lastProblem) log(`background refresh skipped: ${problem}`);
       lastProblem = problem;
     }
+    await afterTick?.().catch(() => undefined);
   };
   const timer = setInterval(() => {
     if (stopped) return;

@@ -11,6 +11,7 @@ import { DaemonClient } from './client.ts';
 import { daemonPaths } from './paths.ts';
 import { SessionRegistry } from './sessions.ts';
 import { startBackgroundRefresh } from './background-refresh.ts';
+import { watchStore, type StoreWatch } from './store-watch.ts';
 import type { Authsome } from '../broker/index.ts';
 
 export interface DaemonOptions {
@@ -53,9 +54,13 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
   await listenTcp(browser, options.port);
   port = (browser.address() as AddressInfo).port;
 
+  let storeWatch: StoreWatch | null = null;
   const status = (): DaemonStatus => ({
     service: 'authsome-daemon', version: options.version, pid: process.pid, port, home: options.home,
     started_at: startedAt.toISOString(), sessions: sessions.size,
+    ...(storeWatch && options.authsome
+      ? { store: { ...options.authsome.storeLocation(), changes: storeWatch.feed() }, connections: storeWatch.views() }
+      : {}),
   });
   let stopping: Promise<void> | null = null;
   let markStopped!: () => void;
@@ -64,6 +69,7 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
     stopping ??= (async () => {
       log('stopping');
       await stopRefresh();
+      await storeWatch?.stop();
       sessions.closeAll('the authsome daemon stopped');
       await Promise.all([closeServer(browser), closeServer(api)]);
       rmSync(paths.pidFile, { force: true });
@@ -106,9 +112,15 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
     chmodSync(paths.socket, 0o600);
     writePrivateFile(paths.pidFile, JSON.stringify(status()) + '\n');
     // Renew a minute ahead of the refresh window, so callers find fresh tokens.
-    stopRefresh = options.authsome
-      ? startBackgroundRefresh({ authsome: options.authsome, intervalMs: options.refreshIntervalMs ?? 30_000, lookaheadMs: 60_000, log })
-      : async () => {};
+    if (options.authsome) {
+      const watch = watchStore(options.authsome, log);
+      storeWatch = watch;
+      stopRefresh = startBackgroundRefresh({
+        authsome: options.authsome, intervalMs: options.refreshIntervalMs ?? 30_000, lookaheadMs: 60_000, log,
+        // Without a change feed (SQLite), the in-memory view catches up on every scan.
+        afterTick: () => (watch.feed() === 'listening' ? Promise.resolve() : watch.reload()),
+      });
+    }
   } catch (error) {
     // Half a daemon (the port bound, no socket) would hold the port and answer nothing: undo it all.
     await Promise.all([closeServer(browser), closeServer(api)]);

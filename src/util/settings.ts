@@ -21,6 +21,8 @@ export interface Settings {
   readonly refreshTimeoutMs: number;
   /** How often the daemon looks for connections to renew ahead of time. */
   readonly daemonRefreshIntervalMs: number;
+  /** The shared store (`postgres://…`), or `sqlite` for the embedded one; undefined means config.json's store_url. */
+  readonly storeUrl: string | undefined;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -33,6 +35,7 @@ export const SETTINGS_DOC = [
   { env: 'AUTHSOME_PORT', flag: null, default: '7998', description: 'Loopback port of the daemon (OAuth redirect URI http://127.0.0.1:<port>/auth/callback/oauth); 0 picks a free one.' },
   { env: 'AUTHSOME_REFRESH_TIMEOUT', flag: null, default: '20', description: 'Seconds one request to a token endpoint may take; the refresh lease lasts 1.5 times as long.' },
   { env: 'AUTHSOME_DAEMON_REFRESH_INTERVAL', flag: null, default: '30', description: 'Seconds between the daemon\'s scans for tokens to renew ahead of time.' },
+  { env: 'AUTHSOME_STORE_URL', flag: null, default: 'config.json store_url, else SQLite', description: 'Where records live: `postgres://user@host/db` for a store shared by a fleet, or `sqlite` for the embedded one under AUTHSOME_HOME.' },
   { env: 'AUTHSOME_VERBOSE', flag: '--verbose', default: '0', description: 'Debug output on stderr, every secret redacted.' },
 ] as const;
 
@@ -54,6 +57,7 @@ export function resolveSettings(env: Environment, overrides: SettingsOverrides =
     port: parsePort(env.AUTHSOME_PORT),
     refreshTimeoutMs: parseSeconds('AUTHSOME_REFRESH_TIMEOUT', env.AUTHSOME_REFRESH_TIMEOUT, 20) * 1000,
     daemonRefreshIntervalMs: parseSeconds('AUTHSOME_DAEMON_REFRESH_INTERVAL', env.AUTHSOME_DAEMON_REFRESH_INTERVAL, 30) * 1000,
+    storeUrl: nonEmpty(env.AUTHSOME_STORE_URL)?.trim(),
   });
 }
 

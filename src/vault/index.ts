@@ -1,5 +1,5 @@
 // vault: the home layout, master keys, the value codec, the Store interface and its SQLite
-// backend, record types, and the Vault that ties them together.
+// (default) and PostgreSQL backends, record types, and the Vault that ties them together.
 export { Home, STORE_VERSION, DEFAULT_PROFILE, defaultConfig, type HomeConfig, type ProfileMetadata, type KeySourceName } from './home.ts';
 export { sealValue, openValue, KEY_BYTES } from './codec.ts';
 export {
@@ -12,6 +12,9 @@ export {
   type ConnectionRecord, type ProviderMetadataRecord, type ClientRecord, type ProviderStateRecord, type RecordByKind,
   type StoredStatus, type AuthType, type Account,
 } from './records.ts';
-export type { Store, StoreEntry, StoreReader, StoreWriter } from './store.ts';
-export { SqliteStore } from './sqlite-store.ts';
+export { RESYNC, type Store, type StoreBackend, type StoreChange, type StoreEntry, type StoreProbe, type StoreReader, type StoreWriter } from './store.ts';
+export { SqliteStore, SqliteBackend } from './sqlite-store.ts';
+export { PgStore, PgBackend } from './pg-store.ts';
+export { redactUrl, urlPassword } from './pg-pool.ts';
+export { createBackend, parseStoreUrl, isPostgresUrl } from './backend.ts';
 export { Vault, type VaultOptions, type VaultTransaction, type ListedRecord, type RecordProblem } from './vault.ts';

@@ -26,7 +26,7 @@ export interface LoadKeyOptions {
   /** Create a key when none exists (writes). */
   create: boolean;
   /** How many encrypted records the home holds; asked only when the key is missing. */
-  countEncryptedRecords: () => number;
+  countEncryptedRecords: () => Promise<number>;
 }
 
 const KEY_NOTE = 'Local master key for authsome. Protect this file.';
@@ -45,7 +45,7 @@ export async function loadKeyRing(home: Home, config: HomeConfig, secrets: KeySe
       return key ? { primary: key, fallbacks, source: 'keyring' } : null;
     }
     default: {
-      const key = localKey(home, options);
+      const key = await localKey(home, options);
       return key ? { primary: key, fallbacks, source: 'local_key' } : null;
     }
   }
@@ -87,9 +87,9 @@ function readKeyFileIfPresent(path: string): Buffer | null {
   return existsSync(path) ? readKeyFile(path) : null;
 }
 
-function localKey(home: Home, options: LoadKeyOptions): Buffer | null {
+async function localKey(home: Home, options: LoadKeyOptions): Promise<Buffer | null> {
   if (existsSync(home.masterKeyFile)) return readKeyFile(home.masterKeyFile);
-  const records = options.countEncryptedRecords();
+  const records = await options.countEncryptedRecords();
   if (records > 0) {
     throw new AuthsomeError('master_key_missing', `${home.masterKeyFile} is missing, but the store holds ${records} encrypted record${records === 1 ? '' : 's'}; refusing to create a new key over them`, {
       hint: 'Restore master.key from a backup (or set AUTHSOME_MASTER_KEY to the key). Nothing was changed.',
@@ -157,7 +157,7 @@ async function keyringKey(options: LoadKeyOptions): Promise<Buffer | null> {
     throw keyringError(error);
   }
   if (stored) return decodeKey(stored, 'the keyring entry authsome/master_key');
-  const records = options.countEncryptedRecords();
+  const records = await options.countEncryptedRecords();
   if (records > 0) {
     throw new AuthsomeError('master_key_missing', `the keyring has no authsome master key, but the store holds ${records} encrypted records; refusing to create a new key over them`, {
       hint: 'Unlock or restore the keyring that holds it, or set AUTHSOME_MASTER_KEY.',

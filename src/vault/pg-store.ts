@@ -1,111 +1,88 @@
 // The PostgreSQL Store: one `kv` table for every profile (keys already carry the profile; the
 // profile column scopes each PgStore to its own rows, like one SQLite file per profile) and the
-// `authsome_leases` table of refresh-protocol.md. `pg` is imported lazily: it costs ~32 ms of a
-// CLI start, and most commands never touch PostgreSQL.
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
+// `authsome_leases` table of refresh-protocol.md. A PgStore connects on first use, so opening
+// one costs nothing until a command reads; a broken connection (a server restart) is retried on a
+// fresh one for a few seconds before the caller sees `store_unavailable`.
+import type { PoolClient, QueryResultRow } from 'pg';
+import { setTimeout as delay } from 'node:timers/promises';
 import { AuthsomeError } from '../util/index.ts';
-import type { Store, StoreEntry, StoreWriter } from './store.ts';
+import {
+  NOW_MS, SCHEMA_VERSION, acquirePool, checkOut, ensureMigrated, isConnectionFailure, pgError, redactUrl, releasePool, schemaVersion,
+  type SharedPool,
+} from './pg-pool.ts';
+import { watchChanges } from './pg-changes.ts';
+import type { Store, StoreBackend, StoreChange, StoreEntry, StoreProbe, StoreWriter } from './store.ts';
 
-const STATEMENT_TIMEOUT_MS = 5000;
-const CONNECT_TIMEOUT_MS = 5000;
-/** A transaction left open by a crashed or stuck caller must not hold its locks for ever. */
-const IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000;
-const MIGRATION_LOCK = 'authsome_schema_migrations';
+/** How long an operation keeps retrying on fresh connections (a restart takes about a second). */
+const RECONNECT_WINDOW_MS = 4000;
 const TRANSACTION_LOCK = 'authsome:tx:';
-
-/**
- * Versioned schema. Never edit an applied migration; append a new one.
- * `COLLATE "C"` on key: ORDER BY and the prefix range then follow code points (as SQLite's
- * binary collation does) whatever the database's default locale is.
- */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE kv (
-     profile TEXT NOT NULL,
-     key TEXT COLLATE "C" NOT NULL,
-     value TEXT NOT NULL,
-     PRIMARY KEY (key)
-   );
-   CREATE INDEX kv_profile_key ON kv (profile, key);
-   CREATE TABLE authsome_leases (
-     key TEXT PRIMARY KEY,
-     holder TEXT NOT NULL,
-     expires_at BIGINT NOT NULL
-   );`,
-];
-
-/** Milliseconds since the epoch on the server's clock: leases compare one clock across machines. */
-const NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
 
 export interface PgStoreOptions {
   /** The profile whose rows this store reads and writes. */
   profile: string;
 }
 
-interface SharedPool {
-  pool: Pool;
-  refs: number;
-  migrated: Promise<void> | undefined;
-}
-
-/** One pool per connection string, shared by every PgStore of the process (all profiles). */
-const pools = new Map<string, SharedPool>();
-
 type Queryable = Pick<PoolClient, 'query'>;
 
 export class PgStore implements Store {
   readonly location: string;
   readonly profile: string;
-  #url: string;
-  #shared: SharedPool | null;
+  readonly #url: string;
+  #shared: Promise<SharedPool> | null = null;
+  #closed = false;
 
-  private constructor(url: string, profile: string, shared: SharedPool) {
+  constructor(url: string, options: PgStoreOptions) {
     this.#url = url;
     this.location = redactUrl(url);
-    this.profile = profile;
-    this.#shared = shared;
+    this.profile = options.profile;
   }
 
-  /** Connects (sharing the URL's pool), applies pending migrations once, and returns the store. */
+  /** Connects (sharing the URL's pool), applies pending migrations, and returns the store. */
   static async open(url: string, options: PgStoreOptions): Promise<PgStore> {
-    const shared = await acquirePool(url);
-    const store = new PgStore(url, options.profile, shared);
+    const store = new PgStore(url, options);
     try {
-      shared.migrated ??= migrate(shared.pool).catch((error: unknown) => {
-        shared.migrated = undefined; // let the next open try again (e.g. the server was still starting)
-        throw error;
-      });
-      await shared.migrated;
+      await store.#withRetry(() => store.#ready());
       return store;
     } catch (error) {
       await store.close();
-      throw store.#error(error);
+      throw error;
     }
   }
 
   get(key: string): Promise<string | undefined> {
-    return this.#guard((db) => this.#get(db, key));
+    return this.#query((db) => this.#get(db, key));
   }
 
   list(prefix: string): Promise<StoreEntry[]> {
-    return this.#guard((db) => this.#list(db, prefix));
+    return this.#query((db) => this.#list(db, prefix));
   }
 
   put(key: string, value: string): Promise<void> {
-    return this.#guard((db) => this.#put(db, key, value));
+    return this.#query((db) => this.#put(db, key, value));
   }
 
   delete(key: string): Promise<boolean> {
-    return this.#guard((db) => this.#delete(db, key));
+    return this.#query((db) => this.#delete(db, key));
   }
 
   async transaction<T>(fn: (tx: StoreWriter) => Promise<T>): Promise<T> {
-    const pool = this.#pool();
-    let client: PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (error) {
-      throw this.#error(error);
-    }
+    // Getting a connection and starting the transaction may be retried: nothing has happened yet.
+    // Once fn runs, a broken connection fails the whole transaction (the server rolls it back).
+    const client = await this.#withRetry(async () => {
+      const { pool } = await this.#ready();
+      const connection = await checkOut(pool);
+      try {
+        await connection.query('BEGIN');
+        // Write transactions of one profile run one at a time, as SQLite's BEGIN IMMEDIATE makes
+        // them: a read-check-write inside fn (the refresh's generation check) cannot interleave.
+        // Transaction-scoped, so it ends with COMMIT/ROLLBACK and never outlives the local work.
+        await connection.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [TRANSACTION_LOCK + this.profile]);
+        return connection;
+      } catch (error) {
+        connection.done(true);
+        throw error;
+      }
+    });
     let open = true;
     const run = <R>(op: (db: Queryable) => Promise<R>): Promise<R> => {
       if (!open) return Promise.reject(new AuthsomeError('internal', 'a store transaction was used after it ended'));
@@ -119,16 +96,6 @@ export class PgStore implements Store {
     };
     let broken: unknown;
     try {
-      try {
-        await client.query('BEGIN');
-        // Write transactions of one profile run one at a time, as SQLite's BEGIN IMMEDIATE makes
-        // them: a read-check-write inside fn (the refresh's generation check) cannot interleave.
-        // Transaction-scoped, so it ends with COMMIT/ROLLBACK and never outlives the local work.
-        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [TRANSACTION_LOCK + this.profile]);
-      } catch (error) {
-        broken = error;
-        throw this.#error(error);
-      }
       let result: T;
       try {
         result = await fn(tx);
@@ -152,14 +119,15 @@ export class PgStore implements Store {
     } finally {
       open = false;
       // A client whose ROLLBACK/COMMIT failed may still be inside a transaction: destroy it.
-      client.release(broken instanceof Error ? broken : broken === undefined ? undefined : true);
+      client.done(broken === undefined ? undefined : broken instanceof Error ? broken : true);
     }
   }
 
   acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
     // One conditional upsert in autocommit: concurrent callers on any machine are serialized by
-    // the primary key, and exactly one of them sees its row written.
-    return this.#guard(async (db) => {
+    // the primary key, and exactly one of them sees its row written. Retrying it is safe: the
+    // same holder may take its own lease again.
+    return this.#query(async (db) => {
       const result = await db.query(
         `WITH now AS (SELECT ${NOW_MS} AS ms)
          INSERT INTO authsome_leases AS l (key, holder, expires_at)
@@ -173,20 +141,51 @@ export class PgStore implements Store {
   }
 
   releaseLease(key: string, holder: string): Promise<void> {
-    return this.#guard(async (db) => {
+    return this.#query(async (db) => {
       await db.query('DELETE FROM authsome_leases WHERE key = $1 AND holder = $2', [key, holder]);
     });
   }
 
+  /** One query (or a few) on a pooled connection, with the same retries as every operation. */
+  withConnection<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {
+    return this.#query(fn);
+  }
+
   /** Releases this store's reference to the shared pool; the last one ends the pool. */
   async close(): Promise<void> {
-    const shared = this.#shared;
-    if (!shared) return;
+    this.#closed = true;
+    const pending = this.#shared;
     this.#shared = null;
-    shared.refs -= 1;
-    if (shared.refs === 0) {
-      if (pools.get(this.#url) === shared) pools.delete(this.#url);
-      await shared.pool.end().catch(() => undefined);
+    const shared = pending && (await pending.catch(() => null));
+    if (shared) await releasePool(shared);
+  }
+
+  /** The shared pool, connected and migrated. */
+  async #ready(): Promise<SharedPool> {
+    if (this.#closed) throw new AuthsomeError('store_unavailable', `the PostgreSQL store at ${this.location} is closed`);
+    this.#shared ??= acquirePool(this.#url);
+    const shared = await this.#shared;
+    await ensureMigrated(shared);
+    return shared;
+  }
+
+  #query<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {
+    return this.#withRetry(async () => fn((await this.#ready()).pool));
+  }
+
+  /** Runs op, again on a fresh connection while the failure is about reaching the server. */
+  async #withRetry<T>(op: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await op();
+      } catch (error) {
+        const elapsed = Date.now() - started;
+        if (this.#closed || !isConnectionFailure(error) || elapsed >= RECONNECT_WINDOW_MS) {
+          throw this.#error(error, attempt > 0 ? ` (tried for ${(elapsed / 1000).toFixed(1)} s)` : '');
+        }
+        await delay(Math.min(500, 50 * 2 ** attempt) * (0.5 + Math.random() / 2));
+      }
     }
   }
 
@@ -217,155 +216,81 @@ export class PgStore implements Store {
     return (result.rowCount ?? 0) > 0;
   }
 
-  #pool(): Pool {
-    if (!this.#shared) throw new AuthsomeError('store_unavailable', `the PostgreSQL store at ${this.location} is closed`);
-    return this.#shared.pool;
+  #error(error: unknown, context = ''): AuthsomeError {
+    return pgError(this.#url, error, context);
+  }
+}
+
+/** Every profile of a home in one PostgreSQL database, shared by every machine that names it. */
+export class PgBackend implements StoreBackend {
+  readonly kind = 'postgres' as const;
+  readonly location: string;
+  readonly #url: string;
+  readonly #stores = new Map<string, PgStore>();
+  /** Serves the backend-wide queries (profiles, counts, probe); opened on first use. */
+  #admin: PgStore | null = null;
+
+  constructor(url: string) {
+    this.#url = url;
+    this.location = redactUrl(url);
   }
 
-  async #guard<T>(fn: (db: Queryable) => Promise<T>): Promise<T> {
-    const pool = this.#pool();
-    try {
-      return await fn(pool);
-    } catch (error) {
-      throw this.#error(error);
+  open(profile: string): Store {
+    let store = this.#stores.get(profile);
+    if (!store) {
+      store = new PgStore(this.#url, { profile });
+      this.#stores.set(profile, store);
     }
+    return store;
   }
 
-  #error(error: unknown): AuthsomeError {
-    return pgError(this.#url, error);
+  async profiles(): Promise<string[]> {
+    const { rows } = await this.#adminQuery<{ profile: string }>('SELECT DISTINCT profile FROM kv ORDER BY profile');
+    return rows.map((row) => row.profile);
   }
-}
 
-async function acquirePool(url: string): Promise<SharedPool> {
-  const existing = pools.get(url);
-  if (existing) {
-    existing.refs += 1;
-    return existing;
+  async countRecords(): Promise<number> {
+    const { rows } = await this.#adminQuery<{ n: string }>('SELECT count(*) AS n FROM kv');
+    return Number(rows[0]?.n ?? 0);
   }
-  const pg = (await import('pg')).default;
-  // Another open may have created it while pg was loading.
-  const raced = pools.get(url);
-  if (raced) {
-    raced.refs += 1;
-    return raced;
-  }
-  const pool = new pg.Pool({
-    connectionString: url,
-    statement_timeout: STATEMENT_TIMEOUT_MS,
-    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    application_name: 'authsome',
-    max: 4,
-    idleTimeoutMillis: 10_000,
-    allowExitOnIdle: true,
-  });
-  // An idle client whose server goes away emits 'error' on the pool; without a listener that
-  // would crash the process. The pool drops that client, and the next query connects afresh.
-  pool.on('error', () => undefined);
-  const shared: SharedPool = { pool, refs: 1, migrated: undefined };
-  pools.set(url, shared);
-  return shared;
-}
 
-/** Applies pending migrations in one transaction under an advisory lock, so concurrent first starts do not race. */
-async function migrate(pool: Pool): Promise<void> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query('BEGIN');
-    try {
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [MIGRATION_LOCK]);
-      await client.query(
-        'CREATE TABLE IF NOT EXISTS authsome_schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
-      );
-      const { rows } = await client.query<{ version: number | null }>('SELECT max(version) AS version FROM authsome_schema_migrations');
-      const current = rows[0]?.version ?? 0;
-      if (current > MIGRATIONS.length) {
-        throw new AuthsomeError(
-          'store_version_unsupported',
-          `the PostgreSQL store has schema version ${current}, newer than this authsome understands (${MIGRATIONS.length})`,
-          { hint: 'Upgrade authsome on this machine to the version the other machines use.' },
-        );
-      }
-      for (let version = current + 1; version <= MIGRATIONS.length; version += 1) {
-        await client.query(MIGRATIONS[version - 1]!);
-        await client.query('INSERT INTO authsome_schema_migrations (version) VALUES ($1)', [version]);
-      }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw error;
+  async probe(): Promise<StoreProbe> {
+    // The first query pays for connecting; the latency is that of a warm round trip.
+    const { rows } = await this.#adminQuery<{ version: string }>("SELECT current_setting('server_version') AS version");
+    const samples: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const started = process.hrtime.bigint();
+      await this.#adminQuery('SELECT 1');
+      samples.push(Number(process.hrtime.bigint() - started) / 1e6);
     }
-  } finally {
-    client.release(broken);
+    samples.sort((a, b) => a - b);
+    const schema = await this.#admin!.withConnection((db) => schemaVersion(db));
+    return {
+      backend: 'postgres',
+      location: this.location,
+      version: `PostgreSQL ${rows[0]?.version ?? '?'}`,
+      schema_version: schema,
+      latency_ms: Math.round(samples[1]! * 100) / 100,
+    };
+  }
+
+  async watch(listener: (change: StoreChange) => void): Promise<() => Promise<void>> {
+    // The trigger that announces changes comes with the migrations: apply them first.
+    await this.#adminQuery('SELECT 1');
+    return watchChanges(this.#url, listener);
+  }
+
+  async close(): Promise<void> {
+    const stores = [...this.#stores.values(), ...(this.#admin ? [this.#admin] : [])];
+    this.#stores.clear();
+    this.#admin = null;
+    await Promise.all(stores.map((store) => store.close()));
+  }
+
+  #adminQuery<R extends QueryResultRow>(sql: string): Promise<{ rows: R[] }> {
+    this.#admin ??= new PgStore(this.#url, { profile: '' });
+    return this.#admin.withConnection((db) => db.query<R>(sql));
   }
 }
 
-/** Connection-level failures: the server is down, unreachable, restarting or refusing us. */
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
-  '57P01', '57P02', '57P03', // admin_shutdown, crash_shutdown, cannot_connect_now
-  '08000', '08001', '08003', '08004', '08006', // connection exceptions
-  '28000', '28P01', '3D000', // invalid authorization, bad password, no such database
-]);
-
-function pgError(url: string, error: unknown): AuthsomeError {
-  if (error instanceof AuthsomeError) return error;
-  const location = redactUrl(url);
-  const reason = scrub(url, describe(error));
-  const code = (error as { code?: string }).code ?? '';
-  const unreachable =
-    UNREACHABLE_CODES.has(code) ||
-    /Connection terminated|timeout exceeded when trying to connect|connection timeout/i.test(reason) ||
-    (error instanceof AggregateError && error.errors.length > 0);
-  if (unreachable) {
-    return new AuthsomeError('store_unavailable', `cannot reach the PostgreSQL store at ${location}: ${reason}`, {
-      hint: 'Check that the PostgreSQL server is running and reachable from this machine, and that the store URL (host, port, database, user, password) is right.',
-      cause: error,
-    });
-  }
-  if (code === '57014') {
-    return new AuthsomeError('store_unavailable', `the PostgreSQL store at ${location} did not answer within ${STATEMENT_TIMEOUT_MS / 1000} s: ${reason}`, {
-      hint: 'Try again; if it persists, look for long-running transactions or locks on the server.',
-      cause: error,
-    });
-  }
-  return new AuthsomeError('store_unavailable', `the PostgreSQL store at ${location} cannot be used: ${reason}`, { cause: error });
-}
-
-function describe(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) {
-    // net.connect to "localhost" tries ::1 and 127.0.0.1 and reports both.
-    return [...new Set(error.errors.map((inner: unknown) => describe(inner)))].join('; ');
-  }
-  if (error instanceof Error) return error.message || (error as { code?: string }).code || error.name;
-  return String(error);
-}
-
-/** The connection string without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '';
-    for (const name of [...parsed.searchParams.keys()]) {
-      if (/pass/i.test(name)) parsed.searchParams.set(name, 'redacted');
-    }
-    return parsed.toString();
-  } catch {
-    // Not a URL (a keyword/value string): drop password=… wherever it appears.
-    return url.replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)/gi, '$1redacted');
-  }
-}
-
-/** Removes the password itself from a driver message, in case one ever echoes it. */
-function scrub(url: string, text: string): string {
-  let password = '';
-  try {
-    password = decodeURIComponent(new URL(url).password);
-  } catch {
-    password = /password\s*=\s*(\S+)/i.exec(url)?.[1] ?? '';
-  }
-  return password.length >= 3 ? text.split(password).join('<redacted>') : text;
-}
+export { SCHEMA_VERSION as PG_SCHEMA_VERSION };

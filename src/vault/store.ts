@@ -30,3 +30,44 @@ export interface Store extends StoreWriter {
   releaseLease(key: string, holder: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A committed change to one key, announced by a backend with a change feed. */
+export interface StoreChange {
+  profile: string;
+  key: string;
+}
+
+/** The feed was interrupted (a reconnect): changes may have been missed, so re-read everything. */
+export const RESYNC: StoreChange = Object.freeze({ profile: '*', key: '' });
+
+export interface StoreProbe {
+  backend: 'sqlite' | 'postgres';
+  location: string;
+  /** The server's or library's version. */
+  version: string;
+  /** The backend's own schema version (PostgreSQL migrations; SQLite's is the store format). */
+  schema_version: number;
+  /** One round trip, in milliseconds. */
+  latency_ms: number;
+}
+
+/** Where a home's records live: one SQLite file per profile, or one shared PostgreSQL database. */
+export interface StoreBackend {
+  readonly kind: 'sqlite' | 'postgres';
+  /** For messages: a folder, or the URL without its password. */
+  readonly location: string;
+  /** The profile's store, opened once and kept; create makes a missing SQLite file. */
+  open(profile: string, create: boolean): Store;
+  /** Profiles that hold records. */
+  profiles(): Promise<string[]>;
+  /** Records in every profile (the missing-key guard asks before it would create a key). */
+  countRecords(): Promise<number>;
+  /** Version and one round trip's latency (SQLite measures on the given profile's file). */
+  probe(profile?: string): Promise<StoreProbe>;
+  /**
+   * Calls listener with every change anyone commits (other processes, other machines) until the
+   * returned function is called; null when the backend has no change feed (SQLite).
+   */
+  watch(listener: (change: StoreChange) => void): Promise<(() => Promise<void>) | null>;
+  close(): Promise<void>;
+}

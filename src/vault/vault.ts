@@ -1,19 +1,21 @@
 // The Vault: typed, encrypted records on top of a Store, one store per profile. It decrypts with
 // the key ring, reports every secret it reads or writes (so the caller can register it with the
 // redactor), and never writes over data it could not read.
-import { existsSync } from 'node:fs';
 import { AuthsomeError } from '../util/index.ts';
+import { createBackend } from './backend.ts';
+import { urlPassword } from './pg-pool.ts';
 import { looksLikeSealedValue, openValue, sealValue } from './codec.ts';
-import { Home } from './home.ts';
+import { Home, type HomeConfig } from './home.ts';
 import { parseKey, type ParsedKey, type RecordKind } from './keys.ts';
 import { loadKeyRing, type KeyRing, type KeySecrets } from './master-key.ts';
 import { parseRecord, serializeRecord, type RecordByKind } from './records.ts';
-import { SqliteStore } from './sqlite-store.ts';
-import type { Store, StoreWriter } from './store.ts';
+import type { Store, StoreBackend, StoreWriter } from './store.ts';
 
 export interface VaultOptions {
   home: string;
   secrets: KeySecrets;
+  /** AUTHSOME_STORE_URL: overrides config.json's store_url; undefined means the config decides. */
+  storeUrl?: string | undefined;
   /** Called with every secret value a record carries, as it is read or written. */
   onSecret?: (value: string) => void;
 }
@@ -40,13 +42,15 @@ export class Vault {
   readonly home: Home;
   readonly #secrets: KeySecrets;
   readonly #onSecret: (value: string) => void;
-  readonly #stores = new Map<string, Store>();
+  readonly #storeUrl: string | undefined;
+  #backend: StoreBackend | null = null;
   #keyRing: KeyRing | null = null;
   #keyChecked = false;
 
   constructor(options: VaultOptions) {
     this.home = new Home(options.home);
     this.#secrets = options.secrets;
+    this.#storeUrl = options.storeUrl;
     this.#onSecret = options.onSecret ?? (() => {});
   }
 
@@ -58,7 +62,7 @@ export class Vault {
     const config = this.home.readConfig();
     this.#keyRing = await loadKeyRing(this.home, config, this.#secrets, {
       create,
-      countEncryptedRecords: () => this.countRecordsOnDisk(),
+      countEncryptedRecords: () => this.countRecords(),
     });
     return this.#keyRing;
   }
@@ -69,15 +73,30 @@ export class Vault {
     this.#keyChecked = true;
   }
 
+  /** Where records live: SQLite files under the home, or the shared PostgreSQL database. */
+  backend(): StoreBackend {
+    if (this.#backend) return this.#backend;
+    this.home.checkVersion();
+    const [url, source] = this.#storeUrl !== undefined
+      ? [this.#storeUrl, 'AUTHSOME_STORE_URL']
+      : [storeUrlOf(this.home.readConfig()), `${this.home.configFile} store_url`];
+    // A password in the URL is a secret like any other: every log must redact it.
+    const password = url ? urlPassword(url) : '';
+    if (password) this.#onSecret(password);
+    this.#backend = createBackend(this.home, url, source);
+    return this.#backend;
+  }
+
   store(profile: string, create = false): Store {
-    const cached = this.#stores.get(profile);
-    if (cached && (!create || existsSync(cached.location))) return cached;
     if (create) this.home.ensureProfile(profile);
     else this.home.checkVersion();
-    const store = SqliteStore.open(this.home.storeFile(profile), { create });
-    if (cached) void cached.close();
-    this.#stores.set(profile, store);
-    return store;
+    return this.backend().open(profile, create);
+  }
+
+  /** Profiles with a folder in this home or with records in the store (a shared one has other machines' too). */
+  async profiles(): Promise<string[]> {
+    const names = new Set([...this.home.listProfiles(), ...(await this.backend().profiles())]);
+    return [...names].sort();
   }
 
   async read<K extends RecordKind>(profile: string, kind: K, key: string): Promise<RecordByKind[K] | null> {
@@ -123,28 +142,15 @@ export class Vault {
     return this.store(profile, true).transaction((tx) => fn(this.#wrap(tx)));
   }
 
-  /** Counts kv rows in every profile store on disk (for the missing-key guard). */
-  countRecordsOnDisk(): number {
-    let count = 0;
-    for (const profile of this.home.listProfiles()) {
-      const path = this.home.storeFile(profile);
-      if (!existsSync(path)) continue;
-      try {
-        const store = SqliteStore.open(path, { create: false });
-        count += store.countSync();
-        void store.close();
-      } catch {
-        // A store we cannot open still counts as data: never risk a new key over it.
-        count += 1;
-      }
-    }
-    return count;
+  /** Records in every profile (for the missing-key guard: never a new key over existing data). */
+  countRecords(): Promise<number> {
+    return this.backend().countRecords();
   }
 
   async close(): Promise<void> {
-    const stores = [...this.#stores.values()];
-    this.#stores.clear();
-    await Promise.all(stores.map((store) => store.close()));
+    const backend = this.#backend;
+    this.#backend = null;
+    await backend?.close();
   }
 
   /**
@@ -159,7 +165,7 @@ export class Vault {
   }
 
   async #checkKeyBeforeFirstWrite(keyRing: KeyRing): Promise<void> {
-    for (const profile of this.home.listProfiles()) {
+    for (const profile of await this.profiles()) {
       const sample = (await this.store(profile).list('profile:')).find((entry) => looksLikeSealedValue(entry.value));
       if (!sample) continue;
       if (![keyRing.primary, ...keyRing.fallbacks].some((key) => openValue(key, sample.value) !== null)) {
@@ -225,6 +231,10 @@ export class Vault {
       hint: 'Check AUTHSOME_MASTER_KEY, AUTHSOME_PASSPHRASE or master.key (a restored backup of the wrong store?). Nothing was changed; `authsome doctor` checks every record.',
     });
   }
+}
+
+function storeUrlOf(config: HomeConfig): string | undefined {
+  return typeof config['store_url'] === 'string' ? config['store_url'] : undefined;
 }
 
 const SECRET_FIELDS = ['access_token', 'refresh_token', 'api_key', 'client_secret'] as const;

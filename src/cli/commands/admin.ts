@@ -1,4 +1,5 @@
-// profile list|create|use, rekey, log: the home's profiles, its master key, its audit trail.
+// profile list|create|use, rekey, migrate, log: the home's profiles, its master key, where its
+// records live, its audit trail.
 import type { Command } from 'commander';
 import { AuthsomeError } from '../../util/index.ts';
 import { table } from '../output.ts';
@@ -10,7 +11,7 @@ export function registerAdmin(program: Command): void {
     .command('list', { isDefault: true })
     .description('list profiles')
     .action(action(async ({ authsome, out }) => {
-      const profiles = authsome.profiles();
+      const profiles = await authsome.profiles();
       out.result(profiles, table([['PROFILE', 'DEFAULT', 'DESCRIPTION'], ...profiles.map((p) => [p.name + (p.active ? ' (active)' : ''), p.default ? 'yes' : '', p.description ?? ''])]));
     }));
   profile
@@ -27,6 +28,25 @@ export function registerAdmin(program: Command): void {
     .action(action(async ({ authsome, out }, [name]) => {
       authsome.useProfile(name!);
       out.result({ default_profile: name }, `Profile ${name} is now the default.`);
+    }));
+
+  program
+    .command('migrate')
+    .description('move every profile\'s records to another store (a shared PostgreSQL, or back to SQLite), verified, and use it from now on')
+    .requiredOption('--to <store>', 'postgres://user@host:port/database, or sqlite')
+    .option('--replace', 'overwrite records the target already holds for these profiles')
+    .action(action<{ to: string; replace?: boolean }>(async ({ authsome, out, settings }, _args, options) => {
+      // A running daemon holds the old store open (and would write to it): stop it first.
+      const { stopDaemon } = await import('../../daemon/index.ts');
+      const stopped = await stopDaemon(settings.home);
+      const result = await authsome.migrate(options.to, { replace: options.replace ?? false });
+      out.result({ ...result, daemon_stopped: Boolean(stopped) }, [
+        `Moved ${result.records} record${result.records === 1 ? '' : 's'} in ${result.profiles.length} profile${result.profiles.length === 1 ? '' : 's'} from ${result.from.location} to ${result.to.location}; each was read back and decrypted.`,
+        ...result.profiles.map((p) => `  ${p.profile}: ${p.records}`),
+        `The old store was ${result.source}.`,
+        stopped ? 'The daemon was stopped; the next login starts it again on the new store.' : '',
+        result.note ?? '',
+      ].filter(Boolean).join('\n'));
     }));
 
   program

@@ -9,9 +9,10 @@ export function registerSetup(program: Command): void {
     .command('init')
     .description('create the home, the default profile and the master key')
     .addOption(new Option('--key-source <source>', 'where the master key lives').choices(['local_key', 'passphrase', 'keyring']))
-    .action(action<{ keySource?: KeySourceName }>(async ({ authsome, out }, _args, options) => {
-      const result = await authsome.init(options.keySource ? { keySource: options.keySource } : {});
-      out.result(result, `${result.created ? 'Initialized' : 'Already initialized:'} ${result.home} (profile ${result.profile}, key from ${result.keySource})`);
+    .option('--store <url>', 'keep records in a shared PostgreSQL (postgres://user@host/db), or "sqlite" (the default); saved in config.json')
+    .action(action<{ keySource?: KeySourceName; store?: string }>(async ({ authsome, out }, _args, options) => {
+      const result = await authsome.init({ ...(options.keySource ? { keySource: options.keySource } : {}), ...(options.store !== undefined ? { storeUrl: options.store } : {}) });
+      out.result(result, `${result.created ? 'Initialized' : 'Already initialized:'} ${result.home} (profile ${result.profile}, key from ${result.keySource}, records in ${result.store})`);
     }));
 
   program

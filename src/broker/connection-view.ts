@@ -1,0 +1,50 @@
+// What a long-lived door keeps in memory about each connection: no secrets, just enough to show
+// state and plan renewals. Read from the store; kept current by the store's change feed.
+import { recordToIsoOffset } from '../util/index.ts';
+import { parseKey, type ConnectionRecord } from '../vault/index.ts';
+import { connectionState, type ConnectionState } from './connection-state.ts';
+import type { BrokerContext } from './context.ts';
+import { generationOf } from './refresh-policy.ts';
+
+export interface ConnectionView {
+  profile: string;
+  provider: string;
+  connection: string;
+  status: ConnectionState;
+  expires_at: string | null;
+  generation: number;
+  last_refresh_at: string | null;
+  last_refresh_error: string | null;
+}
+
+/** Every connection of every profile. */
+export async function connectionViews(ctx: BrokerContext): Promise<ConnectionView[]> {
+  const views: ConnectionView[] = [];
+  for (const profile of await ctx.vault.profiles()) {
+    const { records } = await ctx.vault.list(profile, `profile:${profile}:`);
+    for (const { parsed, record } of records) if (parsed.kind === 'connection') views.push(toView(record as ConnectionRecord));
+  }
+  return views;
+}
+
+/** The view of one store key; null when it is not a connection, or it is gone. */
+export async function connectionViewOf(ctx: BrokerContext, key: string): Promise<ConnectionView | null> {
+  const parsed = parseKey(key);
+  if (!parsed || parsed.kind !== 'connection') return null;
+  const record = await ctx.vault.read(parsed.profile, 'connection', key);
+  return record ? toView(record) : null;
+}
+
+function toView(record: ConnectionRecord): ConnectionView {
+  const metadata = record.metadata ?? {};
+  return {
+    profile: record.profile,
+    provider: record.provider,
+    connection: record.connection_name,
+    status: connectionState(record),
+    expires_at: recordToIsoOffset(record.expires_at) ?? null,
+    generation: generationOf(record),
+    last_refresh_at: typeof metadata.last_refresh_at === 'string' ? metadata.last_refresh_at : null,
+    last_refresh_error: typeof metadata.last_refresh_error === 'string' ? metadata.last_refresh_error : null,
+  };
+}

@@ -1,0 +1,26 @@
+// Chooses where a home's records live: the embedded SQLite files (the default), or a PostgreSQL
+// database shared by a fleet (AUTHSOME_STORE_URL, or store_url in config.json).
+import { AuthsomeError } from '../util/index.ts';
+import type { Home } from './home.ts';
+import { PgBackend } from './pg-store.ts';
+import { SqliteBackend } from './sqlite-store.ts';
+import type { StoreBackend } from './store.ts';
+
+/** True for the URLs the PostgreSQL backend accepts. */
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+/** `sqlite` (or nothing) means the embedded store; anything else must be a postgres:// URL. */
+export function parseStoreUrl(url: string | undefined, source: string): { kind: 'sqlite' } | { kind: 'postgres'; url: string } {
+  if (url === undefined || url === '' || url.toLowerCase() === 'sqlite') return { kind: 'sqlite' };
+  if (isPostgresUrl(url)) return { kind: 'postgres', url };
+  throw new AuthsomeError('usage', `${source} must be "sqlite" or a postgres:// URL, not "${url.replace(/:[^:@/]*@/, ':…@').slice(0, 80)}"`, {
+    hint: 'For example postgres://authsome@db.internal:5432/authsome (put the password in PGPASSWORD or ~/.pgpass rather than the URL).',
+  });
+}
+
+export function createBackend(home: Home, url: string | undefined, source: string): StoreBackend {
+  const parsed = parseStoreUrl(url, source);
+  return parsed.kind === 'sqlite' ? new SqliteBackend(home) : new PgBackend(parsed.url);
+}
