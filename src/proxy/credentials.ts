@@ -7,6 +7,11 @@ export interface CredentialSource {
   injection(provider: string, connection: string): Promise<Injection>;
   /** Renews now; the new credential, or null when the provider could not renew it (a transient failure). */
   refresh(provider: string, connection: string): Promise<Injection | null>;
+  /**
+   * Reports credentials changed elsewhere (another process or machine refreshed them), or null
+   * for "anything may have changed"; resolves to a stop function, or null without a change feed.
+   */
+  watch?(onChange: (changed: { provider: string; connection: string } | null) => void): Promise<(() => Promise<void>) | null>;
 }
 
 export class CredentialCache {
@@ -34,6 +39,12 @@ export class CredentialCache {
       pending.catch(() => this.#cache.delete(key));
     }
     return pending;
+  }
+
+  /** Forgets a held credential (all of them without an argument): the next request reads it again. */
+  invalidate(changed: { provider: string; connection: string } | null): void {
+    if (!changed) this.#cache.clear();
+    else this.#cache.delete(`${changed.provider}\0${changed.connection}`);
   }
 
   /**

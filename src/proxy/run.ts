@@ -34,10 +34,19 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
   const ca = await loadOrCreateCA(options.home);
   const leaves = new LeafCache(ca);
   leaves.warm(table.routes.map((route) => route.host).filter((host): host is string => host !== null));
+  const credentials = new CredentialCache(options.credentials);
+  // A refresh on another machine replaces the token this run holds: drop it when the store says so.
+  const watching = options.credentials.watch?.((changed) => {
+    options.log(`proxy: credential changed in the store: ${changed ? `${changed.provider} (${changed.connection})` : 'everything'}`);
+    credentials.invalidate(changed);
+  }).catch((error: Error) => {
+    options.log(`proxy: no change feed: ${error.message}`);
+    return null;
+  });
   const proxy = await startProxy({
     routes: table,
     leaves,
-    credentials: new CredentialCache(options.credentials),
+    credentials,
     secret: randomBytes(24).toString('base64url'),
     connectTo: parseConnectTo(options.connectTo),
     log: options.log,
@@ -73,6 +82,7 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
       });
     });
   } finally {
+    await (await watching)?.();
     await proxy.close();
     removeChildFiles(files);
     options.audit({

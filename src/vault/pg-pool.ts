@@ -122,11 +122,24 @@ export function connectionOptions(url: string) {
 
 /** Applies pending migrations once per pool (a failed attempt is retried by the next caller). */
 export function ensureMigrated(shared: SharedPool): Promise<void> {
-  shared.migrated ??= migrate(shared.pool).catch((error: unknown) => {
+  shared.migrated ??= upToDate(shared.pool).then((current) => (current ? undefined : migrate(shared.pool))).catch((error: unknown) => {
     shared.migrated = undefined;
     throw error;
   });
   return shared.migrated;
+}
+
+/**
+ * The common case, one plain read: the schema is current. Every CLI process asks, so it must not
+ * queue behind the migration lock that only a first start or an upgrade needs.
+ */
+async function upToDate(pool: Pool): Promise<boolean> {
+  try {
+    return (await schemaVersion(pool)) === MIGRATIONS.length;
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return false; // no migrations table yet
+    throw error;
+  }
 }
 
 /** Pending migrations in one transaction under an advisory lock, so concurrent first starts do not race. */
@@ -164,7 +177,7 @@ async function migrate(pool: Pool): Promise<void> {
   }
 }
 
-export async function schemaVersion(db: Pick<PoolClient, 'query'>): Promise<number> {
+export async function schemaVersion(db: Pick<Pool, 'query'>): Promise<number> {
   const { rows } = await db.query<{ version: number | null }>('SELECT max(version) AS version FROM authsome_schema_migrations');
   return rows[0]?.version ?? 0;
 }

@@ -3,9 +3,15 @@
 import { Vault, keys } from '../../src/vault/index.ts';
 import { toRecordTimestamp } from '../../src/util/index.ts';
 
+/** Where the records are when they are not in the home's SQLite files: a shared store and its key. */
+export interface StoreAccess {
+  storeUrl?: string;
+  masterKey?: string;
+}
+
 /** `remainingMs` < 0: expired; a small positive value: inside the refresh window but still valid. */
-export async function makeDue(home: string, provider: string, connection = 'default', profile = 'default', remainingMs = -1000): Promise<void> {
-  const vault = new Vault({ home, secrets: {} });
+export async function makeDue(home: string, provider: string, connection = 'default', profile = 'default', remainingMs = -1000, access: StoreAccess = {}): Promise<void> {
+  const vault = new Vault({ home, secrets: { masterKey: access.masterKey, passphrase: undefined }, storeUrl: access.storeUrl });
   try {
     const key = keys.connection(profile, provider, connection);
     await vault.transaction(profile, async (tx) => {

@@ -21,6 +21,10 @@ export interface TestPostgres {
   stop(): Promise<void>;
   /** Fast shutdown and start again on the same port and data (drops every connection). */
   restart(): Promise<void>;
+  /** Fast shutdown, keeping the data: the server is unreachable until resume(). */
+  pause(): Promise<void>;
+  /** Starts a paused server again on the same port. */
+  resume(): Promise<void>;
 }
 
 export async function startPostgres(): Promise<TestPostgres> {
@@ -121,6 +125,20 @@ export async function startPostgres(): Promise<TestPostgres> {
         await pg(pgCtl, ['start', ...startArgs]);
       } catch (error) {
         fail('pg_ctl restart', error);
+      }
+    },
+    async pause() {
+      try {
+        await pg(pgCtl, ['stop', '-D', data, '-m', 'fast', '-w']);
+      } catch (error) {
+        fail('pg_ctl stop', error);
+      }
+    },
+    async resume() {
+      try {
+        await pg(pgCtl, ['start', ...startArgs]);
+      } catch (error) {
+        fail('pg_ctl start', error);
       }
     },
   };

@@ -39,6 +39,11 @@ export function registerRunProxy(program: Command): void {
             // A transient failure leaves the old token (with a warning): nothing new to replay with.
             return result.warning ? null : authsome.injection(provider, { connection });
           },
+          watch: (onChange) => authsome.watchStore((change) => {
+            if (change.profile === '*') return onChange(null);
+            const key = /^profile:([^:]+):([^:]+):connection:([^:]+)$/.exec(change.key);
+            if (key && key[1] === authsome.profile) onChange({ provider: key[2]!, connection: key[3]! });
+          }),
         },
         log: (line) => authsome.debug(line),
         audit: (fields) => authsome.auditRun(fields),
