@@ -201,7 +201,7 @@ function getStatus(socketPath) {
 export function printDaemonSections(report) {
   const fmtMs = (ms) => ms.toFixed(1);
   const api = report.daemon_api;
-  const e2e = report.results.find((r) => r.id === 'daemon_status');
+  const e2e = report.results?.find((r) => r.id === 'daemon_status');
   console.log('');
   console.log(`Daemon API round trip: ${api.endpoint} over the home's ${api.transport}, ${api.requests} requests after ${api.warmup_requests} warm-up`);
   console.log('  (in-process: request sent → reply read and parsed, no process start-up)');

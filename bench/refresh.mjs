@@ -1,6 +1,6 @@
 // The refresh part of the benchmark (run.mjs drives it), against a real authorization server: the
-// test suite's oidc-provider (rotating, reuse-detecting refresh tokens) in a process of its own,
-// which counts the token endpoint's calls per grant type.
+// test suite's oidc-provider (rotating, reuse-detecting refresh tokens) in a process of its own
+// (bench/auth-server.mjs), which counts the token endpoint's calls per grant type.
 // - Coalescing at expiry: N processes (chains) each running M `get … --show-secret` in a row,
 //   all started right after the token is made due; the server's count of refresh_token grants
 //   (expected 1), the distinct tokens printed (expected 1), wall time and per-call latency; R rounds
@@ -11,29 +11,20 @@
 // the daemon that login starts is stopped at once, so no background refresher renews ahead of the
 // measured processes: every refresh here is a CLI process's. shutdown() stops all that was started.
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { CLI, cleanEnv, cli, median, msSince, mustRun, node, percentile, round, run } from './common.mjs';
+import { TestAuthServer, testasLoginEnv, writeTestasProvider } from './auth-server.mjs';
+import { REPO, cleanEnv, cli, median, msSince, mustRun, node, percentile, round, run, runAsync, tsx } from './common.mjs';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
 const GET_ARGS = ['get', 'testas', '--field', 'access_token', '--show-secret'];
 const GET_LABEL = `authsome ${GET_ARGS.join(' ')}`;
-/** A process or server that shows nothing for this long is stuck: it is killed and the benchmark fails. */
+/** A process that shows nothing for this long is stuck: it is killed and the benchmark fails. */
 const LIMIT_MS = 60_000;
 const stats = (ms) => ({ median_ms: round(median(ms)), p90_ms: round(percentile(ms, 90)), min_ms: round(Math.min(...ms)), max_ms: round(Math.max(...ms)) });
-/** Node arguments running a TypeScript file of the repo; tsx as a path, not a URL ($BROWSER is split on ':'). */
-function tsx(script) {
-  try {
-    return ['--import', fileURLToPath(import.meta.resolve('tsx')), join(REPO, script)];
-  } catch {
-    throw new Error('the refresh benchmark needs the dev dependencies (tsx, oidc-provider): run `npm install`');
-  }
-}
 
 export class RefreshBench {
-  #server = null;
+  #server = new TestAuthServer();
   #helper = null;
   #lines = null;
   #children = new Set();
@@ -42,42 +33,23 @@ export class RefreshBench {
 
   constructor(home) {
     this.home = home;
-    this.env = cleanEnv({ AUTHSOME_HOME: home, AUTHSOME_PORT: '0', TESTAS_CLIENT_ID: 'authsome-public' });
+    this.env = cleanEnv({ AUTHSOME_HOME: home, AUTHSOME_PORT: '0' });
   }
 
   /** Server, init, register, login (then stop its daemon), the make-due helper; returns the first token. */
   async setup(dir) {
-    this.env.BROWSER = [node, ...tsx('test/support/browser-command.ts')].join(' '); // the simulated browser
-    const server = this.#server = spawn(node, [...tsx('test/support/auth-server-process.ts'), JSON.stringify({ accessTokenTtl: 3600 })], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    server.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-    const noise = (line) => /Unsupported runtime|^oidc-provider (WARNING|NOTICE)/.test(line) || !line.trim();
-    this.issuer = await new Promise((resolve, reject) => {
-      const fail = (why) => { clearTimeout(timer); reject(new Error(`the test authorization server ${why}: ${stderr.split('\n').filter((l) => !noise(l)).join('\n').trim() || '(no output)'}`)); };
-      const timer = setTimeout(() => fail(`was not ready within ${LIMIT_MS / 1000} s`), LIMIT_MS);
-      createInterface({ input: server.stdout }).on('line', (line) => {
-        try {
-          const message = JSON.parse(line);
-          if (message.ready) { clearTimeout(timer); resolve(message.issuer); }
-        } catch { /* not the ready line */ }
-      });
-      server.once('error', (error) => fail(`could not start (${error.message})`));
-      server.once('exit', (code, signal) => fail(`exited (${signal ?? code})`));
-    });
-
+    Object.assign(this.env, testasLoginEnv());
+    await this.#server.start();
     mustRun('init (refresh home)', cli('init'), this.env);
     const file = join(dir, 'testas.json');
-    writeFileSync(file, JSON.stringify({
-      schema_version: 1, name: 'testas', auth_type: 'oauth2', flow: 'pkce',
-      oauth: { issuer: this.issuer, scopes: ['openid', 'email', 'offline_access'] }, client: { client_id_env: 'TESTAS_CLIENT_ID' },
-    }));
+    writeTestasProvider(file, this.#server.issuer);
     mustRun('register testas', cli('register', file), this.env);
     mustRun('login testas (simulated browser)', cli('login', 'testas'), this.env);
     const started = JSON.parse(mustRun('daemon status (refresh home)', cli('daemon', 'status', '--json'), this.env).stdout);
     if (started.pid) this.#pids.add(started.pid);
     this.#stopDaemon(mustRun('daemon stop (refresh home)', cli('daemon', 'stop', '--json'), this.env).stdout);
 
-    this.#helper = spawn(node, [...tsx('bench/make-due.ts'), this.home], { cwd: REPO, stdio: ['pipe', 'pipe', 'inherit'] });
+    this.#helper = spawn(node, [...tsx('bench/make-due.ts'), this.home], { cwd: REPO, env: this.env, stdio: ['pipe', 'pipe', 'inherit'] });
     this.#lines = createInterface({ input: this.#helper.stdout })[Symbol.asyncIterator]();
     return this.#token(run(cli(...GET_ARGS), this.env));
   }
@@ -101,7 +73,7 @@ export class RefreshBench {
 
   async #coalescingRound(processes, calls) {
     const before = this.#token(run(cli(...GET_ARGS), this.env));
-    await this.#control('POST', 'reset-counts');
+    await this.#server.resetCounts();
     await this.#makeDue();
     const tokens = new Set();
     const start = process.hrtime.bigint();
@@ -120,7 +92,7 @@ export class RefreshBench {
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
     return {
-      refresh_calls: await this.#refreshCalls(), distinct_tokens: tokens.size, token_changed: !tokens.has(before),
+      refresh_calls: await this.#server.refreshCalls(), distinct_tokens: tokens.size, token_changed: !tokens.has(before),
       wall_ms: round(wall), chains: settled.map((s) => s.value),
     };
   }
@@ -133,13 +105,13 @@ export class RefreshBench {
     for (let i = 0; i < warmup + runs; i++) {
       for (let j = 0; j < names.length; j++) {
         const kind = names[(i + j) % names.length];
-        await this.#control('POST', 'reset-counts');
+        await this.#server.resetCounts();
         if (kind === 'must_refresh') await this.#makeDue();
         const result = run(cli(...GET_ARGS), this.env);
         this.#token(result);
         if (i < warmup) continue;
         samples[kind].push(result.ms);
-        refreshed[kind] += await this.#refreshCalls();
+        refreshed[kind] += await this.#server.refreshCalls();
       }
     }
     const row = (ms) => ({ ...stats(ms), ratio: baseline ? round(median(ms) / baseline, 2) : null });
@@ -153,23 +125,10 @@ export class RefreshBench {
   }
 
   /** One timed `get` as a child process of this one (so N chains run at once). */
-  #get() {
-    if (this.#stopped) return Promise.reject(new Error('stopped'));
-    return new Promise((resolve, reject) => {
-      const start = process.hrtime.bigint();
-      const child = spawn(node, [CLI, ...GET_ARGS], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'], timeout: LIMIT_MS, killSignal: 'SIGKILL' });
-      this.#children.add(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-      child.once('error', (error) => { this.#children.delete(child); reject(error); });
-      child.once('close', (status, signal) => {
-        const ms = msSince(start);
-        this.#children.delete(child);
-        try { resolve({ ms, token: this.#token({ status, signal, stdout, stderr }) }); } catch (error) { reject(error); }
-      });
-    });
+  async #get() {
+    if (this.#stopped) throw new Error('stopped');
+    const result = await runAsync(cli(...GET_ARGS), this.env, this.#children, LIMIT_MS);
+    return { ms: result.ms, token: this.#token(result) };
   }
 
   /** The printed token of a finished `get`, or an error if the CLI failed (the benchmark then exits 1). */
@@ -187,20 +146,6 @@ export class RefreshBench {
     if (done || value !== 'ok') throw new Error(`making the token due failed: ${done ? 'the helper exited' : value}`);
   }
 
-  async #control(method, path) {
-    const ask = `the test authorization server's ${method} /__control/${path}`;
-    const res = await fetch(`${this.issuer}/__control/${path}`, { method }).catch((error) => {
-      throw new Error(`${ask} failed (${error.cause?.code ?? error.message}; server ${this.#server.exitCode ?? this.#server.signalCode ?? 'running'})`);
-    });
-    const body = await res.json();
-    if (!res.ok) throw new Error(`${ask} answered ${res.status}: ${JSON.stringify(body)}`);
-    return body;
-  }
-
-  async #refreshCalls() {
-    return (await this.#control('GET', 'counts')).token?.refresh_token ?? 0;
-  }
-
   /** `daemon stop` returns once the process is gone: forget it; shutdown signals whatever is left. */
   #stopDaemon(stdout) {
     try { this.#pids.delete(JSON.parse(stdout).pid); } catch { /* signalled at shutdown if still there */ }
@@ -215,10 +160,7 @@ export class RefreshBench {
     if (existsSync(this.home)) this.#stopDaemon(run(cli('daemon', 'stop', '--json'), this.env).stdout);
     for (const pid of this.#pids) try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
     this.#pids.clear();
-    if (this.#server && this.#server.exitCode === null && this.#server.signalCode === null) {
-      this.#server.stdin.end();
-      this.#server.kill('SIGTERM');
-    }
+    this.#server.stop();
   }
 }
 

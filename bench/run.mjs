@@ -33,20 +33,38 @@
 // and checks that the upstream received the injected key on every proxied request (only there).
 // The upstream and the `run` are stopped at the end, also on failure or a signal.
 //
+// The store part (bench/store.mjs) runs the test suite's throwaway PostgreSQL 15 (bench/postgres.ts)
+// and the authorization server again, and every home takes one AUTHSOME_MASTER_KEY:
+// - `get` throughput, SQLite versus PostgreSQL: two homes with the same connections (an API key and
+//   an OAuth login), one per store; N processes × M `get openai --field api_key --show-secret` in a
+//   row each, all started together, R rounds per store after a warm-up round, alternating the stores:
+//   calls/s, per-call median and p90, and PostgreSQL/SQLite; every call must print the key;
+// - refresh coalescing across 3 "machines" (own homes, one PostgreSQL database, one login): P
+//   processes spread over them, one `get testas … --show-secret` each, started together right after
+//   the token is made due: refresh calls (expected 1), distinct tokens (expected 1), wall time, for R
+//   rounds after a warm-up round; then one `authsome refresh testas` must still succeed.
+// The database, the server, the helpers and any daemon are stopped at the end, also on failure or a signal.
+//
 // Timing goals are reported, never asserted: the exit code is 0 whatever the numbers say.
 // It is 1 only when the CLI itself fails (setup or a measured command exits non-zero), or the
-// refresh part's test server or the proxy part's upstream cannot run, or a request through the proxy
-// fails, because then there is nothing meaningful to report.
+// refresh part's test server, the proxy part's upstream or the store part's PostgreSQL cannot run,
+// or a request through the proxy fails, because then there is nothing meaningful to report.
 //
-//   node bench/run.mjs [--json] [--runs N] [--warmup N] [--requests N]
+//   node bench/run.mjs [--json] [--only PART,…] [--runs N] [--warmup N] [--requests N]
 //                      [--refresh-procs N] [--refresh-calls M] [--refresh-rounds R]
 //                      [--proxy-requests N] [--proxy-streams S] [--proxy-stream-requests M] [--proxy-new-hosts K]
+//                      [--store-procs N] [--store-calls M] [--store-rounds R] [--store-fleet-procs P]
 //
+// --only runs some parts, in their usual order: startup (the main table), daemon, refresh, proxy,
+// store (default: all; without startup there is no `node -e 0` baseline, so the refresh part's
+// latencies have no × ratio, and the daemon part no end-to-end row).
 // --runs and --warmup count fresh processes (per command, per cold/warm login, and per fresh/
 // must-refresh get); --requests counts the in-process API round trips (50 untimed ones come
 // first); --refresh-procs (10), --refresh-calls (5) and --refresh-rounds (3) shape the coalescing
 // measurement (one untimed round comes first); --proxy-requests (1000), --proxy-streams (8),
-// --proxy-stream-requests (200) and --proxy-new-hosts (5) shape the proxy part.
+// --proxy-stream-requests (200) and --proxy-new-hosts (5) shape the proxy part; --store-procs (10),
+// --store-calls (20) and --store-rounds (3) the throughput measurement, and --store-fleet-procs (12)
+// and --store-rounds the coalescing across machines (one untimed round comes first in both).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +72,7 @@ import { CLI, cleanEnv, cli, median, mustRun, node, percentile, round, run } fro
 import { DaemonBench, printDaemonSections } from './daemon.mjs';
 import { ProxyBench, printProxySections } from './proxy.mjs';
 import { RefreshBench, printRefreshSections } from './refresh.mjs';
+import { StoreBench, printStoreSections } from './store.mjs';
 
 const API_KEY = 'sk-bench-0000000000000000';
 const PASSPHRASE = 'bench-pass';
@@ -71,6 +90,13 @@ const proxyRequests = intOption('--proxy-requests', 1000);
 const proxyStreams = intOption('--proxy-streams', 8);
 const proxyStreamRequests = intOption('--proxy-stream-requests', 200);
 const proxyNewHosts = intOption('--proxy-new-hosts', 5);
+const storeProcs = intOption('--store-procs', 10);
+const storeCalls = intOption('--store-calls', 20);
+const storeRounds = intOption('--store-rounds', 3);
+const storeFleetProcs = intOption('--store-fleet-procs', 12);
+const PARTS = ['startup', 'daemon', 'refresh', 'proxy', 'store'];
+const only = partsOption('--only');
+const wants = (part) => only.includes(part);
 const WARMUP_REQUESTS = 50;
 const PROXY_WARMUP_REQUESTS = 100;
 
@@ -85,6 +111,17 @@ function intOption(name, fallback) {
   return value;
 }
 
+function partsOption(name) {
+  const i = args.indexOf(name);
+  if (i === -1) return PARTS;
+  const parts = (args[i + 1] ?? '').split(',').filter(Boolean);
+  if (parts.length === 0 || parts.some((part) => !PARTS.includes(part))) {
+    console.error(`bench: ${name} takes a comma-separated list of ${PARTS.join(', ')}`);
+    process.exit(2);
+  }
+  return PARTS.filter((part) => parts.includes(part));
+}
+
 if (!existsSync(CLI)) {
   console.error(`bench: ${CLI} is missing; run \`npm run build\` first (or use \`npm run bench\`, which builds).`);
   process.exit(1);
@@ -94,10 +131,12 @@ const temp = mkdtempSync(join(tmpdir(), 'authsome-bench-'));
 const daemon = new DaemonBench(join(temp, 'daemon'));
 const refresh = new RefreshBench(join(temp, 'refresh'));
 const proxy = new ProxyBench(join(temp, 'proxy'));
+const store = new StoreBench(join(temp, 'store'));
 const cleanup = () => {
   daemon.shutdown();
   refresh.shutdown();
   proxy.shutdown();
+  store.shutdown();
   rmSync(temp, { recursive: true, force: true });
 };
 process.on('SIGINT', () => { cleanup(); process.exit(130); });
@@ -105,6 +144,68 @@ process.on('SIGTERM', () => { cleanup(); process.exit(143); });
 
 let exitCode = 0;
 try {
+  const report = {
+    node: process.version,
+    platform: `${platform()} ${release()}`,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cpus: availableParallelism(),
+    parts: only,
+    warmup,
+    runs,
+  };
+
+  // Home 3: a running daemon (any free port) and a PKCE provider for the login timing; the main
+  // table times `daemon status` against it too.
+  if (wants('startup') || wants('daemon')) daemon.setup(temp);
+
+  let baseline = null;
+  if (wants('startup')) {
+    ({ baseline, results: report.results } = measureStartup());
+    report.baseline_median_ms = round(baseline);
+  }
+
+  if (wants('daemon')) {
+    // The daemon started in setup is still running: time its API from here, then the logins.
+    const daemonApi = await daemon.roundTrip({ requests, warmup: WARMUP_REQUESTS });
+    const endToEnd = report.results?.find((r) => r.id === 'daemon_status');
+    report.daemon_api = { ...daemonApi, end_to_end: endToEnd ? pick(endToEnd, ['command', 'median_ms', 'p90_ms', 'ratio']) : null };
+    report.login_url = await daemon.loginUrl({ runs, warmup });
+  }
+
+  if (wants('refresh')) {
+    // Home 4: a real authorization server and a logged-in OAuth connection, for the refresh engine.
+    await refresh.setup(temp);
+    const coalescing = await refresh.coalescing({ processes: refreshProcs, calls: refreshCalls, rounds: refreshRounds });
+    const refreshLatency = await refresh.latency({ runs, warmup, baseline });
+    report.refresh = { coalescing, latency: refreshLatency };
+  }
+
+  if (wants('proxy')) {
+    // Home 5: an API-key provider routed to a local HTTPS upstream, for `authsome run`'s proxy.
+    await proxy.setup(temp, { newHosts: proxyNewHosts });
+    report.proxy = await proxy.measure({ requests: proxyRequests, warmup: PROXY_WARMUP_REQUESTS, streams: proxyStreams, perStream: proxyStreamRequests });
+  }
+
+  if (wants('store')) {
+    // Homes 6 to 10: SQLite and PostgreSQL side by side, then three machines sharing PostgreSQL.
+    await store.setup();
+    const getThroughput = await store.throughput({ processes: storeProcs, calls: storeCalls, rounds: storeRounds });
+    const coalescing = await store.coalescing({ processes: storeFleetProcs, rounds: storeRounds });
+    report.store = { get_throughput: getThroughput, coalescing };
+  }
+
+  if (wantsJson) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else printReport(report);
+} catch (error) {
+  console.error(`bench: ${error.message}`);
+  exitCode = 1;
+} finally {
+  cleanup();
+}
+process.exitCode = exitCode;
+
+/** The main table: fresh processes of each command, round-robin; the `node -e 0` median and every command's row. */
+function measureStartup() {
   // Home 1: the default local_key source.
   const localEnv = cleanEnv({ AUTHSOME_HOME: join(temp, 'local') });
   mustRun('init', cli('init'), localEnv);
@@ -114,9 +215,6 @@ try {
   const passEnv = cleanEnv({ AUTHSOME_HOME: join(temp, 'passphrase'), AUTHSOME_PASSPHRASE: PASSPHRASE });
   mustRun('init --key-source passphrase', cli('init', '--key-source', 'passphrase'), passEnv);
   mustRun('login (passphrase home)', cli('login', 'openai', '--api-key-stdin'), passEnv, API_KEY);
-
-  // Home 3: a running daemon (any free port) and a PKCE provider for the login timing.
-  daemon.setup(temp);
 
   const cases = [
     { id: 'baseline', label: 'node -e 0', argv: [node, '-e', '0'], env: cleanEnv(), expect: '' },
@@ -174,54 +272,26 @@ try {
       ...(c.note ? { note: c.note } : {}),
     };
   });
-
-  // The daemon started in setup is still running: time its API from here, then the logins.
-  const daemonApi = await daemon.roundTrip({ requests, warmup: WARMUP_REQUESTS });
-  const loginUrl = await daemon.loginUrl({ runs, warmup });
-
-  // Home 4: a real authorization server and a logged-in OAuth connection, for the refresh engine.
-  await refresh.setup(temp);
-  const coalescing = await refresh.coalescing({ processes: refreshProcs, calls: refreshCalls, rounds: refreshRounds });
-  const refreshLatency = await refresh.latency({ runs, warmup, baseline });
-
-  // Home 5: an API-key provider routed to a local HTTPS upstream, for `authsome run`'s proxy.
-  await proxy.setup(temp, { newHosts: proxyNewHosts });
-  const proxyResults = await proxy.measure({ requests: proxyRequests, warmup: PROXY_WARMUP_REQUESTS, streams: proxyStreams, perStream: proxyStreamRequests });
-
-  const report = {
-    node: process.version,
-    platform: `${platform()} ${release()}`,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cpus: availableParallelism(),
-    warmup,
-    runs,
-    baseline_median_ms: round(baseline),
-    results,
-    daemon_api: {
-      ...daemonApi,
-      end_to_end: pick(results.find((r) => r.id === 'daemon_status'), ['command', 'median_ms', 'p90_ms', 'ratio']),
-    },
-    login_url: loginUrl,
-    refresh: { coalescing, latency: refreshLatency },
-    proxy: proxyResults,
-  };
-
-  if (wantsJson) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else printTable(report);
-} catch (error) {
-  console.error(`bench: ${error.message}`);
-  exitCode = 1;
-} finally {
-  cleanup();
+  return { baseline, results };
 }
-process.exitCode = exitCode;
 
-function printTable(report) {
-  console.log(`authsome start-up benchmark: ${report.runs} runs each after ${report.warmup} warm-up rounds, round-robin`);
+function printReport(report) {
+  if (report.results) console.log(`authsome start-up benchmark: ${report.runs} runs each after ${report.warmup} warm-up rounds, round-robin`);
+  else console.log(`authsome benchmark, parts: ${report.parts.join(', ')}`);
   console.log(`node ${report.node} on ${report.platform}, ${report.cpus} × ${report.cpu}`);
+  if (report.results) printStartupTable(report.results);
+  if (report.daemon_api) printDaemonSections(report);
+  if (report.refresh) printRefreshSections(report);
+  if (report.proxy) printProxySections(report);
+  if (report.store) printStoreSections(report);
+  console.log('');
+  console.log('Timing goals are reported, not asserted.');
+}
+
+function printStartupTable(results) {
   console.log('');
   const rows = [['command', 'median ms', 'p90 ms', '× node -e 0', 'target']];
-  for (const r of report.results) {
+  for (const r of results) {
     const target = r.target_ratio === null ? '' : `≤ ${r.target_ratio}× ${r.meets_target ? 'met' : 'MISSED'}`;
     rows.push([r.command, r.median_ms.toFixed(1), r.p90_ms.toFixed(1), `${r.ratio.toFixed(2)}×`, target]);
   }
@@ -231,12 +301,7 @@ function printTable(report) {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const row of rows.slice(1)) console.log(line(row));
   console.log('');
-  for (const r of report.results) if (r.note) console.log(`* ${r.command}: ${r.note}.`);
-  printDaemonSections(report);
-  printRefreshSections(report);
-  printProxySections(report);
-  console.log('');
-  console.log('Timing goals are reported, not asserted.');
+  for (const r of results) if (r.note) console.log(`* ${r.command}: ${r.note}.`);
 }
 
 function pick(object, keys) {
