@@ -28,13 +28,5 @@ export async function chooseStore(ctx: BrokerContext, url: string): Promise<void
   } finally {
     await target.close();
   }
-  home.ensureLayout();
-  const config = home.readConfig();
-  if (parsed.kind === 'postgres') home.writeConfig({ ...config, store_url: parsed.url });
-  else {
-    const { store_url: _dropped, ...rest } = config;
-    home.writeConfig(rest as typeof config);
-  }
-  // The next operation resolves the backend from the new config.
-  await vault.close();
+  await vault.saveStoreUrl(parsed.kind === 'postgres' ? parsed.url : undefined);
 }

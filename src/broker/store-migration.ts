@@ -91,13 +91,7 @@ export async function migrateStore(ctx: BrokerContext, target: string, options: 
     }
 
     // 4. Switch the home over, then put the old SQLite files aside (kept, never deleted).
-    const config = home.readConfig();
-    if (parsedTarget.kind === 'postgres') home.writeConfig({ ...config, store_url: parsedTarget.url });
-    else {
-      const { store_url: _dropped, ...rest } = config;
-      home.writeConfig(rest as typeof config);
-    }
-    await vault.close();
+    await vault.saveStoreUrl(parsedTarget.kind === 'postgres' ? parsedTarget.url : undefined);
     const sourceNote = source.kind === 'sqlite' ? moveSqliteAside(ctx, [...snapshot.keys()]) : `left as it is in ${source.location} (other machines may still use it)`;
     const records = profiles.reduce((n, p) => n + p.records, 0);
     ctx.auditEvent('migrate', { from: source.kind, to: parsedTarget.kind, profiles: profiles.length, records, status: 'success' });

@@ -142,6 +142,14 @@ export class Vault {
     return this.store(profile, true).transaction((tx) => fn(this.#wrap(tx)));
   }
 
+  /** Saves where records live (config.json's store_url; undefined means SQLite); the next operation opens it. */
+  async saveStoreUrl(url: string | undefined): Promise<void> {
+    this.home.ensureLayout();
+    const { store_url: _previous, ...config } = this.home.readConfig();
+    this.home.writeConfig((url === undefined ? config : { ...config, store_url: url }) as HomeConfig);
+    await this.close();
+  }
+
   /** Records in every profile (for the missing-key guard: never a new key over existing data). */
   countRecords(): Promise<number> {
     return this.backend().countRecords();

@@ -2,15 +2,15 @@
 // refresh tokens (oidc-provider): many processes asking for one due token at the same moment
 // cause exactly one refresh, all get the same new token, and the grant stays alive.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
 import { assertNoTokenIn } from '../support/canary.ts';
-import { CLI, cleanEnv, runCli, runCliJson } from '../support/cli.ts';
+import { runCli, runCliJson } from '../support/cli.ts';
 import { makeDue } from '../support/make-due.ts';
 import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
+import { cliOnSignal, together } from '../support/together.ts';
 
 const REFRESH = 'refresh_token';
 const LIBRARY_WORKER = fileURLToPath(new URL('./refresh-worker.ts', import.meta.url));
@@ -34,20 +34,6 @@ after(async () => {
 
 const token = async (field = 'access_token') => (await runCli(['get', 'testas', '--field', field, '--show-secret'], { env: h.env })).stdout.trim();
 
-/** Spawns all processes first, then lets them go at once (they block on a shared start signal on stdin). */
-function together(count: number, argv: (i: number) => string[], env: Record<string, string>): Promise<Array<{ code: number; stdout: string; stderr: string }>> {
-  const children = Array.from({ length: count }, (_, i) => {
-    const child = spawn(process.execPath, argv(i), { env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    return { child, done: new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))) };
-  });
-  for (const { child } of children) child.stdin.end('go\n');
-  return Promise.all(children.map((c) => c.done));
-}
-
 /** A later refresh still works: the grant was not revoked by a reused refresh token. */
 async function assertGrantAlive(): Promise<void> {
   const forced = await runCliJson<{ refreshed: boolean }>(['refresh', 'testas'], { env: h.env });
@@ -63,7 +49,7 @@ describe('refresh under concurrency', () => {
     await makeDue(h.home, 'testas');
     await as.resetCounts();
     // `get` reads stdin only for --api-key-stdin; the shell wrapper waits for the shared start line.
-    const results = await together(20, () => ['-e', `process.stdin.once('data', () => import(${JSON.stringify(CLI)}))`, 'authsome', 'get', 'testas', '--field', 'access_token', '--show-secret'], h.env);
+    const results = await together(Array.from({ length: 20 }, () => ({ argv: cliOnSignal(['get', 'testas', '--field', 'access_token', '--show-secret']), env: h.env })));
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     const printed = new Set(results.map((r) => r.stdout.trim()));
     assert.equal(printed.size, 1, `every process printed the same token (got ${printed.size})`);
@@ -78,7 +64,7 @@ describe('refresh under concurrency', () => {
   it('4 processes × 50 library calls: one refresh, one token for all 200 calls', async () => {
     await as.resetCounts();
     await makeDue(h.home, 'testas');
-    const results = await together(4, () => ['--import', 'tsx', LIBRARY_WORKER, '50'], h.env);
+    const results = await together(Array.from({ length: 4 }, () => ({ argv: ['--import', 'tsx', LIBRARY_WORKER, '50'], env: h.env })));
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     const tokens = new Set(results.flatMap((r) => r.stdout.trim().split('\n')));
     assert.equal(results.flatMap((r) => r.stdout.trim().split('\n')).length, 200);
@@ -95,7 +81,7 @@ describe('refresh under concurrency', () => {
       // Counts first: the daemon may renew the moment the token falls due.
       await as.resetCounts();
       await makeDue(h.home, 'testas');
-      const results = await together(4, () => ['--import', 'tsx', LIBRARY_WORKER, '50'], env);
+      const results = await together(Array.from({ length: 4 }, () => ({ argv: ['--import', 'tsx', LIBRARY_WORKER, '50'], env })));
       for (const r of results) assert.equal(r.code, 0, r.stderr);
       const tokens = new Set(results.flatMap((r) => r.stdout.trim().split('\n')));
       // Callers that ran before the refresh finished waited for it; nobody got a spent token.

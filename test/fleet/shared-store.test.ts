@@ -23,6 +23,7 @@ import { makeDue } from '../support/make-due.ts';
 import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
 import { closedPort, startPostgres, type TestPostgres } from '../support/postgres.ts';
 import { startTokenGate, type TokenGate } from '../support/token-gate.ts';
+import { cliOnSignal, together } from '../support/together.ts';
 
 const FLEET_KEY = randomBytes(32).toString('base64');
 const REFRESH = 'refresh_token';
@@ -76,20 +77,6 @@ async function sql<T = Record<string, unknown>>(url: string, text: string): Prom
 }
 const snapshot = () => sql<{ key: string; value: string }>(pg.url, 'SELECT key, value FROM kv ORDER BY key');
 
-/** Spawns every process first, then lets them go at once (each waits for a line on stdin). */
-function together(envs: Array<Record<string, string>>, args: string[]): Promise<Array<{ code: number; stdout: string; stderr: string }>> {
-  const children = envs.map((env) => {
-    const child = spawn(process.execPath, ['-e', `process.stdin.once('data', () => import(${JSON.stringify(CLI)}))`, 'authsome', ...args], { env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    return { child, done: new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))) };
-  });
-  for (const { child } of children) child.stdin.end('go\n');
-  return Promise.all(children.map((c) => c.done));
-}
-
 /** A later refresh, from yet another machine, still works: no spent refresh token was reused. */
 async function assertGrantAlive(on: OAuthHome): Promise<void> {
   const forced = await runCliJson<{ refreshed: boolean }>(['refresh', 'testas'], { env: on.env });
@@ -129,7 +116,7 @@ describe('a fleet sharing one PostgreSQL store', () => {
     const before = await token(machines[0]!);
     await makeDue(machines[0]!.home, 'testas', 'default', 'default', -1000, access());
     await as.resetCounts();
-    const results = await together(Array.from({ length: 12 }, (_, i) => machines[i % 3]!.env), ['get', 'testas', '--field', 'access_token', '--show-secret']);
+    const results = await together(Array.from({ length: 12 }, (_, i) => ({ argv: cliOnSignal(['get', 'testas', '--field', 'access_token', '--show-secret']), env: machines[i % 3]!.env })));
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     const printed = new Set(results.map((r) => r.stdout.trim()));
     assert.equal(printed.size, 1, `every process printed the same token (got ${printed.size})`);
