@@ -141,7 +141,18 @@ export class Authsome {
   }
 
   async register(file: string, options: { force?: boolean } = {}): Promise<ProviderEntry> {
-    const entry = await this.#ctx.registry.register(file, options);
+    return this.#audited(await this.#ctx.registry.register(file, options));
+  }
+
+  /**
+   * Validates a pasted provider definition (JSON or JSONC) with the same schema as `register` and
+   * installs it (the dashboard's door). Errors name `label` and each bad field by its path.
+   */
+  async registerText(text: string, options: { force?: boolean; label?: string; forceHint?: (what: string) => string } = {}): Promise<ProviderEntry> {
+    return this.#audited(await this.#ctx.registry.registerText(text, options));
+  }
+
+  #audited(entry: ProviderEntry): ProviderEntry {
     const host = entry.definition.host_url;
     this.#ctx.auditEvent('register', { provider: entry.definition.name, endpoints: host ? [host] : [], status: 'success' });
     return entry;

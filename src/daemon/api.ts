@@ -26,6 +26,14 @@ export interface ApiOptions {
   pageUrl: (kind: SessionSpec['kind'], id: string) => string | null;
   shutdown: () => void;
   log: (line: string) => void;
+  /** Mints the dashboard's one-time link; absent when the daemon runs without the vault. */
+  uiLink?: () => UiLink;
+}
+
+/** The dashboard's one-time URL (`authsome ui`). */
+export interface UiLink {
+  url: string;
+  expires_at: string;
 }
 
 export function apiHandler(options: ApiOptions) {
@@ -40,6 +48,10 @@ export function apiHandler(options: ApiOptions) {
         return;
       }
       if (req.method === 'POST' && path === '/v1/sessions') return await openSession(req, res, options);
+      if (req.method === 'POST' && path === '/v1/ui-link') {
+        if (!options.uiLink) return json(res, 503, { error: 'daemon_unavailable', message: 'this daemon was started without the vault, so it serves no dashboard' });
+        return json(res, 200, options.uiLink());
+      }
       const outcome = /^\/v1\/sessions\/([^/]+)\/outcome$/.exec(path);
       if (req.method === 'POST' && outcome) {
         const body = (await readJson(req)) as { ok?: unknown; message?: unknown };

@@ -1,7 +1,7 @@
-// The daemon's browser-facing routes on 127.0.0.1:<port>: the OAuth callback, the input form and
-// the device page. Every response is guarded: the Host must be our own address (DNS rebinding),
-// no CORS, no caching, a nonce-based CSP; state-changing requests also need our Origin and a
-// one-time CSRF nonce.
+// The daemon's browser-facing routes on 127.0.0.1:<port>: the OAuth callback, the input form,
+// the device page, and the dashboard mounted under /ui. Every response is guarded: the Host must
+// be our own address (DNS rebinding), no CORS, no caching, a nonce-based CSP; state-changing
+// requests also need our Origin and a one-time CSRF nonce.
 import { randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { qrSvg } from '../util/index.ts';
@@ -14,16 +14,18 @@ export const STATE_MISMATCH = 'OAuth state parameter does not match';
 const OUTCOME_WAIT_MS = 20_000;
 const MAX_FORM_BYTES = 64 * 1024;
 
-type Env = { Variables: { nonce: string } };
+export type Env = { Variables: { nonce: string } };
 
 export interface BrowserRoutesOptions {
   sessions: SessionRegistry;
   /** The port actually listened on (known after listen when 0 was asked for). */
   port: () => number;
   log: (line: string) => void;
+  /** Routes mounted under /ui behind the same guards (the dashboard). */
+  dashboard?: Hono<Env>;
 }
 
-export function browserRoutes({ sessions, port, log }: BrowserRoutesOptions): Hono<Env> {
+export function browserRoutes({ sessions, port, log, dashboard }: BrowserRoutesOptions): Hono<Env> {
   const app = new Hono<Env>();
   const ownHosts = () => [`127.0.0.1:${port()}`, `localhost:${port()}`];
 
@@ -42,7 +44,7 @@ export function browserRoutes({ sessions, port, log }: BrowserRoutesOptions): Ho
     }
     secureHeaders(c, nonce);
     // Never the query string: it carries authorization codes and one-time tokens.
-    log(`${c.req.method} ${new URL(c.req.url).pathname.replace(/\/(input|device)\/[^/]+/, '/$1/…')} → ${c.res.status} in ${Date.now() - started} ms`);
+    log(`${c.req.method} ${new URL(c.req.url).pathname.replace(/\/(input|device|ui\/connect)\/[^/]+/, '/$1/…')} → ${c.res.status} in ${Date.now() - started} ms`);
   });
 
   app.get(CALLBACK_PATH, async (c) => {
@@ -75,7 +77,7 @@ export function browserRoutes({ sessions, port, log }: BrowserRoutesOptions): Ho
     }
     return page(c, outcome.ok ? 200 : 400, {
       ok: outcome.ok, title: outcome.ok ? 'Connected' : 'Login failed', message: outcome.message,
-      next: outcome.ok ? 'You can close this tab and return to your terminal.' : 'Nothing was stored. Your terminal says what to do next.', nonce,
+      ...onward(session, outcome.ok ? 'You can close this tab and return to your terminal.' : 'Nothing was stored. Your terminal says what to do next.'), nonce,
     });
   });
 
@@ -112,14 +114,14 @@ export function browserRoutes({ sessions, port, log }: BrowserRoutesOptions): Ho
     if (Object.keys(fieldErrors).length > 0) return c.html(inputForm(c, session, values, fieldErrors), 422);
     sessions.deliver(session.id, { type: 'result', values });
     if (!session.spec.await_outcome) {
-      return page(c, 200, { ok: true, title: 'Received', message: 'authsome received the values. They were sent only to this computer.', next: 'Your terminal continues the login; follow it there.', nonce });
+      return page(c, 200, { ok: true, title: 'Received', message: 'authsome received the values. They were sent only to this computer.', ...onward(session, 'Your terminal continues the login; follow it there.'), nonce });
     }
     // Say "Saved" only once the terminal has stored them: it may still refuse (an existing connection, a bad key).
     const outcome = await sessions.waitForOutcome(session.id, OUTCOME_WAIT_MS);
     if (!outcome) return page(c, 200, { ok: true, title: 'Received', message: 'authsome received the values.', next: 'Your terminal shows whether they were saved.', nonce });
     return page(c, outcome.ok ? 200 : 400, {
       ok: outcome.ok, title: outcome.ok ? 'Saved' : 'Not saved', message: outcome.message,
-      next: outcome.ok ? 'You can close this tab; your terminal continues.' : 'Your terminal says what to do next.', nonce,
+      ...onward(session, outcome.ok ? 'You can close this tab; your terminal continues.' : 'Your terminal says what to do next.'), nonce,
     });
   });
 
@@ -136,6 +138,8 @@ export function browserRoutes({ sessions, port, log }: BrowserRoutesOptions): Ho
     }), 200);
   });
 
+  if (dashboard) app.route('/ui', dashboard);
+
   app.notFound((c) => page(c, 404, { ok: false, title: 'Not found', message: 'There is nothing here.', nonce: c.get('nonce') }));
   return app;
 }
@@ -149,6 +153,11 @@ function inputForm(c: Context<Env>, session: Session, values: Record<string, str
     redirectUri: spec.redirect_uri ?? null, docsUrl: spec.docs_url ?? null, fieldErrors,
     error: Object.keys(fieldErrors).length ? 'Some values need another look.' : null, expiresAt: session.expiresAt,
   });
+}
+
+/** What a finished page says next: "back to your terminal", or the link a session the dashboard opened names. */
+function onward(session: Session, terminal: string): Pick<Parameters<typeof renderResult>[0], 'next' | 'link'> {
+  return session.spec.next_url ? { link: { href: session.spec.next_url, label: session.spec.next_label ?? 'Continue' } } : { next: terminal };
 }
 
 function checkField(field: InputFieldSpec, value: string): string | null {

@@ -3,7 +3,7 @@
 import { request, type IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
 import { AuthsomeError } from '../util/index.ts';
-import type { DaemonStatus } from './api.ts';
+import type { DaemonStatus, UiLink } from './api.ts';
 import type { Outcome, SessionEvent, SessionSpec } from './sessions.ts';
 
 export class SessionStream {
@@ -37,6 +37,13 @@ export class DaemonClient {
 
   async shutdown(): Promise<void> {
     await this.#json('POST', '/v1/shutdown');
+  }
+
+  /** A one-time dashboard URL (never logged: it is a credential until used). */
+  async uiLink(): Promise<UiLink> {
+    const { status, body } = await this.#json('POST', '/v1/ui-link');
+    if (status !== 200) throw new AuthsomeError('daemon_unavailable', `the authsome daemon gave no dashboard link: ${(body as { message?: string } | null)?.message ?? status}`, { hint: 'See `authsome daemon logs`.' });
+    return body as UiLink;
   }
 
   async outcome(id: string, outcome: Outcome): Promise<void> {

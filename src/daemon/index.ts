@@ -6,4 +6,4 @@ export { DaemonClient, SessionStream } from './client.ts';
 export { daemonPaths, DEFAULT_PORT, type DaemonPaths } from './paths.ts';
 export { CALLBACK_PATH, STATE_MISMATCH, browserRoutes } from './browser-routes.ts';
 export { SessionRegistry, type SessionSpec, type SessionEvent, type Outcome, type InputFieldSpec } from './sessions.ts';
-export type { DaemonStatus } from './api.ts';
+export type { DaemonStatus, UiLink } from './api.ts';

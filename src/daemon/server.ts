@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { AuthsomeError, ensurePrivateDir, writePrivateFile } from '../util/index.ts';
 import { apiHandler, type DaemonStatus } from './api.ts';
-import { browserRoutes } from './browser-routes.ts';
+import { CALLBACK_PATH, browserRoutes } from './browser-routes.ts';
+import { Dashboard } from './dashboard/index.ts';
 import { DaemonClient } from './client.ts';
 import { daemonPaths } from './paths.ts';
 import { SessionRegistry } from './sessions.ts';
@@ -48,7 +49,9 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
       hint: 'Use a shorter AUTHSOME_HOME (at most about 90 characters).',
     });
   }
-  const app = browserRoutes({ sessions, port: () => port, log });
+  // The dashboard needs the broker; a daemon started without one (tests) serves logins only.
+  const dashboard = options.authsome ? new Dashboard({ authsome: options.authsome, sessions, port: () => port, callbackPath: CALLBACK_PATH, log }) : null;
+  const app = browserRoutes({ sessions, port: () => port, log, dashboard: dashboard?.routes });
   const browser = createAdaptorServer({ fetch: app.fetch }) as Server;
   browser.requestTimeout = 30_000;
   await listenTcp(browser, options.port);
@@ -80,7 +83,7 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
   };
 
   const handleApi = apiHandler({
-    sessions, status, log, shutdown: () => void stop(),
+    sessions, status, log, shutdown: () => void stop(), uiLink: dashboard ? () => dashboard.mintLink() : undefined,
     pageUrl: (kind, id) => (kind === 'input' ? `http://127.0.0.1:${port}/input/${id}` : kind === 'device' ? `http://127.0.0.1:${port}/device/${id}` : null),
   });
   const api = createServer((req, res) => void handleApi(req, res).catch((error: Error) => {

@@ -12,14 +12,19 @@ const TOMBSTONE_MS = 10 * 60_000;
 /** The broker's description of a form field, sent by the CLI. */
 export type InputFieldSpec = InputField;
 
-export type SessionSpec =
+export type SessionSpec = (
   | { kind: 'callback'; provider: string; state: string }
   | {
       kind: 'input'; provider: string; title: string; intro: string; fields: InputFieldSpec[]; redirect_uri?: string | null; docs_url?: string | null;
       /** The page waits for the CLI's outcome before saying "Saved" (the values are the whole login). */
       await_outcome?: boolean;
     }
-  | { kind: 'device'; provider: string; title: string; user_code: string; verification_uri: string; verification_uri_complete?: string | null; expires_in: number };
+  | { kind: 'device'; provider: string; title: string; user_code: string; verification_uri: string; verification_uri_complete?: string | null; expires_in: number }
+) & {
+  /** Where the page points once the flow ends, a path on this daemon (the dashboard's logins); absent: "return to your terminal". */
+  next_url?: string | null;
+  next_label?: string | null;
+};
 
 /** What the waiting CLI receives on its stream, one JSON line each. */
 export type SessionEvent =

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuthsomeError, ensurePrivateDir, writePrivateFile } from '../util/index.ts';
-import { loadProviderFile, validateProviderDefinition } from './load.ts';
+import { loadProviderFile, parseProviderText, validateProviderDefinition } from './load.ts';
 import type { ProviderDefinition } from './schema.ts';
 
 export type ProviderSource = 'bundled' | 'custom';
@@ -86,19 +86,40 @@ export class ProviderRegistry {
   /** Validates a file and installs it as <home>/providers/<name>.<ext> (0600). */
   async register(file: string, options: { force?: boolean } = {}): Promise<ProviderEntry> {
     const definition = await loadProviderFile(file);
+    const force = (what: string) => `Pass --force to ${what}: authsome register ${file} --force`;
+    return this.#install(definition, readFileSync(file), file.endsWith('.jsonc') ? '.jsonc' : '.json', options, force);
+  }
+
+  /**
+   * Validates a pasted definition (JSON or JSONC; errors name `label`) and installs it like a
+   * registered file (the dashboard's "register a provider").
+   */
+  async registerText(text: string, options: { force?: boolean; label?: string; forceHint?: (what: string) => string } = {}): Promise<ProviderEntry> {
+    const definition = await parseProviderText(text, options.label ?? 'definition');
+    let plainJson = true;
+    try {
+      JSON.parse(text);
+    } catch {
+      plainJson = false;
+    }
+    const force = options.forceHint ?? ((what: string) => `Register it again with force to ${what}.`);
+    return this.#install(definition, Buffer.from(text, 'utf8'), plainJson ? '.json' : '.jsonc', options, force);
+  }
+
+  async #install(definition: ProviderDefinition, bytes: Buffer, extension: string, options: { force?: boolean }, forceHint: (what: string) => string): Promise<ProviderEntry> {
     const name = definition.name;
     const existing = this.#userPath(name);
     const bundled = this.#bundledPath(name);
     if ((existing || bundled) && !options.force) {
       const what = existing ? `a custom provider "${name}" is already registered (${existing})` : `"${name}" is a bundled provider`;
       throw new AuthsomeError('conflict', `${what}; nothing was changed`, {
-        hint: `Pass --force to ${existing ? 'replace it' : 'override the bundled definition'}: authsome register ${file} --force`,
+        hint: forceHint(existing ? 'replace it' : 'override the bundled definition'),
         provider: name,
       });
     }
     ensurePrivateDir(this.#userDir);
-    const target = join(this.#userDir, name + (file.endsWith('.jsonc') ? '.jsonc' : '.json'));
-    writePrivateFile(target, readFileSync(file));
+    const target = join(this.#userDir, name + extension);
+    writePrivateFile(target, bytes);
     for (const path of EXTENSIONS.map((ext) => join(this.#userDir, name + ext))) if (path !== target) rmSync(path, { force: true });
     return { definition, source: 'custom', path: target, overridesBundled: bundled !== null };
   }

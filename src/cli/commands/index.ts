@@ -10,6 +10,7 @@ import { registerManage } from './manage.ts';
 import { registerRefresh } from './refresh.ts';
 import { registerRunProxy } from './run-proxy.ts';
 import { registerSetup } from './setup.ts';
+import { registerUi } from './ui.ts';
 
 export function registerCommands(program: Command): void {
   registerSetup(program);
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerManage(program);
   registerAdmin(program);
   registerDaemon(program);
+  registerUi(program);
 }

@@ -10,6 +10,11 @@ export interface PageOptions {
   body: string;
   /** Reloads the page every N seconds (the device page while it waits for approval). */
   refreshSeconds?: number;
+  /** Wider pages (the dashboard's tables) with a header: a skip link, then this trusted HTML (navigation). */
+  wide?: { header: string };
+  /** More CSS and script for this page, inside the same nonce'd elements. */
+  styles?: string;
+  script?: string;
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -122,17 +127,17 @@ export function renderPage(options: PageOptions): string {
 <meta name="color-scheme" content="light dark">
 <meta name="referrer" content="same-origin">
 ${refresh}<title>${escapeHtml(options.title)} · authsome</title>
-<style nonce="${nonce}">${STYLES}</style>
+<style nonce="${nonce}">${STYLES}${options.styles ?? ''}</style>
 </head>
 <body>
-<div class="page">
-<header><p class="wordmark">authsome</p></header>
-<main>
+${options.wide ? '<a class="skip-link" href="#main">Skip to content</a>\n' : ''}<div class="page${options.wide ? ' wide' : ''}">
+<header><p class="wordmark">authsome</p>${options.wide?.header ?? ''}</header>
+<main id="main" tabindex="-1">
 ${options.body}
 </main>
 <p id="copy-status" class="visually-hidden" role="status" aria-live="polite"></p>
 </div>
-<script nonce="${nonce}">${SCRIPT}</script>
+<script nonce="${nonce}">${SCRIPT}${options.script ?? ''}</script>
 </body>
 </html>
 `;

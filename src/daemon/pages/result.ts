@@ -10,6 +10,8 @@ export interface ResultView {
   next?: string | null;
   /** Shown verbatim in a code block, e.g. `Error: OAuth state parameter does not match`. */
   detail?: string | null;
+  /** A link onwards, to a path on this daemon only (e.g. back to the dashboard). */
+  link?: { href: string; label: string } | null;
   nonce: string;
 }
 
@@ -20,6 +22,8 @@ export function renderResult(view: ResultView): string {
     `<p>${escapeHtml(view.message)}</p>`,
     view.detail ? `<pre class="code-block"><code>${escapeHtml(view.detail)}</code></pre>` : '',
     view.next ? `<p>${escapeHtml(view.next)}</p>` : '',
+    // Same-origin paths only: a spec field must never become a link to somewhere else.
+    view.link && /^\/(?![/\\])/.test(view.link.href) ? `<p><a href="${escapeHtml(view.link.href)}">${escapeHtml(view.link.label)}</a></p>` : '',
   ];
   return renderPage({ title: view.title, nonce: view.nonce, body: body.filter(Boolean).join('\n') });
 }

@@ -1,0 +1,30 @@
+// ui: opens the dashboard. The daemon mints a one-time link (asked over its 0600 Unix socket);
+// the browser trades it for a session cookie. With --no-browser the link is printed instead.
+import type { Command } from 'commander';
+import { VERSION } from '../../util/index.ts';
+import { action } from './run.ts';
+
+export function registerUi(program: Command): void {
+  program
+    .command('ui')
+    .description('open the dashboard: connections, their state and actions, the audit log (a one-time local link)')
+    .option('--no-browser', 'print the link, never open a browser')
+    .action(action<{ browser?: boolean }>(async ({ out, env, settings, authsome }, _args, options) => {
+      const { daemonClient, ensureDaemon } = await import('../../daemon/index.ts');
+      const log = (line: string) => authsome.debug(line);
+      await ensureDaemon({ home: settings.home, port: settings.port, version: VERSION, entry: process.argv[1]!, env, log });
+      const link = await daemonClient(settings.home, log).uiLink();
+      let opened = false;
+      if (options.browser !== false) {
+        const { openBrowser } = await import('../browser.ts');
+        const result = await openBrowser(link.url, env);
+        opened = result.opened;
+        if (!result.opened) out.notice(`No browser was opened: ${result.reason}. Open the link yourself (it works once).`);
+      }
+      const minutes = Math.round((Date.parse(link.expires_at) - Date.now()) / 60_000);
+      // Once the browser has it, the link is spent: printing it would only invite a confusing second visit.
+      out.result({ url: link.url, expires_at: link.expires_at, opened }, opened
+        ? 'Opened the dashboard in your browser. Run `authsome ui` again for another window.'
+        : `Open the dashboard at this one-time link (valid for ${minutes} min, usable once):\n\n  ${link.url}\n`);
+    }));
+}
