@@ -40,6 +40,7 @@ describe('the dashboard', { timeout: 180_000 }, () => {
   let context: BrowserContext;
   let page: Page;
   let origin: string;
+  const cookieName = () => `authsome_ui_${new URL(origin).port}`;
   let apiKey: string;
   let secondKey: string;
   const cspErrors: string[] = [];
@@ -63,9 +64,9 @@ describe('the dashboard', { timeout: 180_000 }, () => {
     await page.waitForLoadState('load');
   };
   const cookieHeader = async () => {
-    const cookie = (await context.cookies(`${origin}/ui`)).find((c) => c.name === 'authsome_ui');
+    const cookie = (await context.cookies(`${origin}/ui`)).find((c) => c.name === cookieName());
     assert.ok(cookie, 'the session cookie is set');
-    return `authsome_ui=${cookie.value}`;
+    return `${cookieName()}=${cookie.value}`;
   };
   const csrf = async () => (await page.locator('input[name="csrf"]').first().getAttribute('value'))!;
   const record = (body: string) => served.push(body);
@@ -114,8 +115,9 @@ describe('the dashboard', { timeout: 180_000 }, () => {
     const redirect = await opened!.request().redirectedFrom()!.response();
     assert.equal(redirect?.status(), 303);
     const setCookie = (await redirect!.headerValue('set-cookie'))!;
-    assert.match(setCookie, /^authsome_ui=[\w-]{43}; Path=\/ui; HttpOnly; SameSite=Strict$/);
-    const [cookie] = (await context.cookies(`${origin}/ui`)).filter((c) => c.name === 'authsome_ui');
+    // Named after the daemon's port: browsers share cookies among the ports of 127.0.0.1.
+    assert.match(setCookie, new RegExp(`^${cookieName()}=[\\w-]{43}; Path=/ui; HttpOnly; SameSite=Strict$`));
+    const [cookie] = (await context.cookies(`${origin}/ui`)).filter((c) => c.name === cookieName());
     assert.equal(cookie?.httpOnly, true);
     assert.equal(cookie?.sameSite, 'Strict');
     assert.equal(cookie?.path, '/ui');
@@ -347,7 +349,7 @@ describe('the dashboard', { timeout: 180_000 }, () => {
       await attacker.goto(siteOrigin);
       const response: Response = await posted;
       assert.equal(await response.request().headerValue('origin'), siteOrigin);
-      assert.match((await response.request().headerValue('cookie')) ?? '', /authsome_ui=/, 'the cookie went along (same site)');
+      assert.match((await response.request().headerValue('cookie')) ?? '', new RegExp(`${cookieName()}=`), 'the cookie went along (same site)');
       assert.equal(response.status(), 403);
     } finally {
       await attacker.close();

@@ -6,7 +6,11 @@
 import { createHash } from 'node:crypto';
 import { sameSecret, token } from '../sessions.ts';
 
-export const COOKIE_NAME = 'authsome_ui';
+/**
+ * Browsers share cookies among all ports of 127.0.0.1, so each daemon (one per home) names its
+ * cookie after its port: two dashboards open side by side do not sign each other out.
+ */
+export const cookieName = (port: number) => `authsome_ui_${port}`;
 export const COOKIE_PATH = '/ui';
 /** How long an unused one-time link stays valid. */
 export const LINK_TTL_MS = 10 * 60_000;

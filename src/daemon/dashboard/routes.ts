@@ -10,7 +10,7 @@ import { describeRemote, type Authsome, type LoginOutcome } from '../../broker/i
 import { AuthsomeError, toAuthsomeError } from '../../util/index.ts';
 import type { Env } from '../browser-routes.ts';
 import { renderResult } from '../pages/index.ts';
-import { COOKIE_NAME, COOKIE_PATH, type DashboardAccess, type UiSession } from './access.ts';
+import { COOKIE_PATH, cookieName, type DashboardAccess, type UiSession } from './access.ts';
 import { buildAuditView, type AuditFilter, type Outcome } from './audit-view.ts';
 import { CONNECT_PATH, type ConnectFlows, type DashboardLogin } from './connect.ts';
 import { renderAuditPage, type AuditFormValues } from './pages/audit.ts';
@@ -50,7 +50,7 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Hono<DashEnv> 
         next: 'Run `authsome ui` in your terminal for a new link.',
       });
     }
-    setCookie(c, COOKIE_NAME, redeemed.cookie, { httpOnly: true, sameSite: 'Strict', path: COOKIE_PATH });
+    setCookie(c, cookieName(options.port()), redeemed.cookie, { httpOnly: true, sameSite: 'Strict', path: COOKIE_PATH });
     return c.redirect('/ui', 303);
   });
 
@@ -66,7 +66,7 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Hono<DashEnv> 
       const site = c.req.header('sec-fetch-site');
       if (site && site !== 'same-origin' && site !== 'none') return refuse(c, 403, 'Request refused', 'The dashboard API answers only the dashboard\'s own pages.');
     }
-    const session = access.session(getCookie(c, COOKIE_NAME));
+    const session = access.session(getCookie(c, cookieName(options.port())));
     if (!session) return refuse(c, 401, 'Not signed in', 'Open the dashboard with `authsome ui` in your terminal; it prints a one-time link.');
     c.set('session', session);
     await next();
