@@ -56,7 +56,8 @@ export async function doctor(ctx: BrokerContext): Promise<DoctorReport> {
   const storeOk = configOk && await attempt('store', async () => {
     store = await vault.backend().probe(ctx.profile);
     const name = store.backend === 'postgres' ? 'shared PostgreSQL store' : 'SQLite store';
-    return { check: 'store', status: 'ok', message: `${name} at ${store.location}: ${store.version}, schema ${store.schema_version}, round trip ${store.latency_ms} ms` };
+    const latency = store.latency_ms === null ? '' : `, round trip ${store.latency_ms} ms`;
+    return { check: 'store', status: 'ok', message: `${name} at ${store.location}: ${store.version}, schema ${store.schema_version}${latency}` };
   });
   if (configOk && !storeOk) return { home: home.root, healthy: false, store, findings };
 

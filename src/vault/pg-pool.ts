@@ -77,29 +77,16 @@ export async function acquirePool(url: string): Promise<SharedPool> {
     return raced;
   }
   const pool = new pg.Pool({ ...connectionOptions(url), max: 4, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
-  // An idle client whose server goes away (a restart) emits 'error' on the pool; without a
-  // listener that would crash the process. The pool drops that client; the next query reconnects.
+  // A client whose server goes away (a restart, an admin's pg_terminate_backend) emits 'error'
+  // whenever the news arrives: while idle (the pool re-emits it), checked out between two queries,
+  // or while being closed after a failed query. Without a listener that would crash the process.
+  // The failure still reaches whoever uses the connection through its next query; the pool drops
+  // the client, and the next operation connects afresh.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const shared: SharedPool = { url, pool, refs: 1, migrated: undefined };
   pools.set(url, shared);
   return shared;
-}
-
-/**
- * A pooled client checked out for a transaction: a server that goes away between two of its
- * queries emits 'error' on it, which would crash the process without a listener (the pool only
- * listens on idle clients). The failure still reaches the caller through the next query.
- */
-export async function checkOut(pool: Pool): Promise<PoolClient & { done(destroy?: boolean | Error): void }> {
-  const client = await pool.connect();
-  const ignore = () => undefined;
-  client.on('error', ignore);
-  return Object.assign(client, {
-    done(destroy?: boolean | Error) {
-      client.off('error', ignore);
-      client.release(destroy);
-    },
-  });
 }
 
 export async function releasePool(shared: SharedPool): Promise<void> {
@@ -144,7 +131,7 @@ async function upToDate(pool: Pool): Promise<boolean> {
 
 /** Pending migrations in one transaction under an advisory lock, so concurrent first starts do not race. */
 async function migrate(pool: Pool): Promise<void> {
-  const client = await checkOut(pool);
+  const client = await pool.connect();
   let broken = false;
   try {
     await client.query('BEGIN');
@@ -173,7 +160,7 @@ async function migrate(pool: Pool): Promise<void> {
       throw error;
     }
   } finally {
-    client.done(broken);
+    client.release(broken);
   }
 }
 

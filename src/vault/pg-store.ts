@@ -7,7 +7,7 @@ import type { PoolClient, QueryResultRow } from 'pg';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AuthsomeError } from '../util/index.ts';
 import {
-  NOW_MS, SCHEMA_VERSION, acquirePool, checkOut, ensureMigrated, isConnectionFailure, pgError, redactUrl, releasePool, schemaVersion,
+  NOW_MS, SCHEMA_VERSION, acquirePool, ensureMigrated, isConnectionFailure, pgError, redactUrl, releasePool, schemaVersion,
   type SharedPool,
 } from './pg-pool.ts';
 import { watchChanges } from './pg-changes.ts';
@@ -65,24 +65,29 @@ export class PgStore implements Store {
     return this.#query((db) => this.#delete(db, key));
   }
 
-  async transaction<T>(fn: (tx: StoreWriter) => Promise<T>): Promise<T> {
-    // Getting a connection and starting the transaction may be retried: nothing has happened yet.
-    // Once fn runs, a broken connection fails the whole transaction (the server rolls it back).
-    const client = await this.#withRetry(async () => {
-      const { pool } = await this.#ready();
-      const connection = await checkOut(pool);
-      try {
-        await connection.query('BEGIN');
-        // Write transactions of one profile run one at a time, as SQLite's BEGIN IMMEDIATE makes
-        // them: a read-check-write inside fn (the refresh's generation check) cannot interleave.
-        // Transaction-scoped, so it ends with COMMIT/ROLLBACK and never outlives the local work.
-        await connection.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [TRANSACTION_LOCK + this.profile]);
-        return connection;
-      } catch (error) {
-        connection.done(true);
-        throw error;
-      }
-    });
+  /**
+   * A connection that breaks before COMMIT is sent (a server restart) leaves nothing behind — the
+   * server rolls the transaction back — so the whole transaction runs again on a fresh connection:
+   * fn must work only through tx (every caller does). A connection lost during COMMIT is
+   * ambiguous and is reported, never retried.
+   */
+  transaction<T>(fn: (tx: StoreWriter) => Promise<T>): Promise<T> {
+    return this.#withRetry(() => this.#transactionOnce(fn));
+  }
+
+  async #transactionOnce<T>(fn: (tx: StoreWriter) => Promise<T>): Promise<T> {
+    const { pool } = await this.#ready();
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Write transactions of one profile run one at a time, as SQLite's BEGIN IMMEDIATE makes
+      // them: a read-check-write inside fn (the refresh's generation check) cannot interleave.
+      // Transaction-scoped, so it ends with COMMIT/ROLLBACK and never outlives the local work.
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [TRANSACTION_LOCK + this.profile]);
+    } catch (error) {
+      client.release(true);
+      throw error;
+    }
     let open = true;
     const run = <R>(op: (db: Queryable) => Promise<R>): Promise<R> => {
       if (!open) return Promise.reject(new AuthsomeError('internal', 'a store transaction was used after it ended'));
@@ -106,20 +111,24 @@ export class PgStore implements Store {
         } catch (rollbackError) {
           broken = rollbackError;
         }
-        throw error;
+        // The caller's own failure (a conflict, a refusal) goes back to it untouched and is never retried.
+        throw isConnectionFailure(error) ? error : new CallerFailure(error);
       }
       open = false;
       try {
         await client.query('COMMIT');
       } catch (error) {
         broken = error;
-        throw this.#error(error);
+        if (!isConnectionFailure(error)) throw this.#error(error);
+        throw new AuthsomeError('store_unavailable', `the connection to the PostgreSQL store at ${this.location} broke while committing; the change may or may not have been saved`, {
+          hint: 'Read it again to see (authsome get / list).',
+        });
       }
       return result;
     } finally {
       open = false;
       // A client whose ROLLBACK/COMMIT failed may still be inside a transaction: destroy it.
-      client.done(broken === undefined ? undefined : broken instanceof Error ? broken : true);
+      client.release(broken === undefined ? undefined : broken instanceof Error ? broken : true);
     }
   }
 
@@ -180,6 +189,7 @@ export class PgStore implements Store {
       try {
         return await op();
       } catch (error) {
+        if (error instanceof CallerFailure) throw error.error;
         const elapsed = Date.now() - started;
         if (this.#closed || !isConnectionFailure(error) || elapsed >= RECONNECT_WINDOW_MS) {
           throw this.#error(error, attempt > 0 ? ` (tried for ${(elapsed / 1000).toFixed(1)} s)` : '');
@@ -219,6 +229,11 @@ export class PgStore implements Store {
   #error(error: unknown, context = ''): AuthsomeError {
     return pgError(this.#url, error, context);
   }
+}
+
+/** Carries an error thrown by a transaction's own code through the retry loop, unchanged. */
+class CallerFailure {
+  constructor(readonly error: unknown) {}
 }
 
 /** Every profile of a home in one PostgreSQL database, shared by every machine that names it. */

@@ -270,17 +270,15 @@ export class SqliteBackend implements StoreBackend {
   }
 
   async probe(profile = 'default'): Promise<StoreProbe> {
-    const store = this.open(profile, false);
-    const started = process.hrtime.bigint();
-    await store.get(`profile:${profile}:`);
-    const latency = Number(process.hrtime.bigint() - started) / 1e6;
-    return {
-      backend: 'sqlite',
-      location: this.location,
-      version: `SQLite ${sqliteVersion()}`,
-      schema_version: STORE_VERSION,
-      latency_ms: Math.round(latency * 100) / 100,
-    };
+    let latency: number | null = null;
+    try {
+      const started = process.hrtime.bigint();
+      await this.open(profile, false).get(`profile:${profile}:`);
+      latency = Math.round((Number(process.hrtime.bigint() - started) / 1e6) * 100) / 100;
+    } catch {
+      // A damaged file is the profile check's finding (doctor names it there), not the backend's.
+    }
+    return { backend: 'sqlite', location: this.location, version: `SQLite ${sqliteVersion()}`, schema_version: STORE_VERSION, latency_ms: latency };
   }
 
   async watch(): Promise<null> {

@@ -47,8 +47,8 @@ export interface StoreProbe {
   version: string;
   /** The backend's own schema version (PostgreSQL migrations; SQLite's is the store format). */
   schema_version: number;
-  /** One round trip, in milliseconds. */
-  latency_ms: number;
+  /** One round trip, in milliseconds (SQLite: one read of the profile's file; null when it cannot be read). */
+  latency_ms: number | null;
 }
 
 /** Where a home's records live: one SQLite file per profile, or one shared PostgreSQL database. */

@@ -7,6 +7,14 @@ import type { StartMessage } from '../../daemon/index.ts';
 import { VERSION, resolveSettings, toAuthsomeError } from '../../util/index.ts';
 import { action } from './run.ts';
 
+/** What the daemon's change feed state means for someone reading `daemon status`. */
+const CHANGE_FEED: Record<string, string> = {
+  listening: 'listening for changes from other machines',
+  connecting: 'connecting to the change feed',
+  unavailable: 'change feed unavailable; retrying',
+  none: 'no change feed; rescanned every refresh interval',
+};
+
 export function registerDaemon(program: Command): void {
   const daemon = program.command('daemon').description('the local listener for OAuth callbacks, input forms and the device page');
 
@@ -40,7 +48,7 @@ export function registerDaemon(program: Command): void {
 
   daemon
     .command('status')
-    .description('whether the daemon runs, its version, port and open login sessions (exit 1 when stopped)')
+    .description('whether the daemon runs, its version, port, open login sessions and store (exit 1 when stopped)')
     .action(action(async ({ out, env, settings }) => {
       const { daemonClient, daemonPaths } = await import('../../daemon/index.ts');
       const status = await daemonClient(settings.home).status();
@@ -55,6 +63,8 @@ export function registerDaemon(program: Command): void {
         `socket      ${daemonPaths(settings.home).socket}`,
         `since       ${status.started_at}`,
         `sessions    ${status.sessions} open`,
+        ...(status.store ? [`store       ${status.store.location} (${CHANGE_FEED[status.store.changes] ?? status.store.changes})`] : []),
+        ...(status.connections ? [`connections ${status.connections.length} in memory`] : []),
       ].join('\n'));
     }));
 
