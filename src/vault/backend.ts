@@ -2,8 +2,8 @@
 // database shared by a fleet (AUTHSOME_STORE_URL, or store_url in config.json).
 import { AuthsomeError } from '../util/index.ts';
 import type { Home } from './home.ts';
-import { PgBackend } from './pg-store.ts';
-import { SqliteBackend } from './sqlite-store.ts';
+import { PgBackend } from './pg-backend.ts';
+import { SqliteBackend } from './sqlite-backend.ts';
 import type { StoreBackend } from './store.ts';
 
 /** True for the URLs the PostgreSQL backend accepts. */

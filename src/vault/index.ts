@@ -13,8 +13,10 @@ export {
   type StoredStatus, type AuthType, type Account,
 } from './records.ts';
 export { RESYNC, type Store, type StoreBackend, type StoreChange, type StoreEntry, type StoreProbe, type StoreReader, type StoreWriter } from './store.ts';
-export { SqliteStore, SqliteBackend } from './sqlite-store.ts';
-export { PgStore, PgBackend } from './pg-store.ts';
+export { SqliteStore } from './sqlite-store.ts';
+export { SqliteBackend } from './sqlite-backend.ts';
+export { PgStore } from './pg-store.ts';
+export { PgBackend } from './pg-backend.ts';
 export { redactUrl, urlPassword } from './pg-pool.ts';
 export { createBackend, parseStoreUrl, isPostgresUrl } from './backend.ts';
 export { Vault, type VaultOptions, type VaultTransaction, type ListedRecord, type RecordProblem } from './vault.ts';

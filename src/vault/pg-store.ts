@@ -7,11 +7,10 @@ import type { PoolClient, QueryResultRow } from 'pg';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AuthsomeError } from '../util/index.ts';
 import {
-  NOW_MS, SCHEMA_VERSION, acquirePool, ensureMigrated, isConnectionFailure, pgError, redactUrl, releasePool, schemaVersion,
+  NOW_MS, SCHEMA_VERSION, acquirePool, ensureMigrated, isConnectionFailure, pgError, redactUrl, releasePool,
   type SharedPool,
 } from './pg-pool.ts';
-import { watchChanges } from './pg-changes.ts';
-import type { Store, StoreBackend, StoreChange, StoreEntry, StoreProbe, StoreWriter } from './store.ts';
+import type { Store, StoreEntry, StoreWriter } from './store.ts';
 
 /** How long an operation keeps retrying on fresh connections (a restart takes about a second). */
 const RECONNECT_WINDOW_MS = 4000;
@@ -66,24 +65,45 @@ export class PgStore implements Store {
   }
 
   /**
-   * A connection that breaks before COMMIT is sent (a server restart) leaves nothing behind — the
-   * server rolls the transaction back — so the whole transaction runs again on a fresh connection:
-   * fn must work only through tx (every caller does). A connection lost during COMMIT is
-   * ambiguous and is reported, never retried.
+   * A connection that breaks before COMMIT (a server restart) leaves nothing behind — the server
+   * rolls the transaction back — so the whole transaction runs again on a fresh connection: fn
+   * must work only through tx (every caller does). A connection lost *during* COMMIT is settled by
+   * asking the server what became of the transaction id (txid_status, PostgreSQL ≥ 10): committed
+   * → done; aborted → run again; unknown → reported as such, never guessed.
    */
-  transaction<T>(fn: (tx: StoreWriter) => Promise<T>): Promise<T> {
-    return this.#withRetry(() => this.#transactionOnce(fn));
+  async transaction<T>(fn: (tx: StoreWriter) => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await this.#withRetry(() => this.#transactionOnce(fn));
+      } catch (error) {
+        if (!(error instanceof CommitInDoubt)) throw error;
+        const status = await this.#query(async (db) => (await db.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [error.xid])).rows[0]?.status)
+          .catch(() => null);
+        if (status === 'committed') return error.result as T;
+        if (status !== 'aborted') {
+          throw new AuthsomeError('store_unavailable', `the connection to the PostgreSQL store at ${this.location} broke while committing, and the server cannot say whether the change was saved`, {
+            hint: 'Read it again to see (authsome get / list).', cause: error.cause,
+          });
+        }
+      }
+    }
   }
 
   async #transactionOnce<T>(fn: (tx: StoreWriter) => Promise<T>): Promise<T> {
     const { pool } = await this.#ready();
     const client = await pool.connect();
+    let xid: string;
     try {
       await client.query('BEGIN');
       // Write transactions of one profile run one at a time, as SQLite's BEGIN IMMEDIATE makes
       // them: a read-check-write inside fn (the refresh's generation check) cannot interleave.
       // Transaction-scoped, so it ends with COMMIT/ROLLBACK and never outlives the local work.
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [TRANSACTION_LOCK + this.profile]);
+      // The transaction id (assigned now; a write transaction gets one anyway) settles a COMMIT in doubt.
+      const { rows } = await client.query<{ xid: string }>(
+        'SELECT pg_advisory_xact_lock(hashtextextended($1, 0)), txid_current()::text AS xid',
+        [TRANSACTION_LOCK + this.profile],
+      );
+      xid = rows[0]!.xid;
     } catch (error) {
       client.release(true);
       throw error;
@@ -120,9 +140,7 @@ export class PgStore implements Store {
       } catch (error) {
         broken = error;
         if (!isConnectionFailure(error)) throw this.#error(error);
-        throw new AuthsomeError('store_unavailable', `the connection to the PostgreSQL store at ${this.location} broke while committing; the change may or may not have been saved`, {
-          hint: 'Read it again to see (authsome get / list).',
-        });
+        throw new CommitInDoubt(xid, result, error);
       }
       return result;
     } finally {
@@ -189,7 +207,7 @@ export class PgStore implements Store {
       try {
         return await op();
       } catch (error) {
-        if (error instanceof CallerFailure) throw error.error;
+        if (error instanceof CallerFailure || error instanceof CommitInDoubt) throw error instanceof CallerFailure ? error.error : error;
         const elapsed = Date.now() - started;
         if (this.#closed || !isConnectionFailure(error) || elapsed >= RECONNECT_WINDOW_MS) {
           throw this.#error(error, attempt > 0 ? ` (tried for ${(elapsed / 1000).toFixed(1)} s)` : '');
@@ -236,76 +254,9 @@ class CallerFailure {
   constructor(readonly error: unknown) {}
 }
 
-/** Every profile of a home in one PostgreSQL database, shared by every machine that names it. */
-export class PgBackend implements StoreBackend {
-  readonly kind = 'postgres' as const;
-  readonly location: string;
-  readonly #url: string;
-  readonly #stores = new Map<string, PgStore>();
-  /** Serves the backend-wide queries (profiles, counts, probe); opened on first use. */
-  #admin: PgStore | null = null;
-
-  constructor(url: string) {
-    this.#url = url;
-    this.location = redactUrl(url);
-  }
-
-  open(profile: string): Store {
-    let store = this.#stores.get(profile);
-    if (!store) {
-      store = new PgStore(this.#url, { profile });
-      this.#stores.set(profile, store);
-    }
-    return store;
-  }
-
-  async profiles(): Promise<string[]> {
-    const { rows } = await this.#adminQuery<{ profile: string }>('SELECT DISTINCT profile FROM kv ORDER BY profile');
-    return rows.map((row) => row.profile);
-  }
-
-  async countRecords(): Promise<number> {
-    const { rows } = await this.#adminQuery<{ n: string }>('SELECT count(*) AS n FROM kv');
-    return Number(rows[0]?.n ?? 0);
-  }
-
-  async probe(): Promise<StoreProbe> {
-    // The first query pays for connecting; the latency is that of a warm round trip.
-    const { rows } = await this.#adminQuery<{ version: string }>("SELECT current_setting('server_version') AS version");
-    const samples: number[] = [];
-    for (let i = 0; i < 3; i += 1) {
-      const started = process.hrtime.bigint();
-      await this.#adminQuery('SELECT 1');
-      samples.push(Number(process.hrtime.bigint() - started) / 1e6);
-    }
-    samples.sort((a, b) => a - b);
-    const schema = await this.#admin!.withConnection((db) => schemaVersion(db));
-    return {
-      backend: 'postgres',
-      location: this.location,
-      version: `PostgreSQL ${rows[0]?.version ?? '?'}`,
-      schema_version: schema,
-      latency_ms: Math.round(samples[1]! * 100) / 100,
-    };
-  }
-
-  async watch(listener: (change: StoreChange) => void): Promise<() => Promise<void>> {
-    // The trigger that announces changes comes with the migrations: apply them first.
-    await this.#adminQuery('SELECT 1');
-    return watchChanges(this.#url, listener);
-  }
-
-  async close(): Promise<void> {
-    const stores = [...this.#stores.values(), ...(this.#admin ? [this.#admin] : [])];
-    this.#stores.clear();
-    this.#admin = null;
-    await Promise.all(stores.map((store) => store.close()));
-  }
-
-  #adminQuery<R extends QueryResultRow>(sql: string): Promise<{ rows: R[] }> {
-    this.#admin ??= new PgStore(this.#url, { profile: '' });
-    return this.#admin.withConnection((db) => db.query<R>(sql));
-  }
+/** COMMIT was sent and the connection broke before its answer: the transaction id tells what happened. */
+class CommitInDoubt {
+  constructor(readonly xid: string, readonly result: unknown, readonly cause: unknown) {}
 }
 
 export { SCHEMA_VERSION as PG_SCHEMA_VERSION };

@@ -5,8 +5,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { AuthsomeError, FILE_MODE, isNotWritable, notWritableError } from '../util/index.ts';
-import { STORE_VERSION, type Home } from './home.ts';
-import type { Store, StoreBackend, StoreEntry, StoreProbe, StoreWriter } from './store.ts';
+import type { Store, StoreEntry, StoreWriter } from './store.ts';
 
 /** Byte for byte the Python implementation's DDL, so sqlite_master looks the same to both. */
 const KV_DDL = 'CREATE TABLE kv (\n    key TEXT PRIMARY KEY,\n    value TEXT NOT NULL\n)';
@@ -192,7 +191,7 @@ let nativeBinding: { nativeBinding?: string } | undefined;
  * Points better-sqlite3 straight at its compiled addon: its default lookup through the `bindings`
  * package probes many paths and costs ~8 ms of every CLI start.
  */
-function nativeBindingOption(): { nativeBinding?: string } {
+export function nativeBindingOption(): { nativeBinding?: string } {
   if (nativeBinding) return nativeBinding;
   try {
     const require = createRequire(import.meta.url);
@@ -224,79 +223,4 @@ function storeError(path: string, error: unknown): AuthsomeError {
     });
   }
   return new AuthsomeError('store_unavailable', `the store ${path} cannot be used: ${reason}`, { cause: error });
-}
-
-/** The embedded default: profiles/<profile>/store.db under the home, one file per profile. */
-export class SqliteBackend implements StoreBackend {
-  readonly kind = 'sqlite' as const;
-  readonly location: string;
-  readonly #home: Home;
-  readonly #stores = new Map<string, SqliteStore>();
-
-  constructor(home: Home) {
-    this.#home = home;
-    this.location = home.profilesDir;
-  }
-
-  open(profile: string, create: boolean): Store {
-    const cached = this.#stores.get(profile);
-    // A store opened for reading before its file existed is empty; a write reopens it.
-    if (cached && (!create || cached.isOpen)) return cached;
-    const store = SqliteStore.open(this.#home.storeFile(profile), { create });
-    if (cached) void cached.close();
-    this.#stores.set(profile, store);
-    return store;
-  }
-
-  async profiles(): Promise<string[]> {
-    return this.#home.listProfiles();
-  }
-
-  async countRecords(): Promise<number> {
-    let count = 0;
-    for (const profile of this.#home.listProfiles()) {
-      const path = this.#home.storeFile(profile);
-      if (!existsSync(path)) continue;
-      try {
-        const store = SqliteStore.open(path, { create: false });
-        count += store.countSync();
-        void store.close();
-      } catch {
-        // A store we cannot open still counts as data: never risk a new key over it.
-        count += 1;
-      }
-    }
-    return count;
-  }
-
-  async probe(profile = 'default'): Promise<StoreProbe> {
-    let latency: number | null = null;
-    try {
-      const started = process.hrtime.bigint();
-      await this.open(profile, false).get(`profile:${profile}:`);
-      latency = Math.round((Number(process.hrtime.bigint() - started) / 1e6) * 100) / 100;
-    } catch {
-      // A damaged file is the profile check's finding (doctor names it there), not the backend's.
-    }
-    return { backend: 'sqlite', location: this.location, version: `SQLite ${sqliteVersion()}`, schema_version: STORE_VERSION, latency_ms: latency };
-  }
-
-  async watch(): Promise<null> {
-    return null;
-  }
-
-  async close(): Promise<void> {
-    const stores = [...this.#stores.values()];
-    this.#stores.clear();
-    await Promise.all(stores.map((store) => store.close()));
-  }
-}
-
-function sqliteVersion(): string {
-  const db = new Database(':memory:', nativeBindingOption());
-  try {
-    return (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
-  } finally {
-    db.close();
-  }
 }

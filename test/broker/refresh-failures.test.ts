@@ -95,7 +95,8 @@ describe('a refresh racing a new login', () => {
   it('never overwrites the new login with the old grant\'s rotated tokens', async () => {
     await makeDue(h.home, 'testas');
     gate.mode('hold-response');
-    const old = startCli(['get', 'testas', '--field', 'access_token', '--show-secret'], { env });
+    // Its answer waits at the gate while a whole login runs: give it the default timeout, not 1 s.
+    const old = startCli(['get', 'testas', '--field', 'access_token', '--show-secret'], { env: { ...env, AUTHSOME_REFRESH_TIMEOUT: '20' } });
     await gate.nextHeld(); // the old grant was rotated at the server; its answer is held
     gate.mode('pass');
     const login = await runCli(['login', 'testas', '--force'], { env });

@@ -157,8 +157,8 @@ test('MCP resource: 401 with resource_metadata, RFC 9728 document, 200 with an a
   assert.equal((await fetch(server.resourceUrl, { headers: { authorization: `Bearer ${refreshed.access_token}` } })).status, 200);
 });
 
-test('options reach the child: 1 s access tokens expire sharply (clockTolerance 0), deny mode from the start', async () => {
-  const short = await startAuthServer({ accessTokenTtl: 1, interaction: 'deny' });
+test('options reach the child: 2 s access tokens expire sharply (clockTolerance 0), deny mode from the start', async () => {
+  const short = await startAuthServer({ accessTokenTtl: 2, interaction: 'deny' });
   try {
     const response = await fetch(`${short.issuer}/token`, {
       method: 'POST',
@@ -166,9 +166,9 @@ test('options reach the child: 1 s access tokens expire sharply (clockTolerance 
       body: new URLSearchParams({ grant_type: 'client_credentials' }),
     });
     const { access_token: token, expires_in: expiresIn } = (await response.json()) as { access_token: string; expires_in: number };
-    assert.equal(expiresIn, 1);
+    assert.equal(expiresIn, 2);
     assert.equal((await fetch(short.apiUrl, { headers: { authorization: `Bearer ${token}` } })).status, 200);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await new Promise((resolve) => setTimeout(resolve, 2100));
     assert.equal(await short.isActive(token), false);
     assert.equal((await fetch(short.apiUrl, { headers: { authorization: `Bearer ${token}` } })).status, 401);
     const { url } = await authorizationUrl('http://127.0.0.1:4567/auth/callback/oauth', {}, `${short.issuer}/auth`);

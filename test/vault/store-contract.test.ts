@@ -360,8 +360,33 @@ describe('PostgreSQL only', () => {
     assert.equal((await store.list('profile:r:x:connection:')).length, 20);
   });
 
+  test('a connection killed just before COMMIT: the server says the transaction aborted, so it runs again', async () => {
+    const profile = unique('k');
+    const store = await open(`${pg.url}?application_name=${profile}`, profile);
+    const { default: pgModule } = await import('pg');
+    const admin = new pgModule.Client({ connectionString: pg.url });
+    await admin.connect();
+    let runs = 0;
+    try {
+      const result = await store.transaction(async (tx) => {
+        runs += 1;
+        await tx.put(`profile:${profile}:x:metadata`, `run ${runs}`);
+        if (runs === 1) {
+          // Kill this very transaction's backend; its COMMIT then finds the connection gone.
+          const { rows } = await admin.query("SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle in transaction'", [profile]);
+          assert.deepEqual(rows, [{ killed: true }]);
+        }
+        return runs;
+      });
+      assert.equal(result, 2, 'the first attempt was rolled back by the server and the transaction ran again');
+      assert.equal(await store.get(`profile:${profile}:x:metadata`), 'run 2');
+    } finally {
+      await admin.end();
+    }
+  });
+
   test('the change feed announces commits from other machines, and resyncs after a restart', async () => {
-    const { PgBackend } = await import('../../src/vault/pg-store.ts');
+    const { PgBackend } = await import('../../src/vault/pg-backend.ts');
     const watcher = new PgBackend(`${pg.url}?application_name=watcher`);
     const writer = await open(`${pg.url}?application_name=writer`, 'feed');
     const changes: Array<{ profile: string; key: string }> = [];
@@ -369,6 +394,8 @@ describe('PostgreSQL only', () => {
     const next = () => new Promise<void>((resolve) => { notify = resolve; });
     let waiting = next();
     const stop = await watcher.watch((change) => {
+      // Other tests' profiles share the database: only this test's rows (and RESYNC) count here.
+      if (change.profile !== 'feed' && change.profile !== '*') return;
       changes.push(change);
       notify();
     });
