@@ -50,14 +50,17 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
     });
   }
   // The dashboard needs the broker; a daemon started without one (tests) serves logins only.
-  const dashboard = options.authsome ? new Dashboard({ authsome: options.authsome, sessions, port: () => port, callbackPath: CALLBACK_PATH, log }) : null;
+  // Set once the daemon is up (below); the dashboard's live updates subscribe to it.
+  let storeWatch: StoreWatch | null = null;
+  const dashboard = options.authsome
+    ? new Dashboard({ authsome: options.authsome, sessions, port: () => port, callbackPath: CALLBACK_PATH, log, changes: (listener) => storeWatch?.subscribe(listener) ?? (() => {}) })
+    : null;
   const app = browserRoutes({ sessions, port: () => port, log, dashboard: dashboard?.routes });
   const browser = createAdaptorServer({ fetch: app.fetch }) as Server;
   browser.requestTimeout = 30_000;
   await listenTcp(browser, options.port);
   port = (browser.address() as AddressInfo).port;
 
-  let storeWatch: StoreWatch | null = null;
   const status = (): DaemonStatus => ({
     service: 'authsome-daemon', version: options.version, pid: process.pid, port, home: options.home,
     started_at: startedAt.toISOString(), sessions: sessions.size,

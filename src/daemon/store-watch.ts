@@ -1,10 +1,16 @@
 // The daemon's in-memory view of every connection, kept current by the store's change feed: on a
 // shared PostgreSQL store a refresh, login or logout on another machine reaches this daemon as a
 // NOTIFY within milliseconds, without rescanning the store. SQLite has no feed; there the view is
-// reloaded on each background-refresh tick instead.
+// reloaded on each background-refresh tick instead. Either way, every change to a connection is
+// passed on to subscribers (the dashboard's live updates) — views only, never a secret.
 import type { Authsome, ConnectionView, StoreChange } from '../broker/index.ts';
 
 export type ChangeFeedState = 'listening' | 'connecting' | 'unavailable' | 'none';
+
+/** A connection that changed: its new view, or `removed` with its name. */
+export type ConnectionChange =
+  | { kind: 'changed'; view: ConnectionView }
+  | { kind: 'removed'; profile: string; provider: string; connection: string };
 
 export interface StoreWatch {
   /** Connections as last seen, sorted by profile, provider, connection. */
@@ -12,6 +18,8 @@ export interface StoreWatch {
   feed(): ChangeFeedState;
   /** Re-reads every connection (the SQLite fallback, and after a feed interruption). */
   reload(): Promise<void>;
+  /** Calls listener for every change seen from now on; the result unsubscribes. */
+  subscribe(listener: (change: ConnectionChange) => void): () => void;
   stop(): Promise<void>;
 }
 
@@ -19,6 +27,7 @@ const RETRY_MS = 5000;
 
 export function watchStore(authsome: Authsome, log: (line: string) => void): StoreWatch {
   const views = new Map<string, ConnectionView>();
+  const listeners = new Set<(change: ConnectionChange) => void>();
   let feed: ChangeFeedState = 'connecting';
   let unsubscribe: (() => Promise<void>) | null = null;
   let stopped = false;
@@ -26,12 +35,30 @@ export function watchStore(authsome: Authsome, log: (line: string) => void): Sto
   let lastProblem = '';
 
   const keyOf = (v: Pick<ConnectionView, 'profile' | 'provider' | 'connection'>) => `profile:${v.profile}:${v.provider}:connection:${v.connection}`;
+  const same = (a: ConnectionView, b: ConnectionView) =>
+    a.generation === b.generation && a.status === b.status && a.expires_at === b.expires_at && a.last_refresh_at === b.last_refresh_at;
+  const emit = (change: ConnectionChange) => {
+    for (const listener of listeners) listener(change);
+  };
+
+  /** Records what is now known of one key, telling subscribers when it differs from before. */
+  const update = (key: string, view: ConnectionView | null) => {
+    const before = views.get(key);
+    if (view) {
+      views.set(key, view);
+      if (!before || !same(before, view)) emit({ kind: 'changed', view });
+    } else if (before) {
+      views.delete(key);
+      emit({ kind: 'removed', profile: before.profile, provider: before.provider, connection: before.connection });
+    }
+    return before;
+  };
 
   const reload = async () => {
     try {
-      const fresh = await authsome.connectionViews();
-      views.clear();
-      for (const view of fresh) views.set(keyOf(view), view);
+      const fresh = new Map((await authsome.connectionViews()).map((view) => [keyOf(view), view] as const));
+      for (const key of [...views.keys()]) if (!fresh.has(key)) update(key, null);
+      for (const [key, view] of fresh) update(key, view);
       lastProblem = '';
     } catch (error) {
       const problem = (error as Error).message;
@@ -49,19 +76,18 @@ export function watchStore(authsome: Authsome, log: (line: string) => void): Sto
     if (!/:connection:[^:]+$/.test(change.key)) return;
     void authsome.connectionViewOf(change.key).then(
       (view) => {
-        const before = views.get(change.key);
-        if (view) views.set(change.key, view);
-        else views.delete(change.key);
+        const before = update(change.key, view);
+        const [, , provider, , connection] = change.key.split(':');
         const what = view ? `${view.status}, generation ${view.generation}, expires ${view.expires_at ?? 'never'}` : 'removed';
         if (!before || !view || before.generation !== view.generation || before.status !== view.status) {
-          log(`store: ${change.key.split(':').slice(2, 3)[0]} (${change.key.split(':').at(-1)}, profile ${change.profile}) changed: ${what}`);
+          log(`store: ${provider} (${connection}, profile ${change.profile}) changed: ${what}`);
         }
       },
       (error: Error) => log(`store: could not read ${change.key}: ${error.message}`),
     );
   };
 
-  const subscribe = async () => {
+  const subscribeToStore = async () => {
     try {
       unsubscribe = await authsome.watchStore(onChange);
       if (stopped) {
@@ -75,19 +101,24 @@ export function watchStore(authsome: Authsome, log: (line: string) => void): Sto
     } catch (error) {
       feed = 'unavailable';
       log(`store: change feed unavailable (${(error as Error).message}); trying again in ${RETRY_MS / 1000} s`);
-      retry = setTimeout(() => void subscribe(), RETRY_MS);
+      retry = setTimeout(() => void subscribeToStore(), RETRY_MS);
       retry.unref();
     }
   };
-  void subscribe();
+  void subscribeToStore();
 
   return {
     views: () => [...views.values()].sort((a, b) => keyOf(a).localeCompare(keyOf(b))),
     feed: () => feed,
     reload,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
     async stop() {
       stopped = true;
       clearTimeout(retry);
+      listeners.clear();
       await unsubscribe?.();
     },
   };

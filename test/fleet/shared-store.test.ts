@@ -17,6 +17,7 @@ import { looksLikeSealedValue } from '../../src/vault/codec.ts';
 import { acme } from '../proxy/harness.ts';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
 import { assertNoTokenIn } from '../support/canary.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { CLI, cleanEnv, runCli, runCliJson } from '../support/cli.ts';
 import { startHttpsUpstream, type HttpsUpstream } from '../support/https-upstream.ts';
 import { makeDue } from '../support/make-due.ts';
@@ -126,17 +127,25 @@ describe('a fleet sharing one PostgreSQL store', () => {
     await assertGrantAlive(machines[2]!);
   });
 
-  it('a daemon hears of another machine\'s refresh at once (LISTEN/NOTIFY), with no rescan', async () => {
+  it('a daemon and its dashboard hear of another machine\'s refresh at once (LISTEN/NOTIFY), with no rescan', async () => {
     // A scan interval of 10 minutes: only a notification can update the daemon's memory in time.
     const env = { ...machines[0]!.env, AUTHSOME_DAEMON_REFRESH_INTERVAL: '600' };
     const started = await runCliJson(['daemon', 'start', '--json'], { env });
     assert.equal(started.code, 0, started.stderr);
     const client = new DaemonClient(daemonPaths(machines[0]!.home).socket);
+    const browser = await launchChromium();
     try {
       const status = await eventually('the daemon\'s change feed', () => client.status(), (s) => s?.store?.changes === 'listening' && (s.connections?.length ?? 0) > 0);
       assert.equal(status!.store!.backend, 'postgres');
       assert.ok(!status!.store!.location.includes(FLEET_KEY));
       const before = status!.connections!.find((c) => c.provider === 'testas')!;
+      // The dashboard on this machine, its event stream open.
+      const link = await runCliJson<{ url: string }>(['ui', '--no-browser', '--json'], { env });
+      assert.equal(link.code, 0, link.stderr);
+      const page = await browser.newPage();
+      await page.goto(link.json.url);
+      await page.locator('#live[data-ready]').waitFor({ state: 'attached' });
+      assert.equal(await page.locator('#live').isHidden(), true);
       const refreshed = await runCliJson<{ generation: number; expires_at: string }>(['refresh', 'testas', '--json'], { env: machines[1]!.env });
       assert.equal(refreshed.code, 0, refreshed.stderr);
       assert.ok(refreshed.json.generation > before.generation);
@@ -145,7 +154,13 @@ describe('a fleet sharing one PostgreSQL store', () => {
       const log = readFileSync(daemonPaths(machines[0]!.home).logFile, 'utf8');
       assert.match(log, /store: listening for changes in postgres:\/\//);
       assert.match(log, /store: testas \(default, profile default\) changed: connected, generation \d+/);
+      // The page says so in its live region, and offers a reload (it never reloads by itself).
+      await page.locator('#live:not([hidden])').waitFor();
+      assert.match(await page.locator('#live').innerText(), /Changed elsewhere since this page loaded: testas \(default\): connected\./);
+      const html = await page.content();
+      for (const secret of await as.issuedTokens()) assert.ok(!html.includes(secret), 'no token in the page');
     } finally {
+      await browser.close();
       await runCli(['daemon', 'stop'], { env });
     }
   });

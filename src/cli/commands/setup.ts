@@ -17,7 +17,7 @@ export function registerSetup(program: Command): void {
 
   program
     .command('whoami')
-    .description('show the home, profile and key source in use')
+    .description('show the home, profile, key source and store in use')
     .action(action(async ({ authsome, out }) => {
       const who = await authsome.whoami();
       out.result(who, table([

@@ -6,6 +6,7 @@ import type { Authsome } from '../../broker/index.ts';
 import type { UiLink } from '../api.ts';
 import type { Env } from '../browser-routes.ts';
 import type { SessionRegistry } from '../sessions.ts';
+import type { ConnectionChange } from '../store-watch.ts';
 import { DashboardAccess } from './access.ts';
 import { ConnectFlows } from './connect.ts';
 import { dashboardRoutes } from './routes.ts';
@@ -17,6 +18,8 @@ export interface DashboardOptions {
   port: () => number;
   callbackPath: string;
   log: (line: string) => void;
+  /** Connection changes the daemon sees, for the page's live updates. */
+  changes?: (listener: (change: ConnectionChange) => void) => () => void;
 }
 
 export class Dashboard {
@@ -29,7 +32,7 @@ export class Dashboard {
     const origin = () => `http://127.0.0.1:${options.port()}`;
     const flows = new ConnectFlows({ sessions: options.sessions, origin, callbackPath: options.callbackPath, log: options.log });
     // Its context also carries the session; mounted under /ui, it sees the parent's nonce like any route.
-    this.routes = dashboardRoutes({ authsome: options.authsome, access: this.#access, flows, port: options.port }) as unknown as Hono<Env>;
+    this.routes = dashboardRoutes({ authsome: options.authsome, access: this.#access, flows, port: options.port, changes: options.changes }) as unknown as Hono<Env>;
   }
 
   /** A one-time URL that opens the dashboard (what `authsome ui` prints or opens). */

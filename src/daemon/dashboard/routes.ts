@@ -5,13 +5,15 @@
 // broker facade only (actions.ts), and answer JSON to `Accept: application/json`, else redirect with a notice.
 import { Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import { streamSSE } from 'hono/streaming';
 import type { Authsome } from '../../broker/index.ts';
 import { COOKIE_PATH, cookieName, type DashboardAccess } from './access.ts';
 import { dashboardActions } from './actions.ts';
 import { buildAuditView, type AuditFilter, type Outcome } from './audit-view.ts';
 import type { ConnectFlows, DashboardLogin } from './connect.ts';
+import type { ConnectionChange } from '../store-watch.ts';
 import { renderAuditPage, type AuditFormValues } from './pages/audit.ts';
-import { renderOverview } from './pages/overview.ts';
+import { LIVE_SCRIPT, renderOverview } from './pages/overview.ts';
 import { CONTINUE_SCRIPT, renderContinue, renderRegister } from './pages/register.ts';
 import { renderShell } from './pages/shell.ts';
 import { failure, isApi, page, refuse, result, takeFlash, type Ctx, type DashEnv } from './respond.ts';
@@ -22,7 +24,12 @@ export interface DashboardRoutesOptions {
   access: DashboardAccess;
   flows: ConnectFlows;
   port: () => number;
+  /** Connection changes the daemon sees (its change feed or rescans); absent: no live updates. */
+  changes?: (listener: (change: ConnectionChange) => void) => () => void;
 }
+
+/** A comment line now and then keeps proxies and idle timers from closing the event stream. */
+const KEEPALIVE_MS = 25_000;
 
 const MAX_BODY_BYTES = 256 * 1024;
 /** How long GET /ui/connect/<id> waits for the login's next step before saying it is still working. */
@@ -70,8 +77,35 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Hono<DashEnv> 
   app.get('/', (c) => page(c, async () => {
     const filter = viewFilter(c);
     const view = await dashboardView(authsome);
-    return renderShell({ title: 'Connections', section: 'connections', nonce: c.get('nonce'), flash: takeFlash(c), profile: view.profile, body: renderOverview({ view, filter, csrf: c.get('session').csrf }) });
+    return renderShell({
+      title: 'Connections', section: 'connections', nonce: c.get('nonce'), flash: takeFlash(c), profile: view.profile,
+      body: renderOverview({ view, filter, csrf: c.get('session').csrf }), script: options.changes ? LIVE_SCRIPT : undefined,
+    });
   }));
+
+  // Server-sent events: a connection of this profile changed (here, in another process, or on
+  // another machine sharing the store). The page offers a reload; the event carries no secret.
+  app.get('/api/events', (c) => {
+    const subscribe = options.changes;
+    if (!subscribe) return c.json({ error: 'not_found', message: 'this daemon has no change feed' }, 404);
+    return streamSSE(c, async (stream) => {
+      const unsubscribe = subscribe((change) => {
+        const where = change.kind === 'changed' ? change.view : change;
+        if (where.profile !== authsome.profile) return;
+        const data = change.kind === 'changed'
+          ? { kind: 'changed', provider: where.provider, connection: where.connection, status: change.view.status, generation: change.view.generation, expires_at: change.view.expires_at }
+          : { kind: 'removed', provider: where.provider, connection: where.connection };
+        void stream.writeSSE({ event: 'change', data: JSON.stringify(data) }).catch(() => undefined);
+      });
+      stream.onAbort(unsubscribe);
+      await stream.writeSSE({ event: 'ready', data: '{}' });
+      while (!stream.aborted && !stream.closed) {
+        await stream.sleep(KEEPALIVE_MS);
+        await stream.write(': keep-alive\n\n').catch(() => undefined);
+      }
+      unsubscribe();
+    });
+  });
 
   app.get('/log', (c) => page(c, async () => {
     const { filter, form } = auditFilter(c);

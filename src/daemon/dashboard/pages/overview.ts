@@ -21,6 +21,8 @@ export function renderOverview({ view, filter, csrf }: OverviewOptions): string 
     '<h2 id="connections-heading">Providers and connections</h2>',
     renderFilter(filter),
     `<p id="filter-count" class="fine" role="status">${shownCount} of ${all.length} shown</p>`,
+    // Filled by LIVE_SCRIPT when the daemon reports a change made elsewhere.
+    '<div id="live" class="notice" role="status" aria-live="polite" hidden><span data-live-text></span> <button type="button" data-live-reload>Reload</button></div>',
     '<div class="table-wrap">',
     '<table class="cards" aria-labelledby="connections-heading">',
     '<thead><tr><th scope="col">Provider</th><th scope="col">Connection</th><th scope="col">State</th><th scope="col">Account</th>' +
@@ -124,3 +126,26 @@ function relative(iso: string): string {
   const hours = Math.round(minutes / 60);
   return hours < 48 ? `in ${hours} h` : `in ${Math.round(hours / 24)} d`;
 }
+
+/**
+ * Listens to /ui/api/events and says, in a live region, which connection changed elsewhere (a
+ * refresh by another process or machine, a login, a logout), with a button to reload the table.
+ * It never reloads by itself: that would take the keyboard focus away mid-task.
+ */
+export const LIVE_SCRIPT = `
+(() => {
+  const live = document.getElementById('live');
+  if (!live || !window.EventSource) return;
+  const text = live.querySelector('[data-live-text]');
+  const seen = new Set();
+  live.querySelector('[data-live-reload]').addEventListener('click', () => location.reload());
+  const source = new EventSource('/ui/api/events');
+  source.addEventListener('ready', () => { live.dataset.ready = '1'; });
+  source.addEventListener('change', (event) => {
+    const change = JSON.parse(event.data);
+    seen.add(change.provider + ' (' + change.connection + ')' + (change.kind === 'removed' ? ' removed' : ': ' + change.status));
+    text.textContent = 'Changed elsewhere since this page loaded: ' + [...seen].join(', ') + '.';
+    live.hidden = false;
+  });
+})();
+`;
