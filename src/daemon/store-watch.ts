@@ -3,7 +3,7 @@
 // NOTIFY within milliseconds, without rescanning the store. SQLite has no feed; there the view is
 // reloaded on each background-refresh tick instead. Either way, every change to a connection is
 // passed on to subscribers (the dashboard's live updates) — views only, never a secret.
-import type { Authsome, ConnectionView, StoreChange } from '../broker/index.ts';
+import { FEED_LOST, type Authsome, type ConnectionView, type StoreChange } from '../broker/index.ts';
 
 export type ChangeFeedState = 'listening' | 'connecting' | 'unavailable' | 'none';
 
@@ -69,6 +69,12 @@ export function watchStore(authsome: Authsome, log: (line: string) => void): Sto
 
   const onChange = (change: StoreChange) => {
     if (change.profile === '*') {
+      if (change.key === FEED_LOST.key) {
+        feed = 'unavailable';
+        log('store: change feed lost; reconnecting (connections as last seen meanwhile)');
+        return;
+      }
+      feed = 'listening';
       log('store: change feed reconnected; reloading every connection');
       void reload();
       return;

@@ -4,7 +4,7 @@
 // notifications sent while it was away are lost (PostgreSQL keeps none for absent listeners).
 import type { Client } from 'pg';
 import { CHANGES_CHANNEL, connectionOptions, loadPg, pgError } from './pg-pool.ts';
-import { RESYNC, type StoreChange } from './store.ts';
+import { FEED_LOST, RESYNC, type StoreChange } from './store.ts';
 
 const MAX_BACKOFF_MS = 5000;
 
@@ -49,6 +49,7 @@ export async function watchChanges(url: string, listener: (change: StoreChange) 
     if (client !== which || stopped) return;
     client = null;
     void which.end().catch(() => undefined);
+    listener(FEED_LOST);
     schedule();
   };
 

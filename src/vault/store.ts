@@ -37,8 +37,10 @@ export interface StoreChange {
   key: string;
 }
 
-/** The feed was interrupted (a reconnect): changes may have been missed, so re-read everything. */
+/** The feed is back after an interruption: changes may have been missed, so re-read everything. */
 export const RESYNC: StoreChange = Object.freeze({ profile: '*', key: '' });
+/** The feed's connection was lost; it reconnects by itself and then sends RESYNC. */
+export const FEED_LOST: StoreChange = Object.freeze({ profile: '*', key: '!lost' });
 
 export interface StoreProbe {
   backend: 'sqlite' | 'postgres';

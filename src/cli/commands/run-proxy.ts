@@ -1,5 +1,6 @@
 // run: execute a command behind the credential-injecting proxy; the child never holds a secret.
 import type { Command } from 'commander';
+import { RESYNC } from '../../broker/index.ts';
 import { AuthsomeError } from '../../util/index.ts';
 import { action } from './run.ts';
 
@@ -40,7 +41,8 @@ export function registerRunProxy(program: Command): void {
             return result.warning ? null : authsome.injection(provider, { connection });
           },
           watch: (onChange) => authsome.watchStore((change) => {
-            if (change.profile === '*') return onChange(null);
+            // While the feed is down, the credentials held stay in use; after it, re-read them all.
+            if (change.profile === '*') return change.key === RESYNC.key ? onChange(null) : undefined;
             const key = /^profile:([^:]+):([^:]+):connection:([^:]+)$/.exec(change.key);
             if (key && key[1] === authsome.profile) onChange({ provider: key[2]!, connection: key[3]! });
           }),
