@@ -62,20 +62,46 @@ async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, optio
 }
 
 /**
- * The store could not be reached (a shared PostgreSQL down or restarting): the same outcome as a
- * transient failure at the token endpoint — nothing is lost, the next access tries again, and a
- * still-valid access token is handed out with a warning. The record cannot be marked `expired`
- * in a store we cannot reach, so only the caller and the local audit log hear of it.
+ * The store could not be reached (a shared PostgreSQL down or restarting). Before the token
+ * request: the same outcome as a transient failure at the token endpoint — nothing changed, the
+ * next access tries again. After it (the provider rotated the pair, and it could not be written
+ * while the lease held): said as it is, since the stored refresh token is now spent. Either way a
+ * still-valid access token is handed out with a warning; the record cannot be marked in a store
+ * we cannot reach, so the caller and the local audit log hear of it.
  */
 function storeOutage(ctx: BrokerContext, seen: ConnectionRecord, failure: AuthsomeError): FreshResult {
   const { provider, connection_name: connection } = seen;
-  ctx.auditEvent('refresh', { provider, connection, generation: generationOf(seen), outcome: 'store_unavailable', reason: failure.message, status: 'failure' });
-  ctx.log.record(`refresh ${provider} (${connection}) failed: ${failure.message}`, { state: 'expired' });
-  const message = `refresh failed for ${provider} (${connection}): store unavailable`;
-  if (accessTokenUsable(seen)) return { record: seen, refreshed: false, warning: `${message} (${failure.message}); using the current access token until it expires` };
-  throw new AuthsomeError('refresh_failed', message, {
-    hint: `${failure.message}. Nothing was changed; the next access tries again once the store is back.`, provider, connection, cause: failure,
+  const rotated = failure instanceof RotatedNotStored;
+  ctx.auditEvent('refresh', {
+    provider, connection, generation: generationOf(seen), outcome: rotated ? 'not_stored' : 'store_unavailable', reason: failure.message, status: 'failure',
   });
+  ctx.log.record(`refresh ${provider} (${connection}) failed: ${failure.message}`, { state: rotated ? 'spent' : 'expired' });
+  const message = `refresh failed for ${provider} (${connection}): ${rotated ? 'the renewed tokens could not be stored' : 'store unavailable'}`;
+  const detail = (rotated ? failure.cause as AuthsomeError : failure).message;
+  if (accessTokenUsable(seen)) return { record: seen, refreshed: false, warning: `${message} (${detail}); using the current access token until it expires` };
+  throw new AuthsomeError('refresh_failed', message, {
+    hint: rotated
+      ? `${detail}. The provider rotated the refresh token; if the next access says invalid_grant, log in again: ${loginCommand(seen)}`
+      : `${detail}. Nothing was changed; the next access tries again once the store is back.`,
+    provider, connection, cause: failure,
+  });
+}
+
+/** The provider rotated the pair and the store stayed unreachable for as long as the lease allowed. */
+class RotatedNotStored extends AuthsomeError {
+  constructor(cause: AuthsomeError) {
+    super('store_unavailable', `the renewed tokens could not be stored: ${cause.message}`, { cause });
+  }
+}
+
+/** The longest one write attempt can take: the store's own reconnect window plus a connect timeout. */
+const WRITE_ATTEMPT_MAX_MS = 10_000;
+
+interface LeaseFence {
+  /** When the lease ends unless renewed. */
+  until: number;
+  /** Extends the lease (same holder): 'lost' when another holder has it now. */
+  renew(): Promise<'renewed' | 'lost' | 'unreachable'>;
 }
 
 async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, options: FreshOptions): Promise<FreshResult> {
@@ -94,6 +120,9 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
   }
   transport.secret(clientChoice.client_secret);
   transport.secret(seen.refresh_token);
+  // The rotated pair must be storable before the old refresh token is spent: a key that does not
+  // fit this store fails here, while nothing has happened yet.
+  await ctx.vault.assertWritable();
   const client = buildClient(definition, clientChoice, server.as);
 
   const store = ctx.vault.store(profile);
@@ -141,7 +170,19 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
     const now = toRecordTimestamp();
     // The provider has rotated the pair: these tokens are now the only valid ones, so a store that
     // is briefly unreachable (a PostgreSQL restart) is waited for while the lease still holds.
-    const stored = await untilStored(leaseTakenAt + leaseMs - 1000, () => ctx.vault.transaction(profile, async (tx) => {
+    const fence: LeaseFence = {
+      until: leaseTakenAt + leaseMs,
+      renew: async () => {
+        try {
+          if (!(await store.acquireLease(leaseKey, holder, leaseMs))) return 'lost';
+          fence.until = Date.now() + leaseMs;
+          return 'renewed';
+        } catch {
+          return 'unreachable';
+        }
+      },
+    };
+    const stored = await untilStored(fence, () => ctx.vault.transaction(profile, async (tx) => {
       const latest = await tx.read('connection', recordKey);
       // Only over the generation we read: a newer record (a fresh login meanwhile) wins.
       if (!latest || changedSince(current, latest)) return latest;
@@ -171,21 +212,20 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
 }
 
 /**
- * Retries write while the store is unavailable, until deadline. Safe to repeat: the write checks
- * the generation, so a first attempt whose COMMIT landed before its connection broke is seen as done.
+ * Retries write while the store is unavailable — but only under the lease: each retry first
+ * renews it, and none starts unless the lease outlasts a whole attempt, because once it lapses
+ * another machine may take it and present the spent refresh token. Safe to repeat: the write
+ * checks the generation, so an attempt whose COMMIT landed before its connection broke is seen as done.
  */
-async function untilStored<T>(deadline: number, write: () => Promise<T>): Promise<T> {
+async function untilStored<T>(fence: LeaseFence, write: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt += 1) {
     try {
       return await write();
     } catch (error) {
       if (!(error instanceof AuthsomeError) || error.code !== 'store_unavailable') throw error;
-      if (Date.now() >= deadline) {
-        throw new AuthsomeError('store_unavailable', `the renewed tokens could not be stored: ${error.message}`, {
-          hint: 'The provider may have rotated the refresh token; if the next access says invalid_grant, log in again.', cause: error,
-        });
-      }
       await sleep(Math.min(1000, 100 * 2 ** attempt));
+      const renewal = await fence.renew();
+      if (renewal === 'lost' || Date.now() + WRITE_ATTEMPT_MAX_MS > fence.until) throw new RotatedNotStored(error);
     }
   }
 }

@@ -4,12 +4,17 @@
 // every copied one is read back and opened again before the home switches to the target.
 import { existsSync, renameSync } from 'node:fs';
 import { AuthsomeError, toRecordTimestamp } from '../util/index.ts';
-import { createBackend, parseStoreUrl, redactUrl, type StoreEntry } from '../vault/index.ts';
+import { createBackend, looksLikeSealedValue, parseStoreUrl, redactUrl, type StoreBackend, type StoreEntry } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
 
 export interface MigrationOptions {
   /** Overwrite records the target already holds for these profiles. */
   replace?: boolean;
+  /**
+   * Runs once the target is known to be valid, before the records are read: the CLI stops the
+   * daemon there, which would otherwise keep the old store open and refresh into it.
+   */
+  beforeSnapshot?: () => Promise<void>;
 }
 
 export interface MigrationResult {
@@ -34,6 +39,8 @@ export async function migrateStore(ctx: BrokerContext, target: string, options: 
     throw new AuthsomeError('usage', `the records already live in ${source.location}`, { hint: 'Name the other store: --to postgres://… or --to sqlite.' });
   }
 
+  await options.beforeSnapshot?.();
+
   // 1. Read and open everything first: a record no key opens stops the migration before any write.
   const keyRing = await vault.keyRing(false);
   const snapshot = new Map<string, { entries: StoreEntry[]; plaintexts: string[] }>();
@@ -56,7 +63,10 @@ export async function migrateStore(ctx: BrokerContext, target: string, options: 
 
   const destination = createBackend(home, targetUrl, '--to');
   try {
-    // 2. The target must not already hold other data for these profiles (unless --replace).
+    // 2. A target that already holds records (a fleet's database) must be sealed with this key:
+    //    records under two keys would leave every machine unable to write.
+    await requireSameKey(ctx, destination);
+    // The target must not already hold other data for these profiles (unless --replace).
     for (const [profile, { entries }] of snapshot) {
       if (parsedTarget.kind === 'sqlite') home.ensureProfile(profile);
       const existing = await destination.open(profile, false).list('');
@@ -108,6 +118,24 @@ export async function migrateStore(ctx: BrokerContext, target: string, options: 
     };
   } finally {
     await destination.close();
+  }
+}
+
+async function requireSameKey(ctx: BrokerContext, destination: StoreBackend): Promise<void> {
+  for (const profile of await destination.profiles()) {
+    const sample = (await destination.open(profile, false).list('profile:')).find((entry) => looksLikeSealedValue(entry.value));
+    if (!sample) continue;
+    try {
+      await ctx.vault.decrypt(sample.key, sample.value);
+    } catch (error) {
+      if (error instanceof AuthsomeError && (error.code === 'master_key_mismatch' || error.code === 'master_key_missing')) {
+        throw new AuthsomeError('master_key_mismatch', `${destination.location} holds records sealed with another master key (${sample.key}); nothing was copied`, {
+          hint: 'Every machine sharing a store needs the same master key: set AUTHSOME_MASTER_KEY to the fleet\'s key (then `authsome rekey` this home to it first if its records use another), and migrate again.',
+        });
+      }
+      throw error;
+    }
+    return;
   }
 }
 

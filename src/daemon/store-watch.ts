@@ -44,6 +44,9 @@ export function watchStore(authsome: Authsome, log: (line: string) => void): Sto
   /** Records what is now known of one key, telling subscribers when it differs from before. */
   const update = (key: string, view: ConnectionView | null) => {
     const before = views.get(key);
+    // Reads of one key run concurrently and may finish out of order: an older generation never
+    // replaces a newer one.
+    if (view && before && view.generation < before.generation) return before;
     if (view) {
       views.set(key, view);
       if (!before || !same(before, view)) emit({ kind: 'changed', view });
@@ -105,6 +108,7 @@ export function watchStore(authsome: Authsome, log: (line: string) => void): Sto
       // Changes made before LISTEN took effect are covered by reading everything once after it.
       await reload();
     } catch (error) {
+      if (stopped) return;
       feed = 'unavailable';
       log(`store: change feed unavailable (${(error as Error).message}); trying again in ${RETRY_MS / 1000} s`);
       retry = setTimeout(() => void subscribeToStore(), RETRY_MS);

@@ -15,7 +15,9 @@ export function isPostgresUrl(url: string): boolean {
 export function parseStoreUrl(url: string | undefined, source: string): { kind: 'sqlite' } | { kind: 'postgres'; url: string } {
   if (url === undefined || url === '' || url.toLowerCase() === 'sqlite') return { kind: 'sqlite' };
   if (isPostgresUrl(url)) return { kind: 'postgres', url };
-  throw new AuthsomeError('usage', `${source} must be "sqlite" or a postgres:// URL, not "${url.replace(/:[^:@/]*@/, ':…@').slice(0, 80)}"`, {
+  // Never echo credentials: everything between the scheme and the last "@" goes.
+  const shown = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^]*@/i, '$1…@').slice(0, 80);
+  throw new AuthsomeError('usage', `${source} must be "sqlite" or a postgres:// URL, not "${shown}"`, {
     hint: 'For example postgres://authsome@db.internal:5432/authsome (put the password in PGPASSWORD or ~/.pgpass rather than the URL).',
   });
 }

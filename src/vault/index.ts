@@ -1,7 +1,7 @@
 // vault: the home layout, master keys, the value codec, the Store interface and its SQLite
 // (default) and PostgreSQL backends, record types, and the Vault that ties them together.
 export { Home, STORE_VERSION, DEFAULT_PROFILE, defaultConfig, type HomeConfig, type ProfileMetadata, type KeySourceName } from './home.ts';
-export { sealValue, openValue, KEY_BYTES } from './codec.ts';
+export { sealValue, openValue, looksLikeSealedValue, KEY_BYTES } from './codec.ts';
 export {
   loadKeyRing, decodeKey, generateKey, writeKeyFile, readKeyFile, passphraseEncryption, storeInKeyring, describeKeySource,
   type KeyRing, type KeySource, type KeySecrets,

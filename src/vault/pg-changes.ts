@@ -7,6 +7,7 @@ import { CHANGES_CHANNEL, connectionOptions, loadPg, pgError } from './pg-pool.t
 import { FEED_LOST, RESYNC, type StoreChange } from './store.ts';
 
 const MAX_BACKOFF_MS = 5000;
+const PING_MS = 30_000;
 
 /** Resolves once LISTEN is active (rejects when the first connection fails); the result stops it. */
 export async function watchChanges(url: string, listener: (change: StoreChange) => void): Promise<() => Promise<void>> {
@@ -17,7 +18,8 @@ export async function watchChanges(url: string, listener: (change: StoreChange) 
   let failures = 0;
 
   const connect = async (): Promise<void> => {
-    const next = new pg.Client({ ...connectionOptions(url), keepAlive: true });
+    // TCP keepalive after 10 s idle, so a path that silently drops idle flows (NAT, firewall) is noticed.
+    const next = new pg.Client({ ...connectionOptions(url), keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     next.on('notification', (message) => {
       if (message.channel !== CHANGES_CHANNEL || !message.payload) return;
       try {
@@ -44,6 +46,7 @@ export async function watchChanges(url: string, listener: (change: StoreChange) 
     }
     client = next;
   };
+
 
   const lost = (which: Client) => {
     if (client !== which || stopped) return;
@@ -72,9 +75,16 @@ export async function watchChanges(url: string, listener: (change: StoreChange) 
   };
 
   await connect();
+  // A query now and then: a connection that died without a word fails it and is replaced.
+  const ping = setInterval(() => {
+    const current = client;
+    if (current) current.query('SELECT 1').catch(() => lost(current));
+  }, PING_MS);
+  ping.unref();
   return async () => {
     stopped = true;
     clearTimeout(retry);
+    clearInterval(ping);
     const current = client;
     client = null;
     await current?.end().catch(() => undefined);

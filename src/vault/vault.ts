@@ -165,6 +165,15 @@ export class Vault {
    * A wrong key must not start writing records beside ones it cannot read (a store of mixed keys
    * loses data either way): before the first write, one existing value must open with the key ring.
    */
+  /**
+   * Fails unless this process may write: a key ring exists and opens what the store holds. Callers
+   * about to do something irreversible before their first write (a refresh spends the refresh
+   * token at the provider) check here first, so the write that follows cannot be refused.
+   */
+  async assertWritable(): Promise<void> {
+    await this.#writableKeyRing();
+  }
+
   async #writableKeyRing(): Promise<KeyRing> {
     const keyRing = await this.keyRing(true);
     if (!keyRing) throw new AuthsomeError('master_key_unavailable', 'no master key is available to encrypt with');

@@ -112,6 +112,26 @@ describe('migrate between SQLite and PostgreSQL', () => {
     assert.equal((await runCli(['get', 'acme', '--field', 'api_key', '--show-secret'], { env: h.env })).stdout.trim(), 'acme-key-0002');
   });
 
+  it('refuses a target whose records are sealed with another master key (a fleet\'s database), copying nothing', async () => {
+    const fleetUrl = await pg.createDatabase('migrate_other_key');
+    const fleet = await oauthHome({ AUTHSOME_STORE_URL: fleetUrl, AUTHSOME_MASTER_KEY: Buffer.alloc(32, 9).toString('base64') });
+    homes.push(fleet);
+    await fleet.register(acme);
+    assert.equal((await runCli(['--profile', 'work', 'login', 'acme', '--api-key-stdin'], { env: fleet.env, input: 'acme-key-fleet' })).code, 0);
+    const before = await count(fleetUrl);
+    const laptop = await oauthHome();
+    homes.push(laptop);
+    await laptop.register(acme);
+    assert.equal((await runCli(['login', 'acme', '--api-key-stdin'], { env: laptop.env, input: 'acme-key-laptop' })).code, 0);
+    const result = await runCli(['migrate', '--to', fleetUrl], { env: laptop.env });
+    assert.equal(result.code, 7, result.stderr);
+    assert.match(result.stderr, /holds records sealed with another master key \(profile:work:acme:\S+\); nothing was copied/);
+    assert.equal(await count(fleetUrl), before);
+    assert.equal(existsSync(join(laptop.home, 'profiles', 'default', 'store.db')), true);
+    assert.equal('store_url' in JSON.parse(readFileSync(join(laptop.home, 'config.json'), 'utf8')), false);
+    assert.equal((await runCli(['get', 'acme', '--field', 'api_key', '--show-secret'], { env: laptop.env })).stdout.trim(), 'acme-key-laptop');
+  });
+
   it('stops before copying anything when a record does not decrypt', async () => {
     const h = await oauthHome();
     homes.push(h);

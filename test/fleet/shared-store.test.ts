@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DaemonClient } from '../../src/daemon/client.ts';
 import { daemonPaths } from '../../src/daemon/paths.ts';
-import { looksLikeSealedValue } from '../../src/vault/codec.ts';
+import { looksLikeSealedValue, sealValue } from '../../src/vault/codec.ts';
 import { acme } from '../proxy/harness.ts';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
 import { assertNoTokenIn } from '../support/canary.ts';
@@ -230,6 +230,23 @@ describe('a fleet sharing one PostgreSQL store', () => {
     assert.deepEqual(await snapshot(), before);
   });
 
+  it('a record under a foreign key in the database stops a refresh before the refresh token is spent', async () => {
+    // How a mixed-key store comes about: someone wrote with another key (before the guards, or by hand).
+    await makeDue(machines[0]!.home, 'testas', 'default', 'default', -1000, access());
+    const foreign = sealValue(randomBytes(32), JSON.stringify({ schema_version: 2 }));
+    await sql(pg.url, `INSERT INTO kv (profile, key, value) VALUES ('aaa', 'profile:aaa:x:metadata', '${foreign}')`);
+    try {
+      await as.resetCounts();
+      const result = await runCli(['get', 'testas', '--field', 'access_token', '--show-secret'], { env: machines[0]!.env });
+      assert.equal(result.code, 7, result.stderr);
+      assert.match(result.stderr, /the master key does not match this store; nothing was written/);
+      assert.equal((await as.counts()).token[REFRESH] ?? 0, 0, 'the refresh token was never presented');
+    } finally {
+      await sql(pg.url, "DELETE FROM kv WHERE profile = 'aaa'");
+    }
+    await assertGrantAlive(machines[1]!);
+  });
+
   it('a server restart in the middle of a refresh: the rotated pair is stored, nothing is lost', async () => {
     await makeDue(machines[0]!.home, 'testas', 'default', 'default', -1000, access());
     await as.resetCounts();
@@ -270,7 +287,7 @@ describe('a fleet sharing one PostgreSQL store', () => {
     assert.equal(existsSync(join(lost.home, 'profiles', 'default', 'store.db')), false);
   });
 
-  it('the server goes away during a refresh: the still-valid token with a warning, the record kept', async () => {
+  it('the server goes away after the provider rotated: the still-valid token with a warning that says so, the record kept', async () => {
     // Inside the refresh window but still valid; a short request timeout keeps the lease short.
     await makeDue(machines[0]!.home, 'testas', 'default', 'default', 60_000, access());
     const current = (await snapshot()).find((r) => r.key === 'profile:default:testas:connection:default')!.value;
@@ -284,12 +301,13 @@ describe('a fleet sharing one PostgreSQL store', () => {
     const result = await getting;
     await pg.resume();
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /Warning: refresh failed for testas \(default\): store unavailable \(.*cannot reach the PostgreSQL store/);
+    // The provider rotated the pair before the database went away: said as it is, not "nothing changed".
+    assert.match(result.stderr, /Warning: refresh failed for testas \(default\): the renewed tokens could not be stored \(cannot reach the PostgreSQL store .*\); using the current access token until it expires/);
     assert.ok(result.stdout.trim().length > 0, 'the current access token was handed out');
     // Nothing was deleted or overwritten: the record is the one from before the attempt.
     const after = (await snapshot()).find((r) => r.key === 'profile:default:testas:connection:default');
     assert.equal(after?.value, current);
     const audit = readFileSync(join(machines[1]!.home, 'audit.log'), 'utf8');
-    assert.match(audit, /"event": "refresh".*"outcome": "store_unavailable"/);
+    assert.match(audit, /"event": "refresh".*"outcome": "not_stored"/);
   });
 });

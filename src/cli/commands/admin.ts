@@ -36,11 +36,16 @@ export function registerAdmin(program: Command): void {
     .requiredOption('--to <store>', 'postgres://user@host:port/database, or sqlite')
     .option('--replace', 'overwrite records the target already holds for these profiles')
     .action(action<{ to: string; replace?: boolean }>(async ({ authsome, out, settings }, _args, options) => {
-      // A running daemon holds the old store open (and would write to it): stop it first.
+      // A running daemon holds the old store open (and would refresh into it): stop it first.
       const { stopDaemon } = await import('../../daemon/index.ts');
-      const stopped = await stopDaemon(settings.home);
-      const result = await authsome.migrate(options.to, { replace: options.replace ?? false });
-      out.result({ ...result, daemon_stopped: Boolean(stopped) }, [
+      let stopped = false;
+      const result = await authsome.migrate(options.to, {
+        replace: options.replace ?? false,
+        beforeSnapshot: async () => {
+          stopped = Boolean(await stopDaemon(settings.home));
+        },
+      });
+      out.result({ ...result, daemon_stopped: stopped }, [
         `Moved ${result.records} record${result.records === 1 ? '' : 's'} in ${result.profiles.length} profile${result.profiles.length === 1 ? '' : 's'} from ${result.from.location} to ${result.to.location}; each was read back and decrypted.`,
         ...result.profiles.map((p) => `  ${p.profile}: ${p.records}`),
         `The old store was ${result.source}.`,

@@ -97,13 +97,18 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Hono<DashEnv> 
           : { kind: 'removed', provider: where.provider, connection: where.connection };
         void stream.writeSSE({ event: 'change', data: JSON.stringify(data) }).catch(() => undefined);
       });
-      stream.onAbort(unsubscribe);
-      await stream.writeSSE({ event: 'ready', data: '{}' });
-      while (!stream.aborted && !stream.closed) {
-        await stream.sleep(KEEPALIVE_MS);
-        await stream.write(': keep-alive\n\n').catch(() => undefined);
+      // Open until the browser (or a stopping daemon) closes it; no timer may outlive it, or the
+      // daemon would wait for that timer before it can exit.
+      const closed = new Promise<void>((resolve) => stream.onAbort(resolve));
+      const keepalive = setInterval(() => void stream.write(': keep-alive\n\n').catch(() => undefined), KEEPALIVE_MS);
+      keepalive.unref();
+      try {
+        await stream.writeSSE({ event: 'ready', data: '{}' });
+        await closed;
+      } finally {
+        clearInterval(keepalive);
+        unsubscribe();
       }
-      unsubscribe();
     });
   });
 
