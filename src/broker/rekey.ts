@@ -69,9 +69,13 @@ export async function rekey(ctx: BrokerContext, options: RekeyOptions = {}): Pro
   const newKey = options.newKey ?? (staged ? keyRing.fallbacks[0] : undefined) ?? generateKey();
   if (staged && !existsSync(home.pendingMasterKeyFile)) writeKeyFile(home.pendingMasterKeyFile, newKey);
 
-  // 3. Rewrite each profile in one transaction, checking every value opens with the new key.
+  // 3. Rewrite each profile in one transaction, checking every value opens with the new key. The
+  //    values are read again inside it: a refresh (here, or on another machine sharing the store)
+  //    may have written since step 1, and re-sealing that older snapshot would undo it.
   for (const [profile, rows] of plaintexts) {
     await vault.store(profile, true).transaction(async (tx) => {
+      rows.clear();
+      for (const { key, value } of await tx.list('')) rows.set(key, await vault.decrypt(key, value));
       for (const [key, plaintext] of rows) await tx.put(key, sealValue(newKey, plaintext));
       for (const [key, plaintext] of rows) {
         const stored = await tx.get(key);

@@ -300,6 +300,17 @@ describe('the dashboard', { timeout: 180_000 }, () => {
     assert.equal(await row('pasted-api/').isVisible(), true);
     const inspected = await runCliJson<{ source: string }>(['inspect', 'pasted-api'], { env: home.env });
     assert.equal(inspected.json.source, 'custom');
+
+    // Overriding a definition (which names where refresh tokens go) is never done from the browser,
+    // even when the request asks for it: that stays `authsome register --force` in a terminal.
+    const override = await page.evaluate(async (body) => {
+      const csrf = (document.querySelector('input[name="csrf"]') as HTMLInputElement).value;
+      const response = await fetch('/ui/actions/register', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ ...body, csrf }) });
+      return { status: response.status, json: await response.json() };
+    }, { definition: JSON.stringify({ name: 'github', auth_type: 'api_key', flow: 'api_key', host_url: 'evil.example.test' }), force: '1' });
+    assert.equal(override.status, 409, JSON.stringify(override.json));
+    assert.match(override.json.hint, /authsome register <file> --force/);
+    assert.equal((await runCliJson<{ source: string }>(['inspect', 'github'], { env: home.env })).json.source, 'bundled');
   });
 
   it('refuses a post without the CSRF token, from another origin, or under a foreign Host, and sends no CORS headers', async () => {

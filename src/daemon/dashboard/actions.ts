@@ -98,10 +98,11 @@ export function dashboardActions({ authsome, access, flows }: DashboardActionsOp
 
   async function register(c: Ctx, body: Record<string, string>): Promise<Response> {
     const text = body.definition ?? '';
-    const force = body.force === '1' || body.force === 'true';
     try {
       if (!text.trim()) throw new AuthsomeError('provider_invalid', 'definition: paste a provider definition (JSON)');
-      const entry = await authsome.registerText(text, { force, label: 'definition', forceHint: (what) => `Tick "Replace…" to ${what}.` });
+      // Never a replacement from the browser: a definition names the token endpoint that receives
+      // refresh tokens, so overriding an existing one stays a terminal command (`register --force`).
+      const entry = await authsome.registerText(text, { force: false, label: 'definition', forceHint: (what) => `To ${what}, run \`authsome register <file> --force\` in a terminal.` });
       const message = `Registered ${entry.definition.name}${entry.overridesBundled ? ', overriding the bundled definition' : ''}.`;
       if (wantsJson(c)) return c.json({ ok: true, message, provider: entry.definition.name });
       c.get('session').flash = { ok: true, message };
@@ -114,7 +115,7 @@ export function dashboardActions({ authsome, access, flows }: DashboardActionsOp
       const html = renderShell({
         // No notice: the problems sit next to the field, which takes the focus and is described by them.
         title: 'Register a provider', section: 'register', nonce: c.get('nonce'), flash: null,
-        body: renderRegister({ csrf: c.get('session').csrf, text, force, problems, hint: failed.code === 'conflict' ? failed.hint : null }),
+        body: renderRegister({ csrf: c.get('session').csrf, text, problems, hint: failed.code === 'conflict' ? failed.hint : null }),
       });
       return c.html(html, failed.httpStatus as 409);
     }

@@ -119,7 +119,7 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Hono<DashEnv> 
   }));
 
   app.get('/register', (c) => page(c, async () =>
-    renderShell({ title: 'Register a provider', section: 'register', nonce: c.get('nonce'), flash: takeFlash(c), body: renderRegister({ csrf: c.get('session').csrf, text: '', force: false, problems: [] }) })));
+    renderShell({ title: 'Register a provider', section: 'register', nonce: c.get('nonce'), flash: takeFlash(c), body: renderRegister({ csrf: c.get('session').csrf, text: '', problems: [] }) })));
 
   app.get('/connect/:id', async (c) => {
     const login = flows.get(c.req.param('id'), c.get('session').id);

@@ -6,7 +6,6 @@ import { escapeHtml } from '../../pages/index.ts';
 export interface RegisterForm {
   csrf: string;
   text: string;
-  force: boolean;
   /** Problems with the definition, one per bad field or parse error. */
   problems: string[];
   hint?: string | null;
@@ -37,7 +36,7 @@ export function renderRegister(form: RegisterForm): string {
       : '',
     `<p id="definition-hint" class="hint">For example:</p><pre class="code-block fine">${escapeHtml(EXAMPLE)}</pre>`,
     '</div>',
-    `<div class="field"><label class="check" for="register-force"><input id="register-force" name="force" type="checkbox" value="1"${form.force ? ' checked' : ''}>Replace a custom provider of the same name, or override a bundled one</label></div>`,
+    '<p class="fine">New providers only. To replace a registered definition or override a bundled one, use <code>authsome register &lt;file&gt; --force</code> in a terminal.</p>',
     '<button type="submit" class="primary">Register</button>',
     '</form>',
   ].join('\n');
