@@ -2,7 +2,7 @@
 // with state, account, scopes, expiry, last refresh and default — and no secret. Fields are
 // copied one by one from an allow-list (never spread), and the one credential hint is re-masked
 // here, so a new record field or a broker change cannot carry a token into a page or an API answer.
-import type { ConnectionState, ListResult } from '../../broker/index.ts';
+import type { ConnectionState, ListResult, ProviderSummary } from '../../broker/index.ts';
 import { maskSecret } from '../../util/index.ts';
 
 export const STATES: readonly ConnectionState[] = ['available', 'configured', 'connected', 'expired', 'invalid'];
@@ -23,15 +23,8 @@ export interface ConnectionView {
   credential: string | null;
 }
 
-export interface ProviderView {
-  name: string;
-  display_name: string;
-  auth_type: string;
-  flow: string | null;
-  source: 'bundled' | 'custom' | 'unknown';
-  state: ConnectionState;
-  connections: ConnectionView[];
-}
+/** A provider as `list` summarizes it, with its connections as the dashboard shows them. */
+export type ProviderView = Omit<ProviderSummary, 'connections'> & { connections: ConnectionView[] };
 
 export interface DashboardView {
   profile: string;
