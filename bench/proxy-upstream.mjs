@@ -5,6 +5,7 @@
 //   node bench/proxy-upstream.mjs <dir> <host>…  → writes <dir>/upstream-ca.pem, prints {"port":N}
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
+import { KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { join } from 'node:path';
@@ -25,7 +26,8 @@ const leaf = await x509.X509CertificateGenerator.create({
   signingAlgorithm: ALG, notBefore: day(-1), notAfter: day(2),
   extensions: [new x509.SubjectAlternativeNameExtension(hosts.map((value) => ({ type: 'dns', value }))), new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth])],
 });
-const key = `-----BEGIN PRIVATE KEY-----\n${Buffer.from(await subtle.exportKey('pkcs8', leafKeys.privateKey)).toString('base64')}\n-----END PRIVATE KEY-----\n`;
+// The throwaway leaf key, generated above for this run only, in PEM for node:https.
+const key = KeyObject.from(leafKeys.privateKey).export({ type: 'pkcs8', format: 'pem' });
 
 // Connections are counted by the path (X-Bench-Path) of the first request each carries.
 const seen = { requests: 0, connections: {} };
