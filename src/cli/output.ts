@@ -26,6 +26,19 @@ export class Output {
     if (text !== undefined && text !== '') process.stdout.write(text.endsWith('\n') ? text : text + '\n');
   }
 
+  /**
+   * Prints a list of records (the audit log): with --json one compact JSON object per line (JSON
+   * Lines), so scripts read it line by line (`for line in sys.stdin: json.loads(line)`), as the
+   * audit log itself is stored; an empty list prints nothing. Else the human text, as result().
+   */
+  lines(values: readonly unknown[], human?: string | (() => string)): void {
+    if (this.options.json) {
+      process.stdout.write(values.map((value) => JSON.stringify(value) + '\n').join(''));
+      return;
+    }
+    this.result(values, human);
+  }
+
   /** A bare value for scripts (`--field x --show-secret`): printed exactly, never redacted. */
   raw(text: string): void {
     process.stdout.write(text + '\n');

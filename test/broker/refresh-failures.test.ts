@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
 import { assertNoTokenIn } from '../support/canary.ts';
-import { runCli, runCliJson, startCli } from '../support/cli.ts';
+import { runCli, runCliJson, runCliJsonLines, startCli } from '../support/cli.ts';
 import { makeDue } from '../support/make-due.ts';
 import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
 import { startTokenGate, type TokenGate } from '../support/token-gate.ts';
@@ -131,10 +131,10 @@ describe('a token endpoint that fails', () => {
       assert.equal(result.stdout, '');
       assert.equal(await field('status'), c.state);
       assert.equal((await get('refresh_token')).stdout.trim(), refreshToken, 'the refresh token is never overwritten or deleted');
-      const log = await runCliJson<Array<Record<string, unknown>>>(['log', '--event', 'refresh', '-n', '1'], { env });
-      assert.equal(log.json[0]!.status, 'failure');
-      assert.equal(log.json[0]!.outcome, c.state === 'invalid' ? 'rejected' : 'transient_failure');
-      assert.equal(typeof log.json[0]!.duration_ms, 'number');
+      const log = await runCliJsonLines(['log', '--event', 'refresh', '-n', '1'], { env });
+      assert.equal(log.lines[0]!.status, 'failure');
+      assert.equal(log.lines[0]!.outcome, c.state === 'invalid' ? 'rejected' : 'transient_failure');
+      assert.equal(typeof log.lines[0]!.duration_ms, 'number');
       // The debug log file kept the token endpoint's URL and what it answered, secrets redacted.
       const debug = readFileSync(join(h.home, 'logs', 'authsome.log'), 'utf8');
       assert.ok(debug.includes(`oauth → POST ${gate.url}`), 'the token endpoint URL is logged');

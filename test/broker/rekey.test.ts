@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, runCliJson } from '../support/cli.ts';
+import { runCli, runCliJson, runCliJsonLines } from '../support/cli.ts';
 import { FIXTURE_KEY, cleanupHomes, fixtureHome, freshHome } from '../support/homes.ts';
 import { openValue, sealValue, SqliteStore } from '../../src/vault/index.ts';
 
@@ -38,8 +38,8 @@ describe('rekey', () => {
     }
     assert.deepEqual(readdirSync(home).filter((name) => name.startsWith('master.key')), ['master.key'], 'no backup or staged key left');
     assert.equal((await runCli(['get', 'github', '--field', 'access_token', '--show-secret'], { home })).stdout, 'gho_fixture_access_1\n');
-    const log = await runCliJson<Array<{ event: string; records?: number }>>(['log', '--event', 'rekey'], { home });
-    assert.equal(log.json[0]?.records, 11);
+    const log = await runCliJsonLines<{ event: string; records?: number }>(['log', '--event', 'rekey'], { home });
+    assert.equal(log.lines[0]?.records, 11);
   });
 
   test('an interrupted rekey (some values under the staged key) still reads, and rekey finishes it', async () => {

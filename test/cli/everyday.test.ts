@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { runCli, runCliJson } from '../support/cli.ts';
+import { runCli, runCliJson, runCliJsonLines } from '../support/cli.ts';
 import { cleanupHomes, fixtureHome, freshHome, tempDir } from '../support/homes.ts';
 
 after(cleanupHomes);
@@ -275,10 +275,10 @@ describe('audit log', () => {
     await runCli(['export', '--format', 'shell'], { home });
     await runCli(['logout', 'anthropic'], { home });
     await runCli(['get', 'openai', '--verbose', '--show-secret', '--field', 'nosuchfield'], { home });
-    const { json } = await runCliJson<Array<{ event: string; provider?: string }>>(['log', '-n', '50'], { home });
-    assert.deepEqual(json.map((e) => e.event), ['init', 'login', 'login', 'get', 'export', 'logout']);
-    const filtered = await runCliJson<Array<{ event: string }>>(['log', '--event', 'login'], { home });
-    assert.equal(filtered.json.length, 2);
+    const { lines } = await runCliJsonLines<{ event: string; provider?: string }>(['log', '-n', '50'], { home });
+    assert.deepEqual(lines.map((e) => e.event), ['init', 'login', 'login', 'get', 'export', 'logout']);
+    const filtered = await runCliJsonLines<{ event: string }>(['log', '--event', 'login'], { home });
+    assert.equal(filtered.lines.length, 2);
     const text = readFileSync(join(home, 'audit.log'), 'utf8');
     for (const secret of [OPENAI_KEY, ANTHROPIC_KEY]) assert.equal(text.includes(secret), false, 'audit log holds no secret');
   });

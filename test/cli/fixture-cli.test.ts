@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, runCliJson } from '../support/cli.ts';
+import { runCli, runCliJson, runCliJsonLines } from '../support/cli.ts';
 import { FIXTURE_DIR, cleanupHomes, fixtureHome } from '../support/homes.ts';
 
 const pythonOutput = (name: string) => readFileSync(join(FIXTURE_DIR, 'cli-outputs', name), 'utf8');
@@ -100,9 +100,10 @@ describe('authsome get on the Python store', () => {
 });
 
 describe('authsome log on the Python store', () => {
-  test('log -n 20 --json returns the Python audit entries unchanged', async () => {
-    const { code, json } = await runCliJson(['log', '-n', '20'], { home: fixtureHome() });
+  test('log -n 20 --json returns the Python audit entries unchanged, one JSON object per line', async () => {
+    const { code, lines } = await runCliJsonLines(['log', '-n', '20'], { home: fixtureHome() });
     assert.equal(code, 0);
-    assert.deepEqual(json, JSON.parse(pythonOutput('log_-n_20_--json.txt')));
+    // The Python authsome printed one array; the documented format is JSON Lines, same entries.
+    assert.deepEqual(lines, JSON.parse(pythonOutput('log_-n_20_--json.txt')));
   });
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, runCliJson, startCli, type CliResult, type RunningCli } from '../support/cli.ts';
+import { runCli, runCliJson, runCliJsonLines, startCli, type CliResult, type RunningCli } from '../support/cli.ts';
 import type { HttpsUpstream } from '../support/https-upstream.ts';
 
 /** Canary credentials: none may reach a child, a log or an audit entry. */
@@ -86,10 +86,10 @@ export async function proxyHome(upstream: HttpsUpstream, base?: { home: string; 
     run: (command, o = {}) => runCli(args(command, o), { env: runEnv(o), input: o.input }),
     start: (command, o = {}) => startCli(args(command, o), { env: runEnv(o), input: o.input }),
     async lastRun() {
-      const { code, json } = await runCliJson<Array<Record<string, any>>>(['log', '--event', 'run', '-n', '1'], { env });
+      const { code, lines } = await runCliJsonLines<Record<string, any>>(['log', '--event', 'run', '-n', '1'], { env });
       assert.equal(code, 0);
-      assert.equal(json.length, 1, 'one run entry');
-      return json[0]!;
+      assert.equal(lines.length, 1, 'one run entry');
+      return lines[0]!;
     },
     async cleanup() {
       await runCli(['daemon', 'stop'], { env });

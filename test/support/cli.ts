@@ -56,6 +56,17 @@ export async function runCliJson<T = unknown>(args: string[], options: CliOption
   }
 }
 
+/** `--json` output in JSON Lines (`log --json`): one object per line, each parsed on its own. */
+export async function runCliJsonLines<T = Record<string, unknown>>(args: string[], options: CliOptions = {}): Promise<{ code: number; lines: T[]; stderr: string }> {
+  const result = await runCli([...args, '--json'], options);
+  try {
+    const lines = result.stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as T);
+    return { code: result.code, lines, stderr: result.stderr };
+  } catch {
+    throw new Error(`not JSON Lines (exit ${result.code}): ${result.stdout}\nstderr: ${result.stderr}`);
+  }
+}
+
 export interface RunningCli {
   /** Resolves with the first match of `pattern` in stderr (URLs, user codes), waiting as output arrives. */
   waitForStderr(pattern: RegExp): Promise<RegExpMatchArray>;

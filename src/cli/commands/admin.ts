@@ -66,14 +66,15 @@ export function registerAdmin(program: Command): void {
 
   program
     .command('log')
-    .description('show the audit log (never contains secrets)')
+    .description('show the audit log (never contains secrets); with --json, one JSON object per line')
     .option('-n, --lines <n>', 'how many entries', '50')
     .option('--event <name>', 'only entries of this event (login, get, export, logout, …)')
     .action(action<{ lines: string; event?: string }>(async ({ authsome, out }, _args, options) => {
       const limit = Number.parseInt(options.lines, 10);
-      if (!Number.isInteger(limit) || limit < 0) throw new AuthsomeError('usage', `-n takes a whole number (got "${options.lines}")`);
+      if (!Number.isInteger(limit) || limit < 0) throw new AuthsomeError('usage', `-n takes a whole number (got "${options.lines}")`, { hint: 'For example: authsome log -n 50' });
       const entries = authsome.log(limit, options.event);
-      out.result(entries, () => entries.map((e) => {
+      // JSON Lines, not one array: the documented audit snippets read one entry per line.
+      out.lines(entries, () => entries.map((e) => {
         const { timestamp, event, ...rest } = e;
         return `${timestamp}  ${event.padEnd(8)}  ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`;
       }).join('\n'));
