@@ -17,7 +17,10 @@ export function transportFor(ctx: BrokerContext, definition: ProviderDefinition)
 
 export async function serverFor(ctx: BrokerContext, definition: ProviderDefinition, baseUrl: string | null, transport: OAuthTransport): Promise<ResolvedServer> {
   const server = await resolveServer(definition, baseUrl, transport);
-  ctx.log.record(`authorization server of ${definition.name}`, { issuer: server.as.issuer, issuer_verified: server.issuerVerified, token_endpoint: server.as.token_endpoint ?? null });
+  ctx.log.record(`authorization server of ${definition.name}`, {
+    issuer: server.as.issuer, issuer_verified: server.issuerVerified, token_endpoint: server.as.token_endpoint ?? null,
+    ...(server.refreshEndpoint ? { refresh_endpoint: server.refreshEndpoint } : {}),
+  });
   return server;
 }
 

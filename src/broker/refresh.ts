@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OAuthError, buildClient, refreshTokenGrant, requestClientCredentialsToken, toTokenSet, type TokenResponse } from '../oauth/index.ts';
+import { OAuthError, buildClient, refreshEndpointOf, refreshTokenGrant, requestClientCredentialsToken, toTokenSet, type TokenResponse } from '../oauth/index.ts';
 import type { ProviderDefinition } from '../providers/index.ts';
 import { AuthsomeError, toAuthsomeError, toRecordTimestamp } from '../util/index.ts';
 import { keys, orderRecord, type ConnectionRecord, type ProviderStateRecord, type VaultTransaction } from '../vault/index.ts';
@@ -155,7 +155,10 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
     const current = await readOrGone(ctx, recordKey, seen);
     const settled = settledByOthers(seen, current, options);
     if (settled) return settled;
-    ctx.log.record(`refresh ${provider} (${connection}): generation ${generationOf(current)}, holder ${holder}`, { token_endpoint: server.as.token_endpoint ?? null });
+    // The endpoint this attempt goes to: a client credentials renewal asks the token endpoint again;
+    // a refresh grant goes to the definition's refresh_url when it has one.
+    const endpoint = isClientCredentials(current) ? server.as.token_endpoint : refreshEndpointOf(server);
+    ctx.log.record(`refresh ${provider} (${connection}): generation ${generationOf(current)}, holder ${holder}, to ${endpoint ?? 'no endpoint'}`, { endpoint: endpoint ?? null });
     let response: TokenResponse;
     try {
       // Step 5. A client credentials connection is renewed by asking again, under the same lease.

@@ -1,6 +1,6 @@
 // oauth: the protocol flows, each a request builder plus a response check, over oauth4webapi.
 export { OAuthError, REJECTION_ERRORS, toOAuthError, type OAuthErrorFields } from './errors.ts';
-export { OAuthTransport, isLoopbackHttp, type TransportOptions, type DebugFn } from './transport.ts';
+export { OAuthTransport, isLoopbackHttp, type TransportOptions, type DebugFn, type RequestPurpose } from './transport.ts';
 export { resolveServer, discoverAuthorizationServer, type ResolvedServer } from './server.ts';
 export { buildClient, type ClientCredentials, type OAuthClient, type AuthMethod } from './client.ts';
 export { toTokenSet, accountFromClaims, type TokenSet, type TokenResponse } from './tokens.ts';
@@ -11,5 +11,5 @@ export { discoverProtectedResource, type ProtectedResource } from './resource-di
 export { registerClient, isClientStillRegistered, type RegisteredClient } from './registration.ts';
 export { revokeToken } from './revocation.ts';
 export { fetchAccount } from './userinfo.ts';
-export { refreshTokenGrant } from './refresh.ts';
+export { refreshTokenGrant, refreshEndpointOf } from './refresh.ts';
 export { grantParameters } from './tokens.ts';

@@ -9,6 +9,11 @@ import type { ResolvedServer } from './server.ts';
 import { idTokenClaims, type TokenResponse } from './tokens.ts';
 import type { OAuthTransport } from './transport.ts';
 
+/** Where a refresh grant for this server goes: the definition's refresh_url, else the token endpoint (§6). */
+export function refreshEndpointOf(server: ResolvedServer): string | undefined {
+  return server.refreshEndpoint ?? server.as.token_endpoint;
+}
+
 export async function refreshTokenGrant(
   definition: ProviderDefinition,
   server: ResolvedServer,
@@ -16,11 +21,13 @@ export async function refreshTokenGrant(
   refreshToken: string,
   transport: OAuthTransport,
 ): Promise<TokenResponse> {
-  const endpoint = server.as.token_endpoint!;
+  const endpoint = refreshEndpointOf(server)!;
+  // oauth4webapi sends the grant to `token_endpoint`; a provider with a refresh_url gets it there.
+  const as: oauth.AuthorizationServer = { ...server.as, token_endpoint: endpoint };
   try {
-    const response = await oauth.refreshTokenGrantRequest(server.as, client.client, client.auth, refreshToken, transport.options(endpoint));
+    const response = await oauth.refreshTokenGrantRequest(as, client.client, client.auth, refreshToken, transport.options(endpoint));
     const { response: checked, claims } = await setAsideUnverifiableIdToken(response, server);
-    const tokens = await oauth.processRefreshTokenResponse(server.as, client.client, checked);
+    const tokens = await oauth.processRefreshTokenResponse(as, client.client, checked);
     return { tokens, claims: claims ?? idTokenClaims(tokens) };
   } catch (error) {
     throw toOAuthError(error, `the token endpoint of ${definition.name}`, 'refresh_failed', { provider: definition.name });

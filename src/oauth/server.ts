@@ -13,6 +13,11 @@ export interface ResolvedServer {
    * `iss` response parameter be checked; otherwise it is ignored, as §2.4 tells clients to.
    */
   issuerVerified: boolean;
+  /**
+   * Where refresh grants go when the definition names its own `refresh_url`; otherwise they go to
+   * `as.token_endpoint`, as RFC 6749 §6 says. Authorization-code exchanges always use the latter.
+   */
+  refreshEndpoint?: string;
 }
 
 /** Fetches RFC 8414 metadata (falling back to OpenID discovery) for an issuer URL. */
@@ -54,14 +59,17 @@ export async function resolveServer(definition: ProviderDefinition, baseUrl: str
     userinfo_endpoint: url(o.userinfo_url, 'userinfo_url'),
   };
   const defined = Object.fromEntries(Object.entries(fromDefinition).filter(([, v]) => v !== undefined));
+  // RFC 8414 has no field for a separate refresh endpoint, so it lives beside `as`, not in it.
+  const refreshEndpoint = url(o.refresh_url, 'refresh_url');
+  const refresh = refreshEndpoint ? { refreshEndpoint } : {};
   const issuer = typeof o.issuer === 'string' ? url(o.issuer, 'issuer') : undefined;
   if (issuer) {
     // Metadata supplies what the definition leaves out and tells us whether `iss` is sent;
     // the definition's explicit endpoints win (they are what the user or catalogue vouched for).
     const discovered = await discoverAuthorizationServer(issuer, transport);
-    return { as: { ...discovered, ...defined }, issuerVerified: true };
+    return { as: { ...discovered, ...defined }, issuerVerified: true, ...refresh };
   }
   const anyEndpoint = fromDefinition.authorization_endpoint ?? fromDefinition.token_endpoint ?? fromDefinition.device_authorization_endpoint;
   if (!anyEndpoint) throw new AuthsomeError('provider_invalid', `${definition.name} names no OAuth endpoints`, { provider: definition.name });
-  return { as: { issuer: new URL(anyEndpoint).origin, ...defined }, issuerVerified: false };
+  return { as: { issuer: new URL(anyEndpoint).origin, ...defined }, issuerVerified: false, ...refresh };
 }

@@ -21,6 +21,12 @@ const SECRET_FIELDS = new Set([
   'registration_access_token', 'token', 'password', 'client_assertion',
 ]);
 
+/**
+ * What a request is for, when its body alone does not say: token requests carry a grant_type, but
+ * an RFC 7009 revocation request does not, and a JSON provider wants JSON there too.
+ */
+export type RequestPurpose = 'revocation';
+
 /** The options object every oauth4webapi call takes: our fetch, and http:// only for loopback. */
 export type RequestOptions = { [oauth.customFetch]: typeof fetch; [oauth.allowInsecureRequests]?: boolean; signal?: AbortSignal };
 
@@ -42,9 +48,9 @@ export class OAuthTransport {
     if (value) this.#onSecret(value);
   }
 
-  /** Options for an oauth4webapi request to `url`. */
-  options(url: string | URL): RequestOptions {
-    const options: RequestOptions = { [oauth.customFetch]: (input, init) => this.#fetch(input, init) };
+  /** Options for an oauth4webapi request to `url`; `purpose` names a request its body cannot identify. */
+  options(url: string | URL, purpose?: RequestPurpose): RequestOptions {
+    const options: RequestOptions = { [oauth.customFetch]: (input, init) => this.#fetch(input, init, purpose) };
     // oauth4webapi refuses http:// (rightly). Loopback is the one exception we allow: it never
     // leaves the machine (RFC 8252 §8.3 reasons the same way for redirect URIs), and it is what
     // local and test authorization servers use. Any other http:// endpoint stays refused.
@@ -52,7 +58,7 @@ export class OAuthTransport {
     return options;
   }
 
-  async #fetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+  async #fetch(input: string | URL | Request, init: RequestInit = {}, purpose?: RequestPurpose): Promise<Response> {
     const url = String(input instanceof Request ? input.url : input);
     const method = init.method ?? 'GET';
     // The https-only rule for every request, including those that bypass oauth4webapi's own check
@@ -63,8 +69,8 @@ export class OAuthTransport {
     if (body instanceof URLSearchParams) {
       for (const [name, value] of body) if (SECRET_FIELDS.has(name)) this.#onSecret(value);
       this.#log(`oauth → ${method} ${url}`, { body: describeForm(body) });
-      if (this.#wantsJson(body)) {
-        // Some token endpoints accept only a JSON body (token_request_encoding / device_token_request).
+      if (this.#wantsJson(body, purpose)) {
+        // Some providers accept only a JSON body (token_request_encoding / device_token_request).
         body = JSON.stringify(Object.fromEntries(body));
         headers.set('content-type', 'application/json');
       }
@@ -100,7 +106,9 @@ export class OAuthTransport {
     if (json) outHeaders.set('content-type', 'application/json');
     outHeaders.delete('content-length');
     outHeaders.delete('content-encoding');
-    return new Response(json ? JSON.stringify(json) : text, { status, statusText: response.statusText, headers: outHeaders });
+    // 204 No Content (a revocation endpoint may answer so) can carry no body, not even an empty one.
+    const nullBody = status === 204 || status === 205 || status === 304;
+    return new Response(nullBody ? null : json ? JSON.stringify(json) : text, { status, statusText: response.statusText, headers: outHeaders });
   }
 
   #masked(value: unknown): unknown {
@@ -115,11 +123,17 @@ export class OAuthTransport {
     }));
   }
 
-  /** Token requests (they carry a grant_type) to a provider that wants JSON; never revocation or device requests. */
-  #wantsJson(body: URLSearchParams): boolean {
+  /**
+   * Token and revocation requests to a provider that wants JSON. Device authorization, DCR and
+   * other requests keep their own encoding.
+   */
+  #wantsJson(body: URLSearchParams, purpose: RequestPurpose | undefined): boolean {
     const o = this.#definition.oauth;
+    if (!o) return false;
+    // A provider whose token endpoints take JSON revokes in JSON too ({"token","client_id","client_secret"}).
+    if (purpose === 'revocation') return o.token_request_encoding === 'json';
     const grant = body.get('grant_type');
-    if (!o || !grant) return false;
+    if (!grant) return false;
     if (grant === 'urn:ietf:params:oauth:grant-type:device_code') return o.device_token_request === 'json';
     return o.token_request_encoding === 'json';
   }

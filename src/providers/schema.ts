@@ -20,6 +20,8 @@ export const oauthSchema = z.looseObject({
   supports_device_flow: z.boolean().nullish(),
   supports_dcr: z.boolean().nullish(),
   // Additions beyond the Python schema.
+  /** Where refresh grants go. RFC 6749 §6 sends them to the token endpoint; some providers serve them at a URL of their own. */
+  refresh_url: nullableUrl,
   /** The RFC 8414 issuer: login reads the server's metadata, enabling the RFC 9207 `iss` check. */
   issuer: nullableUrl,
   token_request_encoding: z.enum(['form', 'json']).nullish(),
