@@ -1,7 +1,7 @@
 // The Authsome service: the one API every door (CLI, library, later the daemon and proxy) uses.
 import { join } from 'node:path';
 import { AuditLog, debugLog, type AuditEntry } from '../audit/index.ts';
-import type { ProviderEntry } from '../providers/index.ts';
+import type { ProviderEntry, RegisteredProvider } from '../providers/index.ts';
 import { AuthsomeError, resolveSettings, type Environment, type Settings, type SettingsOverrides } from '../util/index.ts';
 import {
   DEFAULT_PROFILE, describeKeySource, keys, passphraseEncryption, storeInKeyring, generateKey, writeKeyFile,
@@ -140,7 +140,8 @@ export class Authsome {
     return this.#ctx.registry.require(provider);
   }
 
-  async register(file: string, options: { force?: boolean } = {}): Promise<ProviderEntry> {
+  /** Installs a provider file; `unknownFields` lists fields no schema knows (installed all the same). */
+  async register(file: string, options: { force?: boolean } = {}): Promise<RegisteredProvider> {
     return this.#audited(await this.#ctx.registry.register(file, options));
   }
 
@@ -148,11 +149,11 @@ export class Authsome {
    * Validates a pasted provider definition (JSON or JSONC) with the same schema as `register` and
    * installs it (the dashboard's door). Errors name `label` and each bad field by its path.
    */
-  async registerText(text: string, options: { force?: boolean; label?: string; forceHint?: (what: string) => string } = {}): Promise<ProviderEntry> {
+  async registerText(text: string, options: { force?: boolean; label?: string; forceHint?: (what: string) => string } = {}): Promise<RegisteredProvider> {
     return this.#audited(await this.#ctx.registry.registerText(text, options));
   }
 
-  #audited(entry: ProviderEntry): ProviderEntry {
+  #audited(entry: RegisteredProvider): RegisteredProvider {
     const host = entry.definition.host_url;
     this.#ctx.auditEvent('register', { provider: entry.definition.name, endpoints: host ? [host] : [], status: 'success' });
     return entry;

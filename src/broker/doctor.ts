@@ -97,8 +97,12 @@ export async function doctor(ctx: BrokerContext): Promise<DoctorReport> {
   }
 
   await attempt('providers', async () => {
-    const { entries, problems } = await ctx.registry.all();
+    const { entries, problems, warnings } = await ctx.registry.all();
     for (const problem of problems) add({ check: 'providers', status: 'error', message: problem.error.message, fix: problem.error.hint ?? 'Fix or delete the file.' });
+    // A warning, not a failure: the file works, and a Python definition may carry fields of its own.
+    for (const { path, unknownFields } of warnings) {
+      for (const field of unknownFields) add({ check: 'providers', status: 'warning', message: `${path}: ${field.message}`, fix: `Correct or remove ${field.path} in ${path}.` });
+    }
     const custom = entries.filter((e) => e.source === 'custom').length;
     return { check: 'providers', status: 'ok', message: `${entries.length} providers (${custom} custom)` };
   });

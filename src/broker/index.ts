@@ -13,7 +13,7 @@ export type { MigrationResult } from './store-migration.ts';
 export { FEED_LOST, RESYNC, type StoreChange } from '../vault/index.ts';
 export type { DoctorReport, Finding } from './doctor.ts';
 export type { KeySourceName, ConnectionRecord } from '../vault/index.ts';
-export type { ProviderDefinition, ProviderEntry } from '../providers/index.ts';
+export type { ProviderDefinition, ProviderEntry, RegisteredProvider, UnknownField } from '../providers/index.ts';
 export type { LoginInteraction, InputRequest, InputField, PendingCallback, DeviceDisplay, LoginOutcome } from './login-interaction.ts';
 export type { OAuthLoginOptions, OAuthLoginResult, OAuthFlow } from './oauth-login.ts';
 export type { RemoteRevocation } from './remote-revocation.ts';

@@ -1,5 +1,8 @@
 // providers: the definition schema, the bundled catalogue and the registry that merges user files.
 export type { ProviderDefinition } from './schema.ts';
-export { ProviderRegistry, BUNDLED_DIR, type ProviderEntry, type ProviderSource, type ProviderFileProblem } from './registry.ts';
-export { loadProviderFile, parseProviderText, validateProviderDefinition } from './load.ts';
+export {
+  ProviderRegistry, BUNDLED_DIR, type ProviderEntry, type ProviderSource, type ProviderFileProblem, type ProviderFileWarning, type RegisteredProvider,
+} from './registry.ts';
+export { loadProviderFile, parseProviderText, checkProviderFile, checkProviderText, validateProviderDefinition, type CheckedDefinition } from './load.ts';
+export type { UnknownField } from './known-fields.ts';
 export { expandUrl, hostOf } from './template.ts';

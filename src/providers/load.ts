@@ -1,20 +1,48 @@
 // Reads one provider file (JSON or JSONC) and validates it against the schema. Errors name the
-// file, the field and the problem, so a user can fix a definition without reading our code.
+// file, the field and the problem, so a user can fix a definition without reading our code;
+// fields no schema knows are returned beside the definition, to be reported as warnings.
 import { readFileSync } from 'node:fs';
 import { AuthsomeError } from '../util/index.ts';
+import type { UnknownField } from './known-fields.ts';
 import type { ProviderDefinition } from './schema.ts';
 
+export interface CheckedDefinition {
+  definition: ProviderDefinition;
+  /** Fields neither our schema nor the Python authsome's models declare: kept, not used, to be reported. */
+  unknownFields: UnknownField[];
+}
+
 export async function loadProviderFile(path: string): Promise<ProviderDefinition> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new AuthsomeError('provider_invalid', `cannot read provider file ${path} (${(error as NodeJS.ErrnoException).code ?? error})`);
-  }
-  return parseProviderText(text, path);
+  return validateProviderDefinition(await parseJsonc(readText(path), path), path);
 }
 
 export async function parseProviderText(text: string, path: string): Promise<ProviderDefinition> {
+  return validateProviderDefinition(await parseJsonc(text, path), path);
+}
+
+/** A file as `register` and `doctor` read it: validated, with the fields no schema knows. */
+export async function checkProviderFile(path: string): Promise<CheckedDefinition> {
+  return checkProviderText(readText(path), path);
+}
+
+/** Pasted text as the dashboard's "register a provider" reads it: validated, with the fields no schema knows. */
+export async function checkProviderText(text: string, path: string): Promise<CheckedDefinition> {
+  const raw = await parseJsonc(text, path);
+  const definition = await validateProviderDefinition(raw, path);
+  // Loaded only here: reading a definition to use it (every `get` of a custom provider) skips the walk.
+  const { findUnknownFields } = await import('./known-fields.ts');
+  return { definition, unknownFields: findUnknownFields(raw) };
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new AuthsomeError('provider_invalid', `cannot read provider file ${path} (${(error as NodeJS.ErrnoException).code ?? error})`);
+  }
+}
+
+async function parseJsonc(text: string, path: string): Promise<unknown> {
   const { parse, printParseErrorCode } = await import('jsonc-parser');
   const errors: import('jsonc-parser').ParseError[] = [];
   const raw: unknown = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
@@ -25,7 +53,7 @@ export async function parseProviderText(text: string, path: string): Promise<Pro
       hint: 'Provider files are JSON (comments and trailing commas allowed).',
     });
   }
-  return validateProviderDefinition(raw, path);
+  return raw;
 }
 
 export async function validateProviderDefinition(raw: unknown, path: string): Promise<ProviderDefinition> {

@@ -5,7 +5,8 @@ import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuthsomeError, ensurePrivateDir, writePrivateFile } from '../util/index.ts';
-import { loadProviderFile, parseProviderText, validateProviderDefinition } from './load.ts';
+import type { UnknownField } from './known-fields.ts';
+import { checkProviderFile, checkProviderText, loadProviderFile, validateProviderDefinition } from './load.ts';
 import type { ProviderDefinition } from './schema.ts';
 
 export type ProviderSource = 'bundled' | 'custom';
@@ -21,6 +22,17 @@ export interface ProviderEntry {
 export interface ProviderFileProblem {
   path: string;
   error: AuthsomeError;
+}
+
+/** A user file that loads, but carries fields no schema knows (reported, never silently ignored). */
+export interface ProviderFileWarning {
+  path: string;
+  unknownFields: UnknownField[];
+}
+
+/** What `register` installed, and the fields in it that nothing reads. */
+export interface RegisteredProvider extends ProviderEntry {
+  unknownFields: UnknownField[];
 }
 
 // Resolved from this file in src/ and dist/, and from the single-file CLI bundle in dist/cli/.
@@ -63,39 +75,44 @@ export class ProviderRegistry {
     });
   }
 
-  /** Every provider, sorted by name; broken user files are returned beside, not thrown. */
-  async all(): Promise<{ entries: ProviderEntry[]; problems: ProviderFileProblem[] }> {
+  /** Every provider, sorted by name; broken user files and unknown fields are returned beside, not thrown. */
+  async all(): Promise<{ entries: ProviderEntry[]; problems: ProviderFileProblem[]; warnings: ProviderFileWarning[] }> {
     const byName = new Map<string, ProviderEntry>();
     for (const path of listFiles(this.#bundledDir)) {
       const definition = readBundled(path);
       byName.set(definition.name, { definition, source: 'bundled', path, overridesBundled: false });
     }
     const problems: ProviderFileProblem[] = [];
+    const warnings: ProviderFileWarning[] = [];
     for (const path of listFiles(this.#userDir)) {
       try {
-        const definition = await loadProviderFile(path);
+        const { definition, unknownFields } = await checkProviderFile(path);
         byName.set(definition.name, { definition, source: 'custom', path, overridesBundled: byName.has(definition.name) });
+        if (unknownFields.length > 0) warnings.push({ path, unknownFields });
       } catch (error) {
         problems.push({ path, error: error as AuthsomeError });
       }
     }
     const entries = [...byName.values()].sort((a, b) => a.definition.name.localeCompare(b.definition.name));
-    return { entries, problems };
+    return { entries, problems, warnings };
   }
 
-  /** Validates a file and installs it as <home>/providers/<name>.<ext> (0600). */
-  async register(file: string, options: { force?: boolean } = {}): Promise<ProviderEntry> {
-    const definition = await loadProviderFile(file);
+  /**
+   * Validates a file and installs it as <home>/providers/<name>.<ext> (0600). Unknown fields do not
+   * stop it (Python definitions may carry their own); they are returned for the caller to report.
+   */
+  async register(file: string, options: { force?: boolean } = {}): Promise<RegisteredProvider> {
+    const { definition, unknownFields } = await checkProviderFile(file);
     const force = (what: string) => `Pass --force to ${what}: authsome register ${file} --force`;
-    return this.#install(definition, readFileSync(file), file.endsWith('.jsonc') ? '.jsonc' : '.json', options, force);
+    return { ...this.#install(definition, readFileSync(file), file.endsWith('.jsonc') ? '.jsonc' : '.json', options, force), unknownFields };
   }
 
   /**
    * Validates a pasted definition (JSON or JSONC; errors name `label`) and installs it like a
    * registered file (the dashboard's "register a provider").
    */
-  async registerText(text: string, options: { force?: boolean; label?: string; forceHint?: (what: string) => string } = {}): Promise<ProviderEntry> {
-    const definition = await parseProviderText(text, options.label ?? 'definition');
+  async registerText(text: string, options: { force?: boolean; label?: string; forceHint?: (what: string) => string } = {}): Promise<RegisteredProvider> {
+    const { definition, unknownFields } = await checkProviderText(text, options.label ?? 'definition');
     let plainJson = true;
     try {
       JSON.parse(text);
@@ -103,10 +120,10 @@ export class ProviderRegistry {
       plainJson = false;
     }
     const force = options.forceHint ?? ((what: string) => `Register it again with force to ${what}.`);
-    return this.#install(definition, Buffer.from(text, 'utf8'), plainJson ? '.json' : '.jsonc', options, force);
+    return { ...this.#install(definition, Buffer.from(text, 'utf8'), plainJson ? '.json' : '.jsonc', options, force), unknownFields };
   }
 
-  async #install(definition: ProviderDefinition, bytes: Buffer, extension: string, options: { force?: boolean }, forceHint: (what: string) => string): Promise<ProviderEntry> {
+  #install(definition: ProviderDefinition, bytes: Buffer, extension: string, options: { force?: boolean }, forceHint: (what: string) => string): ProviderEntry {
     const name = definition.name;
     const existing = this.#userPath(name);
     const bundled = this.#bundledPath(name);

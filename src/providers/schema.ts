@@ -1,5 +1,6 @@
 // The provider definition schema: accepts every Python authsome 0.2.x definition unchanged,
-// keeps unknown keys (the Python models allow extras), and adds the fields real services need.
+// keeps unknown keys (the Python models allow extras; known-fields.ts reports them), and adds the
+// fields real services need.
 import { z } from 'zod';
 
 const url = z.string().min(1);

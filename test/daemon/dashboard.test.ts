@@ -301,6 +301,12 @@ describe('the dashboard', { timeout: 180_000 }, () => {
     const inspected = await runCliJson<{ source: string }>(['inspect', 'pasted-api'], { env: home.env });
     assert.equal(inspected.json.source, 'custom');
 
+    // A field no schema knows is registered all the same, as by `authsome register`, and said by its path.
+    await page.goto(`${origin}/ui/register`);
+    await field.fill(JSON.stringify({ name: 'pasted-typo', auth_type: 'api_key', flow: 'api_key', host_ulr: 'api.typo.test' }));
+    await act(page.getByRole('button', { name: 'Register' }));
+    assert.equal(await notice().innerText(), 'Registered pasted-typo. Warning: unknown field host_ulr (did you mean host_url?); it is kept, but authsome does not use it.');
+
     // Overriding a definition (which names where refresh tokens go) is never done from the browser,
     // even when the request asks for it: that stays `authsome register --force` in a terminal.
     const override = await page.evaluate(async (body) => {

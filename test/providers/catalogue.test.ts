@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findUnknownFields } from '../../src/providers/known-fields.ts';
 import { providerSchema } from '../../src/providers/schema.ts';
 import { BUNDLED_DIR, parseProviderText } from '../../src/providers/index.ts';
 import { FIXTURE_HOME } from '../support/homes.ts';
@@ -34,6 +35,14 @@ test('every bundled definition validates, matches its file name, and uses https 
     if (def.auth_type === 'api_key' && def.api_key?.key_pattern) new RegExp(def.api_key.key_pattern);
   }
   assert.deepEqual(problems, []);
+});
+
+test('no bundled definition carries a field the schema does not know (every field is read)', () => {
+  const unknown = files.flatMap((file) => findUnknownFields(JSON.parse(readFileSync(join(BUNDLED_DIR, file), 'utf8'))).map((f) => `${file}: ${f.path}`));
+  assert.equal(files.length, 84);
+  assert.deepEqual(unknown, []);
+  // The walk itself: a typo is found by its path, free-form maps are not looked into.
+  assert.deepEqual(findUnknownFields({ name: 'x', oauth: { refresh_ulr: 'u' }, metadata: { a: { b: 1 } }, export: { env: { api_key: 'X' } } }).map((f) => f.path), ['oauth.refresh_ulr']);
 });
 
 test('a Python user definition validates unchanged and keeps unknown keys', async () => {

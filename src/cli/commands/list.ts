@@ -37,8 +37,13 @@ export function registerList(program: Command): void {
     .option('--force', 'replace a registered provider or override a bundled one')
     .action(action<{ force?: boolean }>(async ({ authsome, out }, [file], options) => {
       const entry = await authsome.register(file!, { force: Boolean(options.force) });
-      out.result({ name: entry.definition.name, path: entry.path, overrides_bundled: entry.overridesBundled },
-        `Registered ${entry.definition.name} (${entry.path})${entry.overridesBundled ? ', overriding the bundled definition' : ''}.`);
+      // Installed all the same (Python definitions may carry fields of their own), but a typo such
+      // as oauth.refresh_ulr would otherwise be ignored without a word.
+      for (const field of entry.unknownFields) out.warn(`${file}: ${field.message}`);
+      out.result({
+        name: entry.definition.name, path: entry.path, overrides_bundled: entry.overridesBundled,
+        warnings: entry.unknownFields.map((field) => ({ field: field.path, message: field.message })),
+      }, `Registered ${entry.definition.name} (${entry.path})${entry.overridesBundled ? ', overriding the bundled definition' : ''}.`);
     }));
 }
 

@@ -103,8 +103,10 @@ export function dashboardActions({ authsome, access, flows }: DashboardActionsOp
       // Never a replacement from the browser: a definition names the token endpoint that receives
       // refresh tokens, so overriding an existing one stays a terminal command (`register --force`).
       const entry = await authsome.registerText(text, { force: false, label: 'definition', forceHint: (what) => `To ${what}, run \`authsome register <file> --force\` in a terminal.` });
-      const message = `Registered ${entry.definition.name}${entry.overridesBundled ? ', overriding the bundled definition' : ''}.`;
-      if (wantsJson(c)) return c.json({ ok: true, message, provider: entry.definition.name });
+      // Registered all the same, as by `authsome register`, but never silently: a typo is said by its path.
+      const unknown = entry.unknownFields.map((field) => field.message);
+      const message = `Registered ${entry.definition.name}${entry.overridesBundled ? ', overriding the bundled definition' : ''}.${unknown.length ? ` Warning: ${unknown.join('; ')}.` : ''}`;
+      if (wantsJson(c)) return c.json({ ok: true, message, provider: entry.definition.name, warnings: entry.unknownFields.map((field) => ({ field: field.path, message: field.message })) });
       c.get('session').flash = { ok: true, message };
       return c.redirect(`/ui?q=${encodeURIComponent(entry.definition.name)}`, 303);
     } catch (error) {
