@@ -25,6 +25,7 @@ import type { OAuthLoginOptions, OAuthLoginResult } from './oauth-login.ts';
 import { createProfile, listProfiles, useProfile, type ProfileInfo } from './profiles.ts';
 import { rekey, type RekeyOptions, type RekeyResult } from './rekey.ts';
 import { logout, removeProvider, revoke, setDefaultConnection, type RemovalResult } from './removal.ts';
+import { unregisterProvider, type UnregisterResult } from './unregister.ts';
 
 export interface AuthsomeOptions extends SettingsOverrides {
   /**
@@ -373,8 +374,20 @@ export class Authsome {
     return revoke(this.#ctx, provider);
   }
 
+  /**
+   * Deletes this profile's state for a provider — connections (revoked at the provider first), the
+   * stored OAuth client, metadata and refresh state. The definition, bundled or custom, stays.
+   */
   remove(provider: string): Promise<RemovalResult> {
     return removeProvider(this.#ctx, provider);
+  }
+
+  /**
+   * Deletes a custom provider definition (a bundled one of the same name applies again). Refuses
+   * while any profile has connections for it, unless `force`; bundled providers cannot be unregistered.
+   */
+  unregister(provider: string, options: { force?: boolean } = {}): Promise<UnregisterResult> {
+    return unregisterProvider(this.#ctx, requireName('provider', provider), options);
   }
 
   setDefault(provider: string, connection: string): Promise<void> {

@@ -6,6 +6,7 @@ export type { LoginResult, ApiKeyLoginOptions } from './api-key-login.ts';
 export { apiKeyEnvVar, checkKeyPattern } from './api-key-login.ts';
 export type { ExportedVariable } from './export.ts';
 export type { RemovalResult } from './removal.ts';
+export type { UnregisterResult, ProfileConnections } from './unregister.ts';
 export type { ProfileInfo } from './profiles.ts';
 export type { RekeyResult } from './rekey.ts';
 export type { ConnectionView } from './connection-view.ts';

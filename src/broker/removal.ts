@@ -1,6 +1,7 @@
 // logout (one connection), revoke (every connection and the OAuth client of a provider) and
-// remove (revoke, then delete a custom definition). OAuth tokens are revoked at the provider
-// first (RFC 7009); the local removal happens whatever the provider answers.
+// remove (everything the profile holds for a provider). OAuth tokens are revoked at the provider
+// first (RFC 7009), while its definition is known; the local removal happens whatever the provider
+// answers. Definitions are never touched here: deleting a custom one is unregister.ts's job.
 import { AuthsomeError, isAuthsomeError } from '../util/index.ts';
 import { keys, type ConnectionRecord } from '../vault/index.ts';
 import { DEFAULT_CONNECTION, removeConnectionFromMetadata, resolveConnectionName } from './connections.ts';
@@ -14,8 +15,6 @@ export interface RemovalResult {
   connections: string[];
   /** Whether an OAuth client record was removed. */
   client: boolean;
-  /** remove only: whether a custom definition file was deleted. */
-  definition?: boolean;
   /** What the provider said, per connection name. */
   remote: Record<string, RemoteRevocation>;
 }
@@ -43,6 +42,31 @@ export async function logout(ctx: BrokerContext, provider: string, connection?: 
 }
 
 export async function revoke(ctx: BrokerContext, provider: string): Promise<RemovalResult> {
+  const { records: _records, ...result } = await revokeAndForget(ctx, provider);
+  ctx.auditEvent('revoke', { provider, connections: result.connections, remote_revocation: remoteStatuses(result), status: 'success' });
+  return result;
+}
+
+/**
+ * Deletes the profile's state for a provider: its connections (revoked at the provider first),
+ * the stored OAuth client, metadata and refresh state — so the next login starts afresh and asks
+ * for a client again. The definition, bundled or custom, stays.
+ */
+export async function removeProvider(ctx: BrokerContext, provider: string): Promise<RemovalResult> {
+  const known = (await ctx.registry.get(provider).catch(() => null)) !== null;
+  const { records, ...result } = await revokeAndForget(ctx, provider);
+  if (!known && records === 0) {
+    throw new AuthsomeError('provider_not_found', `provider "${provider}" was not found`, {
+      hint: 'Run `authsome list` to see known providers.',
+      provider,
+    });
+  }
+  ctx.auditEvent('remove', { provider, connections: result.connections, client: result.client, remote_revocation: remoteStatuses(result), status: 'success' });
+  return result;
+}
+
+/** Revokes every connection remotely, then deletes every record under profile:<p>:<provider>:. */
+async function revokeAndForget(ctx: BrokerContext, provider: string): Promise<RemovalResult & { records: number }> {
   const profile = ctx.requireProfileForRead();
   const prefix = keys.providerPrefix(profile, provider);
   const remote: Record<string, RemoteRevocation> = {};
@@ -53,33 +77,21 @@ export async function revoke(ctx: BrokerContext, provider: string): Promise<Remo
   const result = await ctx.vault.transaction(profile, async (tx) => {
     const connections: string[] = [];
     let client = false;
+    let records = 0;
     for (const key of await tx.keys(prefix)) {
       const rest = key.slice(prefix.length);
       if (rest.startsWith('connection:')) connections.push(rest.slice('connection:'.length));
       if (rest === 'client') client = true;
       await tx.delete(key);
+      records += 1;
     }
-    return { connections, client };
-  });
-  ctx.auditEvent('revoke', {
-    provider, connections: result.connections,
-    remote_revocation: Object.fromEntries(Object.entries(remote).map(([name, r]) => [name, r.status])), status: 'success',
+    return { connections, client, records };
   });
   return { provider, profile, ...result, remote };
 }
 
-export async function removeProvider(ctx: BrokerContext, provider: string): Promise<RemovalResult> {
-  const entry = await ctx.registry.get(provider).catch(() => null);
-  const hadFile = ctx.registry.removeCustom(provider);
-  const result = await revoke(ctx, provider);
-  if (!entry && !hadFile && result.connections.length === 0 && !result.client) {
-    throw new AuthsomeError('provider_not_found', `provider "${provider}" was not found`, {
-      hint: 'Run `authsome list` to see known providers.',
-      provider,
-    });
-  }
-  ctx.auditEvent('remove', { provider, definition: hadFile ? 'deleted' : undefined, status: 'success' });
-  return { ...result, definition: hadFile };
+function remoteStatuses(result: RemovalResult): Record<string, RemoteRevocation['status']> {
+  return Object.fromEntries(Object.entries(result.remote).map(([name, r]) => [name, r.status]));
 }
 
 export async function setDefaultConnection(ctx: BrokerContext, provider: string, connection: string): Promise<void> {

@@ -153,12 +153,20 @@ export class ProviderRegistry {
     return { definition: checked, source: 'custom', path: target, overridesBundled: this.#bundledPath(checked.name) !== null };
   }
 
-  /** Deletes a custom definition; a bundled one of the same name shows again. */
-  removeCustom(name: string): boolean {
-    const path = this.#userPath(name);
-    if (!path) return false;
-    rmSync(path);
-    return true;
+  /** The custom definition files of a provider in <home>/providers/ (normally one). */
+  customFiles(name: string): string[] {
+    return EXTENSIONS.map((ext) => join(this.#userDir, name + ext)).filter((path) => existsSync(path));
+  }
+
+  isBundled(name: string): boolean {
+    return this.#bundledPath(name) !== null;
+  }
+
+  /** Deletes a provider's custom definition files and returns them; a bundled one of the same name shows again. */
+  removeCustom(name: string): string[] {
+    const paths = this.customFiles(name);
+    for (const path of paths) rmSync(path);
+    return paths;
   }
 
   #userPath(name: string): string | null {

@@ -223,7 +223,7 @@ describe('removing connections', () => {
     assert.equal(missing.code, 5);
   });
 
-  test('revoke removes every connection and the OAuth client; remove also deletes a custom definition', async () => {
+  test('revoke removes every connection and the OAuth client; remove keeps a custom definition, unregister deletes it', async () => {
     const home = fixtureHome();
     const revoked = await runCliJson<{ connections: string[]; client: boolean }>(['revoke', 'github'], { home });
     assert.deepEqual([revoked.code, revoked.json.connections, revoked.json.client], [0, ['default', 'work'], true]);
@@ -233,12 +233,16 @@ describe('removing connections', () => {
     // Other providers are untouched.
     assert.equal((await runCli(['get', 'openai', '--field', 'status'], { home })).stdout, 'connected\n');
 
-    const removed = await runCliJson<{ definition: boolean }>(['remove', 'localtest'], { home });
-    assert.deepEqual([removed.code, removed.json.definition], [0, true]);
+    const removed = await runCliJson<{ connections: string[] }>(['remove', 'localtest'], { home });
+    assert.deepEqual([removed.code, removed.json.connections], [0, ['default']]);
+    assert.equal((await runCli(['get', 'localtest'], { home })).code, 5);
+    assert.equal((await runCli(['inspect', 'localtest'], { home })).code, 0, 'remove leaves the definition alone');
+    const unregistered = await runCliJson<{ deleted: string[]; bundled_restored: boolean }>(['unregister', 'localtest'], { home });
+    assert.deepEqual([unregistered.code, unregistered.json.deleted, unregistered.json.bundled_restored], [0, [join(home, 'providers', 'localtest.json')], false]);
     assert.equal((await runCli(['inspect', 'localtest'], { home })).code, 3);
   });
 
-  test('remove of a bundled provider with an override returns it to its shipped state', async () => {
+  test('unregister of an override of a bundled provider returns it to its shipped state', async () => {
     const home = fixtureHome();
     const file = join(tempDir(), 'openai.json');
     writeFileSync(file, JSON.stringify({ schema_version: 1, name: 'openai', display_name: 'My OpenAI', auth_type: 'api_key', flow: 'api_key', api_key: { header_name: 'Authorization', header_prefix: 'Bearer' } }));
@@ -246,9 +250,16 @@ describe('removing connections', () => {
     assert.equal(refused.code, 2, 'overriding a bundled provider needs --force');
     assert.equal((await runCli(['register', file, '--force'], { home })).code, 0);
     assert.equal((await runCliJson<{ source: string }>(['inspect', 'openai'], { home })).json.source, 'custom');
-    assert.equal((await runCli(['remove', 'openai'], { home })).code, 0);
+    // openai is connected in this profile: its key would go to the bundled definition's hosts.
+    const connected = await runCli(['unregister', 'openai'], { home });
+    assert.equal(connected.code, 2);
+    assert.match(connected.stderr, /^Error: openai still has connections in profile "default" \(default\); they would then be used through the bundled definition \(its endpoints and hosts\) instead/);
+    const forced = await runCli(['unregister', 'openai', '--force'], { home });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /The bundled openai definition applies again \(see it with: authsome inspect openai\)\./);
     const after = await runCliJson<{ source: string; definition: { display_name: string } }>(['inspect', 'openai'], { home });
     assert.deepEqual([after.json.source, after.json.definition.display_name], ['bundled', 'OpenAI']);
+    assert.equal((await runCli(['unregister', 'openai'], { home })).code, 2, 'the bundled definition itself cannot be unregistered');
   });
 });
 

@@ -1,4 +1,5 @@
-// logout, revoke, remove, set-default: removing and re-pointing connections.
+// logout, revoke, remove, unregister, set-default: removing connections, provider state and
+// custom definitions, and re-pointing connections.
 import type { Command } from 'commander';
 import { describeRemote, type RemovalResult } from '../../broker/index.ts';
 import { action } from './run.ts';
@@ -23,10 +24,29 @@ export function registerManage(program: Command): void {
 
   program
     .command('remove <provider>')
-    .description('revoke, and delete a custom definition (a bundled one returns to its shipped state)')
+    .description('delete the provider\'s state in this profile (connections, revoked first, and the stored OAuth client); the definition stays')
     .action(action(async ({ authsome, out }, [provider]) => {
       const result = await authsome.remove(provider!);
-      out.result(result, [describe('Removed', result) + (result.definition ? ' The custom definition was deleted.' : ''), remoteLines(result)].filter(Boolean).join('\n'));
+      out.result(result, [
+        describe('Removed', result),
+        remoteLines(result),
+        `The ${provider} definition is unchanged; the next login starts afresh: authsome login ${provider}`,
+      ].filter(Boolean).join('\n'));
+    }));
+
+  program
+    .command('unregister <provider>')
+    .description('delete a custom provider definition from the home (refused while any profile has connections for it)')
+    .option('--force', 'delete it even though profiles still have connections for it')
+    .action(action<{ force?: boolean }>(async ({ authsome, out }, [provider], options) => {
+      const result = await authsome.unregister(provider!, { force: options.force ?? false });
+      for (const left of result.remaining) {
+        out.warn(`${provider} still has connections in profile ${left.profile} (${left.connections.join(', ')}); remove them with: authsome remove ${provider} --profile ${left.profile}`);
+      }
+      out.result(result, [
+        `Unregistered ${provider}: deleted ${result.deleted.join(' and ')}.`,
+        result.bundled_restored ? `The bundled ${provider} definition applies again (see it with: authsome inspect ${provider}).` : '',
+      ].filter(Boolean).join('\n'));
     }));
 
   program
