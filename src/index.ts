@@ -1,4 +1,7 @@
-// The public library surface: `new Authsome({ home, profile })` and the types and errors it uses.
+// The public library surface: `new Authsome({ home, profile })` (also exported as `AuthLayer`) and
+// the types and errors it uses.
+import { Authsome } from './broker/index.ts';
+
 export {
   Authsome,
   type AuthsomeOptions, type InitResult, type WhoAmI, type ListResult, type ProviderSummary, type ConnectionSummary,
@@ -7,3 +10,12 @@ export {
 } from './broker/index.ts';
 export { AuthsomeError, CODES, type ErrorCode, Secret, maskSecret } from './util/index.ts';
 export type { ConnectionRecord, KeySourceName, ProviderDefinition, ProviderEntry } from './broker/index.ts';
+
+/**
+ * `AuthLayer` is the name the authsome documentation gives the library entry
+ * (`import { AuthLayer } from 'authsome'`): an alias of {@link Authsome}, the very same class, so
+ * `new AuthLayer(options)` takes the same options and `instanceof Authsome` holds for its instances.
+ */
+export const AuthLayer = Authsome;
+/** The instance type of {@link AuthLayer}: the same as {@link Authsome}. */
+export type AuthLayer = Authsome;
