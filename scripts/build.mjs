@@ -1,7 +1,7 @@
 // Build: compile src/ with tsc into dist/, copy the bundled provider catalogue, mark the bin executable.
 // Runs from `npm install` (prepare), `npm test` and `npm run bench`.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,20 +15,26 @@ try {
   console.error('build: typescript is not installed; run `npm install` first.');
   process.exit(1);
 }
-rmSync(join(root, 'dist'), { recursive: true, force: true });
-const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
-if (result.status !== 0) process.exit(result.status ?? 1);
+// Built beside dist/ and swapped in at the end, so CLI processes running meanwhile (a test run
+// while someone rebuilds) never find dist/ half written or missing.
+const out = join(root, `dist.next-${process.pid}`);
+rmSync(out, { recursive: true, force: true });
+const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.json'), '--outDir', out], { stdio: 'inherit' });
+if (result.status !== 0) {
+  rmSync(out, { recursive: true, force: true });
+  process.exit(result.status ?? 1);
+}
 const bundled = join(root, 'src/providers/bundled');
 if (existsSync(bundled)) {
-  mkdirSync(join(root, 'dist/providers'), { recursive: true });
-  cpSync(bundled, join(root, 'dist/providers/bundled'), { recursive: true });
+  mkdirSync(join(out, 'providers'), { recursive: true });
+  cpSync(bundled, join(out, 'providers/bundled'), { recursive: true });
 }
 // The CLI ships as one bundled file (lazy chunks split off): loading ~40 ESM modules one by one
 // costs ~25 ms of every `authsome get`. Native and optional modules stay external.
 const esbuild = await import(require.resolve('esbuild'));
 await esbuild.build({
   entryPoints: [join(root, 'src/cli/main.ts')],
-  outdir: join(root, 'dist/cli'),
+  outdir: join(out, 'cli'),
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -45,5 +51,10 @@ await esbuild.build({
   logLevel: 'warning',
   allowOverwrite: true,
 });
-const bin = join(root, 'dist/cli/main.js');
+const bin = join(out, 'cli/main.js');
 if (existsSync(bin)) chmodSync(bin, 0o755);
+const dist = join(root, 'dist');
+const old = join(root, `dist.old-${process.pid}`);
+if (existsSync(dist)) renameSync(dist, old);
+renameSync(out, dist);
+rmSync(old, { recursive: true, force: true });
