@@ -2,18 +2,18 @@
 import { join } from 'node:path';
 import { AuditLog, debugLog, type AuditEntry } from '../audit/index.ts';
 import type { ProviderEntry, RegisteredProvider } from '../providers/index.ts';
-import { AuthsomeError, resolveSettings, type Environment, type Settings, type SettingsOverrides } from '../util/index.ts';
+import { AuthsomeError, resolveSettings, toAuthsomeError, type Environment, type Settings, type SettingsOverrides } from '../util/index.ts';
 import {
   DEFAULT_PROFILE, describeKeySource, keys, passphraseEncryption, storeInKeyring, generateKey, writeKeyFile,
   type ConnectionRecord, type KeySourceName, type StoreChange,
 } from '../vault/index.ts';
 import { loginWithApiKey, type ApiKeyLoginOptions, type LoginResult } from './api-key-login.ts';
 import { DEFAULT_CONNECTION, requireConnection } from './connections.ts';
-import { connectionState } from './connection-state.ts';
+import { connectionState, type ConnectionState } from './connection-state.ts';
 import { generationOf, isDue } from './refresh-policy.ts';
 import { injectionFor, routeSpec, type Injection, type RouteSpec } from './proxy-support.ts';
 import { BrokerContext, requireName } from './context.ts';
-import { authHeaders, connectionField, presentConnection } from './credentials.ts';
+import { authHeaders, connectionField, credentialValue, isSecretField, presentConnection } from './credentials.ts';
 import { doctor, type DoctorReport } from './doctor.ts';
 import { chooseStore } from './store-choice.ts';
 import { connectionViewOf, connectionViews, type ConnectionView } from './connection-view.ts';
@@ -49,6 +49,29 @@ export interface RefreshResult {
   generation: number;
   /** Set when the refresh failed for a transient reason and the current, still valid token stays in use. */
   warning?: string;
+}
+
+/** What `read` found: the value to show, the connection's state after the access, and a failed renewal. */
+export interface ConnectionRead {
+  value: unknown;
+  status: ConnectionState;
+  /** The renewal of a due token failed (the connection is now expired or invalid); null otherwise. */
+  failure: AuthsomeError | null;
+}
+
+/** A credential handed to an agent through the daemon's API. */
+export interface IssuedCredential {
+  provider: string;
+  connection: string;
+  profile: string;
+  auth_type: ConnectionRecord['auth_type'];
+  /** The API key or the access token. */
+  credential: string;
+  token_type: string | null;
+  /** The headers that carry it, built from the provider definition. */
+  headers: Record<string, string>;
+  expires_at: string | null;
+  status: ConnectionState;
 }
 
 export interface InitResult {
@@ -213,22 +236,58 @@ export class Authsome {
     return this.#fresh(provider, options.connection);
   }
 
-  /** The record as shown to people: secrets masked unless showSecrets. */
+  /**
+   * The record as shown to people: secrets masked unless showSecrets. An access call: a due token
+   * is renewed first. A renewal that fails leaves the record showing it (`status` expired or
+   * invalid) and goes to onWarning; with showSecrets it is thrown, since the token is not usable.
+   */
   async get(provider: string, options: { connection?: string; showSecrets?: boolean } = {}): Promise<Record<string, unknown>> {
-    // Revealed secrets must be usable: renew first. A masked view shows the record as it stands.
-    const record = options.showSecrets ? await this.#fresh(provider, options.connection) : await requireConnection(this.#ctx, provider, options.connection);
-    if (options.showSecrets) this.#auditSecretRead(record, 'all');
-    return presentConnection(record, options.showSecrets);
+    const { value, failure } = await this.read(provider, { connection: options.connection, showSecret: options.showSecrets });
+    if (failure) this.#onWarning(failure.message);
+    return value as Record<string, unknown>;
   }
 
-  /** One field; secret fields are masked unless showSecret. */
+  /** One field; secret fields are masked unless showSecret. An access call, like `get`. */
   async getField(provider: string, field: string, options: { connection?: string; showSecret?: boolean } = {}): Promise<unknown> {
-    // A revealed access token must be usable, so it is renewed when due; other fields show the record as stored.
-    const revealsToken = options.showSecret && field === 'access_token';
-    const record = revealsToken ? await this.#fresh(provider, options.connection) : await requireConnection(this.#ctx, provider, options.connection);
-    const value = connectionField(record, field, options.showSecret ?? false);
-    if (options.showSecret && ['access_token', 'refresh_token', 'api_key'].includes(field)) this.#auditSecretRead(record, field);
+    const { value, failure } = await this.read(provider, { ...options, field });
+    if (failure) this.#onWarning(failure.message);
     return value;
+  }
+
+  /**
+   * What `authsome get` prints: the whole record (masked unless showSecret) or one field, read
+   * after renewing a due token (every access call is a refresh point, refresh-protocol.md). When
+   * the renewal fails, `value` shows the connection as that attempt left it (`status` expired or
+   * invalid) and `failure` says why; only a revealed access token is never handed out unusable —
+   * that failure is thrown.
+   */
+  async read(provider: string, options: { connection?: string; field?: string; showSecret?: boolean } = {}): Promise<ConnectionRead> {
+    const { field, showSecret = false } = options;
+    const revealsToken = showSecret && (field === undefined || field === 'access_token');
+    const { record, failure } = revealsToken
+      ? { record: await this.#fresh(provider, options.connection), failure: null }
+      : await this.#access(provider, options.connection);
+    const value = field === undefined ? presentConnection(record, showSecret) : connectionField(record, field, showSecret);
+    if (showSecret && (field === undefined || isSecretField(field))) this.#auditSecretRead(record, field ?? 'all');
+    return { value, status: connectionState(record), failure };
+  }
+
+  /**
+   * The credential for an agent that asked the daemon (its Unix socket API): renewed first when
+   * due, audited like `get --show-secret`. The value is the API key or the access token.
+   */
+  async credential(provider: string, options: { connection?: string; via?: string } = {}): Promise<IssuedCredential> {
+    const record = await this.#fresh(provider, options.connection);
+    const entry = await this.#ctx.registry.get(provider).catch(() => null);
+    const headers = authHeaders(entry?.definition ?? null, record);
+    this.#ctx.auditEvent('get', {
+      provider: record.provider, connection: record.connection_name, field: 'credential', show_secret: true, via: options.via, status: 'success',
+    });
+    return {
+      provider: record.provider, connection: record.connection_name, profile: this.profile, auth_type: record.auth_type,
+      credential: credentialValue(record)!, token_type: record.auth_type === 'oauth2' ? record.token_type : null,
+      headers, expires_at: record.expires_at, status: connectionState(record),
+    };
   }
 
   /** The secret value itself: the API key or the access token. */
@@ -468,6 +527,28 @@ export class Authsome {
     const result = await ensureFresh(this.#ctx, record);
     if (result.warning) this.#onWarning(result.warning);
     return result.record;
+  }
+
+  /**
+   * An access call that reports instead of throwing when the renewal fails: the record as the
+   * failed attempt left it, and why. A connection already rejected is not tried again (it waits
+   * for a new login) and is returned as it stands.
+   */
+  async #access(provider: string, connection?: string): Promise<{ record: ConnectionRecord; failure: AuthsomeError | null }> {
+    const record = await requireConnection(this.#ctx, provider, connection);
+    const rejected = record.status === 'invalid' || record.status === 'revoked';
+    if (record.auth_type !== 'oauth2' || rejected || !isDue(record)) return { record, failure: null };
+    const { ensureFresh } = await import('./refresh.ts');
+    try {
+      const result = await ensureFresh(this.#ctx, record);
+      if (result.warning) this.#onWarning(result.warning);
+      return { record: result.record, failure: null };
+    } catch (error) {
+      const failure = toAuthsomeError(error);
+      if (failure.code !== 'refresh_failed') throw failure;
+      const after = await requireConnection(this.#ctx, provider, record.connection_name);
+      return { record: after, failure };
+    }
   }
 
   #auditSecretRead(record: ConnectionRecord, field: string): void {

@@ -1,5 +1,5 @@
 // broker: the Authsome service and the types its doors print.
-export { Authsome, type AuthsomeOptions, type InitResult, type WhoAmI, type RefreshResult } from './authsome.ts';
+export { Authsome, type AuthsomeOptions, type InitResult, type WhoAmI, type RefreshResult, type ConnectionRead, type IssuedCredential } from './authsome.ts';
 export type { ListResult, ProviderSummary, ConnectionSummary } from './list.ts';
 export type { ConnectionState } from './connection-state.ts';
 export type { LoginResult, ApiKeyLoginOptions } from './api-key-login.ts';
@@ -21,3 +21,4 @@ export type { RemoteRevocation } from './remote-revocation.ts';
 export { describeRemote } from './remote-revocation.ts';
 export type { DeviceCode, PollProgress } from '../oauth/index.ts';
 export type { RouteSpec, Injection } from './proxy-support.ts';
+export { toAuthsomeError } from '../util/index.ts';

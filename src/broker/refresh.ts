@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OAuthError, buildClient, refreshEndpointOf, refreshTokenGrant, requestClientCredentialsToken, toTokenSet, type TokenResponse } from '../oauth/index.ts';
 import type { ProviderDefinition } from '../providers/index.ts';
-import { AuthsomeError, toAuthsomeError, toRecordTimestamp } from '../util/index.ts';
+import { AuthsomeError, parseTimestamp, toAuthsomeError, toRecordTimestamp } from '../util/index.ts';
 import { keys, orderRecord, type ConnectionRecord, type ProviderStateRecord, type VaultTransaction } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
 import { knownClient, serverFor, transportFor } from './oauth-support.ts';
@@ -44,12 +44,35 @@ export function ensureFresh(ctx: BrokerContext, record: ConnectionRecord, option
       hint: `Log in again: ${loginCommand(record)}`, provider: record.provider, connection: record.connection_name,
     }));
   }
+  if (!options.force) {
+    const waited = backingOff(record, ctx.settings.refreshBackoffMs);
+    if (waited) return waited;
+  }
   const key = `${ctx.home.root}\0${record.profile}\0${record.provider}\0${record.connection_name}`;
   const running = inFlight.get(key);
   if (running) return running;
   const attempt = refreshProtocol(ctx, record, options).finally(() => inFlight.delete(key));
   inFlight.set(key, attempt);
   return attempt;
+}
+
+/**
+ * A transient failure moments ago (the token endpoint unreachable, timing out, answering 5xx):
+ * for a short back-off, callers do not try again — one caller paid the timeout, the others get
+ * the still-valid token (with a warning) or the `expired` error at once. `authsome refresh` and
+ * the first access after the back-off try again.
+ */
+function backingOff(record: ConnectionRecord, backoffMs: number): Promise<FreshResult> | null {
+  const reason = record.metadata?.last_refresh_error;
+  const at = parseTimestamp(record.metadata?.last_refresh_at as string | undefined);
+  if (record.status !== 'expired' || typeof reason !== 'string' || !at) return null;
+  const retryAt = at.getTime() + backoffMs;
+  if (Date.now() >= retryAt) return null;
+  const message = `refresh failed for ${record.provider} (${record.connection_name}): ${reason}`;
+  if (accessTokenUsable(record)) return Promise.resolve({ record, refreshed: false, warning: `${message}; using the current access token until it expires` });
+  return Promise.reject(new AuthsomeError('refresh_failed', message, {
+    hint: `The connection stays expired; the next access from ${toRecordTimestamp(new Date(retryAt))} tries again.`, provider: record.provider, connection: record.connection_name,
+  }));
 }
 
 async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, options: FreshOptions): Promise<FreshResult> {

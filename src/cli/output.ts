@@ -67,11 +67,14 @@ export class Output {
     if (!this.options.quiet) process.stderr.write(redactor.redact(`${this.#paint('Warning:', 33)} ${text}`) + '\n');
   }
 
-  /** Reports a failure and returns the exit code. */
-  error(value: unknown): number {
+  /**
+   * Reports a failure and returns the exit code. `context` adds fields to the --json envelope
+   * (what a script needs besides the error, e.g. the connection's status after a failed refresh).
+   */
+  error(value: unknown, context: Record<string, unknown> = {}): number {
     const error = toAuthsomeError(value);
     if (this.options.json) {
-      process.stdout.write(redactor.redact(JSON.stringify(error.toJSON(), null, 2)) + '\n');
+      process.stdout.write(redactor.redact(JSON.stringify({ ...error.toJSON(), ...context }, null, 2)) + '\n');
     } else {
       const hint = error.hint ? `\n${error.hint}` : '';
       process.stderr.write(redactor.redact(`${this.#paint('Error:', 31)} ${error.message}${hint}`) + '\n');

@@ -2,7 +2,7 @@
 // user can drive it). Sessions stream their events as JSON lines on the response of the request
 // that opened them; closing that response abandons the session.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ConnectionView } from '../broker/index.ts';
+import { toAuthsomeError, type ConnectionView, type IssuedCredential } from '../broker/index.ts';
 import type { SessionEvent, SessionRegistry, SessionSpec } from './sessions.ts';
 
 export interface DaemonStatus {
@@ -28,6 +28,10 @@ export interface ApiOptions {
   log: (line: string) => void;
   /** Mints the dashboard's one-time link; absent when the daemon runs without the vault. */
   uiLink?: () => UiLink;
+  /** A fresh credential for an agent (renewed when due, audited); absent without the vault. */
+  credential?: (provider: string, connection: string | undefined) => Promise<IssuedCredential>;
+  /** Masks every secret the process knows in a message that leaves it. */
+  redact?: (text: string) => string;
 }
 
 /** The dashboard's one-time URL (`authsome ui`). */
@@ -39,7 +43,8 @@ export interface UiLink {
 export function apiHandler(options: ApiOptions) {
   const { sessions } = options;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'http://daemon').pathname;
+    const url = new URL(req.url ?? '/', 'http://daemon');
+    const path = url.pathname;
     try {
       if (req.method === 'GET' && path === '/v1/status') return json(res, 200, options.status());
       if (req.method === 'POST' && path === '/v1/shutdown') {
@@ -52,6 +57,8 @@ export function apiHandler(options: ApiOptions) {
         if (!options.uiLink) return json(res, 503, { error: 'daemon_unavailable', message: 'this daemon was started without the vault, so it serves no dashboard' });
         return json(res, 200, options.uiLink());
       }
+      const credential = /^\/v1\/credentials\/([^/]+)$/.exec(path);
+      if (req.method === 'GET' && credential) return await issueCredential(res, options, decodeURIComponent(credential[1]!), url.searchParams.get('connection') ?? undefined);
       const outcome = /^\/v1\/sessions\/([^/]+)\/outcome$/.exec(path);
       if (req.method === 'POST' && outcome) {
         const body = (await readJson(req)) as { ok?: unknown; message?: unknown };
@@ -65,6 +72,22 @@ export function apiHandler(options: ApiOptions) {
       else res.destroy();
     }
   };
+}
+
+/**
+ * GET /v1/credentials/<provider>[?connection=<name>]: the daemon API as an access path
+ * (refresh-protocol.md "Where it applies"): the credential renewed first when due, and audited
+ * like `get --show-secret`. Failures carry the CLI's error envelope and the code's HTTP status.
+ */
+async function issueCredential(res: ServerResponse, options: ApiOptions, provider: string, connection: string | undefined): Promise<void> {
+  if (!options.credential) return json(res, 503, { error: 'daemon_unavailable', message: 'this daemon was started without the vault, so it hands out no credentials' });
+  try {
+    json(res, 200, await options.credential(provider, connection));
+  } catch (error) {
+    const failure = toAuthsomeError(error);
+    const redact = options.redact ?? ((text: string) => text);
+    json(res, failure.httpStatus, JSON.parse(redact(JSON.stringify(failure.toJSON()))));
+  }
 }
 
 async function openSession(req: IncomingMessage, res: ServerResponse, options: ApiOptions): Promise<void> {

@@ -23,6 +23,8 @@ export interface DaemonOptions {
   log?: (line: string) => void;
   /** The broker for background refresh; without it the daemon only serves logins. */
   authsome?: Authsome;
+  /** Masks known secrets in what the API sends back (the process's one redactor). */
+  redact?: (text: string) => string;
   /** Seconds between scans for connections that fall due (default 30). */
   refreshIntervalMs?: number;
 }
@@ -87,6 +89,8 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
 
   const handleApi = apiHandler({
     sessions, status, log, shutdown: () => void stop(), uiLink: dashboard ? () => dashboard.mintLink() : undefined,
+    credential: options.authsome ? (provider, connection) => options.authsome!.credential(provider, { connection, via: 'daemon' }) : undefined,
+    redact: options.redact,
     pageUrl: (kind, id) => (kind === 'input' ? `http://127.0.0.1:${port}/input/${id}` : kind === 'device' ? `http://127.0.0.1:${port}/device/${id}` : null),
   });
   const api = createServer((req, res) => void handleApi(req, res).catch((error: Error) => {

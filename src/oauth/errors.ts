@@ -65,6 +65,10 @@ export function toOAuthError(thrown: unknown, what: string, code: ErrorCode, det
   // fetch() wraps socket failures in a TypeError whose cause carries the errno code.
   if (e.name === 'TypeError' && e.message === 'fetch failed') {
     const cause = e.cause as { code?: string; message?: string } | undefined;
+    // The connection could not even be opened in time (a dropped SYN): the same words as a slow answer.
+    if (cause?.code === 'UND_ERR_CONNECT_TIMEOUT' || cause?.code === 'ETIMEDOUT') {
+      return new OAuthError(code, `could not connect to ${what} in time`, { error: 'timeout', description: cause.code }, { ...details, cause: thrown });
+    }
     const reason = cause?.code ?? cause?.message ?? 'network error';
     return new OAuthError(code, `could not reach ${what}: ${reason}`, { error: 'network_error', description: reason }, { ...details, cause: thrown });
   }

@@ -13,6 +13,30 @@ export interface TransportOptions {
   onSecret?: (value: string) => void;
   /** Per request; RFC 6749 sets none, 20 s keeps a hung provider from hanging a login. */
   timeoutMs?: number;
+  /**
+   * How long opening the connection may take (default min(5 s, timeoutMs)): an unreachable token
+   * endpoint (a dropped SYN, a dead route) costs a caller this long, not the whole request timeout.
+   */
+  connectTimeoutMs?: number;
+}
+
+/** The most of a non-JSON answer body the debug log keeps (a failure's explanation is rarely longer). */
+export const LOGGED_BODY_LIMIT = 64 * 1024;
+
+/** One connection pool per connect timeout: undici's, since Node's global fetch offers no connect timeout. */
+const agents = new Map<number, Promise<{ fetch: typeof import('undici').fetch; dispatcher: import('undici').Agent }>>();
+
+function undiciFor(connectTimeoutMs: number) {
+  let agent = agents.get(connectTimeoutMs);
+  if (!agent) {
+    agent = import('undici').then((loaded) => {
+      // A CommonJS package: the bundled CLI sees its exports under `default`, tsx beside it too.
+      const undici = ('Agent' in loaded ? loaded : (loaded as unknown as { default: typeof loaded }).default);
+      return { fetch: undici.fetch, dispatcher: new undici.Agent({ connect: { timeout: connectTimeoutMs } }) };
+    });
+    agents.set(connectTimeoutMs, agent);
+  }
+  return agent;
 }
 
 /** Fields that carry credentials in OAuth requests and responses (RFC 6749, 7591, 8628). */
@@ -35,12 +59,14 @@ export class OAuthTransport {
   readonly #log: DebugFn;
   readonly #onSecret: (value: string) => void;
   readonly #timeoutMs: number;
+  readonly #connectTimeoutMs: number;
 
   constructor(definition: ProviderDefinition, options: TransportOptions = {}) {
     this.#definition = definition;
     this.#log = options.log ?? (() => {});
     this.#onSecret = options.onSecret ?? (() => {});
     this.#timeoutMs = options.timeoutMs ?? 20_000;
+    this.#connectTimeoutMs = Math.min(options.connectTimeoutMs ?? 5_000, this.#timeoutMs);
   }
 
   /** Registers a secret the caller holds (a client secret, a stored refresh token) with the redactor. */
@@ -65,6 +91,7 @@ export class OAuthTransport {
     // (userinfo, RFC 7592 reads, RFC 9728 challenges): a token never travels in clear off loopback.
     if (!/^https:/i.test(url) && !isLoopbackHttp(url)) throw new TypeError(`refusing to send an OAuth request over plain HTTP to ${new URL(url).origin}`);
     let body = init.body;
+    const sentForm = body instanceof URLSearchParams;
     const headers = new Headers(init.headers);
     if (body instanceof URLSearchParams) {
       for (const [name, value] of body) if (SECRET_FIELDS.has(name)) this.#onSecret(value);
@@ -80,7 +107,11 @@ export class OAuthTransport {
     const authorization = headers.get('authorization');
     if (authorization) this.#onSecret(authorization.replace(/^\S+\s+/, ''));
     const started = Date.now();
-    const response = await fetch(input, { ...init, body, headers, redirect: 'manual', signal: init.signal ?? AbortSignal.timeout(this.#timeoutMs) });
+    const undici = await undiciFor(this.#connectTimeoutMs);
+    const response = await undici.fetch(url, {
+      method, body: body as string | URLSearchParams | null | undefined, headers: Object.fromEntries(headers), redirect: 'manual',
+      signal: init.signal ?? AbortSignal.timeout(this.#timeoutMs), dispatcher: undici.dispatcher,
+    });
     const text = await response.text();
     const contentType = response.headers.get('content-type') ?? '';
     let json = parseJsonObject(text);
@@ -90,7 +121,7 @@ export class OAuthTransport {
       content_type: contentType || null,
       // Secrets are masked by field name at any depth (Slack nests a user token under authed_user)
       // and registered with the redactor; an unparsed answer that looks like tokens is not logged.
-      body: json ? this.#masked(json) : /(access|refresh|id)_token|client_secret/.test(text) ? '[unparsed answer with credentials]' : text.slice(0, 2000),
+      body: json ? this.#masked(json) : /(access|refresh|id)_token|client_secret/.test(text) ? '[unparsed answer with credentials]' : clip(text),
     });
     // oauth4webapi accepts only the registered token types (RFC 6750 Bearer, RFC 9449 DPoP); Slack
     // answers "bot" or "user" for tokens that are sent as Bearer all the same.
@@ -106,6 +137,10 @@ export class OAuthTransport {
     if (json) outHeaders.set('content-type', 'application/json');
     outHeaders.delete('content-length');
     outHeaders.delete('content-encoding');
+    // RFC 6749 §5.2: a token endpoint answers invalid_client with 401 and a WWW-Authenticate
+    // challenge for the client's auth scheme (oidc-provider does). oauth4webapi would then report
+    // only "a challenge"; the JSON body names the error, so that is what the caller gets.
+    if (sentForm && json && typeof json.error === 'string') outHeaders.delete('www-authenticate');
     // 204 No Content (a revocation endpoint may answer so) can carry no body, not even an empty one.
     const nullBody = status === 204 || status === 205 || status === 304;
     return new Response(nullBody ? null : json ? JSON.stringify(json) : text, { status, statusText: response.statusText, headers: outHeaders });
@@ -137,6 +172,11 @@ export class OAuthTransport {
     if (grant === 'urn:ietf:params:oauth:grant-type:device_code') return o.device_token_request === 'json';
     return o.token_request_encoding === 'json';
   }
+}
+
+/** A body for the log: whole up to LOGGED_BODY_LIMIT, else cut there and said so. */
+function clip(text: string): string {
+  return text.length <= LOGGED_BODY_LIMIT ? text : `${text.slice(0, LOGGED_BODY_LIMIT)}… [${text.length - LOGGED_BODY_LIMIT} more characters]`;
 }
 
 function describeForm(body: URLSearchParams): Record<string, string> {

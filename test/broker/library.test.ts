@@ -10,7 +10,8 @@ after(cleanupHomes);
 
 describe('Authsome library', () => {
   test('reads the Python store: list, get, secrets, headers', async () => {
-    const authsome = new Authsome({ home: fixtureHome(), env: {} });
+    const warnings: string[] = [];
+    const authsome = new Authsome({ home: fixtureHome(), env: {}, onWarning: (message) => warnings.push(message) });
     const list = await authsome.list();
     const github = list.providers.find((p) => p.name === 'github')!;
     assert.deepEqual(github.connections.map((c) => [c.connection_name, c.status]), [['default', 'connected'], ['work', 'expired']]);
@@ -18,6 +19,7 @@ describe('Authsome library', () => {
     assert.deepEqual(await authsome.authHeaders('github'), { Authorization: 'Bearer gho_fixture_access_1' });
     assert.deepEqual(await authsome.authHeaders('localtest'), { 'X-Api-Key': 'Token lt-fixture12345' });
     assert.equal(await authsome.getField('github', 'status', { connection: 'work' }), 'expired');
+    assert.match(warnings.join('\n'), /the access token of github \(work\) has expired and the provider issued no refresh token/, 'why it cannot be renewed is reported');
     assert.equal((await authsome.get('github')).access_token, 'gho_****');
     await authsome.close();
   });

@@ -58,8 +58,11 @@ describe('authsome get on the Python store', () => {
   });
 
   test('get github --connection work --field status prints what the Python CLI printed', async () => {
-    const { code, stdout } = await runCli(['get', 'github', '--connection', 'work', '--field', 'status'], { home: fixtureHome() });
-    assert.equal(code, 0);
+    // The token is past its expiry, so this get is an access call (the Python CLI's was not): with no
+    // refresh token to renew it, the same status is printed, and why it cannot be renewed is said.
+    const { code, stdout, stderr } = await runCli(['get', 'github', '--connection', 'work', '--field', 'status'], { home: fixtureHome() });
+    assert.equal(code, 6, stderr);
+    assert.match(stderr, /^Error: the access token of github \(work\) has expired and the provider issued no refresh token\nLog in again: authsome login github --force --connection work\n/);
     assert.equal(stdout, pythonOutput('get_github_--connection_work_--field_status.txt'));
   });
 

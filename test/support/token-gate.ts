@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export type TokenGateMode = 'pass' | 'hold-request' | 'hold-response' | 'fail-500' | 'html' | 'slow' | 'oauth-error';
+export type TokenGateMode = 'pass' | 'hold-request' | 'hold-response' | 'fail-500' | 'html' | 'slow' | 'oauth-error' | 'text';
 
 export interface TokenGateOptions {
   /** oauth-error: the `error` code (default invalid_grant). */
@@ -14,6 +14,10 @@ export interface TokenGateOptions {
   description?: string;
   /** slow: how long to wait before forwarding, in ms (default 30 000). */
   delayMs?: number;
+  /** text: the plain-text body to answer with (not forwarded). */
+  body?: string;
+  /** text: the HTTP status (default 502). */
+  status?: number;
 }
 
 export interface TokenGate {
@@ -28,7 +32,8 @@ export interface TokenGate {
    * - html: 200 text/html (a login page), not forwarded;
    * - slow: forwarded after delayMs (default 30 s; release() cuts the wait short); a client that goes away
    *   meanwhile cancels it (never forwarded);
-   * - oauth-error: 400 {"error": options.error ?? 'invalid_grant', "error_description": options.description}, not forwarded.
+   * - oauth-error: 400 {"error": options.error ?? 'invalid_grant', "error_description": options.description}, not forwarded;
+   * - text: options.status (default 502) with options.body as text/plain, not forwarded (a proxy's error page).
    */
   mode(mode: TokenGateMode, options?: TokenGateOptions): void;
   /**
@@ -185,6 +190,9 @@ export async function startTokenGate(upstreamTokenEndpoint: string): Promise<Tok
         break;
       case 'oauth-error':
         answer = json(400, { error: options.error ?? 'invalid_grant', error_description: options.description });
+        break;
+      case 'text':
+        answer = { status: options.status ?? 502, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: Buffer.from(options.body ?? '') };
         break;
     }
     if (gone || closed) return void res.destroy();

@@ -9,7 +9,7 @@ import { action } from './run.ts';
 
 /** What the daemon's change feed state means for someone reading `daemon status`. */
 const CHANGE_FEED: Record<string, string> = {
-  listening: 'listening for changes from other machines',
+  listening: 'listening for changes from other processes and machines',
   connecting: 'connecting to the change feed',
   unavailable: 'change feed unavailable; retrying',
   none: 'no change feed; rescanned every refresh interval',
@@ -102,7 +102,7 @@ async function serve(home: string | undefined): Promise<number> {
   try {
     const { Authsome } = await import('../../broker/index.ts');
     const authsome = new Authsome({ settings, env: process.env });
-    running = await startDaemonServer({ home: settings.home, port: settings.port, version: VERSION, log, authsome, refreshIntervalMs: settings.daemonRefreshIntervalMs });
+    running = await startDaemonServer({ home: settings.home, port: settings.port, version: VERSION, log, authsome, redact: (text) => redactor.redact(text), refreshIntervalMs: settings.daemonRefreshIntervalMs });
   } catch (error) {
     const failure = toAuthsomeError(error);
     log(`failed to start: ${failure.message}`);

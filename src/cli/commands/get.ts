@@ -1,4 +1,6 @@
 // get: a connection's details (secrets masked) or one field; --show-secret prints the bare value.
+// Every get is an access call: a due token is renewed first, and what is printed is the
+// connection after that attempt (a failed one is reported on stderr with its exit code).
 import type { Command } from 'commander';
 import { table } from '../output.ts';
 import { action } from './run.ts';
@@ -12,20 +14,21 @@ interface GetOptions {
 export function registerGet(program: Command): void {
   program
     .command('get <provider>')
-    .description('show a connection (secrets masked) or one field of it')
+    .description('show a connection (secrets masked) or one field of it, renewing a due token first')
     .option('--connection <name>', 'connection name (default: the provider\'s default connection)')
     .option('--field <name>', 'print one field (status, expires_at, scopes, access_token, api_key, …)')
     .option('--show-secret', 'print secret values instead of masks (audited)')
     .action(action<GetOptions>(async ({ authsome, out }, [provider], options) => {
-      const connection = options.connection ? { connection: options.connection } : {};
-      if (options.field) {
-        const value = await authsome.getField(provider!, options.field, { ...connection, showSecret: Boolean(options.showSecret) });
-        if (out.json) out.result(value);
-        else out.raw(value == null ? '' : typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : JSON.stringify(value));
-        return;
-      }
-      const shown = await authsome.get(provider!, { ...connection, showSecrets: Boolean(options.showSecret) });
-      if (out.json) out.result(shown);
-      else out.raw(table(Object.entries(shown).map(([key, value]) => [key, value == null ? '-' : typeof value === 'string' ? value : JSON.stringify(value)])));
+      const { value, status, failure } = await authsome.read(provider!, {
+        ...(options.connection ? { connection: options.connection } : {}),
+        ...(options.field ? { field: options.field } : {}),
+        showSecret: Boolean(options.showSecret),
+      });
+      // With --json stdout holds one document: the error envelope, carrying the status it left.
+      if (failure && out.json) return out.error(failure, { status });
+      if (out.json) out.result(value);
+      else if (options.field) out.raw(value == null ? '' : typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : JSON.stringify(value));
+      else out.raw(table(Object.entries(value as Record<string, unknown>).map(([key, v]) => [key, v == null ? '-' : typeof v === 'string' ? v : JSON.stringify(v)])));
+      return failure ? out.error(failure) : 0;
     }));
 }
