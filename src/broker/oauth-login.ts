@@ -2,7 +2,7 @@
 // local form), run the flow (PKCE, device code, client credentials), and store the tokens with
 // the account they belong to. Nothing is written unless the whole login succeeded.
 import {
-  OAuthError, buildAuthorizationRequest, buildClient, fetchAccount, isClientStillRegistered, pollDeviceCode, redeemAuthorizationCode,
+  OAuthError, buildAuthorizationRequest, buildClient, exchangeAuthorizationCode, fetchAccount, isClientStillRegistered, pollDeviceCode, validateAuthorizationCallback,
   registerClient, requestClientCredentialsToken, requestDeviceCode, toTokenSet,
   type OAuthTransport, type ResolvedServer, type TokenResponse, type TokenSet,
 } from '../oauth/index.ts';
@@ -12,7 +12,7 @@ import { keys, orderRecord, type ClientRecord, type ConnectionRecord } from '../
 import { addConnectionToMetadata, DEFAULT_CONNECTION } from './connections.ts';
 import { requireName, type BrokerContext } from './context.ts';
 import type { InputField, LoginInteraction } from './login-interaction.ts';
-import { knownClient, serverFor, transportFor, type ClientChoice } from './oauth-support.ts';
+import { knownClient, markClientRejected, serverFor, transportFor, withoutRejection, type ClientChoice } from './oauth-support.ts';
 import { generationOf } from './refresh-policy.ts';
 
 export type OAuthFlow = 'pkce' | 'device_code' | 'dcr_pkce' | 'client_credentials';
@@ -24,6 +24,12 @@ export interface OAuthLoginOptions {
   baseUrl?: string;
   /** Overrides the definition's flow (e.g. device_code on a machine with no browser). */
   flow?: OAuthFlow;
+}
+
+/** What runFlow needs beyond the caller's options. */
+interface FlowOptions extends OAuthLoginOptions {
+  /** The login replaces a connection to ask for other scopes: the provider must ask again. */
+  reconsent?: boolean;
 }
 
 export interface OAuthLoginResult {
@@ -47,11 +53,16 @@ export async function loginWithOAuth(ctx: BrokerContext, definition: ProviderDef
     throw new AuthsomeError('flow_unsupported', `${provider} uses an API key, not OAuth`, { hint: `authsome login ${provider}`, provider });
   }
   // Refuse early, before anyone opens a browser for a login we would not store.
-  if (!options.force) await refuseExisting(ctx, provider, connection, profile);
+  const existing = await readExisting(ctx, provider, connection, profile);
+  const mayReplace = Boolean(options.force) || (existing !== null && replaceableWithoutForce(existing, options));
+  if (existing && !mayReplace) throw existingConnection(provider, connection, profile);
+  // A new login of a self-hosted instance stays on that instance unless told otherwise.
+  const baseUrl = options.baseUrl ?? (existing && !('damaged' in existing) ? existing.base_url ?? undefined : undefined);
   const started = Date.now();
   try {
     const transport = transportFor(ctx, definition);
-    const result = await runFlow(ctx, definition, flow, connection, options, interaction, transport);
+    const reconsent = Boolean(existing && !('damaged' in existing) && options.scopes?.length);
+    const result = await runFlow(ctx, definition, flow, connection, { ...options, baseUrl, force: mayReplace, reconsent }, interaction, transport);
     const who = result.account.label ?? result.account.id;
     await interaction.loginFinished({ ok: true, message: `Connected to ${definition.display_name ?? provider}${who ? ` as ${who}` : ''}.` });
     ctx.auditEvent('login', {
@@ -70,7 +81,7 @@ export async function loginWithOAuth(ctx: BrokerContext, definition: ProviderDef
 }
 
 async function runFlow(
-  ctx: BrokerContext, definition: ProviderDefinition, flow: OAuthFlow, connection: string, options: OAuthLoginOptions,
+  ctx: BrokerContext, definition: ProviderDefinition, flow: OAuthFlow, connection: string, options: FlowOptions,
   interaction: LoginInteraction, transport: OAuthTransport,
 ): Promise<OAuthLoginResult> {
   const provider = definition.name;
@@ -81,21 +92,25 @@ async function runFlow(
   transport.secret(choice.client_secret);
 
   let response: TokenResponse;
-  if (flow === 'client_credentials') {
-    if (!choice.client_secret) throw new AuthsomeError('input_required', `the client credentials flow of ${provider} needs a client secret`, { provider });
-    response = await requestClientCredentialsToken(definition, server, buildClient(definition, choice, server.as), { scopes }, transport);
-  } else if (flow === 'device_code') {
-    response = await deviceFlow(definition, server, choice, scopes, interaction, transport);
-  } else {
-    try {
-      response = await browserFlow(definition, server, choice, scopes, interaction, transport);
-    } catch (error) {
-      // RFC 7591 clients can be forgotten by the server; register again once and start over.
-      if (flow !== 'dcr_pkce' || !(error instanceof OAuthError) || error.error !== 'invalid_client') throw error;
-      interaction.info(`${provider} no longer knows the registered client; registering a new one.`);
-      choice = await registeredClient(ctx, definition, { ...options, force: true }, interaction, transport, true);
-      response = await browserFlow(definition, server, choice, scopes, interaction, transport);
+  try {
+    if (flow === 'client_credentials') {
+      if (!choice.client_secret) throw new AuthsomeError('input_required', `the client credentials flow of ${provider} needs a client secret`, { provider });
+      response = await exchange(requestClientCredentialsToken(definition, server, buildClient(definition, choice, server.as), { scopes }, transport));
+    } else if (flow === 'device_code') {
+      response = await deviceFlow(definition, server, choice, scopes, interaction, transport);
+    } else {
+      try {
+        response = await browserFlow(definition, server, choice, scopes, interaction, transport, options.reconsent);
+      } catch (error) {
+        // RFC 7591 clients can be forgotten by the server; register again once and start over.
+        if (flow !== 'dcr_pkce' || !(error instanceof OAuthError) || error.error !== 'invalid_client') throw error;
+        interaction.info(`${provider} no longer knows the registered client; registering a new one.`);
+        choice = await registeredClient(ctx, definition, { ...options, force: true }, interaction, transport, true);
+        response = await browserFlow(definition, server, choice, scopes, interaction, transport, options.reconsent);
+      }
     }
+  } catch (error) {
+    throw await clientRejection(ctx, definition, choice, error);
   }
   const tokens = toTokenSet(response, { requestedScopes: scopes, defaultLifetime: definition.oauth?.default_token_lifetime });
   const userinfo = server.as.userinfo_endpoint;
@@ -109,7 +124,9 @@ async function runFlow(
   };
 }
 
-async function browserFlow(definition: ProviderDefinition, server: ResolvedServer, choice: ClientChoice, scopes: readonly string[], interaction: LoginInteraction, transport: OAuthTransport): Promise<TokenResponse> {
+async function browserFlow(
+  definition: ProviderDefinition, server: ResolvedServer, choice: ClientChoice, scopes: readonly string[], interaction: LoginInteraction, transport: OAuthTransport, reconsent = false,
+): Promise<TokenResponse> {
   if (!interaction.attended) {
     throw new AuthsomeError('input_required', `logging in to ${definition.name} needs a browser, and there is neither a browser nor a terminal here`, {
       hint: `Use the device flow: authsome login ${definition.name} --flow device_code (or --no-browser to print the URL and wait).`,
@@ -118,22 +135,65 @@ async function browserFlow(definition: ProviderDefinition, server: ResolvedServe
   }
   const client = buildClient(definition, choice, server.as);
   const redirectUri = await interaction.redirectUri();
-  const request = await buildAuthorizationRequest(definition, server, client, { redirectUri, scopes });
+  const request = await buildAuthorizationRequest(definition, server, client, { redirectUri, scopes, ...(reconsent ? { prompt: 'consent' } : {}) });
   const pending = await interaction.expectCallback(request.state, definition.name);
   try {
     await interaction.openAuthorizationUrl(request.url, definition.name);
     const params = await pending.params;
-    return await redeemAuthorizationCode(definition, server, client, request, params, transport);
+    const validated = validateAuthorizationCallback(definition, server, client, request, params);
+    return await exchange(exchangeAuthorizationCode(definition, server, client, request, validated, transport));
   } finally {
     pending.cancel();
   }
+}
+
+/** What the token endpoint refused while redeeming a grant: reported as `token exchange failed: <error>`. */
+class TokenExchangeError extends OAuthError {}
+
+/**
+ * The token request of a login. A well-formed refusal reads as the documentation writes it —
+ * `Error: token exchange failed: invalid_client` — keeping the provider's error code and words.
+ */
+async function exchange(request: Promise<TokenResponse>): Promise<TokenResponse> {
+  try {
+    return await request;
+  } catch (error) {
+    if (!(error instanceof OAuthError) || !error.fromProvider || error instanceof TokenExchangeError) throw error;
+    throw new TokenExchangeError(error.code, `token exchange failed: ${error.error}`, error, { provider: error.provider, hint: error.description ? `The provider said: ${error.description}.` : undefined, cause: error });
+  }
+}
+
+/**
+ * invalid_client / unauthorized_client (RFC 6749 §5.2): the client credentials no longer match
+ * the provider — usually a rotated client secret. A stored client is marked rejected (kept, never
+ * deleted), so the next login asks for fresh ones instead of failing again; the message names the
+ * recovery the documentation gives.
+ */
+async function clientRejection(ctx: BrokerContext, definition: ProviderDefinition, choice: ClientChoice, error: unknown): Promise<unknown> {
+  if (!(error instanceof OAuthError) || !['invalid_client', 'unauthorized_client'].includes(error.error)) return error;
+  const provider = definition.name;
+  if (choice.source !== 'env' && choice.record) {
+    const key = keys.client(ctx.profile, provider);
+    await ctx.vault.transaction(ctx.profile, async (tx) => {
+      const latest = await tx.read('client', key);
+      if (latest && latest.client_id === choice.client_id) await tx.write('client', key, markClientRejected(latest, error.error, toRecordTimestamp()));
+    });
+  }
+  const said = error.description ? `${definition.display_name ?? provider} said: ${error.description}. ` : '';
+  const vars = [definition.client?.client_id_env, definition.client?.client_secret_env].filter(Boolean).join(' and ');
+  const recovery = choice.source === 'env'
+    ? `The client came from ${vars}: correct them (the environment wins over the form), then run authsome login ${provider} again.`
+    : `Recover: authsome revoke ${provider}, then authsome login ${provider} (it collects client_id and client_secret again through the browser form).`;
+  return new TokenExchangeError(error.code, error instanceof TokenExchangeError ? error.message : `token exchange failed: ${error.error}`, error, {
+    provider, hint: `${said}The OAuth client credentials do not match what ${definition.display_name ?? provider} expects (was the client secret rotated?). ${recovery}`, cause: error,
+  });
 }
 
 async function deviceFlow(definition: ProviderDefinition, server: ResolvedServer, choice: ClientChoice, scopes: readonly string[], interaction: LoginInteraction, transport: OAuthTransport): Promise<TokenResponse> {
   const client = buildClient(definition, choice, server.as);
   const code = await requestDeviceCode(definition, server, client, { scopes }, transport);
   const display = await interaction.showDeviceCode(code, definition.name);
-  return pollDeviceCode(definition, server, client, code, transport, { onProgress: (p) => display.progress(p) });
+  return exchange(pollDeviceCode(definition, server, client, code, transport, { onProgress: (p) => display.progress(p) }));
 }
 
 /** Client credentials for pkce/device/client_credentials: env, stored, else the local form. */
@@ -236,24 +296,36 @@ async function storeLogin(
     });
     await tx.write('connection', recordKey, record);
     await addConnectionToMetadata(tx, profile, provider, connection);
-    if (choice.source === 'form' || choice.source === 'env' || (choice.base_url && choice.record && choice.record.base_url !== choice.base_url)) {
+    const clientBaseUrl = baseUrl ?? choice.base_url;
+    if (choice.source === 'form' || choice.source === 'env' || (choice.record && choice.record.base_url !== clientBaseUrl)) {
       await tx.write('client', keys.client(profile, provider), orderRecord('client', {
         ...(choice.record ?? {}),
-        profile, provider, client_id: choice.client_id, client_secret: choice.client_secret, base_url: choice.base_url,
+        profile, provider, client_id: choice.client_id, client_secret: choice.client_secret, base_url: clientBaseUrl,
         host_url: definition.host_url ?? null, scopes: choice.record?.scopes ?? null,
-        metadata: { ...(choice.record?.metadata ?? {}), source: choice.source === 'stored' ? (choice.record?.metadata.source ?? 'user') : choice.source === 'form' ? 'user' : choice.source },
+        metadata: { ...withoutRejection(choice.record?.metadata ?? {}), source: choice.source === 'stored' ? (choice.record?.metadata.source ?? 'user') : choice.source === 'form' ? 'user' : choice.source },
       }));
     }
     return existing !== null;
   });
 }
 
-async function refuseExisting(ctx: BrokerContext, provider: string, connection: string, profile: string): Promise<void> {
-  const existing = await ctx.vault.read(profile, 'connection', keys.connection(profile, provider, connection)).catch((error: unknown) => {
-    if (isAuthsomeError(error) && error.code === 'record_malformed') return { damaged: true };
+/** The connection a login would replace: its record, a damaged one, or none. */
+async function readExisting(ctx: BrokerContext, provider: string, connection: string, profile: string): Promise<ConnectionRecord | { damaged: true } | null> {
+  return ctx.vault.read(profile, 'connection', keys.connection(profile, provider, connection)).catch((error: unknown) => {
+    if (isAuthsomeError(error) && error.code === 'record_malformed') return { damaged: true as const };
     throw error;
   });
-  if (existing) throw existingConnection(provider, connection, profile);
+}
+
+/**
+ * Replacing a connection needs --force, except where nothing worth keeping is lost: the provider
+ * rejected it (`invalid`: it can never hand out a token again), or the login asks for other
+ * scopes — the re-consent the 403 recovery prescribes (`authsome login <p> --scopes a,b`),
+ * which keeps the connection's name.
+ */
+function replaceableWithoutForce(existing: ConnectionRecord | { damaged: true }, options: OAuthLoginOptions): boolean {
+  if ('damaged' in existing) return false;
+  return existing.status === 'invalid' || existing.status === 'revoked' || Boolean(options.scopes?.length);
 }
 
 function existingConnection(provider: string, connection: string, profile: string): AuthsomeError {

@@ -58,10 +58,28 @@ export function clientFromEnv(definition: ProviderDefinition, env: Environment):
 export async function knownClient(ctx: BrokerContext, definition: ProviderDefinition, options: { profile?: string; preferStored?: boolean } = {}): Promise<ClientChoice | null> {
   const record = await readClientRecord(ctx, definition.name, options.profile ?? ctx.profile);
   const fromEnv = clientFromEnv(definition, ctx.env);
-  const stored: ClientChoice | null = record?.client_id
+  // A client the provider rejected (invalid_client) is never presented again: the next login asks
+  // for fresh credentials instead of failing the same way.
+  const stored: ClientChoice | null = record?.client_id && !isRejectedClient(record)
     ? { client_id: record.client_id, client_secret: record.client_secret, base_url: record.base_url, source: 'stored', record }
     : null;
   if (options.preferStored && stored) return stored;
   if (fromEnv) return { ...fromEnv, base_url: record?.base_url ?? null, source: 'env', record };
   return stored;
+}
+
+/** The stored client was refused by the provider (invalid_client at an exchange or a refresh). */
+export function isRejectedClient(record: ClientRecord): boolean {
+  return typeof record.metadata?.rejected_at === 'string';
+}
+
+/** The client record as the provider's rejection leaves it: kept (never deleted), marked. */
+export function markClientRejected(record: ClientRecord, error: string, at: string): ClientRecord {
+  return { ...record, metadata: { ...record.metadata, rejected_at: at, rejected_error: error } };
+}
+
+/** Metadata for a client record being written anew: an earlier rejection no longer applies. */
+export function withoutRejection(metadata: Record<string, unknown>): Record<string, unknown> {
+  const { rejected_at: _at, rejected_error: _error, ...rest } = metadata;
+  return rest;
 }

@@ -11,7 +11,7 @@ import type { ProviderDefinition } from '../providers/index.ts';
 import { AuthsomeError, parseTimestamp, toAuthsomeError, toRecordTimestamp } from '../util/index.ts';
 import { keys, orderRecord, type ConnectionRecord, type ProviderStateRecord, type VaultTransaction } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
-import { knownClient, serverFor, transportFor } from './oauth-support.ts';
+import { knownClient, markClientRejected, serverFor, transportFor } from './oauth-support.ts';
 import { accessTokenUsable, canRenew, changedSince, generationOf, isClientCredentials, isDue } from './refresh-policy.ts';
 
 export interface FreshResult {
@@ -189,7 +189,7 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
         ? await requestClientCredentialsToken(definition, server, client, { scopes: current.scopes ?? definition.oauth?.scopes ?? [], errorCode: 'refresh_failed' }, transport)
         : await refreshTokenGrant(definition, server, client, current.refresh_token!, transport);
     } catch (error) {
-      return await recordFailure(ctx, definition, current, toAuthsomeError(error), Date.now() - started);
+      return await recordFailure(ctx, definition, current, toAuthsomeError(error), Date.now() - started, clientChoice.client_id);
     }
     // Step 6: persist in one local transaction — the only window in which a crash loses a rotated token.
     const tokens = toTokenSet(response, { requestedScopes: current.scopes, defaultLifetime: definition.oauth?.default_token_lifetime });
@@ -257,7 +257,7 @@ async function untilStored<T>(fence: LeaseFence, write: () => Promise<T>): Promi
 }
 
 /** Step 7: re-read; classify; keep every token; hand out a still-valid one with a warning. */
-async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition, current: ConnectionRecord, failure: AuthsomeError, durationMs: number): Promise<FreshResult> {
+async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition, current: ConnectionRecord, failure: AuthsomeError, durationMs: number, clientId: string): Promise<FreshResult> {
   const { profile, provider, connection_name: connection } = current;
   const recordKey = keys.connection(profile, provider, connection);
   const oauthError = failure instanceof OAuthError ? failure : null;
@@ -276,6 +276,12 @@ async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition,
     });
     await tx.write('connection', recordKey, record);
     await writeProviderState(tx, profile, provider, now, reason);
+    // The client itself was refused (a rotated secret): mark it, so the next login asks for a new one.
+    if (oauthError && CLIENT_REJECTIONS.has(oauthError.error)) {
+      const clientKey = keys.client(profile, provider);
+      const client = await tx.read('client', clientKey);
+      if (client && client.client_id === clientId) await tx.write('client', clientKey, markClientRejected(client, oauthError.error, now));
+    }
     return { record, ours: true };
   });
   if (!outcome.record) throw gone(current);
@@ -309,11 +315,17 @@ function settledByOthers(seen: ConnectionRecord, current: ConnectionRecord, opti
   return null;
 }
 
+/** RFC 6749 §5.2: the client, not the grant, was refused. */
+const CLIENT_REJECTIONS = new Set(['invalid_client', 'unauthorized_client']);
+
 function refreshFailed(definition: ProviderDefinition, record: ConnectionRecord, reason: string, rejected: boolean, description?: string): AuthsomeError {
   const said = description ? `${definition.display_name ?? definition.name} said: ${description}. ` : '';
-  const hint = rejected
-    ? `${said}Log in again: ${loginCommand(record)} (or \`authsome revoke ${record.provider}\`, then \`authsome login ${record.provider}\`).`
-    : `${said}The connection stays expired; the next access tries again.`;
+  const hint = CLIENT_REJECTIONS.has(reason)
+    ? `${said}The OAuth client credentials no longer match ${definition.display_name ?? definition.name} (was the client secret rotated?). `
+      + `Recover: authsome revoke ${record.provider}, then authsome login ${record.provider} (it collects client_id and client_secret again through the browser form).`
+    : rejected
+      ? `${said}Log in again: ${loginCommand(record)} (or \`authsome revoke ${record.provider}\`, then \`authsome login ${record.provider}\`).`
+      : `${said}The connection stays expired; the next access tries again.`;
   return new AuthsomeError('refresh_failed', `refresh failed for ${record.provider} (${record.connection_name}): ${reason}`, { hint, provider: record.provider, connection: record.connection_name });
 }
 

@@ -22,7 +22,7 @@ export async function buildAuthorizationRequest(
   definition: ProviderDefinition,
   server: ResolvedServer,
   client: OAuthClient,
-  options: { redirectUri: string; scopes: readonly string[]; resource?: string | null },
+  options: { redirectUri: string; scopes: readonly string[]; resource?: string | null; prompt?: string },
 ): Promise<AuthorizationRequest> {
   const endpoint = server.as.authorization_endpoint;
   if (!endpoint) throw new AuthsomeError('provider_invalid', `${definition.name} has no authorization endpoint`, { provider: definition.name });
@@ -36,6 +36,9 @@ export async function buildAuthorizationRequest(
   url.searchParams.set('redirect_uri', options.redirectUri);
   if (options.scopes.length) url.searchParams.set('scope', options.scopes.join(' '));
   url.searchParams.set('state', state);
+  // OIDC Core §3.1.2.1 `prompt=consent` (a re-consent for other scopes); servers that do not know
+  // it ignore it (RFC 6749 §3.1). A provider's own authorize_params prompt stands.
+  if (options.prompt && !url.searchParams.has('prompt')) url.searchParams.set('prompt', options.prompt);
   url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
   url.searchParams.set('code_challenge_method', 'S256');
   const resource = options.resource ?? definition.oauth?.resource ?? null;
@@ -43,25 +46,37 @@ export async function buildAuthorizationRequest(
   return { url: url.href, state, codeVerifier, redirectUri: options.redirectUri, resource };
 }
 
-/** Checks the callback parameters and exchanges the code; errors name the provider's answer. */
-export async function redeemAuthorizationCode(
+/**
+ * Checks the callback parameters (state; `iss` per RFC 9207; the provider's error, such as
+ * access_denied, RFC 6749 §4.1.2.1): the parameters to redeem, or an error naming its answer.
+ */
+export function validateAuthorizationCallback(
   definition: ProviderDefinition,
   server: ResolvedServer,
   client: OAuthClient,
   request: AuthorizationRequest,
   callback: URLSearchParams,
-  transport: OAuthTransport,
-): Promise<TokenResponse> {
+): URLSearchParams {
   const params = new URLSearchParams(callback);
   if (!server.issuerVerified) params.delete('iss'); // RFC 9207 §2.4: unknown issuer → ignore iss
-  let validated: URLSearchParams;
   try {
-    validated = oauth.validateAuthResponse(server.as, client.client, params, request.state);
+    return oauth.validateAuthResponse(server.as, client.client, params, request.state);
   } catch (error) {
     const e = error as { error?: string; message?: string };
     if (e.error) throw toOAuthError(error, definition.name, 'authentication_failed', { provider: definition.name });
     throw new AuthsomeError('authentication_failed', `the authorization response from ${definition.name} was rejected: ${e.message}`, { provider: definition.name, cause: error });
   }
+}
+
+/** Redeems a validated code at the token endpoint (RFC 6749 §4.1.3, with the PKCE verifier). */
+export async function exchangeAuthorizationCode(
+  definition: ProviderDefinition,
+  server: ResolvedServer,
+  client: OAuthClient,
+  request: AuthorizationRequest,
+  validated: URLSearchParams,
+  transport: OAuthTransport,
+): Promise<TokenResponse> {
   const endpoint = server.as.token_endpoint!;
   try {
     const response = await oauth.authorizationCodeGrantRequest(server.as, client.client, client.auth, validated, request.redirectUri, request.codeVerifier, {

@@ -4,7 +4,7 @@ export { OAuthTransport, isLoopbackHttp, type TransportOptions, type DebugFn, ty
 export { resolveServer, discoverAuthorizationServer, type ResolvedServer } from './server.ts';
 export { buildClient, type ClientCredentials, type OAuthClient, type AuthMethod } from './client.ts';
 export { toTokenSet, accountFromClaims, type TokenSet, type TokenResponse } from './tokens.ts';
-export { buildAuthorizationRequest, redeemAuthorizationCode, type AuthorizationRequest } from './authorization-code.ts';
+export { buildAuthorizationRequest, exchangeAuthorizationCode, validateAuthorizationCallback, type AuthorizationRequest } from './authorization-code.ts';
 export { requestDeviceCode, pollDeviceCode, type DeviceCode, type PollProgress } from './device-code.ts';
 export { requestClientCredentialsToken } from './client-credentials.ts';
 export { discoverProtectedResource, type ProtectedResource } from './resource-discovery.ts';

@@ -29,7 +29,7 @@ export function registerLogin(program: Command): void {
     .option('--connection <name>', 'connection name', 'default')
     .option('--force', 'replace an existing connection')
     .option('--flow <flow>', `OAuth flow instead of the provider's default (${FLOWS.join(', ')})`)
-    .option('--scopes <list>', 'comma-separated scopes instead of the provider\'s defaults')
+    .option('--scopes <list>', 'scopes to ask for instead of the provider\'s defaults, comma- or space-separated (re-consents a connected provider, no --force needed)')
     .option('--base-url <url>', 'the instance URL for self-hosted providers ({base_url} in their URLs)')
     .option('--name <name>', 'name for a provider derived from a URL')
     .option('--no-browser', 'print URLs, never open a browser')
@@ -49,7 +49,7 @@ export function registerLogin(program: Command): void {
       });
       const result = await ctx.authsome.loginWithOAuth(provider!, interaction, {
         connection: options.connection, force: Boolean(options.force), flow: options.flow, baseUrl: options.baseUrl, name: options.name,
-        scopes: options.scopes ? options.scopes.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+        scopes: options.scopes ? parseScopes(options.scopes) : undefined,
       });
       const who = result.account.label ?? result.account.id;
       ctx.out.result({ ...result, status: 'connected' }, [
@@ -58,6 +58,13 @@ export function registerLogin(program: Command): void {
         result.expires_at ? `The access token expires at ${result.expires_at}; authsome refreshes it for you.` : '',
       ].filter(Boolean).join('\n'));
     }));
+}
+
+/** `repo,user,gist`, `"repo user gist"` or a mix: RFC 6749 §3.3 scopes never contain either separator. */
+function parseScopes(list: string): string[] {
+  const scopes = [...new Set(list.split(/[\s,]+/).filter(Boolean))];
+  if (scopes.length === 0) throw new AuthsomeError('usage', '--scopes needs at least one scope', { hint: 'For example: --scopes repo,user,gist' });
+  return scopes;
 }
 
 async function loginApiKey({ authsome, out, env, settings }: CommandContext, provider: string, options: LoginOptions): Promise<void> {
