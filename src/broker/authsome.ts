@@ -255,6 +255,14 @@ export class Authsome {
   }
 
   /**
+   * The record as it is stored, secrets masked, without renewing anything: what a view shows
+   * (the dashboard lists connections; looking must not spend a refresh token).
+   */
+  async storedView(provider: string, options: { connection?: string } = {}): Promise<Record<string, unknown>> {
+    return presentConnection(await requireConnection(this.#ctx, provider, options.connection));
+  }
+
+  /**
    * What `authsome get` prints: the whole record (masked unless showSecret) or one field, read
    * after renewing a due token (every access call is a refresh point, refresh-protocol.md). When
    * the renewal fails, `value` shows the connection as that attempt left it (`status` expired or

@@ -171,8 +171,9 @@ async function dashboardView(authsome: Authsome): Promise<DashboardView> {
   const details = new Map<string, ConnectionDetail | null>();
   for (const provider of list.providers) {
     for (const connection of provider.connections) {
-      // The masked record (secrets masked by the broker, and again by the view-model).
-      const detail = await authsome.get(provider.name, { connection: connection.connection_name }).catch(() => null);
+      // The masked record as stored (secrets masked by the broker, and again by the view-model):
+      // showing a page renews nothing; the Refresh button does.
+      const detail = await authsome.storedView(provider.name, { connection: connection.connection_name }).catch(() => null);
       details.set(`${provider.name}\0${connection.connection_name}`, detail as ConnectionDetail | null);
     }
   }
