@@ -488,8 +488,9 @@ export class Authsome {
   }
 
   /**
-   * Calls listener for every change another process or machine commits to the store, until the
-   * returned function is called; null when the store has no change feed (SQLite).
+   * Calls listener for every change committed to the store — by this or another process, or on
+   * another machine — until the returned function is called (PostgreSQL: LISTEN/NOTIFY; SQLite:
+   * each profile's file polled every 250 ms); null when the store has no change feed.
    */
   watchStore(listener: (change: StoreChange) => void): Promise<(() => Promise<void>) | null> {
     return this.#ctx.vault.backend().watch(listener);

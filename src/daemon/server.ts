@@ -127,7 +127,7 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
       storeWatch = watch;
       stopRefresh = startBackgroundRefresh({
         authsome: options.authsome, intervalMs: options.refreshIntervalMs ?? 30_000, lookaheadMs: 60_000, log,
-        // Without a change feed (SQLite), the in-memory view catches up on every scan.
+        // Without a working change feed (lost, or a backend with none), the in-memory view catches up on every scan.
         afterTick: () => (watch.feed() === 'listening' ? Promise.resolve() : watch.reload()),
       });
     }

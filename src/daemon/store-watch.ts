@@ -1,8 +1,10 @@
-// The daemon's in-memory view of every connection, kept current by the store's change feed: on a
-// shared PostgreSQL store a refresh, login or logout on another machine reaches this daemon as a
-// NOTIFY within milliseconds, without rescanning the store. SQLite has no feed; there the view is
-// reloaded on each background-refresh tick instead. Either way, every change to a connection is
-// passed on to subscribers (the dashboard's live updates) — views only, never a secret.
+// The daemon's in-memory view of every connection, kept current by the store's change feed: a
+// refresh, login or logout in another process — or, on a shared PostgreSQL store, on another
+// machine — reaches this daemon without rescanning the store (PostgreSQL: a NOTIFY within
+// milliseconds; SQLite: the file's next poll, within a quarter second). While a feed is down (or
+// for a backend without one) the view is reloaded on each background-refresh tick instead. Either
+// way, every change to a connection is passed on to subscribers (the dashboard's live updates) —
+// views only, never a secret.
 import { FEED_LOST, type Authsome, type ConnectionView, type StoreChange } from '../broker/index.ts';
 
 export type ChangeFeedState = 'listening' | 'connecting' | 'unavailable' | 'none';
@@ -16,7 +18,7 @@ export interface StoreWatch {
   /** Connections as last seen, sorted by profile, provider, connection. */
   views(): ConnectionView[];
   feed(): ChangeFeedState;
-  /** Re-reads every connection (the SQLite fallback, and after a feed interruption). */
+  /** Re-reads every connection (on each scan while there is no working feed, and after a feed interruption). */
   reload(): Promise<void>;
   /** Calls listener for every change seen from now on; the result unsubscribes. */
   subscribe(listener: (change: ConnectionChange) => void): () => void;

@@ -1,10 +1,11 @@
 // The embedded default backend: one SQLite file per profile under the home
-// (profiles/<profile>/store.db), with no change feed.
+// (profiles/<profile>/store.db), with a change feed that polls each file (sqlite-changes.ts).
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { STORE_VERSION, type Home } from './home.ts';
+import { watchSqliteChanges } from './sqlite-changes.ts';
 import { SqliteStore, nativeBindingOption } from './sqlite-store.ts';
-import type { Store, StoreBackend, StoreProbe } from './store.ts';
+import type { Store, StoreBackend, StoreChange, StoreProbe } from './store.ts';
 
 /** The embedded default: profiles/<profile>/store.db under the home, one file per profile. */
 export class SqliteBackend implements StoreBackend {
@@ -61,8 +62,9 @@ export class SqliteBackend implements StoreBackend {
     return { backend: 'sqlite', location: this.location, version: `SQLite ${sqliteVersion()}`, schema_version: STORE_VERSION, latency_ms: latency };
   }
 
-  async watch(): Promise<null> {
-    return null;
+  /** Commits by any connection to any profile's file, seen within a poll (250 ms); never FEED_LOST. */
+  async watch(listener: (change: StoreChange) => void): Promise<() => Promise<void>> {
+    return watchSqliteChanges(this.#home, listener);
   }
 
   async close(): Promise<void> {

@@ -31,7 +31,7 @@ export interface Store extends StoreWriter {
   close(): Promise<void>;
 }
 
-/** A committed change to one key, announced by a backend with a change feed. */
+/** A committed change to one key (written or deleted), announced by a backend's change feed; never its value. */
 export interface StoreChange {
   profile: string;
   key: string;
@@ -67,8 +67,11 @@ export interface StoreBackend {
   /** Version and one round trip's latency (SQLite measures on the given profile's file). */
   probe(profile?: string): Promise<StoreProbe>;
   /**
-   * Calls listener with every change anyone commits (other processes, other machines) until the
-   * returned function is called; null when the backend has no change feed (SQLite).
+   * Calls listener with every change anyone commits (this process's own stores, other processes,
+   * other machines) until the returned function is called: PostgreSQL by LISTEN/NOTIFY within
+   * milliseconds, SQLite by polling each profile's file (within a quarter second). Changes made
+   * before the call are not reported. Null when a backend has no change feed (every backend here
+   * has one; callers still fall back to re-reading).
    */
   watch(listener: (change: StoreChange) => void): Promise<(() => Promise<void>) | null>;
   close(): Promise<void>;

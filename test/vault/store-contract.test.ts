@@ -1,16 +1,24 @@
 // One contract for every Store backend: the same behaviours run against SQLite (a temp file) and
 // PostgreSQL (a throwaway server from test/support/postgres.ts). PostgreSQL-only checks follow:
 // profiles sharing one kv table, "two machines" (separate pools) contending, concurrent first
-// starts, redacted locations, an unreachable server and a server restart.
+// starts, redacted locations, an unreachable server and a server restart. Each backend's change
+// feed is tested against writes from another process (SQLite) or another machine (PostgreSQL).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { AuthsomeError } from '../../src/util/index.ts';
+import { sealValue } from '../../src/vault/codec.ts';
+import { Home } from '../../src/vault/home.ts';
 import { PgStore } from '../../src/vault/pg-store.ts';
+import { SqliteBackend } from '../../src/vault/sqlite-backend.ts';
 import { SqliteStore } from '../../src/vault/sqlite-store.ts';
-import type { Store } from '../../src/vault/store.ts';
-import { cleanupHomes, tempDir } from '../support/homes.ts';
+import type { Store, StoreChange } from '../../src/vault/store.ts';
+import { REPO_ROOT, cleanupHomes, tempDir } from '../support/homes.ts';
 import { closedPort, startPostgres, type TestPostgres } from '../support/postgres.ts';
 
 after(cleanupHomes);
@@ -428,6 +436,146 @@ describe('PostgreSQL only', () => {
     } finally {
       await stop();
       await watcher.close();
+    }
+  });
+});
+
+describe('SQLite only: the change feed', () => {
+  // Another process writes the file, as another `authsome` would: its own connection, its own commit.
+  const WRITER = `
+    const Database = require('better-sqlite3');
+    const [path, ops] = [process.argv[1], JSON.parse(process.argv[2])];
+    const db = new Database(path, { timeout: 5000 });
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    db.exec('CREATE TABLE IF NOT EXISTS authsome_leases (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL)');
+    db.transaction(() => {
+      for (const [op, key, value] of ops) {
+        if (op === 'put') db.prepare('INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)').run(key, value);
+        if (op === 'delete') db.prepare('DELETE FROM kv WHERE key = ?').run(key);
+        if (op === 'touch') db.prepare('UPDATE kv SET value = value WHERE key = ?').run(key);
+        if (op === 'lease') db.prepare('INSERT OR REPLACE INTO authsome_leases VALUES (?, ?, ?)').run(key, 'other', Date.now() + 1000);
+      }
+    })();
+    db.close();`;
+  type Op = ['put', string, string] | ['delete', string] | ['touch', string] | ['lease', string];
+  const inAnotherProcess = (path: string, ops: Op[]) => promisify(execFile)(process.execPath, ['-e', WRITER, path, JSON.stringify(ops)], { cwd: REPO_ROOT });
+  const sealed = (text: string) => sealValue(randomBytes(32), text);
+
+  /** A home with a profile whose store holds `keys` before anyone watches. */
+  const homeWith = async (profile: string, keys: string[]) => {
+    const home = new Home(tempDir());
+    mkdirSync(home.profileDir(profile), { recursive: true });
+    await inAnotherProcess(home.storeFile(profile), keys.map((key) => ['put', key, sealed(key)] as Op));
+    return home;
+  };
+
+  /** Watches a home; `until(key)` resolves with every change seen once `key` has been reported. */
+  const watch = async (home: Home) => {
+    const backend = new SqliteBackend(home);
+    const seen: StoreChange[] = [];
+    let wake = () => {};
+    const stop = await backend.watch((change) => {
+      seen.push(change);
+      wake();
+    });
+    assert.ok(stop, 'SQLite has a change feed');
+    return {
+      async until(profile: string, key: string): Promise<StoreChange[]> {
+        // The feed's own timer never keeps a process alive; this deadline does, and fails the test.
+        const deadline = Date.now() + 5000;
+        while (!seen.some((c) => c.profile === profile && c.key === key)) {
+          const left = deadline - Date.now();
+          if (left <= 0) assert.fail(`${key} not reported within 5 s; seen: ${JSON.stringify(seen)}`);
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, left);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        return seen.splice(0).sort((a, b) => `${a.profile} ${a.key}`.localeCompare(`${b.profile} ${b.key}`));
+      },
+      async stop() {
+        await stop();
+        await backend.close();
+      },
+    };
+  };
+
+  test('a write from another process is reported by its key alone; what was there before is not', async () => {
+    const home = await homeWith('default', ['profile:default:a:metadata', 'profile:default:b:metadata']);
+    const feed = await watch(home);
+    try {
+      const value = sealed('new');
+      await inAnotherProcess(home.storeFile('default'), [['put', 'profile:default:a:metadata', value]]);
+      const changes = await feed.until('default', 'profile:default:a:metadata');
+      assert.deepEqual(changes, [{ profile: 'default', key: 'profile:default:a:metadata' }]);
+      assert.ok(!JSON.stringify(changes).includes(value), 'keys, never values');
+    } finally {
+      await feed.stop();
+    }
+  });
+
+  test('a delete is reported, and so is a rewrite of the same plaintext (a new nonce)', async () => {
+    const home = await homeWith('default', ['profile:default:a:metadata', 'profile:default:b:metadata', 'profile:default:c:metadata']);
+    const feed = await watch(home);
+    try {
+      await inAnotherProcess(home.storeFile('default'), [['delete', 'profile:default:b:metadata'], ['put', 'profile:default:c:metadata', sealed('profile:default:c:metadata')]]);
+      assert.deepEqual(await feed.until('default', 'profile:default:c:metadata'), [
+        { profile: 'default', key: 'profile:default:b:metadata' },
+        { profile: 'default', key: 'profile:default:c:metadata' },
+      ]);
+    } finally {
+      await feed.stop();
+    }
+  });
+
+  test('a commit that changes no key (a lease, an idle UPDATE) reports nothing', async () => {
+    const home = await homeWith('default', ['profile:default:a:metadata']);
+    const feed = await watch(home);
+    try {
+      await inAnotherProcess(home.storeFile('default'), [['lease', 'lease:x'], ['touch', 'profile:default:a:metadata']]);
+      // A later write is the barrier: once it is reported, the commit before it has been looked at.
+      await inAnotherProcess(home.storeFile('default'), [['put', 'profile:default:z:metadata', sealed('z')]]);
+      assert.deepEqual(await feed.until('default', 'profile:default:z:metadata'), [{ profile: 'default', key: 'profile:default:z:metadata' }]);
+    } finally {
+      await feed.stop();
+    }
+  });
+
+  test('a profile created after watching began is picked up, every key it holds reported', async () => {
+    const home = await homeWith('default', ['profile:default:a:metadata']);
+    const feed = await watch(home);
+    try {
+      mkdirSync(home.profileDir('work'));
+      await inAnotherProcess(home.storeFile('work'), [['put', 'profile:work:a:metadata', sealed('a')], ['put', 'profile:work:a:connection:default', sealed('c')]]);
+      assert.deepEqual(await feed.until('work', 'profile:work:a:metadata'), [
+        { profile: 'work', key: 'profile:work:a:connection:default' },
+        { profile: 'work', key: 'profile:work:a:metadata' },
+      ]);
+    } finally {
+      await feed.stop();
+    }
+  });
+
+  test('a commit of this process\'s own store is reported too (a daemon\'s or a run\'s own refresh)', async () => {
+    const home = await homeWith('default', ['profile:default:a:metadata']);
+    const feed = await watch(home);
+    const store = SqliteStore.open(home.storeFile('default'), { create: false });
+    try {
+      await store.transaction(async (tx) => {
+        await tx.put('profile:default:a:connection:default', sealed('c'));
+        await tx.put('profile:default:a:state', sealed('s'));
+      });
+      assert.deepEqual(await feed.until('default', 'profile:default:a:state'), [
+        { profile: 'default', key: 'profile:default:a:connection:default' },
+        { profile: 'default', key: 'profile:default:a:state' },
+      ]);
+    } finally {
+      await store.close();
+      await feed.stop();
     }
   });
 });

@@ -130,7 +130,9 @@ function relative(iso: string): string {
 /**
  * Listens to /ui/api/events and says, in a live region, which connection changed elsewhere (a
  * refresh by another process or machine, a login, a logout), with a button to reload the table.
- * It never reloads by itself: that would take the keyboard focus away mid-task.
+ * It never reloads by itself: that would take the keyboard focus away mid-task. A change the
+ * table already shows is no news: the page's own action (refresh, connect, disconnect) reaches
+ * the store's change feed too, and on SQLite the feed may report it after the page reloaded.
  */
 export const LIVE_SCRIPT = `
 (() => {
@@ -141,8 +143,16 @@ export const LIVE_SCRIPT = `
   live.querySelector('[data-live-reload]').addEventListener('click', () => location.reload());
   const source = new EventSource('/ui/api/events');
   source.addEventListener('ready', () => { live.dataset.ready = '1'; });
+  const instant = (iso) => (iso ? Date.parse(iso) : null);
+  const shown = (change) => {
+    const row = [...document.querySelectorAll('tr[data-row]')].find((r) => r.dataset.row === change.provider + '/' + change.connection);
+    if (change.kind === 'removed') return !row;
+    const countdown = row && row.querySelector('[data-countdown]');
+    return Boolean(row) && row.dataset.state === change.status && instant(countdown && countdown.dataset.countdown) === instant(change.expires_at);
+  };
   source.addEventListener('change', (event) => {
     const change = JSON.parse(event.data);
+    if (shown(change)) return;
     seen.add(change.provider + ' (' + change.connection + ')' + (change.kind === 'removed' ? ' removed' : ': ' + change.status));
     text.textContent = 'Changed elsewhere since this page loaded: ' + [...seen].join(', ') + '.';
     live.hidden = false;
