@@ -22,6 +22,8 @@ export interface RunOptions {
   /** A test-only DNS override, like curl's --connect-to: "host:port:addr:port,…". */
   connectTo?: string;
   log: (line: string) => void;
+  /** Masks known secrets in what the proxy tells the child (a refusal's message and hint). */
+  redact?: (text: string) => string;
   audit: (fields: Record<string, unknown>) => void;
 }
 
@@ -35,11 +37,17 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
   const leaves = new LeafCache(ca);
   leaves.warm(table.routes.map((route) => route.host).filter((host): host is string => host !== null));
   const credentials = new CredentialCache(options.credentials);
-  // A refresh on another machine replaces the token this run holds: drop it when the store says so.
+  // A refresh or a login in another process (or on another machine) replaces the credential this
+  // run holds: drop it when the store says so, and the next request reads the new one.
   const watching = options.credentials.watch?.((changed) => {
     options.log(`proxy: credential changed in the store: ${changed ? `${changed.provider} (${changed.connection})` : 'everything'}`);
     credentials.invalidate(changed);
-  }).catch((error: Error) => {
+  }).then((stop) => {
+    // The feed reports changes from its start on; a credential the child fetched before that
+    // (the child may already be running) is read once more.
+    credentials.invalidate(null);
+    return stop;
+  }, (error: Error) => {
     options.log(`proxy: no change feed: ${error.message}`);
     return null;
   });
@@ -50,6 +58,7 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
     secret: randomBytes(24).toString('base64url'),
     connectTo: parseConnectTo(options.connectTo),
     log: options.log,
+    redact: options.redact,
   });
   for (const route of table.routes) options.log(`proxy: route ${route.label}`);
   const files = writeChildFiles(options.home, ca.certPem, ca.certFile, options.env);

@@ -9,6 +9,7 @@ import { TLSSocket, rootCertificates } from 'node:tls';
 import type { Injection } from '../broker/index.ts';
 import type { LeafCache } from './certificates.ts';
 import type { CredentialCache } from './credentials.ts';
+import { credentialRefusal, rawRefusal, sendRefusal } from './refusal.ts';
 import type { Route, RouteTable } from './routes.ts';
 import { sameSecret } from './secret.ts';
 import { RunStats } from './stats.ts';
@@ -28,6 +29,8 @@ export interface ProxyOptions {
   /** CAs to trust for upstreams besides Node's roots (`doctor --proxy`'s probe server). */
   upstreamCA?: string[];
   log: (line: string) => void;
+  /** Masks known secrets in what the proxy itself tells the child (the process's one redactor). */
+  redact?: (text: string) => string;
 }
 
 export interface RunningProxy {
@@ -147,10 +150,13 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       try {
         injection = await options.credentials.get(decision.route);
       } catch (error) {
-        // The child gets an answer it can show, never a hang; the reason names the fix.
-        options.log(`proxy: no credential for ${decision.route.label}: ${(error as Error).message}`);
-        stats.status(target.host, 502);
-        res.writeHead(502, { 'content-type': 'text/plain' }).end(`authsome proxy: ${(error as Error).message}\n`);
+        // The child gets an answer it can show, never a hang, and never the request sent without
+        // its credential: a 401 naming the fix when a login is what it takes (refusal.ts).
+        const refusal = credentialRefusal(error, decision.route, options.redact);
+        options.log(`proxy: no credential for ${decision.route.label}: ${(error as Error).message}; answered ${refusal.status}`);
+        stats.status(target.host, refusal.status);
+        req.resume();
+        sendRefusal(res, refusal);
         return;
       }
     } else if (decision.why.startsWith('ambiguous') || decision.why.includes('OAuth endpoint')) {
@@ -219,7 +225,18 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     const decision = options.routes.decide(target.host, req.url ?? '/');
     stats.request(target.host);
     let injection: Injection | null = null;
-    if (decision.inject) injection = await options.credentials.get(decision.route).catch(() => null);
+    if (decision.inject) {
+      try {
+        injection = await options.credentials.get(decision.route);
+      } catch (error) {
+        // As for plain requests: the upgrade is refused here, never sent on without its credential.
+        const refusal = credentialRefusal(error, decision.route, options.redact);
+        options.log(`proxy: no credential for ${decision.route.label}: ${(error as Error).message}; upgrade answered ${refusal.status}`);
+        stats.status(target.host, refusal.status);
+        socket.end(rawRefusal(refusal));
+        return;
+      }
+    }
     const to = where(target);
     const upstream = httpsRequest({
       host: to.host, port: to.port, servername: isIP(target.host) ? undefined : target.host, method: req.method, rejectUnauthorized: true,

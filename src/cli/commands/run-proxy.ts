@@ -1,5 +1,6 @@
 // run: execute a command behind the credential-injecting proxy; the child never holds a secret.
 import type { Command } from 'commander';
+import { redactor } from '../../audit/index.ts';
 import { RESYNC } from '../../broker/index.ts';
 import { AuthsomeError } from '../../util/index.ts';
 import { action } from './run.ts';
@@ -48,6 +49,7 @@ export function registerRunProxy(program: Command): void {
           }),
         },
         log: (line) => authsome.debug(line),
+        redact: (text) => redactor.redact(text),
         audit: (fields) => authsome.auditRun(fields),
       });
     }));
