@@ -5,7 +5,7 @@ import { action } from './run.ts';
 export function registerRefresh(program: Command): void {
   program
     .command('refresh <provider>')
-    .description('renew an OAuth connection\'s access token now (get, export and the library do it when due)')
+    .description('renew an OAuth connection\'s access token now, due or not (every access call — get, export, run, the library — renews it when due)')
     .option('--connection <name>', 'connection name (default: the provider\'s default connection)')
     .action(action<{ connection?: string }>(async ({ authsome, out }, [provider], options) => {
       const result = await authsome.refresh(provider!, options.connection ? { connection: options.connection } : {});
