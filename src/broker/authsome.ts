@@ -4,7 +4,7 @@ import { AuditLog, debugLog, type AuditEntry } from '../audit/index.ts';
 import type { ProviderEntry, RegisteredProvider } from '../providers/index.ts';
 import { AuthsomeError, resolveSettings, toAuthsomeError, type Environment, type Settings, type SettingsOverrides } from '../util/index.ts';
 import {
-  DEFAULT_PROFILE, describeKeySource, keys, passphraseEncryption, storeInKeyring, generateKey, writeKeyFile,
+  DEFAULT_PROFILE, describeKeySource, keys,
   type ConnectionRecord, type KeySourceName, type StoreChange,
 } from '../vault/index.ts';
 import { loginWithApiKey, type ApiKeyLoginOptions, type LoginResult } from './api-key-login.ts';
@@ -16,6 +16,7 @@ import { BrokerContext, requireName } from './context.ts';
 import { authHeaders, connectionField, credentialValue, isSecretField, presentConnection } from './credentials.ts';
 import { doctor, type DoctorReport } from './doctor.ts';
 import { chooseStore } from './store-choice.ts';
+import { chooseKeySource } from './key-setup.ts';
 import { connectionViewOf, connectionViews, type ConnectionView } from './connection-view.ts';
 import type { MigrationOptions, MigrationResult } from './store-migration.ts';
 import { exportVariables, type ExportedVariable } from './export.ts';
@@ -115,8 +116,10 @@ export class Authsome {
   async init(options: { keySource?: KeySourceName; storeUrl?: string } = {}): Promise<InitResult> {
     const { home, vault, settings } = this.#ctx;
     if (options.storeUrl !== undefined) await chooseStore(this.#ctx, options.storeUrl);
-    const existed = home.exists() && home.readConfig() !== null && (await vault.keyRing(false).catch(() => null)) !== null;
-    home.ensureLayout();
+    const hadConfig = home.hasConfig();
+    // A key that is there but does not open (a wrong passphrase, a damaged master.key) fails here:
+    // it is never a reason to make a new one over the records it seals.
+    const existed = home.exists() && (await vault.keyRing(false)) !== null;
     const config = home.readConfig();
     const wanted = options.keySource ?? config.encryption.mode;
     if (existed && wanted !== config.encryption.mode) {
@@ -124,18 +127,8 @@ export class Authsome {
         hint: 'Changing the key source of an existing store is not supported; start a new AUTHSOME_HOME.',
       });
     }
-    if (!existed && !settings.masterKey) {
-      if (wanted === 'passphrase') {
-        if (!settings.passphrase) throw new AuthsomeError('input_required', 'set AUTHSOME_PASSPHRASE to initialize a passphrase-protected store');
-        const { config: encryption } = await passphraseEncryption(settings.passphrase);
-        home.writeConfig({ ...config, encryption });
-      } else if (wanted === 'keyring') {
-        await storeInKeyring(generateKey());
-        home.writeConfig({ ...config, encryption: { mode: 'keyring' } });
-      } else if ((await vault.countRecords()) === 0) {
-        writeKeyFile(home.masterKeyFile, generateKey());
-      }
-    }
+    if (!existed && !settings.masterKey) await chooseKeySource(this.#ctx, wanted, { hadConfig, explicit: options.keySource !== undefined });
+    home.ensureLayout();
     const ring = await vault.keyRing(true);
     home.ensureProfile(this.profile);
     if (!existed) this.#ctx.auditEvent('init', { key_source: ring ? describeKeySource(ring.source) : wanted, status: 'success' });

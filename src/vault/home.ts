@@ -1,8 +1,9 @@
 // The home folder (AUTHSOME_HOME, default ~/.authsome): its layout, the version marker,
-// config.json and profile metadata, all in the Python implementation's formats.
+// config.json and profile metadata, all in the Python implementation's formats. First writes are
+// exclusive, so processes that start together on a fresh home agree on one config.json.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuthsomeError, ensurePrivateDir, indentedJson, toRecordTimestamp, writePrivateFile } from '../util/index.ts';
+import { AuthsomeError, createPrivateFile, ensurePrivateDir, indentedJson, toRecordTimestamp, writePrivateFile } from '../util/index.ts';
 import { isValidName } from './keys.ts';
 
 export const STORE_VERSION = 2;
@@ -65,8 +66,8 @@ export class Home {
   ensureLayout(): void {
     ensurePrivateDir(this.root);
     this.checkVersion();
-    if (!existsSync(this.versionFile)) writePrivateFile(this.versionFile, `${STORE_VERSION}\n`);
-    if (!existsSync(this.configFile)) this.writeConfig(defaultConfig());
+    if (!existsSync(this.versionFile)) createPrivateFile(this.versionFile, `${STORE_VERSION}\n`);
+    if (!existsSync(this.configFile)) this.createConfig(defaultConfig());
     ensurePrivateDir(this.profilesDir);
     ensurePrivateDir(this.providersDir);
   }
@@ -87,6 +88,20 @@ export class Home {
       throw new AuthsomeError('store_unavailable', `${this.configFile}: encryption.mode "${String(mode)}" is not one of local_key, keyring, passphrase`);
     }
     return config;
+  }
+
+  hasConfig(): boolean {
+    return existsSync(this.configFile);
+  }
+
+  /**
+   * Writes config.json only if there is none yet (the key source and a passphrase's salt live
+   * there, so the first one written must be the one everybody uses). False: another process
+   * wrote it first; read theirs.
+   */
+  createConfig(config: HomeConfig): boolean {
+    ensurePrivateDir(this.root);
+    return createPrivateFile(this.configFile, indentedJson(config));
   }
 
   /** Writes config.json as Python does (indent 2, no trailing newline), keeping unknown keys. */
@@ -135,10 +150,10 @@ export class Home {
         updated_at: now,
         description: description ?? (profile === DEFAULT_PROFILE ? 'Default local profile' : null),
       };
-      writePrivateFile(metadataFile, indentedJson(metadata));
+      createPrivateFile(metadataFile, indentedJson(metadata));
     }
     const lockFile = join(dir, 'lock');
-    if (!existsSync(lockFile)) writePrivateFile(lockFile, '');
+    if (!existsSync(lockFile)) createPrivateFile(lockFile, '');
   }
 }
 

@@ -3,7 +3,7 @@
 export { Home, STORE_VERSION, DEFAULT_PROFILE, defaultConfig, type HomeConfig, type ProfileMetadata, type KeySourceName } from './home.ts';
 export { sealValue, openValue, looksLikeSealedValue, KEY_BYTES } from './codec.ts';
 export {
-  loadKeyRing, decodeKey, generateKey, writeKeyFile, readKeyFile, passphraseEncryption, storeInKeyring, describeKeySource,
+  loadKeyRing, decodeKey, generateKey, writeKeyFile, readKeyFile, passphraseEncryption, storeInKeyring, checkKeyring, describeKeySource,
   type KeyRing, type KeySource, type KeySecrets,
 } from './master-key.ts';
 export { keys, parseKey, isValidName, type ParsedKey, type RecordKind } from './keys.ts';

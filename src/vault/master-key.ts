@@ -1,9 +1,10 @@
 // Master key sources (store-format.md): AUTHSOME_MASTER_KEY (environment, overrides all),
 // local_key (master.key, default), passphrase (scrypt, parameters in config.json), keyring.
-// A missing key is created only when no encrypted record exists: never a new key over old data.
+// A missing key is created only when no encrypted record exists: never a new key over old data;
+// and created exclusively: of processes that start together on a fresh home, one key wins.
 import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes, scrypt as scryptCallback } from 'node:crypto';
-import { AuthsomeError, indentedJson, writePrivateFile } from '../util/index.ts';
+import { AuthsomeError, createPrivateFile, indentedJson, writePrivateFile } from '../util/index.ts';
 import { KEY_BYTES, openValue, sealValue } from './codec.ts';
 import type { Home, HomeConfig, KeySourceName } from './home.ts';
 
@@ -67,7 +68,19 @@ export function generateKey(): Buffer {
 
 /** master.key in the Python layout: indent 2, no trailing newline, mode 0600. */
 export function writeKeyFile(path: string, key: Buffer): void {
-  writePrivateFile(path, indentedJson({ version: 1, key: key.toString('base64'), algorithm: 'AES-256-GCM', note: KEY_NOTE }));
+  writePrivateFile(path, keyFileText(key));
+}
+
+/**
+ * Creates master.key unless one exists, and returns the key in it: ours, or the one another
+ * process created first (written whole before it appeared, so it can be read at once).
+ */
+export function createKeyFile(path: string, key: Buffer): Buffer {
+  return createPrivateFile(path, keyFileText(key)) ? key : readKeyFile(path);
+}
+
+function keyFileText(key: Buffer): string {
+  return indentedJson({ version: 1, key: key.toString('base64'), algorithm: 'AES-256-GCM', note: KEY_NOTE });
 }
 
 export function readKeyFile(path: string): Buffer {
@@ -90,15 +103,15 @@ function readKeyFileIfPresent(path: string): Buffer | null {
 async function localKey(home: Home, options: LoadKeyOptions): Promise<Buffer | null> {
   if (existsSync(home.masterKeyFile)) return readKeyFile(home.masterKeyFile);
   const records = await options.countEncryptedRecords();
+  // Records that appeared since the first look were sealed by a process that created the key meanwhile.
+  if (records > 0 && existsSync(home.masterKeyFile)) return readKeyFile(home.masterKeyFile);
   if (records > 0) {
     throw new AuthsomeError('master_key_missing', `${home.masterKeyFile} is missing, but the store holds ${records} encrypted record${records === 1 ? '' : 's'}; refusing to create a new key over them`, {
       hint: 'Restore master.key from a backup (or set AUTHSOME_MASTER_KEY to the key). Nothing was changed.',
     });
   }
   if (!options.create) return null;
-  const key = generateKey();
-  writeKeyFile(home.masterKeyFile, key);
-  return key;
+  return createKeyFile(home.masterKeyFile, generateKey());
 }
 
 export interface ScryptParams {
@@ -167,6 +180,16 @@ async function keyringKey(options: LoadKeyOptions): Promise<Buffer | null> {
   const key = generateKey();
   await storeInKeyring(key);
   return key;
+}
+
+/** Fails unless the OS keyring can be read here; never writes (an entry there may be another home's key). */
+export async function checkKeyring(): Promise<void> {
+  const entry = await keyringEntry();
+  try {
+    entry.getPassword();
+  } catch (error) {
+    throw keyringError(error);
+  }
 }
 
 export async function storeInKeyring(key: Buffer): Promise<void> {

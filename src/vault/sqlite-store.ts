@@ -30,18 +30,32 @@ export class SqliteStore implements Store {
 
   static open(path: string, options: SqliteStoreOptions): SqliteStore {
     if (!options.create && !existsSync(path)) return new SqliteStore(path, null);
+    return options.create ? SqliteStore.#openForWriting(path) : SqliteStore.#openForReading(path);
+  }
+
+  static #openForWriting(path: string): SqliteStore {
     let db: Database.Database | undefined;
     try {
       // SQLite would create the file with the umask's mode (often 0644); the store must be 0600,
       // and SQLite gives its -wal and -shm files the database file's mode.
-      if (options.create && !existsSync(path)) closeSync(openSync(path, 'a', FILE_MODE));
-      db = new Database(path, { fileMustExist: !options.create, timeout: BUSY_TIMEOUT_MS, ...nativeBindingOption() });
-      const hasKv = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kv'").get() !== undefined;
-      if (!hasKv) {
-        db.pragma('journal_mode = WAL');
-        db.exec(KV_DDL);
-      }
+      if (!existsSync(path)) closeSync(openSync(path, 'a', FILE_MODE));
+      db = new Database(path, { timeout: BUSY_TIMEOUT_MS, ...nativeBindingOption() });
+      if (!hasKvTable(db)) createKvTable(db);
       return new SqliteStore(path, db);
+    } catch (error) {
+      db?.close();
+      throw storeError(path, error);
+    }
+  }
+
+  static #openForReading(path: string): SqliteStore {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path, { fileMustExist: true, timeout: BUSY_TIMEOUT_MS, ...nativeBindingOption() });
+      // A file whose kv table another process is still creating reads as empty; a write reopens it.
+      if (hasKvTable(db)) return new SqliteStore(path, db);
+      db.close();
+      return new SqliteStore(path, null);
     } catch (error) {
       db?.close();
       throw storeError(path, error);
@@ -182,6 +196,27 @@ export class SqliteStore implements Store {
     } catch (error) {
       throw storeError(this.location, error);
     }
+  }
+}
+
+function hasKvTable(db: Database.Database): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kv'").get() !== undefined;
+}
+
+/**
+ * Creates kv with the Python's exact DDL, which has no IF NOT EXISTS (sqlite_master must read the
+ * same to both). Processes that start together on a fresh store all find it missing, so the check
+ * is repeated inside a write transaction: one creates it, the others see it there.
+ */
+function createKvTable(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    if (!hasKvTable(db)) db.exec(KV_DDL);
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw error;
   }
 }
 

@@ -7,11 +7,22 @@ export interface Contender {
   /** Node's arguments (the script must wait for a line on stdin before it starts: see cliOnSignal). */
   argv: string[];
   env: Record<string, string>;
+  /** What the process reads on stdin after the release line (an API key for --api-key-stdin). */
+  input?: string;
 }
 
-/** Node arguments that run the CLI with args once a line arrives on stdin. */
+/**
+ * Node arguments that run the CLI with args once a line arrives on stdin. Whatever follows that
+ * line is put back on stdin, so the CLI reads it as its own input.
+ */
 export function cliOnSignal(args: string[]): string[] {
-  return ['-e', `process.stdin.once('data', () => import(${JSON.stringify(CLI)}))`, 'authsome', ...args];
+  const gate = `process.stdin.once('data', (chunk) => {
+    process.stdin.pause();
+    const rest = chunk.subarray(chunk.indexOf(10) + 1);
+    if (rest.length) process.stdin.unshift(rest);
+    import(${JSON.stringify(CLI)});
+  })`;
+  return ['-e', gate, 'authsome', ...args];
 }
 
 export function together(contenders: Contender[]): Promise<CliResult[]> {
@@ -23,6 +34,6 @@ export function together(contenders: Contender[]): Promise<CliResult[]> {
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     return { child, done: new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))) };
   });
-  for (const { child } of children) child.stdin.end('go\n');
+  children.forEach(({ child }, i) => child.stdin.end(`go\n${contenders[i]!.input ?? ''}`));
   return Promise.all(children.map((c) => c.done));
 }
