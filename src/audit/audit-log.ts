@@ -22,7 +22,7 @@ export class AuditLog {
     const line = redactor.redact(spacedJson(entry)) + '\n';
     try {
       // A failed first login in a new home still leaves its trace (the home is created 0700).
-      ensurePrivateDir(dirname(this.path));
+      if (!existsSync(dirname(this.path))) ensurePrivateDir(dirname(this.path));
       appendFileSync(this.path, line, { mode: FILE_MODE });
     } catch (error) {
       if (isNotWritable(error)) throw notWritableError(this.path, error);

@@ -102,6 +102,7 @@ export class Authsome {
     const settings = options.settings ?? resolveSettings(env, options);
     this.#ctx = new BrokerContext(settings, debugLog({ verbose: settings.verbose, file: join(settings.home, 'logs', 'authsome.log') }), env);
     this.#onWarning = options.onWarning ?? ((message) => this.#ctx.log.debug(`warning: ${message}`));
+    this.#ctx.onWarning = (message) => this.#onWarning(message);
   }
 
   get home(): string {

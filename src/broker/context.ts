@@ -3,14 +3,21 @@
 import { join } from 'node:path';
 import { AuditLog, DebugLog, redactor, silentLog } from '../audit/index.ts';
 import { ProviderRegistry } from '../providers/index.ts';
-import { AuthsomeError, type Environment, type Settings } from '../util/index.ts';
+import { AuthsomeError, writeFailureCode, type Environment, type Settings } from '../util/index.ts';
 import { DEFAULT_PROFILE, Vault, isValidName } from '../vault/index.ts';
 
 export class BrokerContext {
   readonly vault: Vault;
   readonly registry: ProviderRegistry;
   readonly audit: AuditLog;
+  /**
+   * Told of what a caller should know although the operation itself went through: an audit entry
+   * that could not be written, renewed tokens kept in a rescue file. The door decides where it
+   * goes (the CLI prints `Warning: …`); by default nowhere.
+   */
+  onWarning: (message: string) => void = () => {};
   #profile: string | undefined;
+  #auditFailed = false;
 
   /**
    * @param env where provider-named variables are read (client.client_id_env, api_key.env_var):
@@ -53,8 +60,20 @@ export class BrokerContext {
     return profile;
   }
 
+  /**
+   * Appends to the audit log. A log that cannot be written (a read-only home, a full disk) never
+   * fails or replaces the outcome of what it records, which has already happened: it is a warning,
+   * given once per process.
+   */
   auditEvent(event: string, fields: Record<string, unknown> = {}): void {
-    this.audit.append(event, fields);
+    try {
+      this.audit.append(event, fields);
+    } catch (error) {
+      if (this.#auditFailed) return;
+      this.#auditFailed = true;
+      const cause = (error as { cause?: unknown }).cause ?? error;
+      this.onWarning(`could not write the audit log ${this.audit.path} (${writeFailureCode(cause)}); this ${event} is not recorded there`);
+    }
   }
 }
 

@@ -1,8 +1,8 @@
 // `doctor`: checks the home layout, permissions, master key, every store and every record, and
 // the provider files. Each finding says what is wrong and the command that fixes it.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileMode, toAuthsomeError } from '../util/index.ts';
+import { fileMode, notWritableError, toAuthsomeError, writeProblem } from '../util/index.ts';
 import { describeKeySource, parseKey, parseRecord, type StoreProbe } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
 
@@ -46,6 +46,7 @@ export async function doctor(ctx: BrokerContext): Promise<DoctorReport> {
   if (!versionOk) return { home: home.root, healthy: false, findings };
 
   checkModes(home.root, findings);
+  checkWritable(home.root, findings);
 
   const configOk = await attempt('config', () => {
     const config = home.readConfig();
@@ -124,7 +125,28 @@ function checkModes(root: string, findings: Finding[]): void {
   visit(root);
   if (wrong.length === 0) findings.push({ check: 'permissions', status: 'ok', message: 'folders 0700, files 0600' });
   else {
-    const fix = wrong.length <= 3 ? wrong.join('; ') : `chmod -R go-rwx ${root}`;
+    const owner = statSync(root).uid;
+    // Only the owner can tighten them: say so when that is not the user running doctor.
+    const who = process.getuid && owner !== process.getuid() ? `as the home's owner (uid ${owner}): ` : '';
+    const fix = who + (wrong.length <= 3 ? wrong.join('; ') : `chmod -R go-rwx ${root}`);
     findings.push({ check: 'permissions', status: 'error', message: `${wrong.length} path(s) open to other users`, fix });
   }
+}
+
+/**
+ * A home this user cannot write (a read-only mount, another owner, a full disk) still serves
+ * reads; only logins, refreshes and other writes fail. Said as a warning, with the cause.
+ */
+function checkWritable(root: string, findings: Finding[]): void {
+  const problem = writeProblem(root);
+  if (!problem) {
+    findings.push({ check: 'writable', status: 'ok', message: 'the home can be written' });
+    return;
+  }
+  const failure = notWritableError(root, problem);
+  findings.push({
+    check: 'writable', status: 'warning',
+    message: `${root} is not writable here (${problem.code}): reads work (get, list, export, whoami); login, a due refresh and other writes fail with home_not_writable`,
+    ...(failure.hint ? { fix: failure.hint } : {}),
+  });
 }

@@ -1,10 +1,13 @@
 // The SQLite Store: profiles/<profile>/store.db with the Python `kv` table (WAL), plus a lease
-// table beside it that the Python implementation never reads.
+// table beside it that the Python implementation never reads. Reads never write: a store in a
+// home this process cannot write (read-only mount, another owner, full disk) is read from a
+// snapshot (sqlite-snapshot.ts), and only writes fail, with home_not_writable.
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { AuthsomeError, FILE_MODE, isNotWritable, notWritableError } from '../util/index.ts';
+import { AuthsomeError, FILE_MODE, isNotWritable, notWritableError, writeProblem } from '../util/index.ts';
+import { openSnapshot } from './sqlite-snapshot.ts';
 import type { Store, StoreEntry, StoreWriter } from './store.ts';
 
 /** Byte for byte the Python implementation's DDL, so sqlite_master looks the same to both. */
@@ -22,10 +25,13 @@ export class SqliteStore implements Store {
   #db: Database.Database | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #hasLeaseTable = false;
+  /** Set when the store is a snapshot read because this process cannot write here: why, for the first write. */
+  readonly #readOnly: AuthsomeError | null;
 
-  private constructor(path: string, db: Database.Database | null) {
+  private constructor(path: string, db: Database.Database | null, readOnly: AuthsomeError | null = null) {
     this.location = path;
     this.#db = db;
+    this.#readOnly = readOnly;
   }
 
   static open(path: string, options: SqliteStoreOptions): SqliteStore {
@@ -58,7 +64,11 @@ export class SqliteStore implements Store {
       return new SqliteStore(path, null);
     } catch (error) {
       db?.close();
-      throw storeError(path, error);
+      const failure = storeError(path, error);
+      // Damage and lock contention are what they say; anything else may be a home this process cannot write.
+      if (failure.code === 'store_corrupt' || (error as { code?: string }).code === 'SQLITE_BUSY') throw failure;
+      const snapshot = openSnapshot(path, failure, nativeBindingOption());
+      return new SqliteStore(path, snapshot.db, snapshot.readOnly);
     }
   }
 
@@ -172,6 +182,7 @@ export class SqliteStore implements Store {
 
   #delete(db: Database.Database | null, key: string): boolean {
     if (!db) return false;
+    if (this.#readOnly) throw this.#readOnly;
     return this.#guard(() => db.prepare('DELETE FROM kv WHERE key = ?').run(key)).changes > 0;
   }
 
@@ -186,6 +197,7 @@ export class SqliteStore implements Store {
   }
 
   #require(db: Database.Database | null): Database.Database {
+    if (this.#readOnly) throw this.#readOnly;
     if (!db) throw new AuthsomeError('store_unavailable', `the store at ${this.location} is not open for writing`);
     return db;
   }
@@ -248,8 +260,9 @@ function storeError(path: string, error: unknown): AuthsomeError {
       cause: error,
     });
   }
-  if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || isNotWritable(error)) {
-    return notWritableError(path, error);
+  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_CANTOPEN' || isNotWritable(error)) {
+    // SQLite's code says little (SQLITE_READONLY_DIRECTORY): name the file system's reason when there is one.
+    return notWritableError(path, isNotWritable(error) ? error : writeProblem(dirname(path)) ?? error);
   }
   if (code === 'SQLITE_BUSY') {
     return new AuthsomeError('store_unavailable', `the store ${path} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000} s`, {
