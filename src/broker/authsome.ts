@@ -178,7 +178,7 @@ export class Authsome {
   }
 
   /** Stores an API key as a connection; see ApiKeyLoginOptions for overwrite rules. */
-  loginWithApiKey(provider: string, apiKey: string, options: ApiKeyLoginOptions = {}): Promise<LoginResult> {
+  async loginWithApiKey(provider: string, apiKey: string, options: ApiKeyLoginOptions = {}): Promise<LoginResult> {
     return loginWithApiKey(this.#ctx, requireName('provider', provider), apiKey, { via: 'library', ...options });
   }
 
@@ -221,7 +221,7 @@ export class Authsome {
   /** Whether a connection exists (so a door can refuse before asking anyone for a secret). */
   async hasConnection(provider: string, options: { connection?: string } = {}): Promise<boolean> {
     const profile = this.#ctx.profile;
-    const key = keys.connection(profile, provider, options.connection ?? DEFAULT_CONNECTION);
+    const key = keys.connection(profile, requireName('provider', provider), requireName('connection', options.connection ?? DEFAULT_CONNECTION));
     return (await this.#ctx.vault.store(profile).get(key)) !== undefined;
   }
 
@@ -447,11 +447,11 @@ export class Authsome {
    * Deletes a custom provider definition (a bundled one of the same name applies again). Refuses
    * while any profile has connections for it, unless `force`; bundled providers cannot be unregistered.
    */
-  unregister(provider: string, options: { force?: boolean } = {}): Promise<UnregisterResult> {
+  async unregister(provider: string, options: { force?: boolean } = {}): Promise<UnregisterResult> {
     return unregisterProvider(this.#ctx, requireName('provider', provider), options);
   }
 
-  setDefault(provider: string, connection: string): Promise<void> {
+  async setDefault(provider: string, connection: string): Promise<void> {
     return setDefaultConnection(this.#ctx, provider, requireName('connection', connection));
   }
 

@@ -1,6 +1,6 @@
 // Reading connections and keeping the per-provider metadata record (connection_names,
 // default_connection, last_used_connection) consistent, as the Python implementation does.
-import { AuthsomeError, maskSecret } from '../util/index.ts';
+import { AuthsomeError, maskSecret, requireName } from '../util/index.ts';
 import { keys, orderRecord, type ConnectionRecord, type ProviderMetadataRecord, type VaultTransaction } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
 
@@ -8,7 +8,9 @@ export const DEFAULT_CONNECTION = 'default';
 
 /** Picks the connection a command means: the named one, else the provider's default. */
 export async function resolveConnectionName(ctx: BrokerContext, provider: string, connection?: string): Promise<string> {
-  if (connection) return connection;
+  // Every door (CLI, library, dashboard, socket API) reads through here: names are checked before any key is built.
+  requireName('provider', provider);
+  if (connection) return requireName('connection', connection);
   const metadata = await ctx.vault.read(ctx.profile, 'metadata', keys.metadata(ctx.profile, provider));
   return metadata?.default_connection || DEFAULT_CONNECTION;
 }

@@ -3,8 +3,8 @@
 import { join } from 'node:path';
 import { AuditLog, DebugLog, redactor, silentLog } from '../audit/index.ts';
 import { ProviderRegistry } from '../providers/index.ts';
-import { AuthsomeError, writeFailureCode, type Environment, type Settings } from '../util/index.ts';
-import { DEFAULT_PROFILE, Vault, isValidName } from '../vault/index.ts';
+import { AuthsomeError, requireName, writeFailureCode, type Environment, type Settings } from '../util/index.ts';
+import { DEFAULT_PROFILE, Vault } from '../vault/index.ts';
 
 export class BrokerContext {
   readonly vault: Vault;
@@ -44,8 +44,9 @@ export class BrokerContext {
 
   /** The active profile: explicit (flag, env, option) or config.json's default_profile. */
   get profile(): string {
+    // Checked wherever it came from (flag, AUTHSOME_PROFILE, option, config.json): it names a folder and prefixes every key.
     this.#profile ??= this.home.readConfig().default_profile || DEFAULT_PROFILE;
-    return this.#profile;
+    return requireName('profile', this.#profile);
   }
 
   /** Reads need the profile to exist (the default one is implicitly empty until first use). */
@@ -77,9 +78,5 @@ export class BrokerContext {
   }
 }
 
-export function requireName(kind: 'provider' | 'connection' | 'profile', name: string): string {
-  if (!isValidName(name)) {
-    throw new AuthsomeError('input_invalid', `"${name}" is not a valid ${kind} name`, { hint: 'Use letters, digits, ".", "_" or "-" (at most 64).' });
-  }
-  return name;
-}
+/** The one name rule (util/names.ts), for the broker's modules. */
+export { requireName } from '../util/index.ts';

@@ -21,4 +21,4 @@ export type { RemoteRevocation } from './remote-revocation.ts';
 export { describeRemote } from './remote-revocation.ts';
 export type { DeviceCode, PollProgress } from '../oauth/index.ts';
 export type { RouteSpec, Injection } from './proxy-support.ts';
-export { toAuthsomeError } from '../util/index.ts';
+export { toAuthsomeError, isValidName } from '../util/index.ts';

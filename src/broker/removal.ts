@@ -2,7 +2,7 @@
 // remove (everything the profile holds for a provider). OAuth tokens are revoked at the provider
 // first (RFC 7009), while its definition is known; the local removal happens whatever the provider
 // answers. Definitions are never touched here: deleting a custom one is unregister.ts's job.
-import { AuthsomeError, isAuthsomeError } from '../util/index.ts';
+import { AuthsomeError, isAuthsomeError, requireName } from '../util/index.ts';
 import { keys, type ConnectionRecord } from '../vault/index.ts';
 import { DEFAULT_CONNECTION, removeConnectionFromMetadata, resolveConnectionName } from './connections.ts';
 import type { BrokerContext } from './context.ts';
@@ -53,6 +53,7 @@ export async function revoke(ctx: BrokerContext, provider: string): Promise<Remo
  * for a client again. The definition, bundled or custom, stays.
  */
 export async function removeProvider(ctx: BrokerContext, provider: string): Promise<RemovalResult> {
+  requireName('provider', provider);
   const known = (await ctx.registry.get(provider).catch(() => null)) !== null;
   const { records, ...result } = await revokeAndForget(ctx, provider);
   if (!known && records === 0) {
@@ -67,6 +68,7 @@ export async function removeProvider(ctx: BrokerContext, provider: string): Prom
 
 /** Revokes every connection remotely, then deletes every record under profile:<p>:<provider>:. */
 async function revokeAndForget(ctx: BrokerContext, provider: string): Promise<RemovalResult & { records: number }> {
+  requireName('provider', provider);
   const profile = ctx.requireProfileForRead();
   const prefix = keys.providerPrefix(profile, provider);
   const remote: Record<string, RemoteRevocation> = {};
@@ -95,6 +97,8 @@ function remoteStatuses(result: RemovalResult): Record<string, RemoteRevocation[
 }
 
 export async function setDefaultConnection(ctx: BrokerContext, provider: string, connection: string): Promise<void> {
+  requireName('provider', provider);
+  requireName('connection', connection);
   const profile = ctx.requireProfileForRead();
   await ctx.vault.transaction(profile, async (tx) => {
     if (!(await tx.read('connection', keys.connection(profile, provider, connection)))) {

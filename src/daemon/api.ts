@@ -2,7 +2,7 @@
 // user can drive it). Sessions stream their events as JSON lines on the response of the request
 // that opened them; closing that response abandons the session.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toAuthsomeError, type ConnectionView, type IssuedCredential } from '../broker/index.ts';
+import { isValidName, toAuthsomeError, type ConnectionView, type IssuedCredential } from '../broker/index.ts';
 import type { SessionEvent, SessionRegistry, SessionSpec } from './sessions.ts';
 
 export interface DaemonStatus {
@@ -124,6 +124,8 @@ function checkSpec(body: unknown): SessionSpec {
   };
   if (!spec || typeof spec !== 'object') throw new Error('expected a JSON object');
   text(spec.provider, 'provider');
+  // It names the session in pages and in the daemon's log: the one name rule, as at every other door.
+  if (!isValidName(spec.provider)) throw new Error('provider must be a provider name');
   if (spec.kind === 'callback') text(spec.state, 'state');
   else if (spec.kind === 'input') {
     text(spec.title, 'title');

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AuthsomeError, ensurePrivateDir, writePrivateFile } from '../util/index.ts';
+import { AuthsomeError, ensurePrivateDir, requireName, writePrivateFile } from '../util/index.ts';
 import type { UnknownField } from './known-fields.ts';
 import { checkProviderFile, checkProviderText, loadProviderFile, validateProviderDefinition } from './load.ts';
 import type { ProviderDefinition } from './schema.ts';
@@ -155,7 +155,7 @@ export class ProviderRegistry {
 
   /** The custom definition files of a provider in <home>/providers/ (normally one). */
   customFiles(name: string): string[] {
-    return EXTENSIONS.map((ext) => join(this.#userDir, name + ext)).filter((path) => existsSync(path));
+    return EXTENSIONS.map((ext) => join(this.#userDir, requireName('provider', name) + ext)).filter((path) => existsSync(path));
   }
 
   isBundled(name: string): boolean {
@@ -169,12 +169,14 @@ export class ProviderRegistry {
     return paths;
   }
 
+  // Every path is built from a checked name: a name is never a path ("../x"), and an invalid one
+  // is refused before any file is looked at, so no answer tells whether some file exists.
   #userPath(name: string): string | null {
-    return firstExisting(EXTENSIONS.map((ext) => join(this.#userDir, name + ext)));
+    return firstExisting(EXTENSIONS.map((ext) => join(this.#userDir, requireName('provider', name) + ext)));
   }
 
   #bundledPath(name: string): string | null {
-    return firstExisting([join(this.#bundledDir, name + '.json')]);
+    return firstExisting([join(this.#bundledDir, requireName('provider', name) + '.json')]);
   }
 }
 

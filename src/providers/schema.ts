@@ -62,7 +62,8 @@ export const providerSchema = z
     schema_version: z.number().int().positive().default(1),
     name: z
       .string()
-      .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lower-case letters, digits, ".", "_" or "-" (it is part of store keys)'),
+      .regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be lower-case letters, digits, ".", "_" or "-" (it is part of store keys)')
+      .max(64, 'must be at most 64 characters (it is part of store keys and file names)'),
     display_name: z.string().min(1).nullish(),
     auth_type: z.enum(['oauth2', 'api_key']),
     flow: z.enum(['pkce', 'device_code', 'dcr_pkce', 'api_key', 'client_credentials']),

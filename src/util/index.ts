@@ -1,5 +1,6 @@
 // util: the ground floor every room may use.
 export * from './errors.ts';
+export * from './names.ts';
 export * from './secret.ts';
 export * from './time.ts';
 export * from './python-json.ts';

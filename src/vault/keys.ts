@@ -28,9 +28,5 @@ export function parseKey(key: string): ParsedKey | null {
   return null;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-/** Names become parts of keys and paths, so ":" and "/" are never allowed. */
-export function isValidName(name: string): boolean {
-  return NAME.test(name) && name.length <= 64;
-}
+/** Names become parts of keys and paths, so ":" and "/" are never allowed (the one rule is util's). */
+export { isValidName } from '../util/index.ts';
