@@ -12,7 +12,7 @@ import { keys, orderRecord, type ClientRecord, type ConnectionRecord } from '../
 import { addConnectionToMetadata, DEFAULT_CONNECTION } from './connections.ts';
 import { requireName, type BrokerContext } from './context.ts';
 import type { InputField, LoginInteraction } from './login-interaction.ts';
-import { knownClient, markClientRejected, serverFor, transportFor, withoutRejection, type ClientChoice } from './oauth-support.ts';
+import { isSameClient, knownClient, markClientRejected, serverFor, transportFor, withoutRejection, type ClientChoice } from './oauth-support.ts';
 import { generationOf } from './refresh-policy.ts';
 
 export type OAuthFlow = 'pkce' | 'device_code' | 'dcr_pkce' | 'client_credentials';
@@ -30,6 +30,10 @@ export interface OAuthLoginOptions {
 interface FlowOptions extends OAuthLoginOptions {
   /** The login replaces a connection to ask for other scopes: the provider must ask again. */
   reconsent?: boolean;
+  /** Replacing without --force (a re-consent): only by the same account. */
+  sameAccountOnly?: boolean;
+  /** The scopes the replaced connection was granted: a new login asks for them again. */
+  previousScopes?: string[] | null;
 }
 
 export interface OAuthLoginResult {
@@ -62,7 +66,8 @@ export async function loginWithOAuth(ctx: BrokerContext, definition: ProviderDef
   try {
     const transport = transportFor(ctx, definition);
     const reconsent = Boolean(existing && !('damaged' in existing) && options.scopes?.length);
-    const result = await runFlow(ctx, definition, flow, connection, { ...options, baseUrl, force: mayReplace, reconsent }, interaction, transport);
+    const sameAccountOnly = reconsent && !options.force && (existing as ConnectionRecord).status !== 'invalid' && (existing as ConnectionRecord).status !== 'revoked';
+    const result = await runFlow(ctx, definition, flow, connection, { ...options, baseUrl, force: mayReplace, reconsent, sameAccountOnly, previousScopes: existing && !('damaged' in existing) ? existing.scopes : null }, interaction, transport);
     const who = result.account.label ?? result.account.id;
     await interaction.loginFinished({ ok: true, message: `Connected to ${definition.display_name ?? provider}${who ? ` as ${who}` : ''}.` });
     ctx.auditEvent('login', {
@@ -88,7 +93,7 @@ async function runFlow(
   let choice = flow === 'dcr_pkce' ? await registeredClient(ctx, definition, options, interaction, transport) : await chooseClient(ctx, definition, flow, options, interaction);
   const baseUrl = options.baseUrl ?? choice.base_url ?? definition.oauth?.base_url ?? null;
   const server = await serverFor(ctx, definition, baseUrl, transport);
-  const scopes = options.scopes ?? choice.record?.scopes ?? definition.oauth?.scopes ?? [];
+  const scopes = options.scopes ?? options.previousScopes ?? choice.record?.scopes ?? definition.oauth?.scopes ?? [];
   transport.secret(choice.client_secret);
 
   let response: TokenResponse;
@@ -117,7 +122,7 @@ async function runFlow(
   // id_tokens often carry only `sub`; the userinfo answer adds the email or login people recognise.
   const fromUserinfo = userinfo && flow !== 'client_credentials' && !tokens.account?.label ? await fetchAccount(userinfo, tokens.access_token, transport) : null;
   const account = { id: tokens.account?.id ?? fromUserinfo?.id ?? null, label: tokens.account?.label ?? fromUserinfo?.label ?? null };
-  const replaced = await storeLogin(ctx, definition, connection, { ...tokens, account }, choice, baseUrl, flow, Boolean(options.force));
+  const replaced = await storeLogin(ctx, definition, connection, { ...tokens, account }, choice, baseUrl, flow, Boolean(options.force), Boolean(options.sameAccountOnly));
   return {
     provider, connection, profile: ctx.profile, flow, replaced, account, scopes: tokens.scopes,
     expires_at: tokens.expires_at ? toRecordTimestamp(tokens.expires_at) : null, client_source: choice.source,
@@ -170,13 +175,16 @@ async function exchange(request: Promise<TokenResponse>): Promise<TokenResponse>
  * recovery the documentation gives.
  */
 async function clientRejection(ctx: BrokerContext, definition: ProviderDefinition, choice: ClientChoice, error: unknown): Promise<unknown> {
-  if (!(error instanceof OAuthError) || !['invalid_client', 'unauthorized_client'].includes(error.error)) return error;
+  // Only the token endpoint's invalid_client says the credentials are wrong; unauthorized_client
+  // (RFC 6749 §5.2) says this client may not use this grant — a flow question, not a stale secret.
+  if (!(error instanceof TokenExchangeError) || error.error !== 'invalid_client') return error;
   const provider = definition.name;
   if (choice.source !== 'env' && choice.record) {
     const key = keys.client(ctx.profile, provider);
     await ctx.vault.transaction(ctx.profile, async (tx) => {
       const latest = await tx.read('client', key);
-      if (latest && latest.client_id === choice.client_id) await tx.write('client', key, markClientRejected(latest, error.error, toRecordTimestamp()));
+      // The very client that was refused: one stored meanwhile (a corrected secret) is not marked.
+      if (latest && isSameClient(latest, choice)) await tx.write('client', key, markClientRejected(latest, error.error, toRecordTimestamp()));
     });
   }
   const said = error.description ? `${definition.display_name ?? provider} said: ${error.description}. ` : '';
@@ -184,7 +192,7 @@ async function clientRejection(ctx: BrokerContext, definition: ProviderDefinitio
   const recovery = choice.source === 'env'
     ? `The client came from ${vars}: correct them (the environment wins over the form), then run authsome login ${provider} again.`
     : `Recover: authsome revoke ${provider}, then authsome login ${provider} (it collects client_id and client_secret again through the browser form).`;
-  return new TokenExchangeError(error.code, error instanceof TokenExchangeError ? error.message : `token exchange failed: ${error.error}`, error, {
+  return new TokenExchangeError(error.code, error.message, error, {
     provider, hint: `${said}The OAuth client credentials do not match what ${definition.display_name ?? provider} expects (was the client secret rotated?). ${recovery}`, cause: error,
   });
 }
@@ -270,7 +278,7 @@ async function registeredClient(
 
 async function storeLogin(
   ctx: BrokerContext, definition: ProviderDefinition, connection: string, tokens: TokenSet, choice: ClientChoice,
-  baseUrl: string | null, flow: OAuthFlow, force: boolean,
+  baseUrl: string | null, flow: OAuthFlow, force: boolean, sameAccountOnly = false,
 ): Promise<boolean> {
   const provider = definition.name;
   const profile = ctx.profile;
@@ -283,6 +291,12 @@ async function storeLogin(
       if (!force || !isAuthsomeError(error) || error.code !== 'record_malformed') throw error;
     }
     if (existing && !force) throw existingConnection(provider, connection, profile);
+    if (existing && sameAccountOnly && existing.account?.id && tokens.account?.id && existing.account.id !== tokens.account.id) {
+      const who = (a: { id: string | null; label: string | null }) => a.label ?? a.id;
+      throw new AuthsomeError('conflict', `the sign-in was as ${who(tokens.account)}, but ${provider} (${connection}) belongs to ${who(existing.account)}; nothing was replaced`, {
+        hint: `Sign in as ${who(existing.account)} to change its scopes, or keep both: authsome login ${provider} --connection NAME --scopes …`, provider, connection,
+      });
+    }
     const record: ConnectionRecord = orderRecord('connection', {
       ...(existing ?? {}),
       schema_version: 2, provider, profile, connection_name: connection, auth_type: 'oauth2', status: 'connected',
@@ -325,7 +339,9 @@ async function readExisting(ctx: BrokerContext, provider: string, connection: st
  */
 function replaceableWithoutForce(existing: ConnectionRecord | { damaged: true }, options: OAuthLoginOptions): boolean {
   if ('damaged' in existing) return false;
-  return existing.status === 'invalid' || existing.status === 'revoked' || Boolean(options.scopes?.length);
+  if (existing.status === 'invalid' || existing.status === 'revoked') return true;
+  // A re-consent is the same connection asking for other scopes: not another instance.
+  return Boolean(options.scopes?.length) && (options.baseUrl === undefined || options.baseUrl === existing.base_url);
 }
 
 function existingConnection(provider: string, connection: string, profile: string): AuthsomeError {

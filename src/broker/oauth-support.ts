@@ -83,3 +83,8 @@ export function withoutRejection(metadata: Record<string, unknown>): Record<stri
   const { rejected_at: _at, rejected_error: _error, ...rest } = metadata;
   return rest;
 }
+
+/** The same client credentials (id and secret): a corrected secret stored meanwhile is another client. */
+export function isSameClient(record: ClientRecord, choice: { client_id: string; client_secret: string | null }): boolean {
+  return record.client_id === choice.client_id && (record.client_secret ?? null) === (choice.client_secret ?? null);
+}

@@ -120,8 +120,10 @@ export class OAuthTransport {
     this.#log(`oauth ← ${response.status} ${method} ${url} in ${Date.now() - started} ms`, {
       content_type: contentType || null,
       // Secrets are masked by field name at any depth (Slack nests a user token under authed_user)
-      // and registered with the redactor; an unparsed answer that looks like tokens is not logged.
-      body: json ? this.#masked(json) : /(access|refresh|id)_token|client_secret/.test(text) ? '[unparsed answer with credentials]' : clip(text),
+      // and registered with the redactor. A successful answer that is not JSON but looks like tokens
+      // is not logged (they would be new, unknown to the redactor); a failure's explanation is —
+      // whole up to the limit — since nothing was issued and what we sent is registered already.
+      body: json ? clipJson(this.#masked(json)) : response.ok && /(access|refresh|id)_token|client_secret/.test(text) ? '[unparsed answer with credentials]' : clip(text),
     });
     // oauth4webapi accepts only the registered token types (RFC 6750 Bearer, RFC 9449 DPoP); Slack
     // answers "bot" or "user" for tokens that are sent as Bearer all the same.
@@ -177,6 +179,12 @@ export class OAuthTransport {
 /** A body for the log: whole up to LOGGED_BODY_LIMIT, else cut there and said so. */
 function clip(text: string): string {
   return text.length <= LOGGED_BODY_LIMIT ? text : `${text.slice(0, LOGGED_BODY_LIMIT)}… [${text.length - LOGGED_BODY_LIMIT} more characters]`;
+}
+
+/** A parsed body for the log: as it is, or its JSON text cut at the limit when larger. */
+function clipJson(value: unknown): unknown {
+  const text = JSON.stringify(value);
+  return text.length <= LOGGED_BODY_LIMIT ? value : clip(text);
 }
 
 function describeForm(body: URLSearchParams): Record<string, string> {

@@ -132,11 +132,14 @@ describe('login --scopes on a connected provider', () => {
     const h = await oauthHome();
     homes.push(h);
     await h.register(testProvider(as));
-    assert.equal((await runCli(['login', 'testas'], { env: h.env })).code, 0);
+    const first = await runCli(['login', 'testas'], { env: h.env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.doesNotMatch(first.stderr, /prompt=/, 'a first login asks for nothing special');
     const refused = await runCli(['login', 'testas'], { env: h.env });
     assert.equal(refused.code, 2, 'a plain login still refuses to replace a connected one');
     const narrower = await runCli(['login', 'testas', '--scopes', 'openid,offline_access'], { env: h.env });
     assert.equal(narrower.code, 0, narrower.stderr);
+    assert.match(narrower.stderr, /[?&]prompt=consent&/, 'the provider was asked to show its consent again');
     assert.match(narrower.stdout, /^Replaced testas \(default\)/);
     assert.equal((await runCli(['get', 'testas', '--field', 'scopes'], { env: h.env })).stdout, 'openid offline_access\n');
     const spaced = await runCli(['login', 'testas', '--scopes', 'openid email offline_access'], { env: h.env });

@@ -2,7 +2,9 @@
 // Every get is an access call: a due token is renewed first, and what is printed is the
 // connection after that attempt (a failed one is reported on stderr with its exit code).
 import type { Command } from 'commander';
-import { table } from '../output.ts';
+import type { Authsome, ConnectionRead } from '../../broker/index.ts';
+import { AuthsomeError } from '../../util/index.ts';
+import { table, type Output } from '../output.ts';
 import { action } from './run.ts';
 
 interface GetOptions {
@@ -19,16 +21,29 @@ export function registerGet(program: Command): void {
     .option('--field <name>', 'print one field (status, expires_at, scopes, access_token, api_key, …)')
     .option('--show-secret', 'print secret values instead of masks (audited)')
     .action(action<GetOptions>(async ({ authsome, out }, [provider], options) => {
-      const { value, status, failure } = await authsome.read(provider!, {
-        ...(options.connection ? { connection: options.connection } : {}),
-        ...(options.field ? { field: options.field } : {}),
-        showSecret: Boolean(options.showSecret),
-      });
+      const connection = options.connection ? { connection: options.connection } : {};
+      let read: ConnectionRead;
+      try {
+        read = await authsome.read(provider!, { ...connection, ...(options.field ? { field: options.field } : {}), showSecret: Boolean(options.showSecret) });
+      } catch (error) {
+        // A revealed token that could not be renewed is never printed; --json still says the state it left.
+        if (!out.json || !(error instanceof AuthsomeError) || error.code !== 'refresh_failed') throw error;
+        return out.error(error, { status: await statusOf(authsome, provider!, connection) });
+      }
+      const { value, status, failure } = read;
       // With --json stdout holds one document: the error envelope, carrying the status it left.
       if (failure && out.json) return out.error(failure, { status });
-      if (out.json) out.result(value);
-      else if (options.field) out.raw(value == null ? '' : typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : JSON.stringify(value));
-      else out.raw(table(Object.entries(value as Record<string, unknown>).map(([key, v]) => [key, v == null ? '-' : typeof v === 'string' ? v : JSON.stringify(v)])));
+      print(out, value, Boolean(options.field));
       return failure ? out.error(failure) : 0;
     }));
+}
+
+function print(out: Output, value: unknown, isField: boolean): void {
+  if (out.json) out.result(value);
+  else if (isField) out.raw(value == null ? '' : typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : JSON.stringify(value));
+  else out.raw(table(Object.entries(value as Record<string, unknown>).map(([key, v]) => [key, v == null ? '-' : typeof v === 'string' ? v : JSON.stringify(v)])));
+}
+
+async function statusOf(authsome: Authsome, provider: string, connection: { connection?: string }): Promise<unknown> {
+  return (await authsome.storedView(provider, connection).catch(() => null))?.status ?? null;
 }
