@@ -27,6 +27,7 @@ import { createProfile, listProfiles, useProfile, type ProfileInfo } from './pro
 import { rekey, type RekeyOptions, type RekeyResult } from './rekey.ts';
 import { logout, removeProvider, revoke, setDefaultConnection, type RemovalResult } from './removal.ts';
 import { unregisterProvider, type UnregisterResult } from './unregister.ts';
+import { refuseIfHeld } from './held-records.ts';
 
 export interface AuthsomeOptions extends SettingsOverrides {
   /**
@@ -160,7 +161,7 @@ export class Authsome {
 
   /** Installs a provider file; `unknownFields` lists fields no schema knows (installed all the same). */
   async register(file: string, options: { force?: boolean } = {}): Promise<RegisteredProvider> {
-    return this.#audited(await this.#ctx.registry.register(file, options));
+    return this.#audited(await this.#ctx.registry.register(file, { ...options, claim: this.#claim }));
   }
 
   /**
@@ -168,8 +169,11 @@ export class Authsome {
    * installs it (the dashboard's door). Errors name `label` and each bad field by its path.
    */
   async registerText(text: string, options: { force?: boolean; label?: string; forceHint?: (what: string) => string } = {}): Promise<RegisteredProvider> {
-    return this.#audited(await this.#ctx.registry.registerText(text, options));
+    return this.#audited(await this.#ctx.registry.registerText(text, { ...options, claim: this.#claim }));
   }
+
+  /** A new provider name must not still hold records: their tokens would go to the new definition's endpoints. */
+  readonly #claim = (name: string, forceHint: (what: string) => string) => refuseIfHeld(this.#ctx, name, forceHint('register it anyway'));
 
   #audited(entry: RegisteredProvider): RegisteredProvider {
     const host = entry.definition.host_url;

@@ -6,6 +6,7 @@ import { discoverAuthorizationServer, discoverProtectedResource } from '../oauth
 import type { ProviderDefinition, ProviderEntry } from '../providers/index.ts';
 import { AuthsomeError } from '../util/index.ts';
 import type { BrokerContext } from './context.ts';
+import { refuseIfHeld } from './held-records.ts';
 import { transportFor } from './oauth-support.ts';
 
 export function isResourceUrl(value: string): boolean {
@@ -30,6 +31,9 @@ export async function providerFromResource(ctx: BrokerContext, url: string, opti
       provider: name,
     });
   }
+  // A new name that still holds records (a definition unregistered with --force) is not taken over:
+  // the server's client registration and token endpoint would be handed its stored client and tokens.
+  if (!existing && !options.force) await refuseIfHeld(ctx, name, `Or choose another name: authsome login ${url} --name my-server (--force takes the name anyway).`);
   // Discovery talks to the resource with no definition yet; a minimal one carries the transport.
   const bootstrap = { name, auth_type: 'oauth2', flow: 'dcr_pkce' } as ProviderDefinition;
   const transport = transportFor(ctx, bootstrap);

@@ -35,6 +35,16 @@ export interface RegisteredProvider extends ProviderEntry {
   unknownFields: UnknownField[];
 }
 
+export interface RegisterOptions {
+  /** Replace a custom definition, override a bundled one, or take a name that still holds records. */
+  force?: boolean;
+  /**
+   * Told the name of a new provider before it is installed; throws to refuse it. The registry knows
+   * files only: the broker uses this to refuse a name whose records are still stored.
+   */
+  claim?: (name: string, forceHint: (what: string) => string) => Promise<void>;
+}
+
 // Resolved from this file in src/ and dist/, and from the single-file CLI bundle in dist/cli/.
 export const BUNDLED_DIR = fileURLToPath(new URL('../providers/bundled/', import.meta.url));
 const EXTENSIONS = ['.json', '.jsonc'];
@@ -101,9 +111,10 @@ export class ProviderRegistry {
    * Validates a file and installs it as <home>/providers/<name>.<ext> (0600). Unknown fields do not
    * stop it (Python definitions may carry their own); they are returned for the caller to report.
    */
-  async register(file: string, options: { force?: boolean } = {}): Promise<RegisteredProvider> {
+  async register(file: string, options: RegisterOptions = {}): Promise<RegisteredProvider> {
     const { definition, unknownFields } = await checkProviderFile(file);
     const force = (what: string) => `Pass --force to ${what}: authsome register ${file} --force`;
+    await this.#claim(definition.name, options, force);
     return { ...this.#install(definition, readFileSync(file), file.endsWith('.jsonc') ? '.jsonc' : '.json', options, force), unknownFields };
   }
 
@@ -111,7 +122,7 @@ export class ProviderRegistry {
    * Validates a pasted definition (JSON or JSONC; errors name `label`) and installs it like a
    * registered file (the dashboard's "register a provider").
    */
-  async registerText(text: string, options: { force?: boolean; label?: string; forceHint?: (what: string) => string } = {}): Promise<RegisteredProvider> {
+  async registerText(text: string, options: RegisterOptions & { label?: string; forceHint?: (what: string) => string } = {}): Promise<RegisteredProvider> {
     const { definition, unknownFields } = await checkProviderText(text, options.label ?? 'definition');
     let plainJson = true;
     try {
@@ -120,7 +131,14 @@ export class ProviderRegistry {
       plainJson = false;
     }
     const force = options.forceHint ?? ((what: string) => `Register it again with force to ${what}.`);
+    await this.#claim(definition.name, options, force);
     return { ...this.#install(definition, Buffer.from(text, 'utf8'), plainJson ? '.json' : '.jsonc', options, force), unknownFields };
+  }
+
+  /** A new name (no file, not bundled) registered without force must also be free in the store: see RegisterOptions.claim. */
+  async #claim(name: string, options: RegisterOptions, forceHint: (what: string) => string): Promise<void> {
+    if (options.force || this.#userPath(name) || this.#bundledPath(name)) return;
+    await options.claim?.(name, forceHint);
   }
 
   #install(definition: ProviderDefinition, bytes: Buffer, extension: string, options: { force?: boolean }, forceHint: (what: string) => string): ProviderEntry {

@@ -34,7 +34,7 @@ export function registerList(program: Command): void {
   program
     .command('register <file>')
     .description('add a provider definition (JSON or JSONC) to the home')
-    .option('--force', 'replace a registered provider or override a bundled one')
+    .option('--force', 'replace a registered provider, override a bundled one, or take a name that still has stored records')
     .action(action<{ force?: boolean }>(async ({ authsome, out }, [file], options) => {
       const entry = await authsome.register(file!, { force: Boolean(options.force) });
       // Installed all the same (Python definitions may carry fields of their own), but a typo such
