@@ -3,10 +3,11 @@
 // home this process cannot write (read-only mount, another owner, full disk) is read from a
 // snapshot (sqlite-snapshot.ts), and only writes fail, with home_not_writable.
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { AuthsomeError, FILE_MODE, isNotWritable, notWritableError, writeProblem } from '../util/index.ts';
+import { basename, dirname, join } from 'node:path';
+import { AuthsomeError, FILE_MODE, createPrivateFile, isNotWritable, notWritableError, writeProblem } from '../util/index.ts';
 import { openSnapshot } from './sqlite-snapshot.ts';
 import type { Store, StoreEntry, StoreWriter } from './store.ts';
 
@@ -42,10 +43,9 @@ export class SqliteStore implements Store {
   static #openForWriting(path: string): SqliteStore {
     let db: Database.Database | undefined;
     try {
-      // SQLite would create the file with the umask's mode (often 0644); the store must be 0600,
-      // and SQLite gives its -wal and -shm files the database file's mode.
-      if (!existsSync(path)) closeSync(openSync(path, 'a', FILE_MODE));
+      if (!existsSync(path)) createStoreFile(path);
       db = new Database(path, { timeout: BUSY_TIMEOUT_MS, ...nativeBindingOption() });
+      // A file left without its table (by a process that stopped half way) gets it now.
       if (!hasKvTable(db)) createKvTable(db);
       return new SqliteStore(path, db);
     } catch (error) {
@@ -216,9 +216,34 @@ function hasKvTable(db: Database.Database): boolean {
 }
 
 /**
- * Creates kv with the Python's exact DDL, which has no IF NOT EXISTS (sqlite_master must read the
- * same to both). Processes that start together on a fresh store all find it missing, so the check
- * is repeated inside a write transaction: one creates it, the others see it there.
+ * A new store file, whole: SQLite makes it in a temp file — WAL mode, kv with the Python's exact
+ * DDL — and it is then linked into place only if no store.db exists (createPrivateFile). Processes
+ * that start together each build one; the first link wins and the others open the winner's, so
+ * none of them ever meets a store without its table or contends to create it.
+ */
+function createStoreFile(path: string): void {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.new`);
+  try {
+    // SQLite would create the file with the umask's mode (often 0644); the store must be 0600,
+    // and SQLite gives its -wal and -shm files the database file's mode.
+    closeSync(openSync(temp, 'wx', FILE_MODE));
+    const db = new Database(temp, nativeBindingOption());
+    try {
+      db.pragma('journal_mode = WAL');
+      db.exec(KV_DDL);
+    } finally {
+      db.close();
+    }
+    createPrivateFile(path, readFileSync(temp));
+  } finally {
+    for (const file of [temp, `${temp}-wal`, `${temp}-shm`]) rmSync(file, { force: true });
+  }
+}
+
+/**
+ * Creates kv in an existing file that lacks it, with the Python's exact DDL, which has no IF NOT
+ * EXISTS (sqlite_master must read the same to both). Several processes may find it missing at
+ * once, so the check is repeated inside a write transaction: one creates it, the others see it.
  */
 function createKvTable(db: Database.Database): void {
   db.pragma('journal_mode = WAL');

@@ -3,7 +3,7 @@
 // so every login that exits 0 left a credential that decrypts afterwards.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { CLI, runCli, type CliResult } from '../support/cli.ts';
@@ -118,10 +118,12 @@ describe('a fresh home used by many processes at once', () => {
   test('concurrent first writes to a profile\'s store never fail with "already exists"; the schema is the Python\'s, byte for byte', async () => {
     const processes = 20;
     for (let round = 0; round < 2; round++) {
-      // The key exists already: only the store file and its kv table are created concurrently.
+      // The key exists already: only the store file and its kv table are created concurrently —
+      // from nothing (round 0), or in an empty store.db that a process stopped half way left (round 1).
       const home = freshHome();
       const init = await runCli(['init'], { home });
       assert.equal(init.code, 0, init.stderr);
+      if (round === 1) writeFileSync(join(home, 'profiles', 'default', 'store.db'), '', { mode: 0o600 });
       const contenders: Contender[] = Array.from({ length: processes }, (_, i) => ({ argv: cliOnSignal(loginArgs(i)), env: { AUTHSOME_HOME: home }, input: keyOf(round, i) }));
       const results = await together(contenders);
       for (const result of results) assert.doesNotMatch(result.stderr, /already exists/);
