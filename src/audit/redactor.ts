@@ -7,7 +7,8 @@ const MIN_SECRET_LENGTH = 6;
 
 export class Redactor {
   readonly #secrets = new Set<string>();
-  #pattern: RegExp | null = null;
+  /** Longest first, so a secret that contains another is replaced whole. */
+  #ordered: string[] | null = null;
 
   register(value: string | null | undefined): void {
     if (!value || value.length < MIN_SECRET_LENGTH || this.#secrets.has(value)) return;
@@ -16,23 +17,24 @@ export class Redactor {
     for (const form of [encodeURIComponent(value), JSON.stringify(value).slice(1, -1)]) {
       if (form !== value && form.length >= MIN_SECRET_LENGTH) this.#secrets.add(form);
     }
-    this.#pattern = null;
+    this.#ordered = null;
   }
 
   get size(): number {
     return this.#secrets.size;
   }
 
+  /**
+   * Plain substring replacement, no regular expression: one alternation of every secret outgrew
+   * V8's limit (`Regular expression too large`) when a 64 KiB key was stored, and then every
+   * output of every command failed. Secrets are few; each is one linear scan.
+   */
   redact(text: string): string {
     if (this.#secrets.size === 0 || !text) return text;
-    this.#pattern ??= new RegExp(
-      [...this.#secrets]
-        .sort((a, b) => b.length - a.length)
-        .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-        .join('|'),
-      'g',
-    );
-    return text.replace(this.#pattern, REDACTED);
+    this.#ordered ??= [...this.#secrets].sort((a, b) => b.length - a.length);
+    let out = text;
+    for (const secret of this.#ordered) if (secret.length <= out.length && out.includes(secret)) out = out.split(secret).join(REDACTED);
+    return out;
   }
 }
 

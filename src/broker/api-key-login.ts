@@ -1,6 +1,6 @@
 // Logging in with an API key: checks the provider's key_pattern, refuses to overwrite an existing
 // connection without force, and stores the key as a connection record.
-import { AuthsomeError, isAuthsomeError, toRecordTimestamp } from '../util/index.ts';
+import { AuthsomeError, credentialProblem, isAuthsomeError, toRecordTimestamp } from '../util/index.ts';
 import { keys, orderRecord, type ConnectionRecord } from '../vault/index.ts';
 import type { ProviderDefinition } from '../providers/index.ts';
 import { addConnectionToMetadata, DEFAULT_CONNECTION } from './connections.ts';
@@ -46,6 +46,14 @@ export async function loginWithApiKey(ctx: BrokerContext, provider: string, apiK
   }
   const key = apiKey.trim();
   if (!key) throw new AuthsomeError('input_invalid', `the API key for ${provider} is empty`, { provider });
+  // Before the pattern, and before anything stores it: the key will travel in headers and exported files.
+  const problem = credentialProblem(key);
+  if (problem) {
+    throw new AuthsomeError('input_invalid', `that cannot be an API key for ${provider}: ${problem}`, {
+      hint: 'Paste the key alone, as the provider shows it (authsome removes one trailing newline and surrounding spaces).',
+      provider,
+    });
+  }
   checkKeyPattern(definition, key);
   const connection = requireName('connection', options.connection ?? DEFAULT_CONNECTION);
   const profile = ctx.profile;

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { AuditLog, debugLog, type AuditEntry } from '../audit/index.ts';
 import type { ProviderEntry, RegisteredProvider } from '../providers/index.ts';
-import { AuthsomeError, resolveSettings, toAuthsomeError, type Environment, type Settings, type SettingsOverrides } from '../util/index.ts';
+import { AuthsomeError, credentialProblem, resolveSettings, toAuthsomeError, type Environment, type Settings, type SettingsOverrides } from '../util/index.ts';
 import {
   DEFAULT_PROFILE, describeKeySource, keys,
   type ConnectionRecord, type KeySourceName, type StoreChange,
@@ -401,6 +401,16 @@ export class Authsome {
         continue;
       }
       const record = await requireConnection(this.#ctx, summary.name, connection);
+      // A value stored by an older version or the Python authsome that breaks the credential rule
+      // (a newline, 64 KiB) is never sent: that route is left out, said by name; the others run.
+      const stored = credentialValue(record);
+      const problem = stored ? credentialProblem(stored) : null;
+      if (problem) {
+        const reason = `${summary.name} (${connection}): not routed: the stored credential cannot be used (${problem}); log in again: authsome login ${summary.name} --force`;
+        this.#onWarning(reason);
+        skipped.push(reason);
+        continue;
+      }
       const entry = await this.#ctx.registry.get(summary.name).catch(() => null);
       const spec = routeSpec(entry?.definition ?? null, record);
       if (!spec) skipped.push(`${summary.name} (${connection}): its definition names no host_url to route`);

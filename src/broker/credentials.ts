@@ -1,6 +1,6 @@
 // Handing credentials out: a connection's record with secrets masked (or revealed on request),
 // single fields for scripts, and the HTTP headers an agent should send.
-import { AuthsomeError, maskSecret } from '../util/index.ts';
+import { AuthsomeError, credentialProblem, maskSecret } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
 import type { ProviderDefinition } from '../providers/index.ts';
 import { connectionState } from './connection-state.ts';
@@ -46,16 +46,26 @@ export function credentialValue(record: ConnectionRecord): string | null {
   return record.auth_type === 'api_key' ? record.api_key : record.access_token;
 }
 
+/**
+ * The credential to hand out or send, or credential_missing. A value stored by an older version or
+ * the Python authsome may break the credential rule (a newline, a 64 KiB key): it never goes into
+ * a header, an environment or an exported file (`get --show-secret` still prints what is stored).
+ */
+export function usableCredential(record: ConnectionRecord): string {
+  const value = credentialValue(record);
+  const who = `${record.provider} (${record.connection_name})`;
+  const hint = `Log in again: authsome login ${record.provider}${record.connection_name === 'default' ? '' : ` --connection ${record.connection_name}`} --force`;
+  if (!value) throw new AuthsomeError('credential_missing', `${who} holds no credential`, { hint, provider: record.provider, connection: record.connection_name });
+  const problem = credentialProblem(value);
+  if (problem) {
+    throw new AuthsomeError('credential_missing', `the credential stored for ${who} cannot be used: ${problem}`, { hint, provider: record.provider, connection: record.connection_name });
+  }
+  return value;
+}
+
 /** The HTTP headers that carry this connection's credential, per the provider definition. */
 export function authHeaders(definition: ProviderDefinition | null, record: ConnectionRecord): Record<string, string> {
-  const value = credentialValue(record);
-  if (!value) {
-    throw new AuthsomeError('credential_missing', `${record.provider} (${record.connection_name}) holds no credential`, {
-      hint: `Log in again: authsome login ${record.provider} --force`,
-      provider: record.provider,
-      connection: record.connection_name,
-    });
-  }
+  const value = usableCredential(record);
   if (record.auth_type === 'oauth2') return { Authorization: `${normalizeTokenType(record.token_type)} ${value}` };
   const apiKey = definition?.api_key;
   if (apiKey?.location === 'query') return {};

@@ -1,7 +1,9 @@
 // `export`: environment variables from each provider's `export.env` mapping (record field → VAR).
 // Refresh tokens are never exported, whatever a mapping says.
 import type { ProviderDefinition } from '../providers/index.ts';
+import { credentialProblem, exportProblem } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
+import { isSecretField } from './credentials.ts';
 
 export interface ExportedVariable {
   name: string;
@@ -30,9 +32,17 @@ export function exportVariables(definition: ProviderDefinition | null, record: C
       skipped.push(`${name} (${field} is never exported)`);
       continue;
     }
-    const value = record[field];
-    if (typeof value === 'string' && value) variables.push({ name, value, provider: record.provider, connection: record.connection_name });
-    else if (Array.isArray(value)) variables.push({ name, value: value.join(' '), provider: record.provider, connection: record.connection_name });
+    const raw = record[field];
+    if (!(typeof raw === 'string' && raw) && !Array.isArray(raw)) continue;
+    const value = Array.isArray(raw) ? raw.join(' ') : raw;
+    // A value stored by an older version or the Python authsome may carry a newline or be huge:
+    // it is skipped, by name, and every other variable is still exported (issue 14).
+    const problem = isSecretField(field) ? credentialProblem(value) : exportProblem(value);
+    if (problem) {
+      skipped.push(`${name} not exported: the stored ${field} of connection "${record.connection_name}" cannot be handed out (${problem}); log in again: authsome login ${record.provider} --force`);
+      continue;
+    }
+    variables.push({ name, value, provider: record.provider, connection: record.connection_name });
   }
   return { variables, skipped };
 }

@@ -2,9 +2,9 @@
 // provider's own endpoints never get a credential, which variables the child sees placeholders
 // for) and, per request, the credential to inject — renewed first when due.
 import { expandUrl, type ProviderDefinition } from '../providers/index.ts';
-import { AuthsomeError, parseTimestamp } from '../util/index.ts';
+import { parseTimestamp } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
-import { authHeaders, credentialValue } from './credentials.ts';
+import { authHeaders, usableCredential } from './credentials.ts';
 import { exportMapping } from './export.ts';
 import { apiKeyEnvVar } from './api-key-login.ts';
 import { refreshWindowMs } from './refresh-policy.ts';
@@ -50,12 +50,7 @@ export function routeSpec(definition: ProviderDefinition | null, record: Connect
 }
 
 export function injectionFor(definition: ProviderDefinition | null, record: ConnectionRecord): Injection {
-  const credential = credentialValue(record);
-  if (!credential) {
-    throw new AuthsomeError('credential_missing', `${record.provider} (${record.connection_name}) holds no credential`, {
-      hint: `Log in again: authsome login ${record.provider} --force`, provider: record.provider, connection: record.connection_name,
-    });
-  }
+  const credential = usableCredential(record);
   const apiKey = definition?.api_key;
   const query = record.auth_type === 'api_key' && apiKey?.location === 'query' && apiKey.query_param ? { [apiKey.query_param]: credential } : {};
   const expiresAt = parseTimestamp(record.expires_at);

@@ -5,7 +5,7 @@ import type { ProviderDefinition } from '../providers/index.ts';
 import type { OAuthClient } from './client.ts';
 import { toOAuthError } from './errors.ts';
 import { setAsideUnverifiableIdToken } from './id-token.ts';
-import { idTokenClaims, type TokenResponse } from './tokens.ts';
+import { checkTokenValues, idTokenClaims, type TokenResponse } from './tokens.ts';
 import type { ResolvedServer } from './server.ts';
 import type { OAuthTransport } from './transport.ts';
 import { AuthsomeError } from '../util/index.ts';
@@ -84,7 +84,7 @@ export async function exchangeAuthorizationCode(
       ...(request.resource ? { additionalParameters: { resource: request.resource } } : {}),
     });
     const { response: checked, claims } = await setAsideUnverifiableIdToken(response, server);
-    const tokens = await oauth.processAuthorizationCodeResponse(server.as, client.client, checked, { requireIdToken: false });
+    const tokens = checkTokenValues(await oauth.processAuthorizationCodeResponse(server.as, client.client, checked, { requireIdToken: false }));
     return { tokens, claims: claims ?? idTokenClaims(tokens) };
   } catch (error) {
     throw toOAuthError(error, `the token endpoint of ${definition.name}`, 'authentication_failed', { provider: definition.name });

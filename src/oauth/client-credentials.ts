@@ -6,7 +6,7 @@ import type { ErrorCode } from '../util/index.ts';
 import type { OAuthClient } from './client.ts';
 import { toOAuthError } from './errors.ts';
 import type { ResolvedServer } from './server.ts';
-import { grantParameters, type TokenResponse } from './tokens.ts';
+import { checkTokenValues, grantParameters, type TokenResponse } from './tokens.ts';
 import type { OAuthTransport } from './transport.ts';
 
 export async function requestClientCredentialsToken(
@@ -20,7 +20,7 @@ export async function requestClientCredentialsToken(
   const parameters = grantParameters(definition, options);
   try {
     const response = await oauth.clientCredentialsGrantRequest(server.as, client.client, client.auth, parameters, transport.options(endpoint));
-    return { tokens: await oauth.processClientCredentialsResponse(server.as, client.client, response), claims: null };
+    return { tokens: checkTokenValues(await oauth.processClientCredentialsResponse(server.as, client.client, response)), claims: null };
   } catch (error) {
     throw toOAuthError(error, `the token endpoint of ${definition.name}`, options.errorCode ?? 'authentication_failed', { provider: definition.name });
   }

@@ -9,7 +9,7 @@ import type { OAuthClient } from './client.ts';
 import { OAuthError, toOAuthError } from './errors.ts';
 import { setAsideUnverifiableIdToken } from './id-token.ts';
 import type { ResolvedServer } from './server.ts';
-import { grantParameters, idTokenClaims, type TokenResponse } from './tokens.ts';
+import { checkTokenValues, grantParameters, idTokenClaims, type TokenResponse } from './tokens.ts';
 import type { OAuthTransport } from './transport.ts';
 
 export interface DeviceCode {
@@ -84,7 +84,7 @@ export async function pollDeviceCode(
     try {
       const response = await oauth.deviceCodeGrantRequest(server.as, client.client, client.auth, code.deviceCode, transport.options(endpoint));
       const { response: checked, claims } = await setAsideUnverifiableIdToken(response, server);
-      const tokens = await oauth.processDeviceCodeResponse(server.as, client.client, checked);
+      const tokens = checkTokenValues(await oauth.processDeviceCodeResponse(server.as, client.client, checked));
       return { tokens, claims: claims ?? idTokenClaims(tokens) };
     } catch (error) {
       const failure = toOAuthError(error, `the token endpoint of ${definition.name}`, 'authentication_failed', { provider: definition.name });

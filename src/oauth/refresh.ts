@@ -6,7 +6,7 @@ import type { OAuthClient } from './client.ts';
 import { toOAuthError } from './errors.ts';
 import { setAsideUnverifiableIdToken } from './id-token.ts';
 import type { ResolvedServer } from './server.ts';
-import { idTokenClaims, type TokenResponse } from './tokens.ts';
+import { checkTokenValues, idTokenClaims, type TokenResponse } from './tokens.ts';
 import type { OAuthTransport } from './transport.ts';
 
 /** Where a refresh grant for this server goes: the definition's refresh_url, else the token endpoint (§6). */
@@ -27,7 +27,7 @@ export async function refreshTokenGrant(
   try {
     const response = await oauth.refreshTokenGrantRequest(as, client.client, client.auth, refreshToken, transport.options(endpoint));
     const { response: checked, claims } = await setAsideUnverifiableIdToken(response, server);
-    const tokens = await oauth.processRefreshTokenResponse(as, client.client, checked);
+    const tokens = checkTokenValues(await oauth.processRefreshTokenResponse(as, client.client, checked));
     return { tokens, claims: claims ?? idTokenClaims(tokens) };
   } catch (error) {
     throw toOAuthError(error, `the token endpoint of ${definition.name}`, 'refresh_failed', { provider: definition.name });

@@ -4,6 +4,7 @@ import * as oauth from 'oauth4webapi';
 import type { ProviderDefinition } from '../providers/index.ts';
 import { AuthsomeError } from '../util/index.ts';
 import { toOAuthError } from './errors.ts';
+import { checkClientValues } from './tokens.ts';
 import type { ResolvedServer } from './server.ts';
 import type { OAuthTransport } from './transport.ts';
 
@@ -39,6 +40,7 @@ export async function registerClient(
       ...registrationScope(server, options.scopes),
     }, transport.options(endpoint));
     const client = await oauth.processDynamicClientRegistrationResponse(response);
+    checkClientValues(client);
     const text = (name: string): string | null => (typeof client[name] === 'string' ? (client[name] as string) : null);
     transport.secret(text('client_secret'));
     transport.secret(text('registration_access_token'));

@@ -1,5 +1,6 @@
 // Token endpoint responses (RFC 6749 §5.1) turned into what a connection record stores.
 import * as oauth from 'oauth4webapi';
+import { credentialProblem } from '../util/index.ts';
 
 export interface TokenSet {
   access_token: string;
@@ -42,6 +43,43 @@ export function toTokenSet({ tokens: response, claims }: TokenResponse, options:
     scopes: scope ?? (options.requestedScopes ? [...options.requestedScopes] : null),
     account: claims ? accountFromClaims(claims) : null,
   };
+}
+
+/**
+ * The values of a token response, checked before anything stores, exports or sends them:
+ * oauth4webapi checks their types, not their characters. access_token and refresh_token follow the
+ * credential rule (RFC 6749 Appendix A.12, A.17; util/credential-text.ts), token_type is a name or
+ * URI of printable characters (A.7), and each scope token is NQCHAR (A.4, RFC 6749 §3.3). A value
+ * outside them is an invalid response, named by its field (never shown).
+ */
+export function checkTokenValues<T extends oauth.TokenEndpointResponse>(tokens: T): T {
+  for (const field of ['access_token', 'refresh_token'] as const) {
+    const value: unknown = tokens[field];
+    if (typeof value !== 'string') continue;
+    const problem = credentialProblem(value);
+    if (problem) throw invalidResponse(`"response" body "${field}" property is not a usable credential: ${problem}`);
+  }
+  if (typeof tokens.token_type === 'string' && !/^[\x21-\x7e]{1,256}$/.test(tokens.token_type)) {
+    throw invalidResponse('"response" body "token_type" property must be a name of printable ASCII characters (RFC 6749 Appendix A.7)');
+  }
+  if (typeof tokens.scope === 'string' && (tokens.scope.length > 8192 || !/^[\x20\x21\x23-\x5b\x5d-\x7e]*$/.test(tokens.scope))) {
+    throw invalidResponse('"response" body "scope" property must be space-separated scope tokens of printable ASCII without \'"\' or \'\\\' (RFC 6749 Appendix A.4)');
+  }
+  return tokens;
+}
+
+/** A client registration's credentials (RFC 7591 §3.2.1), checked like tokens. */
+export function checkClientValues(client: Record<string, unknown>): void {
+  for (const field of ['client_id', 'client_secret', 'registration_access_token']) {
+    const value = client[field];
+    if (typeof value !== 'string') continue;
+    const problem = credentialProblem(value);
+    if (problem) throw invalidResponse(`"response" body "${field}" property is not a usable credential: ${problem}`);
+  }
+}
+
+function invalidResponse(message: string): oauth.OperationProcessingError {
+  return new oauth.OperationProcessingError(message, { code: oauth.INVALID_RESPONSE });
 }
 
 /** The claims of an id_token oauth4webapi has validated (iss, aud, exp, iat). */

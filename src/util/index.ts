@@ -1,6 +1,7 @@
 // util: the ground floor every room may use.
 export * from './errors.ts';
 export * from './names.ts';
+export * from './credential-text.ts';
 export * from './secret.ts';
 export * from './time.ts';
 export * from './python-json.ts';

@@ -166,7 +166,7 @@ describe('export', () => {
     const env = await runCli(['export', 'openai'], { home });
     assert.equal(env.stdout, `OPENAI_API_KEY=${OPENAI_KEY}\n`);
     const dotenv = await runCli(['export', 'openai', '--format', 'dotenv'], { home });
-    assert.equal(dotenv.stdout, `OPENAI_API_KEY="${OPENAI_KEY}"\n`);
+    assert.equal(dotenv.stdout, `OPENAI_API_KEY='${OPENAI_KEY}'\n`);
     const json = await runCli(['export', 'openai', '--format', 'json'], { home });
     assert.deepEqual(JSON.parse(json.stdout), { OPENAI_API_KEY: OPENAI_KEY });
     const shell = await runCli(['export', 'openai', '--format', 'shell'], { home });

@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export type TokenGateMode = 'pass' | 'hold-request' | 'hold-response' | 'fail-500' | 'html' | 'slow' | 'oauth-error' | 'text';
+export type TokenGateMode = 'pass' | 'hold-request' | 'hold-response' | 'fail-500' | 'html' | 'slow' | 'oauth-error' | 'text' | 'json';
 
 export interface TokenGateOptions {
   /** oauth-error: the `error` code (default invalid_grant). */
@@ -16,8 +16,10 @@ export interface TokenGateOptions {
   delayMs?: number;
   /** text: the plain-text body to answer with (not forwarded). */
   body?: string;
-  /** text: the HTTP status (default 502). */
+  /** text: the HTTP status (default 502); json: the HTTP status (default 200). */
   status?: number;
+  /** json: the JSON body to answer with (not forwarded), e.g. a token response a hostile provider made up. */
+  json?: unknown;
 }
 
 export interface TokenGate {
@@ -33,7 +35,8 @@ export interface TokenGate {
    * - slow: forwarded after delayMs (default 30 s; release() cuts the wait short); a client that goes away
    *   meanwhile cancels it (never forwarded);
    * - oauth-error: 400 {"error": options.error ?? 'invalid_grant', "error_description": options.description}, not forwarded;
-   * - text: options.status (default 502) with options.body as text/plain, not forwarded (a proxy's error page).
+   * - text: options.status (default 502) with options.body as text/plain, not forwarded (a proxy's error page);
+   * - json: options.status (default 200) with options.json as application/json, not forwarded (a made-up token response).
    */
   mode(mode: TokenGateMode, options?: TokenGateOptions): void;
   /**
@@ -193,6 +196,9 @@ export async function startTokenGate(upstreamTokenEndpoint: string): Promise<Tok
         break;
       case 'text':
         answer = { status: options.status ?? 502, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: Buffer.from(options.body ?? '') };
+        break;
+      case 'json':
+        answer = json(options.status ?? 200, options.json ?? {});
         break;
     }
     if (gone || closed) return void res.destroy();

@@ -1,6 +1,8 @@
 // export: environment variables for scripts, e.g. eval "$(authsome export openai --format shell)".
+// Every format is quoted so that no value can be read as anything but itself (env-quoting.ts).
 import { Option, type Command } from 'commander';
 import type { ExportedVariable } from '../../broker/index.ts';
+import { dotenvValue, shellQuote, shellWord } from '../env-quoting.ts';
 import { action } from './run.ts';
 
 type Format = 'env' | 'dotenv' | 'json' | 'shell';
@@ -8,27 +10,37 @@ type Format = 'env' | 'dotenv' | 'json' | 'shell';
 export function registerExport(program: Command): void {
   program
     .command('export [provider]')
-    .description('print credentials as environment variables (refresh tokens are never exported)')
+    .description('print credentials as environment variables, quoted for shells and dotenv loaders (refresh tokens are never exported)')
     .option('--connection <name>', 'connection name (default: the provider\'s default connection)')
     .addOption(new Option('--format <format>', 'output format').choices(['env', 'dotenv', 'json', 'shell']).default('env'))
     .action(action<{ connection?: string; format: Format }>(async ({ authsome, out }, [provider], options) => {
       const { variables, warnings } = await authsome.export(provider, options.connection ? { connection: options.connection } : {});
       for (const warning of warnings) out.warn(warning);
       const format = out.json ? 'json' : options.format;
-      out.raw(render(variables, format).replace(/\n$/, ''));
+      const { text, skipped } = render(variables, format);
+      for (const reason of skipped) out.warn(reason);
+      out.raw(text);
     }));
 }
 
-export function render(variables: ExportedVariable[], format: Format): string {
+/** The variables in one format; a value the format cannot carry safely is left out, with the reason. */
+export function render(variables: ExportedVariable[], format: Format): { text: string; skipped: string[] } {
+  const skipped: string[] = [];
   switch (format) {
     case 'json':
-      return JSON.stringify(Object.fromEntries(variables.map((v) => [v.name, v.value])), null, 2);
+      return { text: JSON.stringify(Object.fromEntries(variables.map((v) => [v.name, v.value])), null, 2), skipped };
     case 'shell':
-      // Single quotes keep every character literal; a quote itself is closed, escaped and reopened.
-      return variables.map((v) => `export ${v.name}='${v.value.replace(/'/g, `'\\''`)}'`).join('\n');
-    case 'dotenv':
-      return variables.map((v) => `${v.name}="${v.value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join('\n');
+      return { text: variables.map((v) => `export ${v.name}=${shellQuote(v.value)}`).join('\n'), skipped };
+    case 'dotenv': {
+      const lines: string[] = [];
+      for (const v of variables) {
+        const quoted = dotenvValue(v.value);
+        if (quoted === null) skipped.push(`${v.provider}: ${v.name} not exported: its value holds both a quote and one of " $ \` \\, which dotenv loaders and shells read differently; use --format shell or --format json`);
+        else lines.push(`${v.name}=${quoted}`);
+      }
+      return { text: lines.join('\n'), skipped };
+    }
     default:
-      return variables.map((v) => `${v.name}=${v.value}`).join('\n');
+      return { text: variables.map((v) => `${v.name}=${shellWord(v.value)}`).join('\n'), skipped };
   }
 }
