@@ -12,6 +12,7 @@ export function transportFor(ctx: BrokerContext, definition: ProviderDefinition)
     log: (message, fields) => ctx.log.record(message, fields),
     timeoutMs: ctx.settings.refreshTimeoutMs,
     onSecret: (value) => redactor.register(value),
+    redact: (text) => redactor.redact(text),
   });
 }
 

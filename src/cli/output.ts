@@ -16,14 +16,19 @@ export class Output {
     return this.options.json;
   }
 
-  /** Prints a result: `value` as JSON with --json, else the human text (if any). */
-  result(value: unknown, human?: string | (() => string)): void {
+  /**
+   * Prints a result: `value` as JSON with --json, else the human text (if any). Redacted like
+   * every other output (a provider's words can quote a secret), unless `exact`: only for the
+   * values `--show-secret` asked for.
+   */
+  result(value: unknown, human?: string | (() => string), options: { exact?: boolean } = {}): void {
+    const shown = (text: string) => (options.exact ? text : redactor.redact(text));
     if (this.options.json) {
-      process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+      process.stdout.write(shown(JSON.stringify(value, null, 2)) + '\n');
       return;
     }
     const text = typeof human === 'function' ? human() : human;
-    if (text !== undefined && text !== '') process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    if (text !== undefined && text !== '') process.stdout.write(shown(text.endsWith('\n') ? text : text + '\n'));
   }
 
   /**
@@ -33,13 +38,18 @@ export class Output {
    */
   lines(values: readonly unknown[], human?: string | (() => string)): void {
     if (this.options.json) {
-      process.stdout.write(values.map((value) => JSON.stringify(value) + '\n').join(''));
+      process.stdout.write(values.map((value) => redactor.redact(JSON.stringify(value)) + '\n').join(''));
       return;
     }
     this.result(values, human);
   }
 
-  /** A bare value for scripts (`--field x --show-secret`): printed exactly, never redacted. */
+  /** A bare value for scripts (`--field status`), redacted like every other output. */
+  value(text: string): void {
+    process.stdout.write(redactor.redact(text) + '\n');
+  }
+
+  /** A bare value asked for as a secret (`--field x --show-secret`, `export`): printed exactly, never redacted. */
   raw(text: string): void {
     process.stdout.write(text + '\n');
   }

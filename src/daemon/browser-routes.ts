@@ -23,9 +23,11 @@ export interface BrowserRoutesOptions {
   log: (line: string) => void;
   /** Routes mounted under /ui behind the same guards (the dashboard). */
   dashboard?: Hono<Env>;
+  /** The process's one redactor: every page and JSON answer passes through it. */
+  redact?: (text: string) => string;
 }
 
-export function browserRoutes({ sessions, port, log, dashboard }: BrowserRoutesOptions): Hono<Env> {
+export function browserRoutes({ sessions, port, log, dashboard, redact }: BrowserRoutesOptions): Hono<Env> {
   const app = new Hono<Env>();
   const ownHosts = () => [`127.0.0.1:${port()}`, `localhost:${port()}`];
 
@@ -41,6 +43,7 @@ export function browserRoutes({ sessions, port, log, dashboard }: BrowserRoutesO
       c.res = c.text('method not allowed', 405);
     } else {
       await next();
+      if (redact) c.res = await redacted(c.res, redact);
     }
     secureHeaders(c, nonce);
     // Never the query string: it carries authorization codes and one-time tokens.
@@ -172,6 +175,20 @@ function checkField(field: InputFieldSpec, value: string): string | null {
     if (!ok) return field.hint ? `That does not look right. ${field.hint}` : `That does not match the expected format.`;
   }
   return null;
+}
+
+/**
+ * One redactor on every page and JSON answer (dashboard notices, action results, a provider's
+ * error_description on the callback page): provider text can quote a token or a client secret
+ * the daemon holds. Streams (the dashboard's events) carry names and states only and pass as they are.
+ */
+async function redacted(response: Response, redact: (text: string) => string): Promise<Response> {
+  const type = response.headers.get('content-type') ?? '';
+  if (!response.body || !/^(text\/html|application\/json)\b/.test(type)) return response;
+  const text = await response.text();
+  const headers = new Headers(response.headers);
+  headers.delete('content-length');
+  return new Response(redact(text), { status: response.status, statusText: response.statusText, headers });
 }
 
 function page(c: Context<Env>, status: number, view: Parameters<typeof renderResult>[0]): Response {

@@ -57,7 +57,7 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
   const dashboard = options.authsome
     ? new Dashboard({ authsome: options.authsome, sessions, port: () => port, callbackPath: CALLBACK_PATH, log, changes: (listener) => storeWatch?.subscribe(listener) ?? (() => {}) })
     : null;
-  const app = browserRoutes({ sessions, port: () => port, log, dashboard: dashboard?.routes });
+  const app = browserRoutes({ sessions, port: () => port, log, dashboard: dashboard?.routes, redact: options.redact });
   const browser = createAdaptorServer({ fetch: app.fetch }) as Server;
   browser.requestTimeout = 30_000;
   await listenTcp(browser, options.port);

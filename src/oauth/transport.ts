@@ -11,6 +11,8 @@ export interface TransportOptions {
   log?: DebugFn;
   /** Registers a secret with the process's redactor, before it can reach any log line. */
   onSecret?: (value: string) => void;
+  /** The process's redactor: masks known secrets in provider text that is kept (an error_description). */
+  redact?: (text: string) => string;
   /** Per request; RFC 6749 sets none, 20 s keeps a hung provider from hanging a login. */
   timeoutMs?: number;
   /**
@@ -58,6 +60,7 @@ export class OAuthTransport {
   readonly #definition: ProviderDefinition;
   readonly #log: DebugFn;
   readonly #onSecret: (value: string) => void;
+  readonly #redact: (text: string) => string;
   readonly #timeoutMs: number;
   readonly #connectTimeoutMs: number;
 
@@ -65,6 +68,7 @@ export class OAuthTransport {
     this.#definition = definition;
     this.#log = options.log ?? (() => {});
     this.#onSecret = options.onSecret ?? (() => {});
+    this.#redact = options.redact ?? ((text) => text);
     this.#timeoutMs = options.timeoutMs ?? 20_000;
     this.#connectTimeoutMs = Math.min(options.connectTimeoutMs ?? 5_000, this.#timeoutMs);
   }
@@ -105,7 +109,12 @@ export class OAuthTransport {
       this.#log(`oauth → ${method} ${url}`);
     }
     const authorization = headers.get('authorization');
-    if (authorization) this.#onSecret(authorization.replace(/^\S+\s+/, ''));
+    if (authorization) {
+      const credentials = authorization.replace(/^\S+\s+/, '');
+      this.#onSecret(credentials);
+      // client_secret_basic: the secret itself too, as a server could quote it back (RFC 6749 §2.3.1: form-encoded, then base64).
+      if (/^basic\s/i.test(authorization)) this.#onSecret(basicPassword(credentials));
+    }
     const started = Date.now();
     const undici = await undiciFor(this.#connectTimeoutMs);
     const response = await undici.fetch(url, {
@@ -131,6 +140,10 @@ export class OAuthTransport {
       this.#log(`oauth: token_type "${json.token_type}" read as Bearer`);
       json = { ...json, token_type: 'Bearer' };
     }
+    // The provider's own words are kept (the record's last_refresh_error_description) and shown;
+    // a server may quote back what it was sent — the refresh token, the client secret — so they
+    // are masked here, before anything stores or prints them.
+    if (json && typeof json.error_description === 'string') json = { ...json, error_description: this.#redact(json.error_description) };
     let status = response.status;
     // GitHub (and a few others) report token errors with HTTP 200 and an `error` member; RFC 6749
     // §5.2 says 400. Without this, oauth4webapi reports "access_token must be a string".
@@ -190,6 +203,18 @@ function clipJson(value: unknown): unknown {
 function describeForm(body: URLSearchParams): Record<string, string> {
   // Values are kept: the redactor, which has just seen every secret field, masks them in the sink.
   return Object.fromEntries(body);
+}
+
+/** The password of HTTP Basic credentials, form-decoded; '' when there is none. */
+function basicPassword(credentials: string): string {
+  const decoded = Buffer.from(credentials, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return '';
+  try {
+    return decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+  } catch {
+    return decoded.slice(colon + 1);
+  }
 }
 
 function parseJsonObject(text: string): Record<string, unknown> | null {

@@ -2,7 +2,7 @@
 // Every get is an access call: a due token is renewed first, and what is printed is the
 // connection after that attempt (a failed one is reported on stderr with its exit code).
 import type { Command } from 'commander';
-import type { Authsome, ConnectionRead } from '../../broker/index.ts';
+import { isSecretField, type Authsome, type ConnectionRead } from '../../broker/index.ts';
 import { AuthsomeError } from '../../util/index.ts';
 import { table, type Output } from '../output.ts';
 import { action } from './run.ts';
@@ -33,15 +33,21 @@ export function registerGet(program: Command): void {
       const { value, status, failure } = read;
       // With --json stdout holds one document: the error envelope, carrying the status it left.
       if (failure && out.json) return out.error(failure, { status });
-      print(out, value, Boolean(options.field));
+      // Only what --show-secret asked for is printed exactly; everything else passes the redactor,
+      // since a provider's words (an error description) can quote a token or the client secret.
+      const exact = Boolean(options.showSecret) && (!options.field || isSecretField(options.field));
+      print(out, value, Boolean(options.field), exact);
       return failure ? out.error(failure) : 0;
     }));
 }
 
-function print(out: Output, value: unknown, isField: boolean): void {
-  if (out.json) out.result(value);
-  else if (isField) out.raw(value == null ? '' : typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : JSON.stringify(value));
-  else out.raw(table(Object.entries(value as Record<string, unknown>).map(([key, v]) => [key, v == null ? '-' : typeof v === 'string' ? v : JSON.stringify(v)])));
+function print(out: Output, value: unknown, isField: boolean, exact: boolean): void {
+  if (out.json) return out.result(value, undefined, { exact });
+  const text = isField
+    ? value == null ? '' : typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : JSON.stringify(value)
+    : table(Object.entries(value as Record<string, unknown>).map(([key, v]) => [key, v == null ? '-' : typeof v === 'string' ? v : JSON.stringify(v)]));
+  if (exact) out.raw(text);
+  else out.value(text);
 }
 
 async function statusOf(authsome: Authsome, provider: string, connection: { connection?: string }): Promise<unknown> {
