@@ -4,7 +4,7 @@
 // registered one, so later logins, refreshes and `run` routes need no discovery.
 import { discoverAuthorizationServer, discoverProtectedResource } from '../oauth/index.ts';
 import type { ProviderDefinition, ProviderEntry } from '../providers/index.ts';
-import { AuthsomeError } from '../util/index.ts';
+import { AuthsomeError, displayText } from '../util/index.ts';
 import type { BrokerContext } from './context.ts';
 import { refuseIfHeld } from './held-records.ts';
 import { transportFor } from './oauth-support.ts';
@@ -49,7 +49,8 @@ export async function providerFromResource(ctx: BrokerContext, url: string, opti
   const definition = {
     schema_version: 1,
     name,
-    display_name: resource.name ?? new URL(normalized).host,
+    // The server's own name for itself (RFC 9728 resource_name): shown on terminals, so no control characters.
+    display_name: (resource.name && displayText(resource.name).trim().slice(0, 128)) || new URL(normalized).host,
     auth_type: 'oauth2',
     flow: 'dcr_pkce',
     oauth: {

@@ -1,7 +1,9 @@
 // How the CLI speaks: results on stdout (JSON with --json, text otherwise), warnings and errors
-// on stderr, and the exit code from the error table. Every line passes through the redactor.
+// on stderr, and the exit code from the error table. Every line passes through the redactor, and
+// nothing a terminal would act on (escape sequences, control characters) gets through: JSON keeps
+// such characters as \u escapes, text loses them (a provider's label or description can carry them).
 import { redactor } from '../audit/index.ts';
-import { toAuthsomeError } from '../util/index.ts';
+import { terminalJson, terminalText, toAuthsomeError } from '../util/index.ts';
 
 export interface OutputOptions {
   json: boolean;
@@ -24,11 +26,11 @@ export class Output {
   result(value: unknown, human?: string | (() => string), options: { exact?: boolean } = {}): void {
     const shown = (text: string) => (options.exact ? text : redactor.redact(text));
     if (this.options.json) {
-      process.stdout.write(shown(JSON.stringify(value, null, 2)) + '\n');
+      process.stdout.write(terminalJson(shown(JSON.stringify(value, null, 2))) + '\n');
       return;
     }
     const text = typeof human === 'function' ? human() : human;
-    if (text !== undefined && text !== '') process.stdout.write(shown(text.endsWith('\n') ? text : text + '\n'));
+    if (text !== undefined && text !== '') process.stdout.write(terminalText(shown(text.endsWith('\n') ? text : text + '\n')));
   }
 
   /**
@@ -38,7 +40,7 @@ export class Output {
    */
   lines(values: readonly unknown[], human?: string | (() => string)): void {
     if (this.options.json) {
-      process.stdout.write(values.map((value) => redactor.redact(JSON.stringify(value)) + '\n').join(''));
+      process.stdout.write(values.map((value) => terminalJson(redactor.redact(JSON.stringify(value))) + '\n').join(''));
       return;
     }
     this.result(values, human);
@@ -46,7 +48,7 @@ export class Output {
 
   /** A bare value for scripts (`--field status`), redacted like every other output. */
   value(text: string): void {
-    process.stdout.write(redactor.redact(text) + '\n');
+    process.stdout.write(terminalText(redactor.redact(text)) + '\n');
   }
 
   /** A bare value asked for as a secret (`--field x --show-secret`, `export`): printed exactly, never redacted. */
@@ -56,17 +58,17 @@ export class Output {
 
   /** Progress and confirmations for people; silenced by --quiet and --json. */
   info(text: string): void {
-    if (!this.options.quiet && !this.options.json) process.stderr.write(redactor.redact(text) + '\n');
+    if (!this.options.quiet && !this.options.json) process.stderr.write(terminalText(redactor.redact(text)) + '\n');
   }
 
   /** What a person must see to go on (a login URL, a device code): stderr even with --json or --quiet. */
   notice(text: string): void {
-    process.stderr.write(redactor.redact(text) + '\n');
+    process.stderr.write(terminalText(redactor.redact(text)) + '\n');
   }
 
   /** Rewrites the current stderr line (a spinner); only ever called on a TTY. */
   status(text: string): void {
-    process.stderr.write(`\r\x1b[2K${redactor.redact(text)}`);
+    process.stderr.write(`\r\x1b[2K${terminalText(redactor.redact(text))}`);
   }
 
   get interactive(): boolean {
@@ -74,7 +76,7 @@ export class Output {
   }
 
   warn(text: string): void {
-    if (!this.options.quiet) process.stderr.write(redactor.redact(`${this.#paint('Warning:', 33)} ${text}`) + '\n');
+    if (!this.options.quiet) process.stderr.write(`${this.#paint('Warning:', 33)} ${terminalText(redactor.redact(text))}\n`);
   }
 
   /**
@@ -84,10 +86,10 @@ export class Output {
   error(value: unknown, context: Record<string, unknown> = {}): number {
     const error = toAuthsomeError(value);
     if (this.options.json) {
-      process.stdout.write(redactor.redact(JSON.stringify({ ...error.toJSON(), ...context }, null, 2)) + '\n');
+      process.stdout.write(terminalJson(redactor.redact(JSON.stringify({ ...error.toJSON(), ...context }, null, 2))) + '\n');
     } else {
       const hint = error.hint ? `\n${error.hint}` : '';
-      process.stderr.write(redactor.redact(`${this.#paint('Error:', 31)} ${error.message}${hint}`) + '\n');
+      process.stderr.write(`${this.#paint('Error:', 31)} ${terminalText(redactor.redact(`${error.message}${hint}`))}\n`);
     }
     return error.exitCode;
   }

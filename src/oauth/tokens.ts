@@ -1,6 +1,6 @@
 // Token endpoint responses (RFC 6749 §5.1) turned into what a connection record stores.
 import * as oauth from 'oauth4webapi';
-import { credentialProblem } from '../util/index.ts';
+import { credentialProblem, displayText } from '../util/index.ts';
 
 export interface TokenSet {
   access_token: string;
@@ -91,12 +91,16 @@ export function idTokenClaims(response: oauth.TokenEndpointResponse): Record<str
   }
 }
 
-/** The account a token belongs to, from id_token claims or a userinfo answer (GitHub's /user too). */
+/**
+ * The account a token belongs to, from id_token claims or a userinfo answer (GitHub's /user too).
+ * The provider's text is shown on terminals and pages: control characters and escape sequences
+ * are stripped, and it is cut at 256 characters.
+ */
 export function accountFromClaims(claims: Record<string, unknown>): { id: string | null; label: string | null } {
   const pick = (...names: string[]): string | null => {
     for (const name of names) {
       const value = claims[name];
-      if (typeof value === 'string' && value) return value;
+      if (typeof value === 'string' && displayText(value).trim()) return displayText(value).trim().slice(0, 256);
       if (typeof value === 'number') return String(value);
     }
     return null;

@@ -3,6 +3,7 @@
 // the provider quirks oauth4webapi cannot know about.
 import * as oauth from 'oauth4webapi';
 import type { ProviderDefinition } from '../providers/index.ts';
+import { displayText } from '../util/index.ts';
 
 export type DebugFn = (message: string, fields?: Record<string, unknown>) => void;
 
@@ -143,7 +144,8 @@ export class OAuthTransport {
     // The provider's own words are kept (the record's last_refresh_error_description) and shown;
     // a server may quote back what it was sent — the refresh token, the client secret — so they
     // are masked here, before anything stores or prints them.
-    if (json && typeof json.error_description === 'string') json = { ...json, error_description: this.#redact(json.error_description) };
+    // It is shown on terminals too: escape sequences and control characters go (util/display-text.ts), and it is cut at 1 KiB.
+    if (json && typeof json.error_description === 'string') json = { ...json, error_description: this.#redact(displayText(json.error_description)).slice(0, 1024) };
     let status = response.status;
     // GitHub (and a few others) report token errors with HTTP 200 and an `error` member; RFC 6749
     // §5.2 says 400. Without this, oauth4webapi reports "access_token must be a string".

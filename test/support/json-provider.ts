@@ -36,6 +36,8 @@ export interface JsonProviderOptions {
   clientSecret?: string;
   /** expires_in of issued access tokens, in seconds (default 3600). */
   accessTokenLifetimeS?: number;
+  /** What GET /api/auth/me answers for a live token (default {"id": "user-42", "email": "dev@adh.test"}). */
+  account?: Record<string, unknown>;
 }
 
 export interface RecordedRequest {
@@ -230,7 +232,7 @@ export async function startJsonProvider(options: JsonProviderOptions = {}): Prom
     me: (req) => {
       const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
       if (!bearer || !accessToGrant.has(bearer)) return oauthError(401, 'token_expired');
-      return { status: 200, body: { id: 'user-42', email: 'dev@adh.test' } };
+      return { status: 200, body: options.account ?? { id: 'user-42', email: 'dev@adh.test' } };
     },
   };
 

@@ -3,7 +3,7 @@
 // connection after that attempt (a failed one is reported on stderr with its exit code).
 import type { Command } from 'commander';
 import { isSecretField, type Authsome, type ConnectionRead } from '../../broker/index.ts';
-import { AuthsomeError } from '../../util/index.ts';
+import { AuthsomeError, displayText } from '../../util/index.ts';
 import { table, type Output } from '../output.ts';
 import { action } from './run.ts';
 
@@ -43,11 +43,17 @@ export function registerGet(program: Command): void {
 
 function print(out: Output, value: unknown, isField: boolean, exact: boolean): void {
   if (out.json) return out.result(value, undefined, { exact });
-  const text = isField
-    ? value == null ? '' : typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : JSON.stringify(value)
-    : table(Object.entries(value as Record<string, unknown>).map(([key, v]) => [key, v == null ? '-' : typeof v === 'string' ? v : JSON.stringify(v)]));
-  if (exact) out.raw(text);
-  else out.value(text);
+  if (!exact) {
+    out.value(isField ? bare(value) : table(Object.entries(value as Record<string, unknown>).map(([key, v]) => [key, v == null ? '-' : bare(v)])));
+    return;
+  }
+  // Exact is for the secrets asked for; the other cells beside them (a provider's label) still lose what a terminal would act on.
+  out.raw(isField ? bare(value) : table(Object.entries(value as Record<string, unknown>).map(([key, v]) => [key, v == null ? '-' : isSecretField(key) ? bare(v) : displayText(bare(v))])));
+}
+
+/** A value as a script reads it: strings as they are, lists space-separated, anything else as JSON. */
+function bare(value: unknown): string {
+  return value == null ? '' : typeof value === 'string' ? value : Array.isArray(value) ? value.join(' ') : JSON.stringify(value);
 }
 
 async function statusOf(authsome: Authsome, provider: string, connection: { connection?: string }): Promise<unknown> {
