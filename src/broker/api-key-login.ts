@@ -2,7 +2,7 @@
 // connection without force, and stores the key as a connection record.
 import { AuthsomeError, credentialProblem, isAuthsomeError, toRecordTimestamp } from '../util/index.ts';
 import { keys, orderRecord, type ConnectionRecord } from '../vault/index.ts';
-import type { ProviderDefinition } from '../providers/index.ts';
+import { matchesKeyPattern, type ProviderDefinition } from '../providers/index.ts';
 import { addConnectionToMetadata, DEFAULT_CONNECTION } from './connections.ts';
 import { requireName, type BrokerContext } from './context.ts';
 
@@ -25,10 +25,11 @@ export function apiKeyEnvVar(definition: ProviderDefinition): string | null {
   return definition.api_key?.env_var ?? definition.export?.env?.api_key ?? null;
 }
 
-export function checkKeyPattern(definition: ProviderDefinition, apiKey: string): void {
+/** The whole key must match the definition's key_pattern (re.fullmatch, as in the Python authsome), checked in linear time (RE2). */
+export async function checkKeyPattern(definition: ProviderDefinition, apiKey: string): Promise<void> {
   const pattern = definition.api_key?.key_pattern;
   if (!pattern) return;
-  if (!new RegExp(pattern).test(apiKey)) {
+  if (!(await matchesKeyPattern(pattern, apiKey, definition.name))) {
     throw new AuthsomeError('input_invalid', `that does not look like an API key for ${definition.display_name ?? definition.name}`, {
       hint: definition.api_key?.key_pattern_hint ?? `Expected a key matching ${pattern}.`,
       provider: definition.name,
@@ -54,7 +55,7 @@ export async function loginWithApiKey(ctx: BrokerContext, provider: string, apiK
       provider,
     });
   }
-  checkKeyPattern(definition, key);
+  await checkKeyPattern(definition, key);
   const connection = requireName('connection', options.connection ?? DEFAULT_CONNECTION);
   const profile = ctx.profile;
   requireName('profile', profile);

@@ -4,6 +4,7 @@
 // requests also need our Origin and a one-time CSRF nonce.
 import { randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
+import { matchesKeyPattern } from '../broker/index.ts';
 import { qrSvg } from '../util/index.ts';
 import { renderDevicePage, renderInputForm, renderResult } from './pages/index.ts';
 import { sameSecret, type InputFieldSpec, type Session, type SessionRegistry } from './sessions.ts';
@@ -110,7 +111,7 @@ export function browserRoutes({ sessions, port, log, dashboard, redact }: Browse
     const fieldErrors: Record<string, string> = {};
     for (const field of session.spec.fields) {
       const value = text(field.name).trim();
-      const problem = checkField(field, value);
+      const problem = await checkField(field, value);
       if (problem) fieldErrors[field.name] = problem;
       else if (value) values[field.name] = value;
     }
@@ -163,12 +164,14 @@ function onward(session: Session, terminal: string): Pick<Parameters<typeof rend
   return session.spec.next_url ? { link: { href: session.spec.next_url, label: session.spec.next_label ?? 'Continue' } } : { next: terminal };
 }
 
-function checkField(field: InputFieldSpec, value: string): string | null {
+async function checkField(field: InputFieldSpec, value: string): Promise<string | null> {
   if (!value) return field.required ? `${field.label} is required.` : null;
   if (field.pattern) {
     let ok = true;
     try {
-      ok = new RegExp(field.pattern).test(value);
+      // The broker's own check: the whole value, in linear time (a definition's pattern may be
+      // catastrophic for a backtracking engine, and this process serves every login).
+      ok = await matchesKeyPattern(field.pattern, value);
     } catch {
       ok = true; // a broken pattern is the definition's fault; the broker checks again on save
     }

@@ -6,3 +6,4 @@ export {
 export { loadProviderFile, parseProviderText, checkProviderFile, checkProviderText, validateProviderDefinition, type CheckedDefinition } from './load.ts';
 export type { UnknownField } from './known-fields.ts';
 export { expandUrl, hostOf } from './template.ts';
+export { matchesKeyPattern, keyPatternProblem } from './key-pattern.ts';

@@ -29,6 +29,14 @@ export async function checkProviderFile(path: string): Promise<CheckedDefinition
 export async function checkProviderText(text: string, path: string): Promise<CheckedDefinition> {
   const raw = await parseJsonc(text, path);
   const definition = await validateProviderDefinition(raw, path);
+  // The key pattern is compiled with the engine login uses (RE2, linear time), so a pattern it
+  // cannot run is refused when it is registered, not when someone first types a key.
+  const pattern = definition.api_key?.key_pattern;
+  if (pattern) {
+    const { keyPatternProblem } = await import('./key-pattern.ts');
+    const problem = await keyPatternProblem(pattern);
+    if (problem) throw new AuthsomeError('provider_invalid', `${path}: api_key.key_pattern: ${problem}`, { hint: 'Write the pattern in RE2 syntax (what Python and JavaScript share, without lookaround or backreferences).' });
+  }
   // Loaded only here: reading a definition to use it (every `get` of a custom provider) skips the walk.
   const { findUnknownFields } = await import('./known-fields.ts');
   return { definition, unknownFields: findUnknownFields(raw) };

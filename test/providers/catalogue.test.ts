@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findUnknownFields } from '../../src/providers/known-fields.ts';
 import { providerSchema } from '../../src/providers/schema.ts';
-import { BUNDLED_DIR, parseProviderText } from '../../src/providers/index.ts';
+import { BUNDLED_DIR, keyPatternProblem, parseProviderText } from '../../src/providers/index.ts';
 import { FIXTURE_HOME } from '../support/homes.ts';
 
 const files = readdirSync(BUNDLED_DIR).filter((name) => name.endsWith('.json'));
@@ -16,7 +16,7 @@ test('the catalogue has at least 60 providers, including the ones the Python sto
   for (const name of ['github', 'openai', 'resend', 'google', 'slack', 'anthropic', 'stripe', 'twilio']) assert.ok(files.includes(`${name}.json`), name);
 });
 
-test('every bundled definition validates, matches its file name, and uses https endpoints', () => {
+test('every bundled definition validates, matches its file name, and uses https endpoints', async () => {
   const problems: string[] = [];
   for (const file of files) {
     const raw = JSON.parse(readFileSync(join(BUNDLED_DIR, file), 'utf8'));
@@ -32,7 +32,10 @@ test('every bundled definition validates, matches its file name, and uses https 
     }
     if (def.host_url && /[/:]/.test(def.host_url)) problems.push(`${file}: host_url should be a bare host`);
     if (def.export?.env && 'refresh_token' in def.export.env) problems.push(`${file}: exports a refresh token`);
-    if (def.auth_type === 'api_key' && def.api_key?.key_pattern) new RegExp(def.api_key.key_pattern);
+    // Key patterns run in RE2 (linear time), the engine login uses.
+    const pattern = def.auth_type === 'api_key' ? def.api_key?.key_pattern : null;
+    const problem = pattern ? await keyPatternProblem(pattern) : null;
+    if (problem) problems.push(`${file}: api_key.key_pattern ${problem}`);
   }
   assert.deepEqual(problems, []);
 });

@@ -1,7 +1,7 @@
 // Which provider key patterns may become an HTML `pattern` attribute, and in what form. The
-// rule: the browser's check must never refuse a value authsome itself accepts (the broker tests
-// `new RegExp(pattern).test(value.trim())`), because a refused value cannot be saved at all.
-// The daemon validates every value again, so dropping a pattern only loses an early hint.
+// rule: the browser's check must never refuse a value authsome itself accepts (the broker matches
+// the whole trimmed value with RE2, as Python's re.fullmatch), because a refused value cannot be
+// saved at all. The daemon validates every value again, so dropping a pattern only loses an early hint.
 
 function compiles(source: string, flags: string): boolean {
   try {
@@ -18,9 +18,9 @@ function compilesAsHtmlPattern(pattern: string): boolean {
 }
 
 /**
- * The body of a pattern anchored as a whole, `^body$` with no top-level `|`, else null. Only
- * then does the browser's whole-value match agree with the broker's search: `sk-` or `^a|b$`
- * would make the browser stricter.
+ * The body of a pattern anchored as a whole, `^body$` with no top-level `|`, else null. Kept
+ * from when the broker searched rather than matched whole: now both match the whole value, and
+ * an unanchored pattern only loses the browser's early hint.
  */
 function anchoredBody(pattern: string): string | null {
   if (pattern.length < 2 || !pattern.startsWith('^')) return null;
