@@ -17,5 +17,8 @@ if (files.length === 0) {
   console.error('no test files found under test/');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit' });
+// Files run side by side (each test file uses its own temporary homes and ephemeral ports); most
+// of their time is spent waiting on child processes, so more files than cores keep the machine busy.
+const concurrency = process.env.AUTHSOME_TEST_CONCURRENCY ?? '3';
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit' });
 process.exit(result.status ?? 1);

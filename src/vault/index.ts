@@ -12,7 +12,7 @@ export {
   type ConnectionRecord, type ProviderMetadataRecord, type ClientRecord, type ProviderStateRecord, type RecordByKind,
   type StoredStatus, type AuthType, type Account,
 } from './records.ts';
-export { FEED_LOST, RESYNC, type Store, type StoreBackend, type StoreChange, type StoreEntry, type StoreProbe, type StoreReader, type StoreWriter } from './store.ts';
+export { FEED_LOST, RESYNC, type LeaseInfo, type Store, type StoreBackend, type StoreChange, type StoreEntry, type StoreProbe, type StoreReader, type StoreWriter } from './store.ts';
 export { SqliteStore } from './sqlite-store.ts';
 export { SqliteBackend } from './sqlite-backend.ts';
 export { PgStore } from './pg-store.ts';

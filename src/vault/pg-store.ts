@@ -10,7 +10,7 @@ import {
   NOW_MS, SCHEMA_VERSION, acquirePool, ensureMigrated, isConnectionFailure, pgError, redactUrl, releasePool,
   type SharedPool,
 } from './pg-pool.ts';
-import type { Store, StoreEntry, StoreWriter } from './store.ts';
+import type { LeaseInfo, Store, StoreEntry, StoreWriter } from './store.ts';
 
 /** How long an operation keeps retrying on fresh connections (a restart takes about a second). */
 const RECONNECT_WINDOW_MS = 4000;
@@ -171,6 +171,23 @@ export class PgStore implements Store {
     return this.#query(async (db) => {
       await db.query('DELETE FROM authsome_leases WHERE key = $1 AND holder = $2', [key, holder]);
     });
+  }
+
+  leases(prefix: string): Promise<LeaseInfo[]> {
+    // Timed by the server's clock, like acquireLease: machines' clocks may differ.
+    return this.#query(async (db) => {
+      const result = await db.query<{ key: string; holder: string; remaining_ms: string }>(
+        `SELECT key, holder, expires_at - ${NOW_MS} AS remaining_ms FROM authsome_leases
+         WHERE key >= $1 AND starts_with(key, $1) ORDER BY key`,
+        [prefix],
+      );
+      return result.rows.map((row) => ({ key: row.key, holder: row.holder, remainingMs: Number(row.remaining_ms) }));
+    });
+  }
+
+  /** The server owns its disk and its write-ahead log; nothing here can reserve space in them. */
+  async reuseWrittenSpace(): Promise<boolean> {
+    return true;
   }
 
   /** One query (or a few) on a pooled connection, with the same retries as every operation. */

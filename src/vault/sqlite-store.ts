@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { AuthsomeError, FILE_MODE, createPrivateFile, isNotWritable, notWritableError, writeProblem } from '../util/index.ts';
 import { openSnapshot } from './sqlite-snapshot.ts';
-import type { Store, StoreEntry, StoreWriter } from './store.ts';
+import type { LeaseInfo, Store, StoreEntry, StoreWriter } from './store.ts';
 
 /** Byte for byte the Python implementation's DDL, so sqlite_master looks the same to both. */
 const KV_DDL = 'CREATE TABLE kv (\n    key TEXT PRIMARY KEY,\n    value TEXT NOT NULL\n)';
@@ -147,6 +147,26 @@ export class SqliteStore implements Store {
     });
   }
 
+  leases(prefix: string): Promise<LeaseInfo[]> {
+    return this.#run((db) => {
+      if (!db || !this.#leaseTableExists(db)) return [];
+      const now = Date.now();
+      const rows = this.#guard(() => db.prepare('SELECT key, holder, expires_at FROM authsome_leases WHERE substr(key, 1, ?) = ? ORDER BY key').all(prefix.length, prefix)) as Array<{ key: string; holder: string; expires_at: number }>;
+      return rows.map((row) => ({ key: row.key, holder: row.holder, remainingMs: row.expires_at - now }));
+    });
+  }
+
+  reuseWrittenSpace(): Promise<boolean> {
+    return this.#run((db) => {
+      if (!db) return true;
+      // PASSIVE: never waits for readers. Complete (every frame copied back) means the next write
+      // transaction restarts the log at its first frame, unless a reader started meanwhile.
+      const [row] = this.#guard(() => db.pragma('wal_checkpoint(PASSIVE)')) as Array<{ busy: number; log: number; checkpointed: number }>;
+      // A rollback journal (log -1) is created anew by every write: nothing can be reserved there.
+      return row !== undefined && row.log >= 0 && row.busy === 0 && row.log === row.checkpointed;
+    });
+  }
+
   /** Rows in kv, synchronously (used by the missing-key guard before any key exists). */
   countSync(): number {
     if (!this.#db) return 0;
@@ -194,6 +214,12 @@ export class SqliteStore implements Store {
     if (this.#hasLeaseTable) return;
     this.#guard(() => db.exec(LEASE_DDL));
     this.#hasLeaseTable = true;
+  }
+
+  /** Reading must not create the table (a store opened only to read stays as it was). */
+  #leaseTableExists(db: Database.Database): boolean {
+    if (this.#hasLeaseTable) return true;
+    return this.#guard(() => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'authsome_leases'").get()) !== undefined;
   }
 
   #require(db: Database.Database | null): Database.Database {

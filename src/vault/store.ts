@@ -28,7 +28,28 @@ export interface Store extends StoreWriter {
    */
   acquireLease(key: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(key: string, holder: string): Promise<void>;
+  /**
+   * The leases whose key starts with prefix, lapsed ones included, timed by the store's clock (the
+   * database server's on PostgreSQL): who holds them, and for how much longer. Lets a waiter see
+   * whether the holder is a process that has died, and lets `rekey` wait for every refresh in flight.
+   */
+  leases(prefix: string): Promise<LeaseInfo[]>;
+  /**
+   * Lets the next write reuse the space the last one took. SQLite appends every commit to its
+   * write-ahead log; after a complete checkpoint the next writer starts the log from its beginning,
+   * so a write no larger than the one just committed overwrites frames already on disk instead of
+   * growing the file, and succeeds on a disk that filled meanwhile. Returns false when the
+   * checkpoint could not complete (a reader still uses the log). PostgreSQL: nothing to do (true).
+   */
+  reuseWrittenSpace(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+export interface LeaseInfo {
+  key: string;
+  holder: string;
+  /** Milliseconds until the lease lapses; zero or less: lapsed (another holder may take it). */
+  remainingMs: number;
 }
 
 /** A committed change to one key (written or deleted), announced by a backend's change feed; never its value. */

@@ -205,6 +205,31 @@ for (const backend of [sqlite, postgres]) {
       assert.equal(await store.acquireLease(key, 'C', 30_000), false);
     });
 
+    test('leases are listed by prefix with their holder and the time they have left, lapsed ones too', async () => {
+      const [one, two] = await openPair();
+      const ns = `lease:${unique('list')}:`;
+      assert.deepEqual(await two.leases(ns), []);
+      assert.equal(await one.acquireLease(`${ns}a`, 'A', 30_000), true);
+      assert.equal(await one.acquireLease(`${ns}b`, 'B', 100), true);
+      assert.equal(await one.acquireLease(`${ns.slice(0, -1)}x:c`, 'C', 30_000), true); // another prefix
+      await sleep(250);
+      const listed = await two.leases(ns);
+      assert.deepEqual(listed.map((l) => [l.key, l.holder]), [[`${ns}a`, 'A'], [`${ns}b`, 'B']]);
+      assert.ok(listed[0]!.remainingMs > 25_000 && listed[0]!.remainingMs <= 30_000, String(listed[0]!.remainingMs));
+      assert.ok(listed[1]!.remainingMs <= 0, 'a lapsed lease is listed with no time left');
+      await one.releaseLease(`${ns}a`, 'A');
+      assert.deepEqual((await two.leases(ns)).map((l) => l.key), [`${ns}b`]);
+    });
+
+    test('reuseWrittenSpace: a write no larger than the last one needs no new space', async () => {
+      const store = await open();
+      const key = `profile:${unique('s')}:x:connection:c`;
+      await store.put(key, 'x'.repeat(3000));
+      assert.equal(await store.reuseWrittenSpace(), true, 'nothing holds the log');
+      await store.put(key, 'y'.repeat(2500));
+      assert.equal(await store.get(key), 'y'.repeat(2500));
+    });
+
     test('two handles contending: exactly one holder wins each lease', async () => {
       const [one, two] = await openPair();
       for (let round = 0; round < 10; round += 1) {
