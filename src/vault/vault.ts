@@ -1,13 +1,14 @@
 // The Vault: typed, encrypted records on top of a Store, one store per profile. It decrypts with
 // the key ring, reports every secret it reads or writes (so the caller can register it with the
 // redactor), and never writes over data it could not read.
+import { existsSync } from 'node:fs';
 import { AuthsomeError } from '../util/index.ts';
 import { createBackend } from './backend.ts';
 import { urlPassword } from './pg-pool.ts';
 import { looksLikeSealedValue, openValue, sealValue } from './codec.ts';
 import { Home, type HomeConfig } from './home.ts';
 import { parseKey, type ParsedKey, type RecordKind } from './keys.ts';
-import { loadKeyRing, type KeyRing, type KeySecrets } from './master-key.ts';
+import { loadKeyRing, readKeyFile, type KeyRing, type KeySecrets } from './master-key.ts';
 import { parseRecord, serializeRecord, type RecordByKind } from './records.ts';
 import type { Store, StoreBackend, StoreWriter } from './store.ts';
 
@@ -65,6 +66,36 @@ export class Vault {
       countEncryptedRecords: () => this.countRecords(),
     });
     return this.#keyRing;
+  }
+
+  /**
+   * Makes sure the key ring is the home's key as it is on disk now: `rekey` in another process may
+   * have moved master.key (or staged master.key.next) since this one loaded it — a daemon, a long
+   * `run`, a refresh that waited for the rekey. A ring older than the files is loaded again, so no
+   * write seals with a key that is about to be deleted. Only the local_key source can change under
+   * a running process (AUTHSOME_MASTER_KEY is fixed for its life); the others are left as they are.
+   */
+  async confirmKeyRing(): Promise<void> {
+    const ring = this.#keyRing;
+    if (!ring || ring.source !== 'local_key') return;
+    // A key file that is gone (a home deleted under us) is no reason to load anything: the write fails on its own.
+    if (!existsSync(this.home.masterKeyFile)) return;
+    const onDisk = readKeyFile(this.home.masterKeyFile);
+    const staged = existsSync(this.home.pendingMasterKeyFile) ? readKeyFile(this.home.pendingMasterKeyFile) : null;
+    if (onDisk.equals(ring.primary) && (staged === null || ring.fallbacks.some((key) => key.equals(staged)))) return;
+    this.#keyRing = null;
+    this.#keyChecked = false;
+    await this.keyRing(false);
+  }
+
+  /** A record sealed as the store would hold it (the refresh's rescue file keeps one outside the store). */
+  async sealRecord<K extends RecordKind>(kind: K, record: RecordByKind[K]): Promise<string> {
+    return this.#seal(kind, record);
+  }
+
+  /** Opens a value sealed by sealRecord; `key` names it in errors. */
+  async openRecord<K extends RecordKind>(kind: K, key: string, value: string): Promise<RecordByKind[K] | null> {
+    return this.#decode(kind, key, value);
   }
 
   /** Replaces the key ring after a rekey. */
@@ -138,6 +169,7 @@ export class Vault {
   /** Reads and writes in one store transaction: all writes land together or none does. */
   async transaction<T>(profile: string, fn: (tx: VaultTransaction) => Promise<T>): Promise<T> {
     // Checked before the transaction starts: the check reads stores, which a running transaction queues behind.
+    await this.confirmKeyRing();
     await this.#writableKeyRing();
     return this.store(profile, true).transaction((tx) => fn(this.#wrap(tx)));
   }
