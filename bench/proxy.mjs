@@ -56,7 +56,7 @@ export class ProxyBench {
     });
     this.ca = join(work, 'upstream-ca.pem');
     const connectTo = hosts.map((host) => `${host}:443:127.0.0.1:${this.port}`).join(',');
-    this.env = cleanEnv({ AUTHSOME_HOME: this.home, AUTHSOME_PORT: '0', AUTHSOME_PROXY_CONNECT_TO: connectTo, NODE_EXTRA_CA_CERTS: this.ca });
+    this.env = cleanEnv({ AUTHSOME_HOME: this.home, AUTHSOME_PORT: '0', AUTHSOME_TESTING: '1', AUTHSOME_PROXY_CONNECT_TO: connectTo, NODE_EXTRA_CA_CERTS: this.ca });
     mustRun('init (proxy home)', cli('init'), this.env);
     const file = join(dir, `${PROVIDER.name}.json`);
     writeFileSync(file, JSON.stringify(PROVIDER));

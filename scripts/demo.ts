@@ -50,6 +50,7 @@ const server = await startAuthServer({ accessTokenTtl: TOKEN_SECONDS });
 // its own test CA trusted by authsome (NODE_EXTRA_CA_CERTS). It echoes what it received.
 const api = await startHttpsUpstream(['api.example.test']);
 env.AUTHSOME_PROXY_CONNECT_TO = api.connectTo();
+env.AUTHSOME_TESTING = '1'; // the switch above is honoured only with it
 env.NODE_EXTRA_CA_CERTS = api.caFile;
 let failed = false;
 try {

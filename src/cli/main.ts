@@ -5,7 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { registerCommands } from './commands/index.ts';
 import { Output } from './output.ts';
 
-import { VERSION } from '../util/index.ts';
+import { VERSION, excludeMemoryFromCoreDumps } from '../util/index.ts';
 
 export function buildProgram(): Command {
   const program = new Command('authsome')
@@ -24,6 +24,9 @@ export function buildProgram(): Command {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // Before any secret is decrypted: this process — a command, the daemon (`daemon serve`), run's
+  // proxy — keeps its memory out of core dumps (Linux; util/core-dumps.ts says what is possible elsewhere).
+  excludeMemoryFromCoreDumps();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

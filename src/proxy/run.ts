@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { constants } from 'node:os';
 import type { RouteSpec } from '../broker/index.ts';
-import { AuthsomeError } from '../util/index.ts';
+import { AuthsomeError, spawnWithCoreDumps } from '../util/index.ts';
 import { LeafCache, loadOrCreateCA } from './certificates.ts';
 import { childEnvironment, removeChildFiles, writeChildFiles } from './child-env.ts';
 import { CredentialCache, type CredentialSource } from './credentials.ts';
@@ -77,7 +77,8 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
       const cleanup = () => {
         for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
       };
-      child = spawn(command, args, { stdio: 'inherit', env });
+      // The child holds none of our secrets: its own core dumps keep the memory ours leave out.
+      child = spawnWithCoreDumps(() => spawn(command, args, { stdio: 'inherit', env }));
       childPid = child.pid;
       child.once('error', (error: NodeJS.ErrnoException) => {
         cleanup();

@@ -3,6 +3,7 @@ export * from './errors.ts';
 export * from './names.ts';
 export * from './credential-text.ts';
 export * from './display-text.ts';
+export * from './core-dumps.ts';
 export * from './secret.ts';
 export * from './time.ts';
 export * from './python-json.ts';

@@ -174,7 +174,7 @@ describe('a fleet sharing one PostgreSQL store', () => {
         process.stdin.once('data', () => call().then((s) => { console.error('second ' + s); process.exit(0); }));
       });`;
     upstream.reset();
-    const env = cleanEnv({ ...machines[0]!.env, NODE_EXTRA_CA_CERTS: upstream.caFile, AUTHSOME_PROXY_CONNECT_TO: upstream.connectTo() });
+    const env = cleanEnv({ ...machines[0]!.env, NODE_EXTRA_CA_CERTS: upstream.caFile, AUTHSOME_TESTING: '1', AUTHSOME_PROXY_CONNECT_TO: upstream.connectTo() });
     const child = spawn(process.execPath, [CLI, '--verbose', 'run', '--', process.execPath, '-e', script], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     const waitFor = (pattern: RegExp) => new Promise<void>((resolve, reject) => {

@@ -1,5 +1,6 @@
 // Shared setup for the `run` proxy tests: homes with API-key providers routed to the test hosts,
-// `authsome run` started against the in-process HTTPS upstream (AUTHSOME_PROXY_CONNECT_TO in place
+// `authsome run` started against the in-process HTTPS upstream (AUTHSOME_PROXY_CONNECT_TO, with the
+// AUTHSOME_TESTING=1 that makes it count, in place
 // of DNS, the upstream's test CA through NODE_EXTRA_CA_CERTS), and the run's audit entry.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,7 +69,7 @@ export async function proxyHome(upstream: HttpsUpstream, base?: { home: string; 
     '--', ...command,
   ];
   const runEnv = (o: RunOptions) => ({
-    ...env, NODE_EXTRA_CA_CERTS: upstream.caFile, AUTHSOME_PROXY_CONNECT_TO: upstream.connectTo(), GIT_TERMINAL_PROMPT: '0', ...o.env,
+    ...env, NODE_EXTRA_CA_CERTS: upstream.caFile, AUTHSOME_TESTING: '1', AUTHSOME_PROXY_CONNECT_TO: upstream.connectTo(), GIT_TERMINAL_PROMPT: '0', ...o.env,
   });
   return {
     home,

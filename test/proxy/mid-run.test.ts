@@ -111,7 +111,7 @@ interface LiveRun {
 
 /** `authsome --verbose run -- node -e CHILD` in `home`, the child waiting for its first line. */
 function startRun(home: OAuthHome): LiveRun {
-  const env = cleanEnv({ ...home.env, NODE_EXTRA_CA_CERTS: upstream.caFile, AUTHSOME_PROXY_CONNECT_TO: upstream.connectTo() });
+  const env = cleanEnv({ ...home.env, NODE_EXTRA_CA_CERTS: upstream.caFile, AUTHSOME_TESTING: '1', AUTHSOME_PROXY_CONNECT_TO: upstream.connectTo() });
   const child = spawn(process.execPath, [CLI, '--verbose', 'run', '--', process.execPath, '-e', CHILD], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

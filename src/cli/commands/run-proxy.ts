@@ -17,7 +17,7 @@ export function registerRunProxy(program: Command): void {
     .argument('<command...>', 'the command and its arguments, after --')
     .option('--only <providers>', 'route only these providers (comma-separated)')
     .option('--connection <provider=name>', 'use this connection for a provider (repeatable)', (value: string, all: string[] = []) => [...all, value])
-    .action(action<RunCommandOptions>(async ({ authsome, env, settings }, command, options) => {
+    .action(action<RunCommandOptions>(async ({ authsome, env, settings, out }, command, options) => {
       const connections: Record<string, string> = {};
       for (const pair of options.connection ?? []) {
         const [provider, name] = pair.split('=');
@@ -33,7 +33,7 @@ export function registerRunProxy(program: Command): void {
         command,
         routes,
         env,
-        connectTo: env.AUTHSOME_PROXY_CONNECT_TO,
+        connectTo: testConnectTo(env, (message) => out.warn(message)),
         credentials: {
           injection: (provider, connection) => authsome.injection(provider, { connection }),
           refresh: async (provider, connection) => {
@@ -53,4 +53,18 @@ export function registerRunProxy(program: Command): void {
         audit: (fields) => authsome.auditRun(fields),
       });
     }));
+}
+
+/**
+ * AUTHSOME_PROXY_CONNECT_TO sends a routed host's upstream connection to another address (curl's
+ * --connect-to), so tests need no DNS. Outside tests it would let whatever sets one variable — a
+ * sourced file, a CI setting — redirect credentialed requests; so it is honoured only together
+ * with AUTHSOME_TESTING=1, which the test suite sets, and said to be ignored otherwise.
+ */
+function testConnectTo(env: NodeJS.ProcessEnv, warn: (message: string) => void): string | undefined {
+  const value = env.AUTHSOME_PROXY_CONNECT_TO;
+  if (!value) return undefined;
+  if (env.AUTHSOME_TESTING === '1') return value;
+  warn('AUTHSOME_PROXY_CONNECT_TO is a test-only switch and is ignored (it is honoured only with AUTHSOME_TESTING=1, which the test suite sets)');
+  return undefined;
 }
