@@ -4,6 +4,7 @@ import { AuthsomeError, credentialProblem, isAuthsomeError, toRecordTimestamp } 
 import { keys, orderRecord, type ConnectionRecord } from '../vault/index.ts';
 import { matchesKeyPattern, type ProviderDefinition } from '../providers/index.ts';
 import { addConnectionToMetadata, DEFAULT_CONNECTION } from './connections.ts';
+import { isReservedVariable } from './reserved-variables.ts';
 import { requireName, type BrokerContext } from './context.ts';
 
 export interface ApiKeyLoginOptions {
@@ -22,7 +23,9 @@ export interface LoginResult {
 
 /** The env var `login` reads the key from: api_key.env_var, else the export mapping for api_key. */
 export function apiKeyEnvVar(definition: ProviderDefinition): string | null {
-  return definition.api_key?.env_var ?? definition.export?.env?.api_key ?? null;
+  const name = definition.api_key?.env_var ?? definition.export?.env?.api_key ?? null;
+  // A definition cannot have login read AUTHSOME_MASTER_KEY (or PATH) as its key and send it to its host.
+  return name && !isReservedVariable(name) ? name : null;
 }
 
 /** The whole key must match the definition's key_pattern (re.fullmatch, as in the Python authsome), checked in linear time (RE2). */

@@ -4,6 +4,7 @@ import type { ProviderDefinition } from '../providers/index.ts';
 import { credentialProblem, exportProblem } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
 import { isSecretField } from './credentials.ts';
+import { isReservedVariable } from './reserved-variables.ts';
 
 export interface ExportedVariable {
   name: string;
@@ -30,6 +31,10 @@ export function exportVariables(definition: ProviderDefinition | null, record: C
   for (const [field, name] of Object.entries(exportMapping(definition, record))) {
     if (NEVER_EXPORTED.has(field)) {
       skipped.push(`${name} (${field} is never exported)`);
+      continue;
+    }
+    if (isReservedVariable(name)) {
+      skipped.push(`${name} not exported: the definition maps ${field} to a variable that changes how programs run (code they load, commands, TLS trust or proxies); authsome never writes a credential there`);
       continue;
     }
     const raw = record[field];

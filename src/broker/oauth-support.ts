@@ -6,6 +6,7 @@ import type { ProviderDefinition } from '../providers/index.ts';
 import type { Environment } from '../util/index.ts';
 import { keys, type ClientRecord } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
+import { isReservedVariable } from './reserved-variables.ts';
 
 export function transportFor(ctx: BrokerContext, definition: ProviderDefinition): OAuthTransport {
   return new OAuthTransport(definition, {
@@ -42,10 +43,13 @@ export async function readClientRecord(ctx: BrokerContext, provider: string, pro
 
 /** Client credentials from the provider's env vars (client.client_id_env / client_secret_env). */
 export function clientFromEnv(definition: ProviderDefinition, env: Environment): { client_id: string; client_secret: string | null } | null {
-  const idVar = definition.client?.client_id_env;
+  // The definition names the variables, and what they hold goes to its token endpoint: never one
+  // of authsome's own (AUTHSOME_MASTER_KEY, AUTHSOME_PASSPHRASE) or another reserved variable.
+  const readable = (name: string | null | undefined) => (name && !isReservedVariable(name) ? name : null);
+  const idVar = readable(definition.client?.client_id_env);
   const clientId = idVar ? env[idVar]?.trim() : undefined;
   if (!clientId) return null;
-  const secretVar = definition.client?.client_secret_env;
+  const secretVar = readable(definition.client?.client_secret_env);
   const secret = secretVar ? env[secretVar]?.trim() || null : null;
   if (secret) redactor.register(secret);
   return { client_id: clientId, client_secret: secret };

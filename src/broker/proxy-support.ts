@@ -6,6 +6,7 @@ import { parseTimestamp } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
 import { authHeaders, usableCredential } from './credentials.ts';
 import { exportMapping } from './export.ts';
+import { isReservedVariable } from './reserved-variables.ts';
 import { apiKeyEnvVar } from './api-key-login.ts';
 import { refreshWindowMs } from './refresh-policy.ts';
 
@@ -45,7 +46,9 @@ export function routeSpec(definition: ProviderDefinition | null, record: Connect
   const env = new Set<string>(Object.values(exportMapping(definition, record)));
   const keyVar = definition ? apiKeyEnvVar(definition) : null;
   if (keyVar) env.add(keyVar);
-  const strip = [definition?.client?.client_id_env, definition?.client?.client_secret_env].filter((name): name is string => Boolean(name));
+  // A placeholder never replaces what the child needs to run (NODE_OPTIONS, the proxy variables authsome sets itself).
+  for (const name of env) if (isReservedVariable(name)) env.delete(name);
+  const strip = [definition?.client?.client_id_env, definition?.client?.client_secret_env].filter((name): name is string => Boolean(name) && !isReservedVariable(name!));
   return { provider: record.provider, connection: record.connection_name, auth_type: record.auth_type, host_url: expanded, own_endpoints: own, env_vars: [...env], strip_env_vars: strip };
 }
 
