@@ -32,7 +32,8 @@ before(async () => {
   [as, upstream] = await Promise.all([startAuthServer({ accessTokenTtl: 3600 }), startHttpsUpstream()]);
   // The token endpoint behind a gate, so a test can make a refresh fail.
   gate = await startTokenGate(`${as.issuer}/token`);
-  oh = await oauthHome();
+  // No refresh back-off: each test starts from a renewed connection (beforeEach), whatever the last one left.
+  oh = await oauthHome({ AUTHSOME_REFRESH_BACKOFF: '0' });
   await oh.register(testProvider(as, { host_url: 'api.example.test', oauth: { token_url: gate.url } }));
   const login = await runCli(['login', 'testas'], { env: oh.env });
   assert.equal(login.code, 0, login.stderr);
