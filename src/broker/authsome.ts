@@ -11,6 +11,7 @@ import { loginWithApiKey, type ApiKeyLoginOptions, type LoginResult } from './ap
 import { DEFAULT_CONNECTION, requireConnection } from './connections.ts';
 import { connectionState, type ConnectionState } from './connection-state.ts';
 import { generationOf, isDue } from './refresh-policy.ts';
+import { hasRescue } from './refresh-rescue.ts';
 import { injectionFor, routeSpec, type Injection, type RouteSpec } from './proxy-support.ts';
 import { BrokerContext, requireName } from './context.ts';
 import { authHeaders, connectionField, credentialValue, isSecretField, presentConnection } from './credentials.ts';
@@ -539,7 +540,7 @@ export class Authsome {
     const record = await requireConnection(this.#ctx, provider, connection);
     const rejected = record.status === 'invalid' || record.status === 'revoked';
     // The common case — an API key, or a token not yet due — costs no OAuth code at all.
-    if (record.auth_type !== 'oauth2' || (!rejected && !isDue(record))) return record;
+    if (record.auth_type !== 'oauth2' || (!rejected && !isDue(record) && !this.#hasRescue(record))) return record;
     const { ensureFresh } = await import('./refresh.ts');
     const result = await ensureFresh(this.#ctx, record);
     if (result.warning) this.#onWarning(result.warning);
@@ -554,7 +555,7 @@ export class Authsome {
   async #access(provider: string, connection?: string): Promise<{ record: ConnectionRecord; failure: AuthsomeError | null }> {
     const record = await requireConnection(this.#ctx, provider, connection);
     const rejected = record.status === 'invalid' || record.status === 'revoked';
-    if (record.auth_type !== 'oauth2' || rejected || !isDue(record)) return { record, failure: null };
+    if (record.auth_type !== 'oauth2' || ((rejected || !isDue(record)) && !this.#hasRescue(record))) return { record, failure: null };
     const { ensureFresh } = await import('./refresh.ts');
     try {
       const result = await ensureFresh(this.#ctx, record);
@@ -566,6 +567,11 @@ export class Authsome {
       const after = await requireConnection(this.#ctx, provider, record.connection_name);
       return { record: after, failure };
     }
+  }
+
+  /** Renewed tokens a refresh could not store wait in a rescue file: the access restores them (one stat). */
+  #hasRescue(record: ConnectionRecord): boolean {
+    return hasRescue(this.#ctx.home.root, keys.connection(record.profile, record.provider, record.connection_name));
   }
 
   #auditSecretRead(record: ConnectionRecord, field: string): void {

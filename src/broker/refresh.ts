@@ -3,16 +3,18 @@
 // the rotated pair stored before anyone gets the new access token; never a credential lost
 // because a refresh failed; failure states that say whether to retry (`expired`) or log in again
 // (`invalid`).
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OAuthError, buildClient, refreshEndpointOf, refreshTokenGrant, requestClientCredentialsToken, toTokenSet, type TokenResponse } from '../oauth/index.ts';
+import { OAuthError, buildClient, refreshEndpointOf, refreshTokenGrant, requestClientCredentialsToken, toTokenSet, type TokenResponse, type TokenSet } from '../oauth/index.ts';
 import type { ProviderDefinition } from '../providers/index.ts';
 import { AuthsomeError, parseTimestamp, toAuthsomeError, toRecordTimestamp } from '../util/index.ts';
-import { keys, orderRecord, type ConnectionRecord, type ProviderStateRecord, type VaultTransaction } from '../vault/index.ts';
+import { keys, type ConnectionRecord } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
+import { newLeaseHolder } from './lease-holder.ts';
 import { knownClient, markClientRejected, serverFor, transportFor } from './oauth-support.ts';
+import { refreshLeaseKey, tryRefreshLease } from './refresh-lease.ts';
 import { accessTokenUsable, canRenew, changedSince, generationOf, isClientCredentials, isDue } from './refresh-policy.ts';
+import { failedForm, isOwnPending, pendingForm, pendingOf, refreshedForm, writeProviderState } from './refresh-records.ts';
+import { hasRescue, readRescue, removeRescue, rescueBytesFor, reserveRescue, type RescueReservation } from './refresh-rescue.ts';
 
 export interface FreshResult {
   record: ConnectionRecord;
@@ -29,14 +31,26 @@ export interface FreshOptions {
   lookaheadMs?: number;
 }
 
+interface AttemptOptions extends FreshOptions {
+  /** Here for a rescue file: restore it; refresh only when the record is due as well. */
+  rescue?: boolean;
+}
+
 /** In-process single flight (step 2): every caller for one connection shares one attempt. */
 const inFlight = new Map<string, Promise<FreshResult>>();
 
 /** The record with an access token that is not due for renewal, renewing it first if needed. */
 export function ensureFresh(ctx: BrokerContext, record: ConnectionRecord, options: FreshOptions = {}): Promise<FreshResult> {
   if (record.auth_type !== 'oauth2') return Promise.resolve({ record, refreshed: false });
-  const rejected = record.status === 'invalid' || record.status === 'revoked';
-  if (rejected && !options.force) return Promise.reject(rejectedEarlier(record));
+  // Renewed tokens that an earlier attempt could not store wait in a rescue file: they go to the
+  // store first, whatever the record says (restoreRescued, under the lease).
+  if (hasRescue(ctx.home.root, keys.connection(record.profile, record.provider, record.connection_name))) return single(ctx, record, { ...options, rescue: true });
+  return withoutRefresh(ctx, record, options) ?? single(ctx, record, options);
+}
+
+/** The outcome when this record needs no token request (fresh, rejected earlier, backing off), else null. */
+function withoutRefresh(ctx: BrokerContext, record: ConnectionRecord, options: FreshOptions): Promise<FreshResult> | null {
+  if (isRejected(record) && !options.force) return Promise.reject(rejectedEarlier(record));
   if (!options.force && !isDue(record, Date.now(), options.lookaheadMs)) return Promise.resolve({ record, refreshed: false });
   if (!canRenew(record)) {
     if (accessTokenUsable(record)) return Promise.resolve({ record, refreshed: false });
@@ -44,10 +58,11 @@ export function ensureFresh(ctx: BrokerContext, record: ConnectionRecord, option
       hint: `Log in again: ${loginCommand(record)}`, provider: record.provider, connection: record.connection_name,
     }));
   }
-  if (!options.force) {
-    const waited = backingOff(record, ctx.settings.refreshBackoffMs);
-    if (waited) return waited;
-  }
+  return options.force ? null : backingOff(record, ctx.settings.refreshBackoffMs);
+}
+
+/** Step 2: one attempt per connection in this process. */
+function single(ctx: BrokerContext, record: ConnectionRecord, options: AttemptOptions): Promise<FreshResult> {
   const key = `${ctx.home.root}\0${record.profile}\0${record.provider}\0${record.connection_name}`;
   const running = inFlight.get(key);
   if (running) return running;
@@ -75,7 +90,7 @@ function backingOff(record: ConnectionRecord, backoffMs: number): Promise<FreshR
   }));
 }
 
-async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, options: FreshOptions): Promise<FreshResult> {
+async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, options: AttemptOptions): Promise<FreshResult> {
   try {
     return await refreshUnderLease(ctx, seen, options);
   } catch (error) {
@@ -95,12 +110,12 @@ async function refreshProtocol(ctx: BrokerContext, seen: ConnectionRecord, optio
 function storeOutage(ctx: BrokerContext, seen: ConnectionRecord, failure: AuthsomeError): FreshResult {
   const { provider, connection_name: connection } = seen;
   const rotated = failure instanceof RotatedNotStored;
-  ctx.auditEvent('refresh', {
+  auditRefresh(ctx, {
     provider, connection, generation: generationOf(seen), outcome: rotated ? 'not_stored' : 'store_unavailable', reason: failure.message, status: 'failure',
   });
   ctx.log.record(`refresh ${provider} (${connection}) failed: ${failure.message}`, { state: rotated ? 'spent' : 'expired' });
   const message = `refresh failed for ${provider} (${connection}): ${rotated ? 'the renewed tokens could not be stored' : 'store unavailable'}`;
-  const detail = (rotated ? failure.cause as AuthsomeError : failure).message;
+  const detail = rotated ? failure.detail : failure.message;
   if (accessTokenUsable(seen)) return { record: seen, refreshed: false, warning: `${message} (${detail}); using the current access token until it expires` };
   throw new AuthsomeError('refresh_failed', message, {
     hint: rotated
@@ -110,24 +125,21 @@ function storeOutage(ctx: BrokerContext, seen: ConnectionRecord, failure: Authso
   });
 }
 
-/** The provider rotated the pair and the store stayed unreachable for as long as the lease allowed. */
+/** The provider rotated the pair, the store would not take it, and no rescue file could hold it either. */
 class RotatedNotStored extends AuthsomeError {
-  constructor(cause: AuthsomeError) {
-    super('store_unavailable', `the renewed tokens could not be stored: ${cause.message}`, { cause });
+  /** Why the store refused, and why the rescue file could not take the pair either. */
+  readonly detail: string;
+  constructor(cause: AuthsomeError, rescueFailure?: string) {
+    const detail = `${cause.message}${rescueFailure ? `; no rescue file could hold them either (${rescueFailure})` : ''}`;
+    super('store_unavailable', `the renewed tokens could not be stored: ${detail}`, { cause });
+    this.detail = detail;
   }
 }
 
 /** The longest one write attempt can take: the store's own reconnect window plus a connect timeout. */
 const WRITE_ATTEMPT_MAX_MS = 10_000;
 
-interface LeaseFence {
-  /** When the lease ends unless renewed. */
-  until: number;
-  /** Extends the lease (same holder): 'lost' when another holder has it now. */
-  renew(): Promise<'renewed' | 'lost' | 'unreachable'>;
-}
-
-async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, options: FreshOptions): Promise<FreshResult> {
+async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, options: AttemptOptions): Promise<FreshResult> {
   const { profile, provider, connection_name: connection } = seen;
   const recordKey = keys.connection(profile, provider, connection);
   const definition = (await ctx.registry.require(provider)).definition;
@@ -149,39 +161,86 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
   const client = buildClient(definition, clientChoice, server.as);
 
   const store = ctx.vault.store(profile);
-  const leaseKey = `refresh:${recordKey}`;
-  const holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const leaseKey = refreshLeaseKey(recordKey);
+  // Host, pid and process start time: a waiter on this machine frees the lease of a dead holder at once.
+  const holder = newLeaseHolder();
   const timeoutMs = ctx.settings.refreshTimeoutMs;
   // Step 3: the lease outlives the token request, so a crashed holder is replaced, never waited on forever.
   const leaseMs = Math.round(timeoutMs * 1.5);
   const giveUpAt = Date.now() + leaseMs + timeoutMs;
   let leaseTakenAt: number;
+  let blockedByRekey = false;
+  let holderCheckedAt = 0;
   for (;;) {
     const current = await readOrGone(ctx, recordKey, seen);
     // A finished refresh ends the wait: each retry re-reads first.
     const settled = settledByOthers(seen, current, options);
     if (settled) return settled;
-    if (await store.acquireLease(leaseKey, holder, leaseMs)) {
+    // Whether the holder is alive is asked at most every 250 ms: it is a read more per retry.
+    const checkHolder = Date.now() - holderCheckedAt >= 250;
+    if (checkHolder) holderCheckedAt = Date.now();
+    const attempt = await tryRefreshLease(store, profile, leaseKey, holder, leaseMs, { checkHolder });
+    if (attempt.freedFrom) ctx.log.record(`refresh ${provider} (${connection}): freed the lease of ${attempt.freedFrom}: its process is gone`);
+    if (attempt.outcome === 'acquired') {
       leaseTakenAt = Date.now();
       break;
     }
+    blockedByRekey = attempt.outcome === 'rekey';
     if (Date.now() > giveUpAt) {
-      throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): another process held the refresh for too long`, {
+      const why = blockedByRekey ? '`authsome rekey` was re-encrypting the store for too long' : 'another process held the refresh for too long';
+      throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): ${why}`, {
         hint: 'Try again; `authsome log --event refresh` shows recent attempts.', provider, connection,
       });
     }
     await sleep(15 + Math.random() * 35); // tens of ms with jitter, so waiters do not move in lockstep
   }
+  const fence: LeaseFence = {
+    until: leaseTakenAt + leaseMs,
+    renew: async () => {
+      try {
+        if (!(await store.acquireLease(leaseKey, holder, leaseMs))) return 'lost';
+        fence.until = Date.now() + leaseMs;
+        return 'renewed';
+      } catch {
+        return 'unreachable';
+      }
+    },
+  };
   const started = Date.now();
+  let reservation: RescueReservation | null = null;
   try {
     // Step 4: inside the lease, re-read: someone may have refreshed between our read and the lease.
     const current = await readOrGone(ctx, recordKey, seen);
     const settled = settledByOthers(seen, current, options);
     if (settled) return settled;
+    // Tokens an earlier attempt could not store come first: the refresh token they replaced is spent.
+    const restored = await restoreRescued(ctx, current);
+    if (restored) return restored;
+    // Here only for a rescue that turned out stale: the usual reasons not to refresh still apply.
+    const unneeded = options.rescue ? withoutRefresh(ctx, current, options) : null;
+    if (unneeded) return await unneeded;
     // The endpoint this attempt goes to: a client credentials renewal asks the token endpoint again;
     // a refresh grant goes to the definition's refresh_url when it has one.
     const endpoint = isClientCredentials(current) ? server.as.token_endpoint : refreshEndpointOf(server);
     ctx.log.record(`refresh ${provider} (${connection}): generation ${generationOf(current)}, holder ${holder}, to ${endpoint ?? 'no endpoint'}`, { endpoint: endpoint ?? null });
+
+    // Before the refresh token is spent, the write that must follow is made sure of (issue 13):
+    // the rescue file's space is reserved, then the pending form is written — proving the store
+    // takes a write of the refreshed form's size now, reserving that space, and fencing the record
+    // so a holder whose lease is taken over can never write it again.
+    reservation = reserveRescueOrNull(ctx, recordKey, current);
+    const pending = await writePending(ctx, recordKey, current, holder);
+    if (!pending.ours) return settledAfterFence(pending.latest, seen);
+    const reserved = await store.reuseWrittenSpace().catch(() => false);
+    ctx.log.debug(`refresh ${provider} (${connection}): pending form written (generation ${generationOf(pending.record)}), space ${reserved ? 'reserved' : 'not reserved'}`);
+    // The lease must still cover the whole request when it leaves: a process stopped since it
+    // took the lease (Ctrl-Z, a debugger) renews it first, and stops if another holder has it now.
+    if (Date.now() + timeoutMs > fence.until && (await fence.renew()) !== 'renewed') {
+      throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): this process was held up until its lease ran out; nothing was sent`, {
+        hint: 'Try again.', provider, connection,
+      });
+    }
+
     let response: TokenResponse;
     try {
       // Step 5. A client credentials connection is renewed by asking again, under the same lease.
@@ -189,51 +248,155 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
         ? await requestClientCredentialsToken(definition, server, client, { scopes: current.scopes ?? definition.oauth?.scopes ?? [], errorCode: 'refresh_failed' }, transport)
         : await refreshTokenGrant(definition, server, client, current.refresh_token!, transport);
     } catch (error) {
-      return await recordFailure(ctx, definition, current, toAuthsomeError(error), Date.now() - started, clientChoice.client_id);
+      return await recordFailure(ctx, definition, pending.record, toAuthsomeError(error), Date.now() - started, clientChoice.client_id);
     }
     // Step 6: persist in one local transaction — the only window in which a crash loses a rotated token.
     const tokens = toTokenSet(response, { requestedScopes: current.scopes, defaultLifetime: definition.oauth?.default_token_lifetime });
     const now = toRecordTimestamp();
-    // The provider has rotated the pair: these tokens are now the only valid ones, so a store that
-    // is briefly unreachable (a PostgreSQL restart) is waited for while the lease still holds.
-    const fence: LeaseFence = {
-      until: leaseTakenAt + leaseMs,
-      renew: async () => {
-        try {
-          if (!(await store.acquireLease(leaseKey, holder, leaseMs))) return 'lost';
-          fence.until = Date.now() + leaseMs;
-          return 'renewed';
-        } catch {
-          return 'unreachable';
-        }
-      },
-    };
-    const stored = await untilStored(fence, () => ctx.vault.transaction(profile, async (tx) => {
-      const latest = await tx.read('connection', recordKey);
-      // Only over the generation we read: a newer record (a fresh login meanwhile) wins.
-      if (!latest || changedSince(current, latest)) return latest;
-      const record: ConnectionRecord = orderRecord('connection', {
-        ...latest,
-        status: 'connected',
-        access_token: tokens.access_token,
-        refresh_token: tokens.refresh_token ?? latest.refresh_token, // no new one: keep the old (RFC 6749 §6)
-        token_type: tokens.token_type ?? latest.token_type,
-        expires_at: tokens.expires_at ? toRecordTimestamp(tokens.expires_at) : null,
-        obtained_at: toRecordTimestamp(tokens.obtained_at),
-        scopes: tokens.scopes ?? latest.scopes,
-        metadata: { ...latest.metadata, generation: generationOf(latest) + 1, last_refresh_at: now, last_refresh_error: null, last_refresh_error_description: null },
-      });
-      await tx.write('connection', recordKey, record);
-      await writeProviderState(tx, profile, provider, now, null);
-      return record;
-    }));
+    let outcome: { record: ConnectionRecord; ours: boolean } | null;
+    try {
+      outcome = await storeRefreshed(ctx, fence, recordKey, pending.record, tokens, now);
+    } catch (error) {
+      const rescued = await rescue(ctx, reservation, pending.record, holder, tokens, now, toAuthsomeError(error));
+      reservation = null;
+      return rescued;
+    }
     const duration = Date.now() - started;
-    ctx.auditEvent('refresh', { provider, connection, generation: generationOf(current) + 1, outcome: 'refreshed', duration_ms: duration, status: 'success' });
-    ctx.log.record(`refresh ${provider} (${connection}): refreshed in ${duration} ms`, { expires_at: stored?.expires_at ?? null, rotated: Boolean(tokens.refresh_token && tokens.refresh_token !== current.refresh_token) });
-    if (!stored) throw gone(seen);
-    return { record: stored, refreshed: generationOf(stored) === generationOf(current) + 1 };
+    if (!outcome) throw gone(seen);
+    if (!outcome.ours) {
+      ctx.log.record(`refresh ${provider} (${connection}): another holder took the lease over; this attempt's tokens were not stored`, { generation: generationOf(outcome.record) });
+      return settledAfterFence(outcome.record, seen);
+    }
+    auditRefresh(ctx, { provider, connection, generation: generationOf(outcome.record), outcome: 'refreshed', duration_ms: duration, status: 'success' });
+    ctx.log.record(`refresh ${provider} (${connection}): refreshed in ${duration} ms`, { expires_at: outcome.record.expires_at ?? null, rotated: Boolean(tokens.refresh_token && tokens.refresh_token !== current.refresh_token) });
+    return { record: outcome.record, refreshed: true };
   } finally {
+    reservation?.discard();
     await store.releaseLease(leaseKey, holder).catch(() => undefined);
+  }
+}
+
+/** The lease of this attempt: when it ends, and how to extend it (same holder). */
+interface LeaseFence {
+  until: number;
+  /** 'lost' when another holder has it now. */
+  renew(): Promise<'renewed' | 'lost' | 'unreachable'>;
+}
+
+/**
+ * Writes the pending form over `current`, unless the record changed since it was read (then the
+ * latest is returned, not ours). Before the refresh token is spent: a store that cannot take the
+ * write fails here, with nothing spent; so does a master key that does not open the record (the
+ * vault checks the key on disk first, so a rekey that ran meanwhile is seen, issue 13).
+ */
+async function writePending(ctx: BrokerContext, recordKey: string, current: ConnectionRecord, holder: string): Promise<{ ours: true; record: ConnectionRecord } | { ours: false; latest: ConnectionRecord | null }> {
+  const now = toRecordTimestamp();
+  return ctx.vault.transaction(current.profile, async (tx) => {
+    const latest = await tx.read('connection', recordKey);
+    if (!latest || changedSince(current, latest) || pendingOf(latest)?.holder !== pendingOf(current)?.holder) return { ours: false as const, latest };
+    const record = pendingForm(latest, holder, now);
+    await tx.write('connection', recordKey, record);
+    // The state record is written too (an attempt started now; its last error kept), so the space
+    // the refreshed form's write of it needs is reserved with the rest.
+    const state = await tx.read('state', keys.state(current.profile, current.provider));
+    await writeProviderState(tx, current.profile, current.provider, now, state?.last_refresh_error ?? null);
+    return { ours: true as const, record };
+  });
+}
+
+/**
+ * Step 6's write, only over this attempt's own pending form. A shared store that is briefly
+ * unreachable (a PostgreSQL restart) is waited for while the lease holds; SQLite gets one attempt
+ * (its failures — a full disk, a lock held for 5 s — do not pass in a moment).
+ */
+async function storeRefreshed(ctx: BrokerContext, fence: LeaseFence, recordKey: string, pending: ConnectionRecord, tokens: TokenSet, now: string): Promise<{ record: ConnectionRecord; ours: boolean } | null> {
+  const write = () => ctx.vault.transaction(pending.profile, async (tx) => {
+    const latest = await tx.read('connection', recordKey);
+    if (!latest) return null;
+    // Only over our pending form: a takeover (our lease lapsed), a new login meanwhile, or a
+    // failure written by the holder after us moved the generation on, and theirs stands.
+    if (!isOwnPending(latest, pending)) return { record: latest, ours: false };
+    const record = refreshedForm(latest, tokens, now);
+    await tx.write('connection', recordKey, record);
+    await writeProviderState(tx, pending.profile, pending.provider, now, null);
+    return { record, ours: true };
+  });
+  return ctx.vault.backend().kind === 'postgres' ? untilStored(fence, write) : write();
+}
+
+/**
+ * The store would not take the renewed pair after the provider rotated it: the pair goes to the
+ * rescue file reserved for it, and the caller gets it (it is durable there). The next access
+ * writes it to the store. Without a reservation, or if even that write fails, the caller hears
+ * that the tokens are lost (storeOutage).
+ */
+async function rescue(ctx: BrokerContext, reservation: RescueReservation | null, pending: ConnectionRecord, holder: string, tokens: TokenSet, now: string, failure: AuthsomeError): Promise<FreshResult> {
+  const { profile, provider, connection_name: connection } = pending;
+  const cause = failure instanceof RotatedNotStored ? (failure.cause as AuthsomeError) : failure;
+  if (!reservation) throw new RotatedNotStored(cause, 'none could be reserved');
+  const record = refreshedForm(pending, tokens, now);
+  try {
+    reservation.fill({ key: keys.connection(profile, provider, connection), generation: generationOf(pending), holder, record: await ctx.vault.sealRecord('connection', record) });
+  } catch (error) {
+    reservation.discard();
+    throw new RotatedNotStored(cause, toAuthsomeError(error).message);
+  }
+  auditRefresh(ctx, { provider, connection, generation: generationOf(record), outcome: 'rescued', reason: cause.message, status: 'success' });
+  ctx.log.record(`refresh ${provider} (${connection}): the renewed tokens could not be stored (${cause.message}); kept in ${reservation.path}`, { state: 'rescued' });
+  ctx.onWarning(`refresh of ${provider} (${connection}): the renewed tokens could not be written to the store (${cause.message}); they were rescued to ${reservation.path} (encrypted) and the next access writes them to the store`);
+  return { record, refreshed: true };
+}
+
+/**
+ * Writes a rescued pair to the store (under the lease, over the pending form it continues) and
+ * removes the file. A rescue the record has moved on from (a new login, another refresh) is stale
+ * and removed. If the store still refuses, the rescued pair is handed out and the file kept.
+ */
+async function restoreRescued(ctx: BrokerContext, current: ConnectionRecord): Promise<FreshResult | null> {
+  const { profile, provider, connection_name: connection } = current;
+  const recordKey = keys.connection(profile, provider, connection);
+  const envelope = readRescue(ctx.home.root, recordKey);
+  if (!envelope) return null;
+  if (envelope.generation !== generationOf(current) || pendingOf(current)?.holder !== envelope.holder) {
+    removeRescue(ctx.home.root, recordKey);
+    ctx.log.record(`refresh ${provider} (${connection}): removed a stale rescue file (it continued generation ${envelope.generation}; the record is at ${generationOf(current)})`);
+    return null;
+  }
+  let record: ConnectionRecord | null;
+  try {
+    record = await ctx.vault.openRecord('connection', recordKey, envelope.record);
+  } catch (error) {
+    ctx.log.record(`refresh ${provider} (${connection}): the rescue file cannot be opened (${toAuthsomeError(error).message}); it is kept`);
+    return null;
+  }
+  if (!record) return null;
+  try {
+    const stored = await ctx.vault.transaction(profile, async (tx) => {
+      const latest = await tx.read('connection', recordKey);
+      if (!latest || !isOwnPending(latest, current)) return null;
+      await tx.write('connection', recordKey, record);
+      await writeProviderState(tx, profile, provider, String(record.metadata?.last_refresh_at ?? toRecordTimestamp()), null);
+      return record;
+    });
+    if (!stored) return null;
+  } catch (error) {
+    const reason = toAuthsomeError(error).message;
+    ctx.onWarning(`the renewed tokens of ${provider} (${connection}) are still only in the rescue file (${reason}); the next access tries again to store them`);
+    return { record, refreshed: false };
+  }
+  removeRescue(ctx.home.root, recordKey);
+  auditRefresh(ctx, { provider, connection, generation: generationOf(record), outcome: 'restored', status: 'success' });
+  ctx.log.record(`refresh ${provider} (${connection}): restored the renewed tokens from the rescue file`, { generation: generationOf(record) });
+  return { record, refreshed: true };
+}
+
+function reserveRescueOrNull(ctx: BrokerContext, recordKey: string, current: ConnectionRecord): RescueReservation | null {
+  try {
+    return reserveRescue(ctx.home.root, recordKey, rescueBytesFor(JSON.stringify(current).length));
+  } catch (error) {
+    // A home that cannot take it (full, read-only): the refresh goes on, without a net.
+    ctx.log.record(`refresh ${current.provider} (${current.connection_name}): no rescue file could be reserved (${toAuthsomeError(error).message})`);
+    return null;
   }
 }
 
@@ -241,7 +404,7 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
  * Retries write while the store is unavailable — but only under the lease: each retry first
  * renews it, and none starts unless the lease outlasts a whole attempt, because once it lapses
  * another machine may take it and present the spent refresh token. Safe to repeat: the write
- * checks the generation, so an attempt whose COMMIT landed before its connection broke is seen as done.
+ * checks the pending form, so an attempt whose COMMIT landed before its connection broke is seen as done.
  */
 async function untilStored<T>(fence: LeaseFence, write: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt += 1) {
@@ -257,8 +420,8 @@ async function untilStored<T>(fence: LeaseFence, write: () => Promise<T>): Promi
 }
 
 /** Step 7: re-read; classify; keep every token; hand out a still-valid one with a warning. */
-async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition, current: ConnectionRecord, failure: AuthsomeError, durationMs: number, clientId: string): Promise<FreshResult> {
-  const { profile, provider, connection_name: connection } = current;
+async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition, pending: ConnectionRecord, failure: AuthsomeError, durationMs: number, clientId: string): Promise<FreshResult> {
+  const { profile, provider, connection_name: connection } = pending;
   const recordKey = keys.connection(profile, provider, connection);
   const oauthError = failure instanceof OAuthError ? failure : null;
   const rejected = Boolean(oauthError?.isRejection);
@@ -267,13 +430,9 @@ async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition,
   const outcome = await ctx.vault.transaction(profile, async (tx) => {
     const latest = await tx.read('connection', recordKey);
     if (!latest) return { record: null, ours: false };
-    // Someone else renewed meanwhile (only possible once our lease lapsed): theirs stands.
-    if (changedSince(current, latest)) return { record: latest, ours: false };
-    const record: ConnectionRecord = orderRecord('connection', {
-      ...latest,
-      status: rejected ? 'invalid' : 'expired',
-      metadata: { ...latest.metadata, last_refresh_at: now, last_refresh_error: reason, last_refresh_error_description: oauthError?.description ?? null },
-    });
+    // Someone else took over meanwhile (only possible once our lease lapsed): theirs stands.
+    if (!isOwnPending(latest, pending)) return { record: latest, ours: false };
+    const record = failedForm(latest, rejected, reason, oauthError?.description ?? null, now);
     await tx.write('connection', recordKey, record);
     await writeProviderState(tx, profile, provider, now, reason);
     // The client itself was refused (a rotated secret): mark it, so the next login asks for a new one.
@@ -284,10 +443,10 @@ async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition,
     }
     return { record, ours: true };
   });
-  if (!outcome.record) throw gone(current);
-  if (!outcome.ours) return { record: outcome.record, refreshed: false };
-  ctx.auditEvent('refresh', {
-    provider, connection, generation: generationOf(current), outcome: rejected ? 'rejected' : 'transient_failure', reason,
+  if (!outcome.record) throw gone(pending);
+  if (!outcome.ours) return settledAfterFence(outcome.record, pending);
+  auditRefresh(ctx, {
+    provider, connection, generation: generationOf(outcome.record), outcome: rejected ? 'rejected' : 'transient_failure', reason,
     duration_ms: durationMs, status: 'failure',
   });
   ctx.log.record(`refresh ${provider} (${connection}) failed: ${failure.message}`, { state: rejected ? 'invalid' : 'expired' });
@@ -297,11 +456,45 @@ async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition,
 }
 
 /**
+ * What a holder whose write was refused by the fence hands its caller: what the other holder
+ * left — its rejection, its new token, or (still in flight) a transient failure.
+ */
+function settledAfterFence(latest: ConnectionRecord | null, seen: ConnectionRecord): FreshResult {
+  if (!latest) throw gone(seen);
+  if (isRejected(latest)) throw rejectedEarlier(latest);
+  if (pendingOf(latest)) {
+    throw new AuthsomeError('refresh_failed', `refresh failed for ${latest.provider} (${latest.connection_name}): another process took this refresh over while this one was held up`, {
+      hint: 'Try again; the other process\'s result is used.', provider: latest.provider, connection: latest.connection_name,
+    });
+  }
+  return { record: latest, refreshed: false };
+}
+
+function isRejected(record: ConnectionRecord): boolean {
+  return record.status === 'invalid' || record.status === 'revoked';
+}
+
+/**
+ * Audit entries of the refresh. Writing one can fail (a full disk, a read-only home); that never
+ * masks or replaces the outcome of the refresh itself: it becomes a warning (issue 13).
+ */
+function auditRefresh(ctx: BrokerContext, fields: Record<string, unknown>): void {
+  try {
+    ctx.auditEvent('refresh', fields);
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+    ctx.onWarning(`the audit log could not be written${code && /^E[A-Z]+$/.test(code) ? ` (${code})` : ''}: ${toAuthsomeError(error).message}; the refresh itself is not affected`);
+  }
+}
+
+/**
  * What another caller's attempt, finished while we waited, means for us: their new token; their
  * rejection (never present the same refresh token again); or their transient failure (no second
  * request in the same moment). Null when nothing changed and we still have to refresh.
  */
 function settledByOthers(seen: ConnectionRecord, current: ConnectionRecord, options: FreshOptions): FreshResult | null {
+  // A refresh in flight (or one whose holder died or stalled): nothing is settled until it ends.
+  if (pendingOf(current)) return null;
   const attempted = current.metadata?.last_refresh_at !== seen.metadata?.last_refresh_at;
   if (!changedSince(seen, current) && !attempted) return null;
   if (current.status === 'invalid' || current.status === 'revoked') throw rejectedEarlier(current);
@@ -361,14 +554,6 @@ function gone(seen: ConnectionRecord): AuthsomeError {
   return new AuthsomeError('credential_missing', `${seen.provider} (${seen.connection_name}) was removed while it was being refreshed`, {
     hint: `Log in again: ${loginCommand(seen)}`, provider: seen.provider, connection: seen.connection_name,
   });
-}
-
-/** The per-provider `state` record, kept as the Python implementation keeps it. */
-async function writeProviderState(tx: VaultTransaction, profile: string, provider: string, at: string, error: string | null): Promise<void> {
-  const key = keys.state(profile, provider);
-  const existing = await tx.read('state', key);
-  const state: ProviderStateRecord = orderRecord('state', { ...(existing ?? { metadata: {} }), schema_version: 2, provider, profile, last_refresh_at: at, last_refresh_error: error });
-  await tx.write('state', key, state);
 }
 
 function loginCommand(record: ConnectionRecord): string {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DaemonClient } from '../../src/daemon/client.ts';
 import { daemonPaths } from '../../src/daemon/paths.ts';
-import { looksLikeSealedValue, sealValue } from '../../src/vault/codec.ts';
+import { looksLikeSealedValue, openValue, sealValue } from '../../src/vault/codec.ts';
 import { acme } from '../proxy/harness.ts';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
 import { assertNoTokenIn } from '../support/canary.ts';
@@ -287,27 +287,42 @@ describe('a fleet sharing one PostgreSQL store', () => {
     assert.equal(existsSync(join(lost.home, 'profiles', 'default', 'store.db')), false);
   });
 
-  it('the server goes away after the provider rotated: the still-valid token with a warning that says so, the record kept', async () => {
-    // Inside the refresh window but still valid; a short request timeout keeps the lease short.
+  it('the server goes away after the provider rotated: the pair is rescued to a file on that machine, and its next access restores it', async () => {
+    const before = await token(machines[0]!, 'refresh_token');
     await makeDue(machines[0]!.home, 'testas', 'default', 'default', 60_000, access());
-    const current = (await snapshot()).find((r) => r.key === 'profile:default:testas:connection:default')!.value;
     gate.mode('hold-response');
+    // A short request timeout keeps the lease short, and with it the time spent retrying the write.
     const env = { ...machines[1]!.env, AUTHSOME_REFRESH_TIMEOUT: '1' };
     const getting = runCli(['get', 'testas', '--field', 'access_token', '--show-secret'], { env });
-    await gate.nextHeld();
+    const held = await Promise.race([gate.nextHeld().then(() => true), getting.then(() => false)]);
+    if (!held) assert.fail(`the refresh never reached the token endpoint: ${JSON.stringify(await getting)}`);
     await pg.pause();
     gate.mode('pass');
     gate.release();
     const result = await getting;
     await pg.resume();
     assert.equal(result.code, 0, result.stderr);
-    // The provider rotated the pair before the database went away: said as it is, not "nothing changed".
-    assert.match(result.stderr, /Warning: refresh failed for testas \(default\): the renewed tokens could not be stored \(cannot reach the PostgreSQL store .*\); using the current access token until it expires/);
-    assert.ok(result.stdout.trim().length > 0, 'the current access token was handed out');
-    // Nothing was deleted or overwritten: the record is the one from before the attempt.
-    const after = (await snapshot()).find((r) => r.key === 'profile:default:testas:connection:default');
-    assert.equal(after?.value, current);
+    // The provider rotated the pair before the database went away: it is kept, encrypted, in this
+    // machine's home, and the caller got the new token (durable there).
+    const rescued = /Warning: refresh of testas \(default\): the renewed tokens could not be written to the store \(.*cannot reach the PostgreSQL store.*\); they were rescued to (\S+) \(encrypted\)/.exec(result.stderr);
+    assert.ok(rescued, result.stderr);
+    assert.ok(rescued[1]!.startsWith(join(machines[1]!.home, 'rescue')), rescued[1]);
+    assert.ok(existsSync(rescued[1]!));
+    const renewed = result.stdout.trim();
+    assert.equal(await as.isActive(renewed), true);
     const audit = readFileSync(join(machines[1]!.home, 'audit.log'), 'utf8');
-    assert.match(audit, /"event": "refresh".*"outcome": "not_stored"/);
+    assert.match(audit, /"event": "refresh".*"outcome": "rescued"/);
+    // The database still holds the old pair, in its pending form (read directly: an access from
+    // another machine now would present the spent refresh token — the rescue file is this machine's).
+    const row = (await snapshot()).find((r) => r.key === 'profile:default:testas:connection:default')!;
+    const pending = JSON.parse(openValue(Buffer.from(FLEET_KEY, 'base64'), row.value)!) as { refresh_token: string; metadata: Record<string, unknown> };
+    assert.equal(pending.refresh_token, before);
+    assert.ok(pending.metadata.refresh_pending, 'the pending form written before the token was spent');
+
+    // The next access on that machine writes the rescued pair to the store and removes the file.
+    assert.equal(await token(machines[1]!), renewed);
+    assert.equal(existsSync(rescued[1]!), false);
+    assert.notEqual(await token(machines[0]!, 'refresh_token'), before, 'every machine now reads the renewed pair');
+    await assertGrantAlive(machines[2]!);
   });
 });
