@@ -5,16 +5,24 @@
 //   3. per profile, rewrite every value in one transaction and check it opens with the new key;
 //   4. back up master.key as master.key.bak-<time>, move the new key into place;
 //   5. re-read every value with the key from disk; only then delete the backup.
+// For its whole run it holds a rekey lease on every profile and first waits for every refresh in
+// flight: a refresh that spent its token must store the new pair under the key it opened the
+// record with, before any record is re-sealed (refresh-lease.ts, issue 13).
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { AuthsomeError, toRecordTimestamp } from '../util/index.ts';
-import { openValue, sealValue, generateKey, writeKeyFile, readKeyFile, decodeKey, type KeyRing } from '../vault/index.ts';
+import { openValue, sealValue, generateKey, writeKeyFile, readKeyFile, decodeKey, parseKey, type KeyRing } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
+import { newLeaseHolder } from './lease-holder.ts';
+import { excludeRefreshes, type RefreshInFlight } from './refresh-lease.ts';
+import { pendingRescues } from './refresh-rescue.ts';
 
 export interface RekeyOptions {
   /** Required when the key comes from AUTHSOME_MASTER_KEY: the key to move to (AUTHSOME_NEW_MASTER_KEY). */
   newKey?: Buffer;
   /** The same as base64 (AUTHSOME_NEW_MASTER_KEY). */
   newKeyBase64?: string;
+  /** Told once when rekey waits for refreshes in flight to finish. */
+  onWait?: (inFlight: RefreshInFlight[]) => void;
 }
 
 export interface RekeyResult {
@@ -48,8 +56,32 @@ export async function rekey(ctx: BrokerContext, options: RekeyOptions = {}): Pro
     });
   }
 
-  // 1. Everything must open before anything is written.
+  // A rescue file is sealed with the current key: its tokens go to the store before the key changes.
+  const rescues = pendingRescues(home.root).map(({ path, key }) => ({ path, parsed: parseKey(key) }));
+  if (rescues.length > 0) {
+    const named = rescues.map(({ path, parsed }) => (parsed ? `${parsed.provider} (${parsed.connection}${parsed.profile === 'default' ? '' : `, profile ${parsed.profile}`})` : path));
+    const first = rescues[0]!.parsed;
+    throw new AuthsomeError('conflict', `renewed tokens of ${named.join(', ')} wait in a rescue file, not yet in the store; rekey changed nothing`, {
+      hint: `Access each once, which writes them to the store${first ? ` (authsome get ${first.provider}${first.connection === 'default' ? '' : ` --connection ${first.connection}`}${first.profile === 'default' ? '' : ` --profile ${first.profile}`})` : ''}, then run \`authsome rekey\` again.`,
+    });
+  }
+
+  // No refresh may spend a token while records are re-sealed: take every profile, wait for those in flight.
   const profiles = await vault.profiles();
+  const exclusion = await excludeRefreshes(profiles.map((profile) => ({ profile, store: vault.store(profile, true) })), newLeaseHolder(), options.onWait ?? (() => {}));
+  try {
+    return await rekeyExcluded(ctx, keyRing, profiles, options, exclusion.renew);
+  } finally {
+    await exclusion.release();
+  }
+}
+
+async function rekeyExcluded(ctx: BrokerContext, keyRing: KeyRing, profiles: string[], options: RekeyOptions, renew: () => Promise<void>): Promise<RekeyResult> {
+  const { vault, home } = ctx;
+  // A refresh that finished while we waited may have moved master.key's ring (another process's rekey cannot: we hold the leases).
+  await vault.confirmKeyRing();
+  keyRing = (await vault.keyRing(false)) ?? keyRing;
+  // 1. Everything must open before anything is written.
   const plaintexts = new Map<string, Map<string, string>>();
   let records = 0;
   for (const profile of profiles) {
@@ -73,6 +105,7 @@ export async function rekey(ctx: BrokerContext, options: RekeyOptions = {}): Pro
   //    values are read again inside it: a refresh (here, or on another machine sharing the store)
   //    may have written since step 1, and re-sealing that older snapshot would undo it.
   for (const [profile, rows] of plaintexts) {
+    await renew();
     await vault.store(profile, true).transaction(async (tx) => {
       rows.clear();
       for (const { key, value } of await tx.list('')) rows.set(key, await vault.decrypt(key, value));

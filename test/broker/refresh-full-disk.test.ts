@@ -117,6 +117,10 @@ describe('a disk that fills during a refresh', () => {
     assert.equal(result.json.status, 'connected');
     const file = rescued[2]!;
     assert.ok(existsSync(file));
+    // The rescue file is sealed with the current key: rekey waits until the tokens are in the store.
+    const rekey = await runCliJson<{ error: string; message: string }>(['rekey'], { env });
+    assert.deepEqual([rekey.code, rekey.json.error], [2, 'conflict']);
+    assert.match(rekey.json.message, /renewed tokens of testas \(default\) wait in a rescue file/);
 
     disk.free();
     // The next access writes the rescued pair to the store, removes the file, and uses the pair.

@@ -59,7 +59,10 @@ export function registerAdmin(program: Command): void {
     .description('re-encrypt every record under a new master key')
     .action(action(async ({ authsome, out, env }) => {
       const next = env.AUTHSOME_NEW_MASTER_KEY;
-      const result = await authsome.rekey(next ? { newKeyBase64: next } : {});
+      const onWait = (inFlight: Array<{ profile: string; provider: string; connection: string }>) => out.info(
+        `Waiting for ${inFlight.length === 1 ? 'a refresh' : `${inFlight.length} refreshes`} in progress to finish before re-encrypting: `
+        + inFlight.map((r) => `${r.provider} (${r.connection}${r.profile === 'default' ? '' : `, profile ${r.profile}`})`).join(', '));
+      const result = await authsome.rekey(next ? { newKeyBase64: next, onWait } : { onWait });
       out.result(result, `Re-encrypted ${result.records} records in ${result.profiles.length} profile(s) under a new master key (${result.source}).`
         + (result.source === 'environment' ? '\nNow set AUTHSOME_MASTER_KEY to the value of AUTHSOME_NEW_MASTER_KEY.' : ''));
     }));
