@@ -261,15 +261,17 @@ describe('the child process', () => {
   // child exits: run ends with the child all the same (the connection is cut).
   for (const [kind, host] of [['an intercepted', 'api.example.test'], ['a tunnelled', 'other.example.test']] as const) {
     it(`ends when the child does, though a background process holds ${kind} connection`, async () => {
-      const stream = `curl -sS -N --max-time 20 'https://${host}/sse?n=80&gap=250' >/dev/null 2>&1 </dev/null &`;
-      const running = h.start(['sh', '-c', `${stream} sleep 1; echo child-done`]);
+      // The child waits for the stream's first event (not a fixed second: a loaded machine may be slower), then exits.
+      const stream = `f=$(mktemp); curl -sS -N --max-time 20 'https://${host}/sse?n=80&gap=250' >"$f" 2>/dev/null </dev/null &`;
+      const waitForFirstEvent = 'i=0; until [ -s "$f" ] || [ $i -ge 300 ]; do sleep 0.05; i=$((i+1)); done; rm -f "$f"';
+      const running = h.start(['sh', '-c', `${stream} ${waitForFirstEvent}; echo child-done`]);
       const started = Date.now();
-      const ended = await Promise.race([running.done, new Promise<null>((resolve) => setTimeout(() => resolve(null), 8000).unref())]);
+      const ended = await Promise.race([running.done, new Promise<null>((resolve) => setTimeout(() => resolve(null), 15_000).unref())]); // the stream lasts 20 s
       if (!ended) {
         running.kill('SIGKILL');
         await running.done;
       }
-      assert.ok(ended, `run was still going ${Date.now() - started} ms after it started; its child ended after 1 s`);
+      assert.ok(ended, `run was still going ${Date.now() - started} ms after it started; its child ended once the stream had begun`);
       assert.equal(ended.code, 0, ended.stderr);
       assert.equal(ended.stdout, 'child-done\n');
       assert.equal(upstream.received('/sse').length, 1, 'the background stream had started');
