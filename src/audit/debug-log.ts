@@ -4,6 +4,7 @@
 // 3 a.m. can be read the next morning. Every line passes through the one redactor.
 import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { displayText, terminalJson } from '../util/index.ts';
 import { redactor } from './redactor.ts';
 
 export type DebugSink = (line: string) => void;
@@ -35,8 +36,13 @@ export class DebugLog {
   }
 }
 
+/**
+ * One line per entry, with nothing a terminal would act on: messages and answers quote providers
+ * (a token_type, an error page), so escape sequences and control characters go from the text and
+ * stay \u escapes in the JSON, and a provider's newline cannot start a line of its own in the file.
+ */
 function format(message: string, fields?: Record<string, unknown>): string {
-  return redactor.redact(`[authsome] ${message}${fields ? ' ' + JSON.stringify(fields) : ''}`);
+  return redactor.redact(`[authsome] ${displayText(message)}${fields ? ' ' + terminalJson(JSON.stringify(fields)) : ''}`);
 }
 
 function appendToFile(file: string, line: string): void {

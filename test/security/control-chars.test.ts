@@ -5,6 +5,8 @@
 // and escaped in --json.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runCli } from '../support/cli.ts';
 import { startJsonProvider, type JsonProvider } from '../support/json-provider.ts';
 import { seedConnection } from '../support/make-due.ts';
@@ -76,6 +78,19 @@ describe('provider text reaches the terminal without control characters', () => 
     const json = await runCli(['get', 'jsonprov', '--connection', 'failing', '--field', 'metadata', '--json'], { env: h.env });
     const metadata = JSON.parse(json.stdout) as { last_refresh_error_description: string };
     assert.doesNotMatch(metadata.last_refresh_error_description, ACTIVE, 'stored without them');
+    jp.resetControls();
+  });
+
+  it('--verbose shows the provider\'s answer without them, one line per entry in the debug log too', async () => {
+    await seedConnection(h.home, { provider: 'jsonprov', connection_name: 'verbose', ...jp.seedRecord() });
+    jp.failWith('refresh', 'invalid_grant', { description: HOSTILE_DESCRIPTION, times: Infinity });
+    const failed = await runCli(['--verbose', 'get', 'jsonprov', '--connection', 'verbose'], { env: h.env });
+    assert.equal(failed.code, 6, failed.stderr);
+    assert.match(failed.stderr, /oauth ← 400 POST/, 'the answer is dumped');
+    assert.doesNotMatch(failed.stderr, ACTIVE, '--verbose on stderr');
+    const log = readFileSync(join(h.home, 'logs', 'authsome.log'), 'utf8');
+    assert.doesNotMatch(log.replaceAll('\n', ''), ACTIVE, 'the debug log file');
+    assert.ok(log.split('\n').every((line) => line === '' || /^\d{4}-\d\d-\d\dT/.test(line)), 'no line a provider started');
     jp.resetControls();
   });
 });
