@@ -5,7 +5,12 @@ import type { Pool, PoolClient } from 'pg';
 import { AuthsomeError } from '../util/index.ts';
 
 export const STATEMENT_TIMEOUT_MS = 5000;
-const CONNECT_TIMEOUT_MS = 5000;
+/**
+ * How long one attempt to open a connection may take. Shorter than the store's reconnect window
+ * (pg-store.ts, 4 s), so a connect that hangs — a lost SYN, a server swamped by a fleet's start —
+ * is given up in time for at least one more attempt inside the window.
+ */
+const CONNECT_TIMEOUT_MS = 2000;
 /** A transaction left open by a crashed or stuck caller must not hold its locks for ever. */
 const IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000;
 const MIGRATION_LOCK = 'authsome_schema_migrations';
@@ -172,9 +177,17 @@ export async function schemaVersion(db: Pick<Pool, 'query'>): Promise<number> {
 /** The server is down, restarting, or the connection broke: worth another try on a new connection. */
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
-  '57P01', '57P02', '57P03', // admin_shutdown, crash_shutdown, cannot_connect_now
+  '57P01', '57P02', // admin_shutdown, crash_shutdown
   '08000', '08001', '08003', '08004', '08006', // connection exceptions
 ]);
+/**
+ * The server is up but admits nobody right now: every slot taken (53300 too_many_connections, also
+ * "remaining connection slots are reserved"), or starting up, shutting down or recovering (57P03
+ * cannot_connect_now). Slots free up within moments, so these are retried like a broken connection.
+ */
+const BUSY_CODES = new Set(['53300', '57P03']);
+/** PgBouncer at its own limits answers 08P01 (protocol_violation) with one of these messages. */
+const POOLER_BUSY = /no more connections allowed|client connections exceeded|pgbouncer cannot connect to server|server login has been failing/i;
 /** The server answered and refused us: retrying cannot help. */
 const REFUSAL_CODES = new Set(['28000', '28P01', '3D000']); // bad role or password, no such database
 
@@ -183,9 +196,17 @@ export function isConnectionFailure(error: unknown): boolean {
   if (error instanceof AuthsomeError) return isConnectionFailure(error.cause);
   if (error instanceof AggregateError && error.errors.length > 0) return error.errors.some(isConnectionFailure);
   const code = (error as { code?: string } | null)?.code ?? '';
-  if (CONNECTION_CODES.has(code)) return true;
+  if (CONNECTION_CODES.has(code) || isServerBusy(error)) return true;
   const message = error instanceof Error ? error.message : '';
   return /Connection terminated|timeout exceeded when trying to connect|connection timeout|Client has encountered a connection error|not queryable/i.test(message);
+}
+
+/** Whether the server (or a pooler in front of it) turned us away for now: at its connection limit, or starting. */
+export function isServerBusy(error: unknown): boolean {
+  if (error instanceof AuthsomeError) return isServerBusy(error.cause);
+  const code = (error as { code?: string } | null)?.code ?? '';
+  if (BUSY_CODES.has(code)) return true;
+  return code === '08P01' && error instanceof Error && POOLER_BUSY.test(error.message);
 }
 
 export function pgError(url: string, error: unknown, context = ''): AuthsomeError {
@@ -193,6 +214,12 @@ export function pgError(url: string, error: unknown, context = ''): AuthsomeErro
   const location = redactUrl(url);
   const reason = scrub(url, describe(error));
   const code = (error as { code?: string }).code ?? '';
+  if (isServerBusy(error) && code !== '57P03') {
+    return new AuthsomeError('store_unavailable', `the PostgreSQL store at ${location} admits no more connections${context}: ${reason}`, {
+      hint: 'The server (or the pooler in front of it) is at its connection limit: raise max_connections or put PgBouncer in front — see "A fleet on one PostgreSQL" in the README for the numbers. Nothing was changed; try again.',
+      cause: error,
+    });
+  }
   if (isConnectionFailure(error) || REFUSAL_CODES.has(code)) {
     return new AuthsomeError('store_unavailable', `cannot reach the PostgreSQL store at ${location}${context}: ${reason}`, {
       hint: REFUSAL_CODES.has(code)
@@ -204,6 +231,13 @@ export function pgError(url: string, error: unknown, context = ''): AuthsomeErro
   if (code === '57014') {
     return new AuthsomeError('store_unavailable', `the PostgreSQL store at ${location} did not answer within ${STATEMENT_TIMEOUT_MS / 1000} s: ${reason}`, {
       hint: 'Try again; if it persists, look for long-running transactions or locks on the server (pg_stat_activity).',
+      cause: error,
+    });
+  }
+  if (/unsupported startup parameter/i.test(reason)) {
+    // PgBouncer refuses the session settings every connection carries (connectionOptions).
+    return new AuthsomeError('store_unavailable', `the PostgreSQL store at ${location} cannot be used: ${reason}`, {
+      hint: 'A connection pooler in front of the server refuses authsome\'s session settings. In pgbouncer.ini set ignore_startup_parameters = statement_timeout,idle_in_transaction_session_timeout, and give the role those timeouts instead (see "A fleet on one PostgreSQL" in the README).',
       cause: error,
     });
   }

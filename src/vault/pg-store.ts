@@ -12,8 +12,15 @@ import {
 } from './pg-pool.ts';
 import type { LeaseInfo, Store, StoreEntry, StoreWriter } from './store.ts';
 
-/** How long an operation keeps retrying on fresh connections (a restart takes about a second). */
+/**
+ * How long an operation keeps retrying on fresh connections: a restart takes about a second, and a
+ * server at its connection limit frees slots within moments. Longer than one connect attempt may
+ * take (CONNECT_TIMEOUT_MS), so a hung connect still gets another try.
+ */
 const RECONNECT_WINDOW_MS = 4000;
+/** Back-off between attempts: the ceiling doubles from 50 ms up to 500 ms. */
+const RETRY_BASE_MS = 50;
+const RETRY_CEILING_MS = 500;
 const TRANSACTION_LOCK = 'authsome:tx:';
 
 export interface PgStoreOptions {
@@ -227,9 +234,13 @@ export class PgStore implements Store {
         if (error instanceof CallerFailure || error instanceof CommitInDoubt) throw error instanceof CallerFailure ? error.error : error;
         const elapsed = Date.now() - started;
         if (this.#closed || !isConnectionFailure(error) || elapsed >= RECONNECT_WINDOW_MS) {
-          throw this.#error(error, attempt > 0 ? ` (tried for ${(elapsed / 1000).toFixed(1)} s)` : '');
+          throw this.#error(error, attempt > 0 || elapsed >= RECONNECT_WINDOW_MS ? ` (tried for ${(elapsed / 1000).toFixed(1)} s)` : '');
         }
-        await delay(Math.min(500, 50 * 2 ** attempt) * (0.5 + Math.random() / 2));
+        // Full jitter: callers turned away together (a server at its connection limit, one that has
+        // just come up) come back spread out, not in lockstep. Never past the window's end, so
+        // the last attempt still happens inside it.
+        const ceiling = Math.min(RETRY_CEILING_MS, RETRY_BASE_MS * 2 ** attempt);
+        await delay(Math.min(RECONNECT_WINDOW_MS - elapsed, 5 + Math.random() * ceiling));
       }
     }
   }

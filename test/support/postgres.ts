@@ -2,7 +2,7 @@
 // cannot run the server, and tests run as root), started on a free 127.0.0.1 port with fsync off,
 // one fresh database per startPostgres() call. It cannot start → a thrown error, never a skip.
 import { execFile, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, watch } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,9 +25,23 @@ export interface TestPostgres {
   pause(): Promise<void>;
   /** Starts a paused server again on the same port. */
   resume(): Promise<void>;
+  /**
+   * Resolves once the server logs a line matching pattern after this call (a refused connection:
+   * "too many clients already"), so a test can act on what the server saw; rejects after limitMs.
+   */
+  nextLogLine(pattern: RegExp, limitMs?: number): Promise<string>;
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+export interface TestPostgresOptions {
+  /**
+   * The server's max_connections (default 50). Small values let a test run more callers than the
+   * server admits; superuser_reserved_connections is lowered to fit (the test role is a superuser,
+   * so it may use those slots too: every slot counts).
+   */
+  maxConnections?: number;
+}
+
+export async function startPostgres(options: TestPostgresOptions = {}): Promise<TestPostgres> {
   const initdb = join(BIN, 'initdb');
   const pgCtl = join(BIN, 'pg_ctl');
   if (!existsSync(initdb)) {
@@ -50,7 +64,11 @@ export async function startPostgres(): Promise<TestPostgres> {
     asRoot ? run('runuser', ['-u', 'postgres', '--', command, ...args]) : run(command, args);
 
   const port = await freePort();
-  const startArgs = ['-D', data, '-l', log, '-w', '-t', '30', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`];
+  const maxConnections = options.maxConnections ?? 50;
+  // PostgreSQL refuses to start unless superuser_reserved_connections < max_connections.
+  const reserved = Math.min(3, maxConnections - 1);
+  const startArgs = ['-D', data, '-l', log, '-w', '-t', '30', '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=${maxConnections} -c superuser_reserved_connections=${reserved}`];
   let running = false;
   const fail = (step: string, error: unknown): never => {
     const stderr = (error as { stderr?: string }).stderr?.trim();
@@ -141,7 +159,32 @@ export async function startPostgres(): Promise<TestPostgres> {
         fail('pg_ctl start', error);
       }
     },
+    nextLogLine: (pattern, limitMs = 20_000) => nextLine(log, pattern, limitMs),
   };
+}
+
+/** The first line matching pattern appended to file from now on, seen through file events. */
+function nextLine(file: string, pattern: RegExp, limitMs: number): Promise<string> {
+  const from = existsSync(file) ? statSync(file).size : 0;
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const added = readFileSync(file).subarray(from).toString('utf8');
+      const line = added.split('\n').find((text) => pattern.test(text));
+      if (line === undefined) return;
+      done();
+      resolve(line);
+    };
+    const watcher = watch(file, check);
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`PostgreSQL test server: no log line matching ${pattern} within ${limitMs} ms`));
+    }, limitMs);
+    const done = () => {
+      clearTimeout(timer);
+      watcher.close();
+    };
+    check();
+  });
 }
 
 function freePort(): Promise<number> {
