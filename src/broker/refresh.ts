@@ -10,7 +10,7 @@ import { AuthsomeError, parseTimestamp, toAuthsomeError, toRecordTimestamp } fro
 import { keys, type ConnectionRecord } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
 import { newLeaseHolder } from './lease-holder.ts';
-import { knownClient, markClientRejected, serverFor, transportFor } from './oauth-support.ts';
+import { isSameClient, knownClient, markClientRejected, serverFor, transportFor } from './oauth-support.ts';
 import { refreshLeaseKey, tryRefreshLease } from './refresh-lease.ts';
 import { accessTokenUsable, canRenew, changedSince, generationOf, isClientCredentials, isDue } from './refresh-policy.ts';
 import { failedForm, isOwnPending, pendingForm, pendingOf, refreshedForm, writeProviderState } from './refresh-records.ts';
@@ -81,6 +81,9 @@ function backingOff(record: ConnectionRecord, backoffMs: number): Promise<FreshR
   const reason = record.metadata?.last_refresh_error;
   const at = parseTimestamp(record.metadata?.last_refresh_at as string | undefined);
   if (record.status !== 'expired' || typeof reason !== 'string' || !at) return null;
+  // A failure stamped in the future comes from a machine whose clock runs ahead (a shared store):
+  // it must not lock the others out for longer than the back-off, so it is ignored.
+  if (at.getTime() > Date.now()) return null;
   const retryAt = at.getTime() + backoffMs;
   if (Date.now() >= retryAt) return null;
   const message = `refresh failed for ${record.provider} (${record.connection_name}): ${reason}`;
@@ -146,7 +149,17 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
   const transport = transportFor(ctx, definition);
   // Everything that does not spend the refresh token happens before the lease: metadata discovery
   // and client lookup can take a round trip, and the lease must only cover the token request.
-  const server = await serverFor(ctx, definition, seen.base_url, transport);
+  let server: Awaited<ReturnType<typeof serverFor>>;
+  try {
+    server = await serverFor(ctx, definition, seen.base_url, transport);
+  } catch (error) {
+    // The issuer's metadata could not be read (a provider that is down or unreachable): nothing
+    // was spent, and it is the same transient failure as an unreachable token endpoint — the
+    // connection is marked expired and the back-off spares the next callers the wait.
+    const failure = toAuthsomeError(error);
+    if (failure instanceof OAuthError && !failure.isRejection) return recordUnreached(ctx, definition, seen, failure);
+    throw failure;
+  }
   const clientChoice = await knownClient(ctx, definition, { profile, preferStored: true });
   if (!clientChoice) {
     throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): no OAuth client credentials are stored or set`, {
@@ -248,7 +261,7 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
         ? await requestClientCredentialsToken(definition, server, client, { scopes: current.scopes ?? definition.oauth?.scopes ?? [], errorCode: 'refresh_failed' }, transport)
         : await refreshTokenGrant(definition, server, client, current.refresh_token!, transport);
     } catch (error) {
-      return await recordFailure(ctx, definition, pending.record, toAuthsomeError(error), Date.now() - started, clientChoice.client_id);
+      return await recordFailure(ctx, definition, pending.record, toAuthsomeError(error), Date.now() - started, clientChoice);
     }
     // Step 6: persist in one local transaction — the only window in which a crash loses a rotated token.
     const tokens = toTokenSet(response, { requestedScopes: current.scopes, defaultLifetime: definition.oauth?.default_token_lifetime });
@@ -420,7 +433,9 @@ async function untilStored<T>(fence: LeaseFence, write: () => Promise<T>): Promi
 }
 
 /** Step 7: re-read; classify; keep every token; hand out a still-valid one with a warning. */
-async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition, pending: ConnectionRecord, failure: AuthsomeError, durationMs: number, clientId: string): Promise<FreshResult> {
+async function recordFailure(
+  ctx: BrokerContext, definition: ProviderDefinition, pending: ConnectionRecord, failure: AuthsomeError, durationMs: number, usedClient: { client_id: string; client_secret: string | null },
+): Promise<FreshResult> {
   const { profile, provider, connection_name: connection } = pending;
   const recordKey = keys.connection(profile, provider, connection);
   const oauthError = failure instanceof OAuthError ? failure : null;
@@ -435,11 +450,12 @@ async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition,
     const record = failedForm(latest, rejected, reason, oauthError?.description ?? null, now);
     await tx.write('connection', recordKey, record);
     await writeProviderState(tx, profile, provider, now, reason);
-    // The client itself was refused (a rotated secret): mark it, so the next login asks for a new one.
-    if (oauthError && CLIENT_REJECTIONS.has(oauthError.error)) {
+    // The client itself was refused (a rotated secret): mark that very client (a corrected one
+    // stored meanwhile is not it), so the next login asks for a new one.
+    if (oauthError?.error === 'invalid_client') {
       const clientKey = keys.client(profile, provider);
       const client = await tx.read('client', clientKey);
-      if (client && client.client_id === clientId) await tx.write('client', clientKey, markClientRejected(client, oauthError.error, now));
+      if (client && isSameClient(client, usedClient)) await tx.write('client', clientKey, markClientRejected(client, oauthError.error, now));
     }
     return { record, ours: true };
   });
@@ -452,6 +468,34 @@ async function recordFailure(ctx: BrokerContext, definition: ProviderDefinition,
   ctx.log.record(`refresh ${provider} (${connection}) failed: ${failure.message}`, { state: rejected ? 'invalid' : 'expired' });
   const error = refreshFailed(definition, outcome.record, reason, rejected, oauthError?.fromProvider ? oauthError.description : undefined);
   if (!rejected && accessTokenUsable(outcome.record)) return { record: outcome.record, refreshed: false, warning: `${error.message}; using the current access token until it expires` };
+  throw error;
+}
+
+/**
+ * A transient failure before any token request (the issuer's metadata unreachable): marked on the
+ * record like a failed attempt — `expired`, the reason kept, every token kept — unless another
+ * process changed the record meanwhile; audited; a still-valid token handed out with a warning.
+ */
+async function recordUnreached(ctx: BrokerContext, definition: ProviderDefinition, seen: ConnectionRecord, failure: OAuthError): Promise<FreshResult> {
+  const { profile, provider, connection_name: connection } = seen;
+  const recordKey = keys.connection(profile, provider, connection);
+  const reason = reasonOf(failure);
+  const now = toRecordTimestamp();
+  const marked = await ctx.vault.transaction(profile, async (tx) => {
+    const latest = await tx.read('connection', recordKey);
+    if (!latest || changedSince(seen, latest) || pendingOf(latest)) return null;
+    const record = failedForm(latest, false, reason, null, now);
+    await tx.write('connection', recordKey, record);
+    await writeProviderState(tx, profile, provider, now, reason);
+    return record;
+  });
+  const record = marked ?? seen;
+  if (marked) {
+    auditRefresh(ctx, { provider, connection, generation: generationOf(marked), outcome: 'transient_failure', reason, status: 'failure' });
+    ctx.log.record(`refresh ${provider} (${connection}) failed before its token request: ${failure.message}`, { state: 'expired' });
+  }
+  const error = refreshFailed(definition, record, reason, false);
+  if (accessTokenUsable(record)) return { record, refreshed: false, warning: `${error.message}; using the current access token until it expires` };
   throw error;
 }
 
@@ -493,8 +537,10 @@ function auditRefresh(ctx: BrokerContext, fields: Record<string, unknown>): void
  * request in the same moment). Null when nothing changed and we still have to refresh.
  */
 function settledByOthers(seen: ConnectionRecord, current: ConnectionRecord, options: FreshOptions): FreshResult | null {
-  // A refresh in flight (or one whose holder died or stalled): nothing is settled until it ends.
-  if (pendingOf(current)) return null;
+  // A refresh in flight (or one whose holder died or stalled): nothing is settled until it ends —
+  // unless the tokens moved on meanwhile (a writer that keeps metadata as it is, the Python
+  // authsome, refreshed and carried the mark along).
+  if (pendingOf(current) && current.access_token === seen.access_token && current.refresh_token === seen.refresh_token) return null;
   const attempted = current.metadata?.last_refresh_at !== seen.metadata?.last_refresh_at;
   if (!changedSince(seen, current) && !attempted) return null;
   if (current.status === 'invalid' || current.status === 'revoked') throw rejectedEarlier(current);
@@ -508,12 +554,11 @@ function settledByOthers(seen: ConnectionRecord, current: ConnectionRecord, opti
   return null;
 }
 
-/** RFC 6749 §5.2: the client, not the grant, was refused. */
-const CLIENT_REJECTIONS = new Set(['invalid_client', 'unauthorized_client']);
 
 function refreshFailed(definition: ProviderDefinition, record: ConnectionRecord, reason: string, rejected: boolean, description?: string): AuthsomeError {
   const said = description ? `${definition.display_name ?? definition.name} said: ${description}. ` : '';
-  const hint = CLIENT_REJECTIONS.has(reason)
+  // RFC 6749 §5.2: invalid_client refuses the client itself, not the grant.
+  const hint = reason === 'invalid_client'
     ? `${said}The OAuth client credentials no longer match ${definition.display_name ?? definition.name} (was the client secret rotated?). `
       + `Recover: authsome revoke ${record.provider}, then authsome login ${record.provider} (it collects client_id and client_secret again through the browser form).`
     : rejected

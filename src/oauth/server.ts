@@ -30,9 +30,18 @@ export async function discoverAuthorizationServer(issuer: string, transport: OAu
       return await oauth.processDiscoveryResponse(url, response);
     } catch (error) {
       firstError ??= error;
+      // The OpenID path is another document on the same server: worth asking when the first one
+      // was missing or not metadata, never when the server could not be reached at all (that
+      // would double the wait on an unreachable provider).
+      if (isUnreachable(error)) break;
     }
   }
   throw toOAuthError(firstError, `the metadata of ${issuer} (RFC 8414)`, 'authentication_failed');
+}
+
+function isUnreachable(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name;
+  return name === 'TimeoutError' || name === 'AbortError' || (name === 'TypeError' && (error as Error).message === 'fetch failed');
 }
 
 export async function resolveServer(definition: ProviderDefinition, baseUrl: string | null, transport: OAuthTransport): Promise<ResolvedServer> {

@@ -45,7 +45,8 @@ after(async () => {
 });
 beforeEach(async () => {
   gate.mode('pass');
-  const login = await runCli(['login', 'testas', '--force'], { env });
+  // The login itself with the default timeouts: a loaded machine must not fail the setup.
+  const login = await runCli(['login', 'testas', '--force'], { env: { ...env, AUTHSOME_REFRESH_TIMEOUT: '20' } });
   assert.equal(login.code, 0, login.stderr);
   await as.resetCounts();
 });
@@ -156,6 +157,29 @@ describe('an unreachable token endpoint', () => {
       assert.equal(second.stdout, 'expired\n');
       assert.match(second.stderr, /^Error: refresh failed for testas \(default\): connection timed out\nThe connection stays expired; the next access from .* tries again/);
       assert.equal(attempts().length, 1, 'no second attempt at the unreachable endpoint');
+    } finally {
+      await blackhole.close();
+      await h.register(testProvider(as, { oauth: { token_url: gate.url } }));
+    }
+  });
+
+  it('a provider whose issuer metadata cannot be reached: the same transient failure, marked and backed off', async () => {
+    const blackhole = await startBlackhole();
+    try {
+      await h.register(testProvider(as, { oauth: { issuer: `http://127.0.0.1:${blackhole.port}`, token_url: gate.url } }));
+      await makeDue(h.home, 'testas');
+      const first = await runCli(['get', 'testas', '--field', 'status'], { env: { ...h.env, AUTHSOME_REFRESH_BACKOFF: '600' } });
+      assert.equal(first.code, 6, first.stderr);
+      assert.equal(first.stdout, 'expired\n', 'the status it left is printed');
+      assert.match(first.stderr, /^Error: refresh failed for testas \(default\): connection timed out\n/);
+      const refreshes = () => auditEntries().filter((e) => e.event === 'refresh');
+      const attempt = refreshes().at(-1)!;
+      assert.deepEqual([attempt.outcome, attempt.reason], ['transient_failure', 'connection timed out']);
+      const attemptsSoFar = refreshes().length;
+      const second = await runCli(['get', 'testas', '--field', 'status'], { env: { ...h.env, AUTHSOME_REFRESH_BACKOFF: '600' } });
+      assert.equal(second.code, 6);
+      assert.match(second.stderr, /tries again/, 'within the back-off: told at once, no second wait');
+      assert.equal(refreshes().length, attemptsSoFar, 'no second attempt');
     } finally {
       await blackhole.close();
       await h.register(testProvider(as, { oauth: { token_url: gate.url } }));

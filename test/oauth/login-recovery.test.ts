@@ -127,6 +127,19 @@ describe('a client the token endpoint rejects', () => {
   });
 });
 
+describe('unauthorized_client at a refresh', () => {
+  it('makes the connection invalid but leaves the client usable: the client is allowed, this grant is not', async () => {
+    const h = await confidentialHome();
+    assert.equal((await runCli(['login', 'testas'], { env: h.env })).code, 0);
+    await makeDue(h.home, 'testas');
+    gate.mode('oauth-error', { error: 'unauthorized_client' });
+    const refresh = await runCli(['get', 'testas', '--field', 'status'], { env: withoutClientVars(h) });
+    gate.mode('pass');
+    assert.equal(refresh.stdout, 'invalid\n');
+    assert.equal((await clientMetadata(h.home)).rejected_at, undefined, 'the stored client is not marked rejected');
+  });
+});
+
 describe('login --scopes on a connected provider', () => {
   it('re-consents with those scopes, keeping the connection, without --force; commas or spaces', async () => {
     const h = await oauthHome();
