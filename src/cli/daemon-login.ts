@@ -164,5 +164,11 @@ function sessionError(event: { error: string; message: string }, provider: strin
     });
   }
   if (event.error === 'session_expired') return new AuthsomeError('authentication_failed', `${event.message}; nothing was stored`, { hint: `Run the login again: authsome login ${provider}`, provider });
+  if (event.error === 'daemon_stopped') {
+    // Stopped on purpose (daemon stop, or its home or socket deleted): the log says which.
+    return new AuthsomeError('daemon_unavailable', `the authsome daemon stopped while the login to ${provider} was waiting; nothing was stored`, {
+      hint: `Log in again: authsome login ${provider} (it starts a new daemon). To see why the daemon stopped: authsome daemon logs`, provider,
+    });
+  }
   return new AuthsomeError('daemon_unavailable', event.message, { hint: 'See `authsome daemon logs`.', provider });
 }

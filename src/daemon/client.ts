@@ -8,15 +8,34 @@ import type { Outcome, SessionEvent, SessionSpec } from './sessions.ts';
 
 export class SessionStream {
   readonly #events: AsyncIterator<string>;
-  constructor(readonly id: string, readonly url: string | null, readonly expiresAt: Date, events: AsyncIterator<string>, readonly close: () => void) {
+  readonly #spec: SessionSpec;
+  constructor(readonly id: string, readonly url: string | null, readonly expiresAt: Date, events: AsyncIterator<string>, readonly close: () => void, spec: SessionSpec) {
     this.#events = events;
+    this.#spec = spec;
   }
 
-  /** The next event; a stream that ends early means the daemon went away. */
+  /**
+   * The next event. A stream that ends early, or breaks (the daemon killed: the response is cut
+   * off, which Node reports as "aborted"), means the daemon went away with the login.
+   */
   async next(): Promise<Exclude<SessionEvent, { type: 'session' }>> {
-    const { value, done } = await this.#events.next();
-    if (done) throw new AuthsomeError('daemon_unavailable', 'the authsome daemon closed the login session', { hint: 'See `authsome daemon logs`, then run the login again.' });
-    return JSON.parse(value) as Exclude<SessionEvent, { type: 'session' }>;
+    let line: IteratorResult<string>;
+    try {
+      line = await this.#events.next();
+    } catch (error) {
+      throw this.#lost(error);
+    }
+    if (line.done) throw this.#lost();
+    return JSON.parse(line.value) as Exclude<SessionEvent, { type: 'session' }>;
+  }
+
+  #lost(cause?: unknown): AuthsomeError {
+    const { provider, kind } = this.#spec;
+    const waitingFor = kind === 'callback' ? 'the browser' : kind === 'input' ? 'the form' : 'the device page';
+    return new AuthsomeError('daemon_unavailable', `the authsome daemon stopped while the login to ${provider} was waiting for ${waitingFor}; nothing was stored`, {
+      hint: `Log in again: authsome login ${provider} (it starts a new daemon). To see why the daemon stopped: authsome daemon logs`,
+      provider, cause,
+    });
   }
 }
 
@@ -60,7 +79,7 @@ export class DaemonClient {
     if (first.done) throw new AuthsomeError('daemon_unavailable', 'the authsome daemon closed the session before it began');
     const event = JSON.parse(first.value) as Extract<SessionEvent, { type: 'session' }>;
     this.log(`daemon ← session ${spec.kind} ${event.id.slice(0, 6)}… in ${Date.now() - started} ms`);
-    return new SessionStream(event.id, event.url, new Date(event.expires_at), lines, () => res.destroy());
+    return new SessionStream(event.id, event.url, new Date(event.expires_at), lines, () => res.destroy(), spec);
   }
 
   async #json(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {

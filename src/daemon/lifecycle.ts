@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AuthsomeError, ensurePrivateDir, type Environment } from '../util/index.ts';
 import type { DaemonStatus } from './api.ts';
 import { DaemonClient } from './client.ts';
+import { findOrphan, isAlive } from './orphan.ts';
 import { daemonPaths } from './paths.ts';
 import { dirname } from 'node:path';
 
@@ -39,6 +40,8 @@ export async function ensureDaemon(target: DaemonTarget): Promise<{ status: Daem
   if (running) {
     target.log?.(`replacing daemon ${running.version} on port ${running.port} (want ${target.version} on ${target.port || 'any port'})`);
     await stopRunning(client, running);
+  } else {
+    await stopOrphan(client, target.home, target.log);
   }
   try {
     return { status: await startDaemon(target), started: true };
@@ -84,29 +87,44 @@ export async function startDaemon(target: DaemonTarget): Promise<DaemonStatus> {
   }
 }
 
-/** Stops the home's daemon; false when none was running. */
+/** Stops the home's daemon — one answering on its socket, or one only daemon.json still knows; null when none was running. */
 export async function stopDaemon(home: string): Promise<DaemonStatus | null> {
   const client = daemonClient(home);
   const running = await client.status();
-  if (!running) return null;
+  if (!running) return stopOrphan(client, home);
   await stopRunning(client, running);
   return running;
 }
 
 async function stopRunning(client: DaemonClient, running: DaemonStatus): Promise<void> {
   await client.shutdown().catch(() => undefined);
+  await awaitExit(running.pid);
+}
+
+/**
+ * A daemon that no longer answers on the socket (deleted, or never noticed) still holds the port:
+ * found through daemon.json and recognised by its title, it is asked to stop with SIGTERM.
+ */
+async function stopOrphan(client: DaemonClient, home: string, log?: (line: string) => void): Promise<DaemonStatus | null> {
+  const orphan = findOrphan(home);
+  // A daemon writes daemon.json only once its socket listens: one that answers now was starting, not lost.
+  if (!orphan || (await client.status())) return null;
+  log?.(`stopping daemon pid ${orphan.pid}, which no longer answers on its socket`);
+  try {
+    process.kill(orphan.pid, 'SIGTERM');
+    // A stopped process (Ctrl-Z, a debugger) acts on SIGTERM only once continued.
+    process.kill(orphan.pid, 'SIGCONT');
+  } catch {
+    return null; // gone meanwhile, or not ours to signal
+  }
+  await awaitExit(orphan.pid);
+  return orphan;
+}
+
+async function awaitExit(pid: number): Promise<void> {
   // The daemon finishes a background refresh in flight before it exits (a kill between rotation
   // and the write would lose the grant): wait longer than a refresh can take, then insist.
   const deadline = Date.now() + 60_000;
-  while (isAlive(running.pid) && Date.now() < deadline) await sleep(20);
-  if (isAlive(running.pid)) process.kill(running.pid, 'SIGKILL');
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  while (isAlive(pid) && Date.now() < deadline) await sleep(20);
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 }

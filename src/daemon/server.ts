@@ -1,6 +1,6 @@
 // The daemon process: browser routes on 127.0.0.1:<port>, the CLI's API on a Unix socket in the
 // home, a pid file describing both, and a clean stop on SIGTERM/SIGINT or an API request.
-import { chmodSync, existsSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
@@ -13,6 +13,7 @@ import { daemonPaths } from './paths.ts';
 import { SessionRegistry } from './sessions.ts';
 import { startBackgroundRefresh } from './background-refresh.ts';
 import { watchStore, type StoreWatch } from './store-watch.ts';
+import { identify, isSameFile, watchOwnSocket, type FileIdentity } from './home-watch.ts';
 import type { Authsome } from '../broker/index.ts';
 
 export interface DaemonOptions {
@@ -51,6 +52,7 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
       hint: 'Use a shorter AUTHSOME_HOME (at most about 90 characters).',
     });
   }
+  refuseForeignSocketPath(paths.socket);
   // The dashboard needs the broker; a daemon started without one (tests) serves logins only.
   // Set once the daemon is up (below); the dashboard's live updates subscribe to it.
   let storeWatch: StoreWatch | null = null;
@@ -73,15 +75,19 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
   let stopping: Promise<void> | null = null;
   let markStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+  /** The socket file this daemon bound: only that one is ever removed (another daemon may own the path by then). */
+  let ownSocket: FileIdentity | null = null;
+  let stopWatchingHome: () => void = () => {};
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log('stopping');
+      stopWatchingHome();
       await stopRefresh();
       await storeWatch?.stop();
       sessions.closeAll('the authsome daemon stopped');
       await Promise.all([closeServer(browser), closeServer(api)]);
-      rmSync(paths.pidFile, { force: true });
-      rmSync(paths.socket, { force: true });
+      if (pidFileIsOurs(paths.pidFile)) rmSync(paths.pidFile, { force: true });
+      if (ownSocket && isSameFile(paths.socket, ownSocket)) rmSync(paths.socket, { force: true });
       markStopped();
     })();
     return stopping;
@@ -100,7 +106,7 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
   let stopRefresh: () => Promise<void> = async () => {};
   try {
     ensurePrivateDir(options.home);
-    if (existsSync(paths.socket)) {
+    if (lstatSync(paths.socket, { throwIfNoEntry: false })) {
       if (await new DaemonClient(paths.socket).status().catch(() => null)) {
         await closeServer(browser);
         throw new AuthsomeError('conflict', `an authsome daemon is already running for ${options.home}`, { hint: 'See it with `authsome daemon status`.' });
@@ -120,7 +126,13 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
       });
     });
     chmodSync(paths.socket, 0o600);
+    ownSocket = identify(paths.socket);
     writePrivateFile(paths.pidFile, JSON.stringify(status()) + '\n');
+    // A daemon whose socket is gone can be reached by nobody, and would hold the port for ever.
+    stopWatchingHome = watchOwnSocket(options.home, paths.socket, (reason) => {
+      log(`${reason}; stopping`);
+      void stop();
+    });
     // Renew a minute ahead of the refresh window, so callers find fresh tokens.
     if (options.authsome) {
       const watch = watchStore(options.authsome, log);
@@ -138,6 +150,30 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
   }
   log(`listening on http://127.0.0.1:${port} and ${paths.socket} (pid ${process.pid}, version ${options.version})`);
   return { port, status, stop, stopped };
+}
+
+/**
+ * Something other than a socket at the socket's path (a folder made by hand, a stray file) is not
+ * ours to delete: say what it is and how to clear it. A socket file is replaced (one left by a
+ * daemon that died), after checking nobody answers on it.
+ */
+function refuseForeignSocketPath(socket: string): void {
+  const stat = lstatSync(socket, { throwIfNoEntry: false });
+  if (!stat || stat.isSocket()) return;
+  const what = stat.isDirectory() ? 'a directory' : stat.isSymbolicLink() ? 'a symbolic link' : 'a file';
+  const fix = stat.isDirectory() ? `rmdir ${socket} (if it holds files, look at them first, then rm -r ${socket})` : `rm ${socket}`;
+  throw new AuthsomeError('daemon_unavailable', `${socket} is ${what}, not the daemon's socket, so the daemon cannot listen there`, {
+    hint: `Remove it: ${fix}. Then run the command again.`,
+  });
+}
+
+/** Whether daemon.json still describes this process (a daemon started after us may have rewritten it). */
+function pidFileIsOurs(pidFile: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(pidFile, 'utf8')) as { pid?: unknown }).pid === process.pid;
+  } catch {
+    return false;
+  }
 }
 
 function listenTcp(server: Server, port: number): Promise<void> {

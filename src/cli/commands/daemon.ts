@@ -96,8 +96,9 @@ async function serve(home: string | undefined): Promise<number> {
   const { redactor } = await import('../../audit/index.ts');
   // Every line passes the one redactor, like every other log (refresh outcomes can quote providers).
   const log = (line: string) => process.stdout.write(redactor.redact(`${new Date().toISOString()} ${line}`) + '\n');
-  process.title = 'authsome-daemon';
-  const { startDaemonServer } = await import('../../daemon/index.ts');
+  const { startDaemonServer, daemonTitle } = await import('../../daemon/index.ts');
+  // What `ps` shows, and how `daemon stop` recognises this process when its socket is gone.
+  process.title = daemonTitle(settings.home);
   let running;
   try {
     const { Authsome } = await import('../../broker/index.ts');
