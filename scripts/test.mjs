@@ -18,7 +18,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 // Files run side by side (each test file uses its own temporary homes and ephemeral ports); most
-// of their time is spent waiting on child processes, so more files than cores keep the machine busy.
-const concurrency = process.env.AUTHSOME_TEST_CONCURRENCY ?? '3';
+// of their time is spent waiting on child processes, so two at a time keep a 2-core machine busy without starving the tests that time a refresh.
+const concurrency = process.env.AUTHSOME_TEST_CONCURRENCY ?? '2';
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -4,7 +4,7 @@
 // snapshot (sqlite-snapshot.ts), and only writes fail, with home_not_writable.
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { AuthsomeError, FILE_MODE, createPrivateFile, isNotWritable, notWritableError, writeProblem } from '../util/index.ts';
@@ -26,12 +26,15 @@ export class SqliteStore implements Store {
   #db: Database.Database | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #hasLeaseTable = false;
+  /** The file this store opened (device and inode), to tell a write that landed nowhere. */
+  readonly #file: FileIdentity | null;
   /** Set when the store is a snapshot read because this process cannot write here: why, for the first write. */
   readonly #readOnly: AuthsomeError | null;
 
   private constructor(path: string, db: Database.Database | null, readOnly: AuthsomeError | null = null) {
     this.location = path;
     this.#db = db;
+    this.#file = db ? fileIdentity(path) : null;
     this.#readOnly = readOnly;
   }
 
@@ -93,11 +96,11 @@ export class SqliteStore implements Store {
   }
 
   put(key: string, value: string): Promise<void> {
-    return this.#run((db) => this.#put(db, key, value));
+    return this.#run((db) => this.#written(this.#put(db, key, value)));
   }
 
   delete(key: string): Promise<boolean> {
-    return this.#run((db) => this.#delete(db, key));
+    return this.#run((db) => this.#written(this.#delete(db, key)));
   }
 
   transaction<T>(fn: (tx: StoreWriter) => Promise<T>): Promise<T> {
@@ -113,7 +116,7 @@ export class SqliteStore implements Store {
       try {
         const result = await fn(tx);
         this.#exec(writable, 'COMMIT');
-        return result;
+        return this.#written(result);
       } catch (error) {
         if (writable.inTransaction) writable.exec('ROLLBACK');
         throw error;
@@ -135,7 +138,7 @@ export class SqliteStore implements Store {
           )
           .run(key, holder, now + ttlMs, now),
       );
-      return result.changes === 1;
+      return this.#written(result.changes === 1);
     });
   }
 
@@ -222,6 +225,20 @@ export class SqliteStore implements Store {
     return this.#guard(() => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'authsome_leases'").get()) !== undefined;
   }
 
+  /**
+   * SQLite goes on writing to a file deleted (or replaced) under it — into an inode nobody can open
+   * again — and reports success. So after each write the file at our path must still be the one
+   * this store opened: a change that landed nowhere is reported, never taken for saved.
+   */
+  #written<T>(result: T): T {
+    if (!this.#file) return result;
+    const now = fileIdentity(this.location);
+    if (now && now.dev === this.#file.dev && now.ino === this.#file.ino) return result;
+    throw new AuthsomeError('store_unavailable', `the store ${this.location} was ${now ? 'replaced' : 'deleted'} while this process had it open, so the change was not saved`, {
+      hint: 'Nothing can be written there any more. If its home was deleted on purpose, set it up again (authsome init) and log in again; otherwise restore the home from a backup.',
+    });
+  }
+
   #require(db: Database.Database | null): Database.Database {
     if (this.#readOnly) throw this.#readOnly;
     if (!db) throw new AuthsomeError('store_unavailable', `the store at ${this.location} is not open for writing`);
@@ -281,6 +298,17 @@ function createKvTable(db: Database.Database): void {
     if (db.inTransaction) db.exec('ROLLBACK');
     throw error;
   }
+}
+
+interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+
+/** Device and inode: a path deleted and created anew names another file. */
+function fileIdentity(path: string): FileIdentity | null {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat ? { dev: stat.dev, ino: stat.ino } : null;
 }
 
 let nativeBinding: { nativeBinding?: string } | undefined;
