@@ -99,9 +99,8 @@ export interface RescueReservation {
  */
 export function reserveRescue(home: string, recordKey: string, bytes: number): RescueReservation {
   const path = rescueFile(home, recordKey);
-  mkdirSync(rescueDir(home), { recursive: true, mode: DIR_MODE });
   const size = Math.ceil(Math.max(bytes, PAGE) / PAGE) * PAGE;
-  const fd = openSync(path, 'w', FILE_MODE);
+  const fd = openCreating(home, path);
   let written = false;
   try {
     const placeholder = Buffer.alloc(size, ' ');
@@ -135,6 +134,18 @@ export function reserveRescue(home: string, recordKey: string, bytes: number): R
 /** The reservation's size for a record of this many bytes: room for a new pair twice as long, sealed (base64) and wrapped. */
 export function rescueBytesFor(recordJsonLength: number): number {
   return Math.ceil(((recordJsonLength * 2 + 2048) * 4) / 3) + 1024;
+}
+
+/** Opens the file for writing, making the folder first; once more if another process removed the (empty) folder meanwhile. */
+function openCreating(home: string, path: string): number {
+  for (let attempt = 0; ; attempt += 1) {
+    mkdirSync(rescueDir(home), { recursive: true, mode: DIR_MODE });
+    try {
+      return openSync(path, 'w', FILE_MODE);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 0) throw error;
+    }
+  }
 }
 
 function removeEmptyDir(home: string): void {

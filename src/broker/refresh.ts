@@ -245,14 +245,17 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
     const pending = await writePending(ctx, recordKey, current, holder);
     if (!pending.ours) return settledAfterFence(pending.latest, seen);
     const reserved = await store.reuseWrittenSpace().catch(() => false);
-    ctx.log.debug(`refresh ${provider} (${connection}): pending form written (generation ${generationOf(pending.record)}), space ${reserved ? 'reserved' : 'not reserved'}`);
-    // The lease must still cover the whole request when it leaves: a process stopped since it
-    // took the lease (Ctrl-Z, a debugger) renews it first, and stops if another holder has it now.
-    if (Date.now() + timeoutMs > fence.until && (await fence.renew()) !== 'renewed') {
-      throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): this process was held up until its lease ran out; nothing was sent`, {
+    // The lease is renewed right before the request, so it covers the whole request even for a
+    // process held up since it took the lease (Ctrl-Z, a debugger); if another holder has it now,
+    // nothing is sent. On SQLite this small write is also the one that starts the checkpointed log
+    // anew (and syncs its header), so the write after the answer overwrites frames in place and
+    // waits for no extra sync: the window after the answer stays one local commit.
+    if ((await fence.renew()) !== 'renewed') {
+      throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): this process was held up until its lease was taken over; nothing was sent`, {
         hint: 'Try again.', provider, connection,
       });
     }
+    ctx.log.debug(`refresh ${provider} (${connection}): pending form written (generation ${generationOf(pending.record)}), space ${reserved ? 'reserved' : 'not reserved'}`);
 
     let response: TokenResponse;
     try {
@@ -323,6 +326,9 @@ async function writePending(ctx: BrokerContext, recordKey: string, current: Conn
  * (its failures — a full disk, a lock held for 5 s — do not pass in a moment).
  */
 async function storeRefreshed(ctx: BrokerContext, fence: LeaseFence, recordKey: string, pending: ConnectionRecord, tokens: TokenSet, now: string): Promise<{ record: ConnectionRecord; ours: boolean } | null> {
+  // While the lease holds, no rekey has re-sealed anything (it waits for live leases): the key
+  // confirmed before the request still stands, and this write — the window after the answer —
+  // skips reading master.key again.
   const write = () => ctx.vault.transaction(pending.profile, async (tx) => {
     const latest = await tx.read('connection', recordKey);
     if (!latest) return null;
@@ -333,7 +339,7 @@ async function storeRefreshed(ctx: BrokerContext, fence: LeaseFence, recordKey: 
     await tx.write('connection', recordKey, record);
     await writeProviderState(tx, pending.profile, pending.provider, now, null);
     return { record, ours: true };
-  });
+  }, { keyConfirmed: Date.now() < fence.until });
   return ctx.vault.backend().kind === 'postgres' ? untilStored(fence, write) : write();
 }
 

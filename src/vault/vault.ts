@@ -166,10 +166,14 @@ export class Vault {
     return this.store(profile).delete(key);
   }
 
-  /** Reads and writes in one store transaction: all writes land together or none does. */
-  async transaction<T>(profile: string, fn: (tx: VaultTransaction) => Promise<T>): Promise<T> {
+  /**
+   * Reads and writes in one store transaction: all writes land together or none does.
+   * `keyConfirmed`: the caller knows no rekey can have run since it last confirmed the key ring
+   * (it holds a refresh lease), so master.key is not read again.
+   */
+  async transaction<T>(profile: string, fn: (tx: VaultTransaction) => Promise<T>, options: { keyConfirmed?: boolean } = {}): Promise<T> {
     // Checked before the transaction starts: the check reads stores, which a running transaction queues behind.
-    await this.confirmKeyRing();
+    if (!options.keyConfirmed) await this.confirmKeyRing();
     await this.#writableKeyRing();
     return this.store(profile, true).transaction((tx) => fn(this.#wrap(tx)));
   }

@@ -291,8 +291,9 @@ describe('a fleet sharing one PostgreSQL store', () => {
     const before = await token(machines[0]!, 'refresh_token');
     await makeDue(machines[0]!.home, 'testas', 'default', 'default', 60_000, access());
     gate.mode('hold-response');
-    // A short request timeout keeps the lease short, and with it the time spent retrying the write.
-    const env = { ...machines[1]!.env, AUTHSOME_REFRESH_TIMEOUT: '1' };
+    // A lease (7.5 s) shorter than a write retry's budget: once the database is gone the pair goes to
+    // the rescue file at once. The request timeout (5 s) leaves time for the pause while it is held.
+    const env = { ...machines[1]!.env, AUTHSOME_REFRESH_TIMEOUT: '5' };
     const getting = runCli(['get', 'testas', '--field', 'access_token', '--show-secret'], { env });
     const held = await Promise.race([gate.nextHeld().then(() => true), getting.then(() => false)]);
     if (!held) assert.fail(`the refresh never reached the token endpoint: ${JSON.stringify(await getting)}`);
