@@ -21,8 +21,9 @@ export class SqliteBackend implements StoreBackend {
 
   open(profile: string, create: boolean): Store {
     const cached = this.#stores.get(profile);
-    // A store opened for reading before its file existed is empty; a write reopens it.
-    if (cached && (!create || cached.isOpen)) return cached;
+    // A store opened for reading before its file existed is empty; a write reopens it, and so does
+    // a read once another process has created the file (a long-lived daemon must see it).
+    if (cached && (cached.isOpen || (!create && !existsSync(this.#home.storeFile(profile))))) return cached;
     const store = SqliteStore.open(this.#home.storeFile(profile), { create });
     if (cached) void cached.close();
     this.#stores.set(profile, store);

@@ -4,6 +4,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { Authsome, AuthsomeError, Secret } from '../../src/index.ts';
+import { runCli } from '../support/cli.ts';
 import { cleanupHomes, fixtureHome, freshHome } from '../support/homes.ts';
 
 after(cleanupHomes);
@@ -63,5 +64,15 @@ describe('authHeaders per provider definition', () => {
     assert.equal(basic(await authsome.authHeaders('lemlist')), ':lemlist-key-123');
     assert.deepEqual(await authsome.authHeaders('anthropic'), { 'x-api-key': 'sk-ant-api03-abcdef' });
     await authsome.close();
+  });
+
+  test('a long-lived instance that looked before the store existed sees what another process stores later', async () => {
+    const home = freshHome();
+    const daemonLike = new Authsome({ home, env: {} });
+    await assert.rejects(daemonLike.getSecret('openai'), (error: AuthsomeError) => error.code === 'credential_missing');
+    const other = await runCli(['login', 'openai', '--api-key-stdin'], { home, input: 'sk-later-000000000000' });
+    assert.equal(other.code, 0, other.stderr);
+    assert.equal(await daemonLike.getSecret('openai'), 'sk-later-000000000000');
+    await daemonLike.close();
   });
 });
