@@ -45,6 +45,13 @@
 //   rounds after a warm-up round; then one `authsome refresh testas` must still succeed.
 // The database, the server, the helpers and any daemon are stopped at the end, also on failure or a signal.
 //
+// The windows part (bench/refresh-windows.ts, opt-in: `--only windows`; it takes minutes) measures
+// what the refresh protocol cannot close, against the same server behind the test suite's token
+// gate: for each delay d, T times, a `get` SIGKILLed d ms after the server's answer left the gate,
+// and whether the grant survived (the next `get` works) or was lost (invalid_grant, then a new
+// login); the token request's and the local writes' durations; and how long the next `get` waits
+// after a holder was killed with its 30 s lease. Ratios and figures, never asserted.
+//
 // Timing goals are reported, never asserted: the exit code is 0 whatever the numbers say.
 // It is 1 only when the CLI itself fails (setup or a measured command exits non-zero), or the
 // refresh part's test server, the proxy part's upstream or the store part's PostgreSQL cannot run,
@@ -54,9 +61,10 @@
 //                      [--refresh-procs N] [--refresh-calls M] [--refresh-rounds R]
 //                      [--proxy-requests N] [--proxy-streams S] [--proxy-stream-requests M] [--proxy-new-hosts K]
 //                      [--store-procs N] [--store-calls M] [--store-rounds R] [--store-fleet-procs P]
+//                      [--windows-trials T]
 //
 // --only runs some parts, in their usual order: startup (the main table), daemon, refresh, proxy,
-// store (default: all; without startup there is no `node -e 0` baseline, so the refresh part's
+// store, windows (default: all but windows; without startup there is no `node -e 0` baseline, so the refresh part's
 // latencies have no × ratio, and the daemon part no end-to-end row).
 // --runs and --warmup count fresh processes (per command, per cold/warm login, and per fresh/
 // must-refresh get); --requests counts the in-process API round trips (50 untimed ones come
@@ -65,10 +73,11 @@
 // --proxy-stream-requests (200) and --proxy-new-hosts (5) shape the proxy part; --store-procs (10),
 // --store-calls (20) and --store-rounds (3) the throughput measurement, and --store-fleet-procs (12)
 // and --store-rounds the coalescing across machines (one untimed round comes first in both).
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, cleanEnv, cli, median, mustRun, node, percentile, round, run } from './common.mjs';
+import { CLI, REPO, cleanEnv, cli, median, mustRun, node, percentile, round, run, tsx } from './common.mjs';
 import { DaemonBench, printDaemonSections } from './daemon.mjs';
 import { ProxyBench, printProxySections } from './proxy.mjs';
 import { RefreshBench, printRefreshSections } from './refresh.mjs';
@@ -94,7 +103,10 @@ const storeProcs = intOption('--store-procs', 10);
 const storeCalls = intOption('--store-calls', 20);
 const storeRounds = intOption('--store-rounds', 3);
 const storeFleetProcs = intOption('--store-fleet-procs', 12);
-const PARTS = ['startup', 'daemon', 'refresh', 'proxy', 'store'];
+const windowsTrials = intOption('--windows-trials', 4);
+const PARTS = ['startup', 'daemon', 'refresh', 'proxy', 'store', 'windows'];
+/** The windows part takes minutes (every lost grant needs a new login): only when asked for. */
+const DEFAULT_PARTS = PARTS.filter((part) => part !== 'windows');
 const only = partsOption('--only');
 const wants = (part) => only.includes(part);
 const WARMUP_REQUESTS = 50;
@@ -113,7 +125,7 @@ function intOption(name, fallback) {
 
 function partsOption(name) {
   const i = args.indexOf(name);
-  if (i === -1) return PARTS;
+  if (i === -1) return DEFAULT_PARTS;
   const parts = (args[i + 1] ?? '').split(',').filter(Boolean);
   if (parts.length === 0 || parts.some((part) => !PARTS.includes(part))) {
     console.error(`bench: ${name} takes a comma-separated list of ${PARTS.join(', ')}`);
@@ -194,6 +206,8 @@ try {
     report.store = { get_throughput: getThroughput, coalescing };
   }
 
+  if (wants('windows')) report.windows = measureWindows(windowsTrials);
+
   if (wantsJson) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else printReport(report);
 } catch (error) {
@@ -203,6 +217,13 @@ try {
   cleanup();
 }
 process.exitCode = exitCode;
+
+/** The refresh protocol's remaining windows (bench/refresh-windows.ts, which runs on the test suite's support code). */
+function measureWindows(trials) {
+  const result = spawnSync(node, [...tsx('bench/refresh-windows.ts'), '--json', '--trials', String(trials)], { cwd: REPO, encoding: 'utf8', env: cleanEnv() });
+  if (result.status !== 0) throw new Error(`the windows part failed (exit ${result.status ?? result.signal}): ${result.stderr.trim()}`);
+  return JSON.parse(result.stdout);
+}
 
 /** The main table: fresh processes of each command, round-robin; the `node -e 0` median and every command's row. */
 function measureStartup() {
@@ -284,6 +305,7 @@ function printReport(report) {
   if (report.refresh) printRefreshSections(report);
   if (report.proxy) printProxySections(report);
   if (report.store) printStoreSections(report);
+  if (report.windows) printWindowsSection(report.windows);
   console.log('');
   console.log('Timing goals are reported, not asserted.');
 }
@@ -306,4 +328,14 @@ function printStartupTable(results) {
 
 function pick(object, keys) {
   return Object.fromEntries(keys.map((key) => [key, object[key]]));
+}
+
+function printWindowsSection(w) {
+  console.log('');
+  console.log('Refresh windows: a `get` SIGKILLed at a given moment (oidc-provider revokes the whole grant when a spent refresh token comes back)');
+  for (const r of w.kill_after_answer) console.log(`  killed ${String(r.delay_ms).padStart(3)} ms after the answer left the token gate: ${r.lost}/${r.trials} grants lost`);
+  console.log(`  the token request (a kill anywhere in it, once the server has rotated, loses the grant): median ${w.token_request_ms} ms`);
+  console.log(`  the local writes under the lease (the pending form before the request, the pair after): median ${w.local_writes_ms} ms`);
+  console.log(`  from the answer's arrival to the stored pair (debug log timestamps): median ${w.answer_to_stored_ms} ms`);
+  console.log(`  the next \`get\` after a holder was killed holding its 30 s lease: ${Math.round(w.after_killed_holder_ms)} ms`);
 }
