@@ -10,7 +10,7 @@ import {
 import { loginWithApiKey, type ApiKeyLoginOptions, type LoginResult } from './api-key-login.ts';
 import { DEFAULT_CONNECTION, requireConnection } from './connections.ts';
 import { connectionState, type ConnectionState } from './connection-state.ts';
-import { generationOf, isDue } from './refresh-policy.ts';
+import { generationOf, isDue, isRejected } from './refresh-policy.ts';
 import { hasRescue } from './refresh-rescue.ts';
 import { injectionFor, routeSpec, type Injection, type RouteSpec } from './proxy-support.ts';
 import { BrokerContext, requireName } from './context.ts';
@@ -538,9 +538,9 @@ export class Authsome {
   /** The connection, renewed first when its token is due (the refresh protocol). */
   async #fresh(provider: string, connection?: string): Promise<ConnectionRecord> {
     const record = await requireConnection(this.#ctx, provider, connection);
-    const rejected = record.status === 'invalid' || record.status === 'revoked';
-    // The common case — an API key, or a token not yet due — costs no OAuth code at all.
-    if (record.auth_type !== 'oauth2' || (!rejected && !isDue(record) && !this.#hasRescue(record))) return record;
+    // A rejected connection goes through too: the refresh protocol throws its error (a token that
+    // cannot be used is never handed out).
+    if (!this.#needsRefreshProtocol(record) && !(record.auth_type === 'oauth2' && isRejected(record))) return record;
     const { ensureFresh } = await import('./refresh.ts');
     const result = await ensureFresh(this.#ctx, record);
     if (result.warning) this.#onWarning(result.warning);
@@ -554,8 +554,7 @@ export class Authsome {
    */
   async #access(provider: string, connection?: string): Promise<{ record: ConnectionRecord; failure: AuthsomeError | null }> {
     const record = await requireConnection(this.#ctx, provider, connection);
-    const rejected = record.status === 'invalid' || record.status === 'revoked';
-    if (record.auth_type !== 'oauth2' || ((rejected || !isDue(record)) && !this.#hasRescue(record))) return { record, failure: null };
+    if (!this.#needsRefreshProtocol(record)) return { record, failure: null };
     const { ensureFresh } = await import('./refresh.ts');
     try {
       const result = await ensureFresh(this.#ctx, record);
@@ -569,9 +568,14 @@ export class Authsome {
     }
   }
 
-  /** Renewed tokens a refresh could not store wait in a rescue file: the access restores them (one stat). */
-  #hasRescue(record: ConnectionRecord): boolean {
-    return hasRescue(this.#ctx.home.root, keys.connection(record.profile, record.provider, record.connection_name));
+  /**
+   * Whether an access must go through the refresh protocol: a due OAuth token of a connection the
+   * provider has not rejected, or renewed tokens waiting in a rescue file (one stat). The common
+   * case — an API key, or a token not yet due — costs no OAuth code at all.
+   */
+  #needsRefreshProtocol(record: ConnectionRecord): boolean {
+    if (record.auth_type !== 'oauth2') return false;
+    return (!isRejected(record) && isDue(record)) || hasRescue(this.#ctx.home.root, keys.connection(record.profile, record.provider, record.connection_name));
   }
 
   #auditSecretRead(record: ConnectionRecord, field: string): void {

@@ -13,7 +13,7 @@ import { addConnectionToMetadata, DEFAULT_CONNECTION } from './connections.ts';
 import { requireName, type BrokerContext } from './context.ts';
 import type { InputField, LoginInteraction } from './login-interaction.ts';
 import { isSameClient, knownClient, markClientRejected, serverFor, transportFor, withoutRejection, type ClientChoice } from './oauth-support.ts';
-import { generationOf } from './refresh-policy.ts';
+import { generationOf, isRejected } from './refresh-policy.ts';
 
 export type OAuthFlow = 'pkce' | 'device_code' | 'dcr_pkce' | 'client_credentials';
 
@@ -66,7 +66,7 @@ export async function loginWithOAuth(ctx: BrokerContext, definition: ProviderDef
   try {
     const transport = transportFor(ctx, definition);
     const reconsent = Boolean(existing && !('damaged' in existing) && options.scopes?.length);
-    const sameAccountOnly = reconsent && !options.force && (existing as ConnectionRecord).status !== 'invalid' && (existing as ConnectionRecord).status !== 'revoked';
+    const sameAccountOnly = reconsent && !options.force && !isRejected(existing as ConnectionRecord);
     const result = await runFlow(ctx, definition, flow, connection, { ...options, baseUrl, force: mayReplace, reconsent, sameAccountOnly, previousScopes: existing && !('damaged' in existing) ? existing.scopes : null }, interaction, transport);
     const who = result.account.label ?? result.account.id;
     await interaction.loginFinished({ ok: true, message: `Connected to ${definition.display_name ?? provider}${who ? ` as ${who}` : ''}.` });
@@ -339,7 +339,7 @@ async function readExisting(ctx: BrokerContext, provider: string, connection: st
  */
 function replaceableWithoutForce(existing: ConnectionRecord | { damaged: true }, options: OAuthLoginOptions): boolean {
   if ('damaged' in existing) return false;
-  if (existing.status === 'invalid' || existing.status === 'revoked') return true;
+  if (isRejected(existing)) return true;
   // A re-consent is the same connection asking for other scopes: not another instance.
   return Boolean(options.scopes?.length) && (options.baseUrl === undefined || options.baseUrl === existing.base_url);
 }

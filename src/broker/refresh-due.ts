@@ -4,7 +4,7 @@ import { toAuthsomeError } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
 import { ensureFresh } from './refresh.ts';
-import { canRenew, isDue } from './refresh-policy.ts';
+import { canRenew, isDue, isRejected } from './refresh-policy.ts';
 
 export async function refreshDue(ctx: BrokerContext, lookaheadMs: number): Promise<Array<{ profile: string; provider: string; connection: string; outcome: string }>> {
   const outcomes: Array<{ profile: string; provider: string; connection: string; outcome: string }> = [];
@@ -14,7 +14,7 @@ export async function refreshDue(ctx: BrokerContext, lookaheadMs: number): Promi
       if (parsed.kind !== 'connection') continue;
       const connection = record as ConnectionRecord;
       // Rejected connections wait for a person; an `expired` one (transient failure) is retried.
-      if (connection.status === 'invalid' || connection.status === 'revoked' || !canRenew(connection)) continue;
+      if (isRejected(connection) || !canRenew(connection)) continue;
       if (!isDue(connection, Date.now(), lookaheadMs)) continue;
       const where = { profile, provider: connection.provider, connection: connection.connection_name };
       try {

@@ -24,6 +24,11 @@ export function isClientCredentials(record: ConnectionRecord): boolean {
   return record.metadata?.flow === 'client_credentials';
 }
 
+/** The provider rejected the connection (`invalid`; the Python's `revoked`): it waits for a new login. */
+export function isRejected(record: ConnectionRecord): boolean {
+  return record.status === 'invalid' || record.status === 'revoked';
+}
+
 /** Due for renewal now, or within `lookaheadMs` (the daemon refreshes a little ahead of callers). */
 export function isDue(record: ConnectionRecord, now = Date.now(), lookaheadMs = 0): boolean {
   if (record.auth_type !== 'oauth2') return false;

@@ -12,7 +12,7 @@ import type { BrokerContext } from './context.ts';
 import { newLeaseHolder } from './lease-holder.ts';
 import { isSameClient, knownClient, markClientRejected, serverFor, transportFor } from './oauth-support.ts';
 import { refreshLeaseKey, tryRefreshLease } from './refresh-lease.ts';
-import { accessTokenUsable, canRenew, changedSince, generationOf, isClientCredentials, isDue } from './refresh-policy.ts';
+import { accessTokenUsable, canRenew, changedSince, generationOf, isClientCredentials, isDue, isRejected } from './refresh-policy.ts';
 import { failedForm, isOwnPending, pendingForm, pendingOf, refreshedForm, writeProviderState } from './refresh-records.ts';
 import { hasRescue, readRescue, removeRescue, rescueBytesFor, reserveRescue, type RescueReservation } from './refresh-rescue.ts';
 
@@ -520,9 +520,6 @@ function settledAfterFence(latest: ConnectionRecord | null, seen: ConnectionReco
   return { record: latest, refreshed: false };
 }
 
-function isRejected(record: ConnectionRecord): boolean {
-  return record.status === 'invalid' || record.status === 'revoked';
-}
 
 /**
  * Audit entries of the refresh. Writing one can fail (a full disk, a read-only home); that never
@@ -549,7 +546,7 @@ function settledByOthers(seen: ConnectionRecord, current: ConnectionRecord, opti
   if (pendingOf(current) && current.access_token === seen.access_token && current.refresh_token === seen.refresh_token) return null;
   const attempted = current.metadata?.last_refresh_at !== seen.metadata?.last_refresh_at;
   if (!changedSince(seen, current) && !attempted) return null;
-  if (current.status === 'invalid' || current.status === 'revoked') throw rejectedEarlier(current);
+  if (isRejected(current)) throw rejectedEarlier(current);
   if (current.status === 'expired' && attempted) {
     const reason = String(current.metadata?.last_refresh_error ?? 'refresh failed');
     const message = `refresh failed for ${current.provider} (${current.connection_name}): ${reason}`;

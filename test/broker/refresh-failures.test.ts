@@ -9,13 +9,14 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
-import { assertNoTokenIn } from '../support/canary.ts';
+import type { AuthServer } from '../support/auth-server.ts';
 import { runCli, runCliJson, runCliJsonLines, startCli } from '../support/cli.ts';
 import { makeDue } from '../support/make-due.ts';
-import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
-import { startTokenGate, type TokenGate } from '../support/token-gate.ts';
+import { testProvider, type OAuthHome } from '../support/oauth-home.ts';
+import type { TokenGate } from '../support/token-gate.ts';
+import { startGatedOAuth, type GatedOAuth } from '../support/gated-oauth.ts';
 
+let fx: GatedOAuth;
 let as: AuthServer;
 let gate: TokenGate;
 let h: OAuthHome;
@@ -25,20 +26,14 @@ const get = (field = 'access_token') => runCli(['get', 'testas', '--field', fiel
 const field = async (name: string) => (await runCli(['get', 'testas', '--field', name], { env })).stdout.trim();
 
 before(async () => {
-  as = await startAuthServer({ accessTokenTtl: 3600 });
-  gate = await startTokenGate(`${as.issuer}/token`);
-  h = await oauthHome();
+  fx = await startGatedOAuth();
+  ({ as, gate, h } = fx);
   // A 1 s request timeout makes the lease 1.5 s, so a takeover test waits seconds, not half a minute.
   env = { ...h.env, AUTHSOME_REFRESH_TIMEOUT: '1' };
-  await h.register(testProvider(as, { oauth: { token_url: gate.url } }));
 });
 after(async () => {
-  const tokens = await as.issuedTokens();
-  assert.ok(tokens.length > 0);
-  await assertNoTokenIn([join(h.home, 'audit.log'), join(h.home, 'logs')], tokens);
-  await h?.cleanup();
-  await gate?.close();
-  await as?.close();
+  assert.ok((await as.issuedTokens()).length > 0);
+  await fx?.close({ checkCanaries: true });
 });
 
 /** A new grant (the previous test may have spent or revoked it), with the gate passing. */
@@ -159,7 +154,7 @@ describe('a token endpoint that fails', () => {
       assert.match(result.stderr, /stays expired; the next access tries again/);
       assert.equal(await field('status'), 'expired');
     } finally {
-      await h.register(testProvider(as, { oauth: { token_url: gate.url } }));
+      await fx.registerGated();
     }
     // Once the network is back, the next access after the back-off recovers (here at once: no back-off).
     const recovered = await runCli(['get', 'testas', '--field', 'access_token', '--show-secret'], { env: { ...env, AUTHSOME_REFRESH_BACKOFF: '0' } });

@@ -7,29 +7,23 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
-import { assertNoTokenIn } from '../support/canary.ts';
+import type { AuthServer } from '../support/auth-server.ts';
 import { runCli, runCliJson, startCli, type RunningCli } from '../support/cli.ts';
 import { makeDue } from '../support/make-due.ts';
-import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
-import { startTokenGate, type TokenGate } from '../support/token-gate.ts';
+import type { OAuthHome } from '../support/oauth-home.ts';
+import type { TokenGate } from '../support/token-gate.ts';
+import { startGatedOAuth, type GatedOAuth } from '../support/gated-oauth.ts';
 
+let fx: GatedOAuth;
 let as: AuthServer;
 let gate: TokenGate;
 let h: OAuthHome;
 
 before(async () => {
-  as = await startAuthServer({ accessTokenTtl: 3600 });
-  gate = await startTokenGate(`${as.issuer}/token`);
-  h = await oauthHome();
-  await h.register(testProvider(as, { oauth: { token_url: gate.url } }));
+  fx = await startGatedOAuth();
+  ({ as, gate, h } = fx);
 });
-after(async () => {
-  await assertNoTokenIn([join(h.home, 'audit.log'), join(h.home, 'logs')], await as.issuedTokens());
-  await h?.cleanup();
-  await gate?.close();
-  await as?.close();
-});
+after(async () => fx?.close({ checkCanaries: true }));
 
 beforeEach(async () => {
   gate.mode('pass');

@@ -8,30 +8,26 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { SqliteStore, openValue, readKeyFile, sealValue, writeKeyFile } from '../../src/vault/index.ts';
-import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
+import type { AuthServer } from '../support/auth-server.ts';
 import { runCli, runCliJson, startCli, type RunningCli } from '../support/cli.ts';
 import { makeDue } from '../support/make-due.ts';
-import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
-import { startTokenGate, type TokenGate } from '../support/token-gate.ts';
+import type { OAuthHome } from '../support/oauth-home.ts';
+import type { TokenGate } from '../support/token-gate.ts';
+import { startGatedOAuth, type GatedOAuth } from '../support/gated-oauth.ts';
 
+let fx: GatedOAuth;
 let as: AuthServer;
 let gate: TokenGate;
 let h: OAuthHome;
 
 before(async () => {
-  as = await startAuthServer({ accessTokenTtl: 3600 });
-  gate = await startTokenGate(`${as.issuer}/token`);
-  h = await oauthHome();
-  await h.register(testProvider(as, { oauth: { token_url: gate.url } }));
+  fx = await startGatedOAuth();
+  ({ as, gate, h } = fx);
   assert.equal((await runCli(['profile', 'create', 'work'], { env: h.env })).code, 0);
   const key = await runCli(['login', 'openai', '--profile', 'work', '--api-key-stdin'], { env: h.env, input: 'sk-rekey-test-0000000000000000' });
   assert.equal(key.code, 0, key.stderr);
 });
-after(async () => {
-  await h?.cleanup();
-  await gate?.close();
-  await as?.close();
-});
+after(async () => fx?.close());
 
 beforeEach(async () => {
   gate.mode('pass');

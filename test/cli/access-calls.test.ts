@@ -12,13 +12,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
-import { assertNoTokenIn } from '../support/canary.ts';
+import type { AuthServer } from '../support/auth-server.ts';
 import { runCli, runCliJson } from '../support/cli.ts';
 import { makeDue } from '../support/make-due.ts';
-import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
-import { startTokenGate, type TokenGate } from '../support/token-gate.ts';
+import { testProvider, type OAuthHome } from '../support/oauth-home.ts';
+import type { TokenGate } from '../support/token-gate.ts';
+import { startGatedOAuth, type GatedOAuth } from '../support/gated-oauth.ts';
 
+let fx: GatedOAuth;
 let as: AuthServer;
 let gate: TokenGate;
 let h: OAuthHome;
@@ -30,19 +31,12 @@ const refreshes = async () => (await as.counts()).token.refresh_token ?? 0;
 const auditEntries = () => readFileSync(join(h.home, 'audit.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
 
 before(async () => {
-  as = await startAuthServer({ accessTokenTtl: 3600 });
-  gate = await startTokenGate(`${as.issuer}/token`);
-  h = await oauthHome();
+  fx = await startGatedOAuth();
+  ({ as, gate, h } = fx);
   // A 1 s request timeout keeps the failing cases short; no back-off unless a test asks for one.
   env = { ...h.env, AUTHSOME_REFRESH_TIMEOUT: '1', AUTHSOME_REFRESH_BACKOFF: '0' };
-  await h.register(testProvider(as, { oauth: { token_url: gate.url } }));
 });
-after(async () => {
-  await assertNoTokenIn([join(h.home, 'audit.log'), join(h.home, 'logs')], await as.issuedTokens());
-  await h?.cleanup();
-  await gate?.close();
-  await as?.close();
-});
+after(async () => fx?.close({ checkCanaries: true }));
 beforeEach(async () => {
   gate.mode('pass');
   // The login itself with the default timeouts: a loaded machine must not fail the setup.
@@ -159,7 +153,7 @@ describe('an unreachable token endpoint', () => {
       assert.equal(attempts().length, 1, 'no second attempt at the unreachable endpoint');
     } finally {
       await blackhole.close();
-      await h.register(testProvider(as, { oauth: { token_url: gate.url } }));
+      await fx.registerGated();
     }
   });
 
@@ -182,7 +176,7 @@ describe('an unreachable token endpoint', () => {
       assert.equal(refreshes().length, attemptsSoFar, 'no second attempt');
     } finally {
       await blackhole.close();
-      await h.register(testProvider(as, { oauth: { token_url: gate.url } }));
+      await fx.registerGated();
     }
   });
 

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
-import { CLI, cleanEnv, runCli } from '../support/cli.ts';
+import { CLI, cleanEnv, collectOutput, runCli } from '../support/cli.ts';
 import { cleanupHomes, tempDir } from '../support/homes.ts';
 import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
 import { startTokenGate, type TokenGate } from '../support/token-gate.ts';
@@ -53,15 +53,7 @@ function shell(line: string, env: Record<string, string>): Promise<{ code: numbe
   symlinkSync('/usr/bin/python3', join(bin, 'python3'));
   mkdirSync(join(bin, 'empty'));
   const childEnv = cleanEnv({ NO_COLOR: '1', ...env, PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` });
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', line], { env: childEnv, cwd: join(bin, 'empty'), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return collectOutput(spawn('sh', ['-c', line], { env: childEnv, cwd: join(bin, 'empty'), stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 describe('authsome log --json', { timeout: 60_000 }, () => {

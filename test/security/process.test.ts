@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import { CLI, cleanEnv, runCli, runCliJson } from '../support/cli.ts';
+import { CLI, cleanEnv, collectOutput, runCli, runCliJson, type ProcessOutput } from '../support/cli.ts';
 import { tempDir, cleanupHomes } from '../support/homes.ts';
 import { startHttpsUpstream, type HttpsUpstream } from '../support/https-upstream.ts';
 import { oauthHome, type OAuthHome } from '../support/oauth-home.ts';
@@ -20,16 +20,8 @@ const KEY = 'sk-coredump-canary-0123456789abcdef';
 const CORE_PATTERN = readFileSync('/proc/sys/kernel/core_pattern', 'utf8').trim();
 
 /** Runs `script` in sh with core dumps allowed (`ulimit -c unlimited`), in `cwd`. */
-function shell(script: string, cwd: string, env: Record<string, string>): Promise<{ signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', `ulimit -c unlimited; ${script}`], { cwd, env: cleanEnv(env) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (_code, signal) => resolve({ signal, stdout, stderr }));
-  });
+function shell(script: string, cwd: string, env: Record<string, string>): Promise<ProcessOutput> {
+  return collectOutput(spawn('sh', ['-c', `ulimit -c unlimited; ${script}`], { cwd, env: cleanEnv(env) }));
 }
 
 after(cleanupHomes);

@@ -11,12 +11,13 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { keys, Vault } from '../../src/vault/index.ts';
-import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
+import type { AuthServer } from '../support/auth-server.ts';
 import { runCli } from '../support/cli.ts';
 import { cleanupHomes, freshHome, tempDir } from '../support/homes.ts';
 import { makeDue, seedConnection } from '../support/make-due.ts';
-import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
-import { startTokenGate, type TokenGate } from '../support/token-gate.ts';
+import type { OAuthHome } from '../support/oauth-home.ts';
+import type { TokenGate } from '../support/token-gate.ts';
+import { startGatedOAuth, type GatedOAuth } from '../support/gated-oauth.ts';
 
 /** Runs `script` in a real shell, in `cwd`, with `file` as $1; resolves with stdout. */
 function inShell(shell: 'sh' | 'bash', script: string, file: string, cwd: string): Promise<string> {
@@ -45,24 +46,19 @@ const SOURCE = 'set -a; . "$1"; printf %s "${PLAIN_KEY-<unset>}|${NODE_OPTIONS-<
 after(cleanupHomes);
 
 describe('a token endpoint cannot hand authsome a value that breaks out', () => {
+  let fx: GatedOAuth;
   let as: AuthServer;
   let gate: TokenGate;
   let h: OAuthHome;
 
   before(async () => {
-    as = await startAuthServer({ accessTokenTtl: 3600 });
-    gate = await startTokenGate(`${as.issuer}/token`);
     // No back-off: each case's healing refresh follows its failed one at once.
-    h = await oauthHome({ AUTHSOME_REFRESH_BACKOFF: '0' });
-    await h.register(testProvider(as, { oauth: { token_url: gate.url } }));
+    fx = await startGatedOAuth({ AUTHSOME_REFRESH_BACKOFF: '0' });
+    ({ as, gate, h } = fx);
     const login = await runCli(['login', 'testas'], { env: h.env });
     assert.equal(login.code, 0, login.stderr);
   });
-  after(async () => {
-    await h?.cleanup();
-    await gate?.close();
-    await as?.close();
-  });
+  after(async () => fx?.close());
 
   const hostile: Array<[string, Record<string, unknown>, RegExp]> = [
     ['a newline in access_token', { access_token: 'at-ok\nNODE_OPTIONS=--require=/tmp/pwned.js', token_type: 'Bearer', expires_in: 3600 }, /"access_token" property is not a usable credential: it contains a newline \(U\+000A\) at position 6/],

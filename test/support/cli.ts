@@ -1,5 +1,5 @@
 // Runs the built CLI (dist/, what ships) as a separate process, asynchronously.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './homes.ts';
 
@@ -35,15 +35,25 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   const [command, argv] = options.user
     ? ['runuser', ['-u', options.user, '--', process.execPath, CLI, ...args]]
     : [process.execPath, [CLI, ...args]];
+  const child = spawn(command, argv as string[], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(options.input ?? '');
+  return collectOutput(child);
+}
+
+/** What a finished process printed, and how it ended (code -1 when a signal ended it). */
+export interface ProcessOutput extends CliResult {
+  signal: NodeJS.Signals | null;
+}
+
+/** Collects a spawned process's piped stdout and stderr until it closes. */
+export function collectOutput(child: ChildProcess): Promise<ProcessOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, argv as string[], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
+    child.on('close', (code, signal) => resolve({ code: code ?? -1, signal, stdout, stderr }));
   });
 }
 

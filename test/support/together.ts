@@ -1,7 +1,7 @@
 // Many processes released at one moment: every process is spawned first and waits for a line on
 // stdin, then all get it at once. The refresh tests' way to make callers meet at expiry.
 import { spawn } from 'node:child_process';
-import { CLI, cleanEnv, type CliResult } from './cli.ts';
+import { CLI, cleanEnv, collectOutput, type CliResult } from './cli.ts';
 
 export interface Contender {
   /** Node's arguments (the script must wait for a line on stdin before it starts: see cliOnSignal). */
@@ -28,11 +28,7 @@ export function cliOnSignal(args: string[]): string[] {
 export function together(contenders: Contender[]): Promise<CliResult[]> {
   const children = contenders.map(({ argv, env }) => {
     const child = spawn(process.execPath, argv, { env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    return { child, done: new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }))) };
+    return { child, done: collectOutput(child) as Promise<CliResult> };
   });
   children.forEach(({ child }, i) => child.stdin.end(`go\n${contenders[i]!.input ?? ''}`));
   return Promise.all(children.map((c) => c.done));
