@@ -79,25 +79,65 @@ describe('a shared PostgreSQL with more callers than connection slots', () => {
   });
 
   it('a server that starts while callers wait, filled first by other clients: every caller gets the key', async () => {
+    // The callers reach the server through a port of their own, so that the fleet's other clients
+    // can be made to win the race for the slots: that port stays closed (connection refused, as
+    // for a server that is down) until the server has started and every slot is taken.
+    const gate = await closedForwarder(pg.port);
+    const env = { ...machine.env, AUTHSOME_STORE_URL: pg.url.replace(`:${pg.port}/`, `:${gate.port}/`) };
     await pg.pause();
     let callers: RunningCli[] = [];
     let others: { release: () => Promise<void> } | null = null;
     try {
       // --verbose prints the home just before the store is first touched: once a caller has said
       // so, it is trying a server that is not there, and the others follow as they start.
-      callers = Array.from({ length: CALLERS_AT_RESTART }, () => startCli([...GET, '--verbose'], { env: machine.env }));
+      callers = Array.from({ length: CALLERS_AT_RESTART }, () => startCli([...GET, '--verbose'], { env }));
       await Promise.race(callers.map((caller) => caller.waitForStderr(/\[authsome\] home /)));
-      // Back within their window: refusing them at first (connection refused, then "the database
-      // system is starting up"), and then full, as the fleet's other clients reconnect first.
       await pg.resume();
       others = await holdEverySlot();
-      await pg.nextLogLine(/too many clients already/); // a caller was turned away
+      const refused = pg.nextLogLine(/too many clients already/);
+      await gate.open();
+      await refused; // a caller was turned away: the server is full
     } finally {
       await others?.release();
     }
-    assertAllGotTheKey(await Promise.all(callers.map((caller) => caller.done)));
+    try {
+      assertAllGotTheKey(await Promise.all(callers.map((caller) => caller.done)));
+    } finally {
+      gate.close();
+    }
   });
 });
+
+/** A TCP port that forwards to the server's once open() is called; until then nothing listens there. */
+async function closedForwarder(target: number): Promise<{ port: number; open: () => Promise<void>; close: () => void }> {
+  const server = createServer((client) => {
+    const upstream = createConnection(target, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  // Take a free port and let it go: it is listened on again by open().
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return {
+    port,
+    open: async () => {
+      server.listen(port, '127.0.0.1');
+      await once(server, 'listening');
+    },
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
 
 describe('a connect that hangs', () => {
   let proxy: Server;
