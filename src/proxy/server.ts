@@ -108,7 +108,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    if (!options.routes.intercepts(target.host)) return tunnel(socket, head, target);
+    const interception = options.routes.intercepts(target.host, target.port);
+    if (!interception.intercept) {
+      if (interception.why) options.log(`proxy: ${interception.why}`);
+      return tunnel(socket, head, target);
+    }
     stats.connect(target.host);
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length) socket.unshift(head);
@@ -143,7 +147,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
 
   async function forward(req: IncomingMessage, res: ServerResponse, target: Target): Promise<void> {
     const started = Date.now();
-    const decision = options.routes.decide(target.host, req.url ?? '/');
+    const decision = options.routes.decide(target.host, target.port, req.url ?? '/');
     stats.request(target.host);
     let injection: Injection | null = null;
     if (decision.inject) {
@@ -222,7 +226,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   }
 
   async function upgrade(req: IncomingMessage, socket: Socket, head: Buffer, target: Target): Promise<void> {
-    const decision = options.routes.decide(target.host, req.url ?? '/');
+    const decision = options.routes.decide(target.host, target.port, req.url ?? '/');
     stats.request(target.host);
     let injection: Injection | null = null;
     if (decision.inject) {
