@@ -31,6 +31,8 @@ export interface Injection {
   credential: string;
   /** When to ask again (the token falls due), epoch ms; null for API keys and tokens of unknown expiry. */
   renewAt: number | null;
+  /** When the token was issued (the record's obtained_at), epoch ms; null when unknown. */
+  obtainedAt: number | null;
   oauth: boolean;
 }
 
@@ -62,6 +64,7 @@ export function injectionFor(definition: ProviderDefinition | null, record: Conn
     query,
     credential,
     renewAt: record.auth_type === 'oauth2' && expiresAt ? expiresAt.getTime() - refreshWindowMs(record) : null,
+    obtainedAt: parseTimestamp(record.obtained_at)?.getTime() ?? null,
     oauth: record.auth_type === 'oauth2',
   };
 }

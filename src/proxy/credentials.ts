@@ -1,5 +1,5 @@
-// Credentials for the proxy, held in memory per route and renewed through the broker when due,
-// with one refresh in flight per route when an upstream answers 401.
+// Credentials for the proxy, held in memory per route and renewed through the broker when due;
+// an upstream 401 causes at most one refresh per token generation, and none for a young token.
 import type { Injection } from '../broker/index.ts';
 import type { Route } from './routes.ts';
 
@@ -14,10 +14,24 @@ export interface CredentialSource {
   watch?(onChange: (changed: { provider: string; connection: string } | null) => void): Promise<(() => Promise<void>) | null>;
 }
 
+/**
+ * A token younger than this that an upstream answers 401 is not refreshed: the 401 goes to the
+ * child. Lifetimes are minutes at the least (5 min for the shortest common ones), and a token due
+ * soon is renewed before it is injected anyway, so a token under a minute old that is refused lacks
+ * a permission (scope, audience, a revoked grant) that a new one would lack too. It also caps the
+ * refreshes a refusing upstream can cause at one a minute per connection.
+ */
+export const MIN_TOKEN_AGE_FOR_REFRESH_MS = 60_000;
+
+/** What a 401 led to: a credential to replay with, or null and the reason there is none. */
+export type Renewal = { injection: Injection; why: string } | { injection: null; why: string };
+
 export class CredentialCache {
   readonly #source: CredentialSource;
   readonly #cache = new Map<string, Promise<Injection>>();
   readonly #refreshing = new Map<string, Promise<Injection | null>>();
+  /** Per route, the token whose 401 last caused a refresh: one refresh per token generation. */
+  readonly #refreshedAfter401 = new Map<string, string>();
 
   constructor(source: CredentialSource) {
     this.#source = source;
@@ -48,16 +62,26 @@ export class CredentialCache {
   }
 
   /**
-   * After an upstream 401 for a request that carried `used`: one refresh (shared by every request
-   * that saw the same 401), unless the credential was already replaced meanwhile. Null when it
-   * could not be renewed: the 401 then goes to the child, and the refused token is not sent again.
+   * After an upstream 401 for a request that carried `used`: at most one refresh per token
+   * generation (shared by every request that saw the 401), and none for a token younger than
+   * MIN_TOKEN_AGE_FOR_REFRESH_MS, unless the credential was already replaced meanwhile. Without
+   * these bounds an upstream that refuses every request — for a missing scope, a wrong audience, or
+   * out of malice — turned each request into a refresh, spending rotating refresh tokens at the
+   * provider's rate limit (issue 14, item 7). `injection` is null when nothing new came: the 401
+   * then goes to the child, the refused token is not sent again, and `why` says which bound held.
    */
-  async renewAfter401(route: Route, used: Injection): Promise<Injection | null> {
+  async renewAfter401(route: Route, used: Injection): Promise<Renewal> {
     const key = keyOf(route);
     const current = await this.get(route);
-    if (current.credential !== used.credential) return current;
+    if (current.credential !== used.credential) return { injection: current, why: 'replaced meanwhile' };
     let refreshing = this.#refreshing.get(key);
     if (!refreshing) {
+      if (this.#refreshedAfter401.get(key) === used.credential) return { injection: null, why: 'this token was refreshed once after a 401 already' };
+      const ageMs = used.obtainedAt === null ? null : Date.now() - used.obtainedAt;
+      if (ageMs !== null && ageMs < MIN_TOKEN_AGE_FOR_REFRESH_MS) {
+        return { injection: null, why: `the token is ${Math.max(0, Math.round(ageMs / 1000))} s old; one under ${MIN_TOKEN_AGE_FOR_REFRESH_MS / 1000} s is refused for what it may do, not for its age, so it is not refreshed` };
+      }
+      this.#refreshedAfter401.set(key, used.credential);
       refreshing = this.#source.refresh(route.spec.provider, route.spec.connection).then((renewed) => {
         if (renewed) this.#cache.set(key, Promise.resolve(renewed));
         return renewed;
@@ -65,7 +89,7 @@ export class CredentialCache {
       this.#refreshing.set(key, refreshing);
     }
     const renewed = await refreshing;
-    return renewed && renewed.credential !== used.credential ? renewed : null;
+    return renewed && renewed.credential !== used.credential ? { injection: renewed, why: 'refreshed' } : { injection: null, why: 'the refresh gave no new token' };
   }
 }
 

@@ -207,9 +207,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         res.writeHead(401, r.headers).end(Buffer.concat(refusal));
       };
       r.on('end', () => {
-        void options.credentials.renewAfter401(decision.route as Route, injection!).then((renewed) => {
+        void options.credentials.renewAfter401(decision.route as Route, injection!).then(({ injection: renewed, why }) => {
           if (!renewed) {
-            options.log(`proxy: ${target.host}${pathOnly(req.url)} answered 401 and ${decision.route!.label} could not be renewed; the 401 goes to the child`);
+            options.log(`proxy: ${target.host}${pathOnly(req.url)} answered 401 and ${decision.route!.label} was not renewed (${why}); the 401 goes to the child`);
             return passRefusal();
           }
           const retry = send(renewed);

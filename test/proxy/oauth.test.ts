@@ -10,7 +10,7 @@ import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
 import { assertNoTokenIn } from '../support/canary.ts';
 import { runCli } from '../support/cli.ts';
 import { startHttpsUpstream, type HttpsUpstream } from '../support/https-upstream.ts';
-import { makeDue } from '../support/make-due.ts';
+import { makeDue, makeOld } from '../support/make-due.ts';
 import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
 import { startTokenGate, type TokenGate } from '../support/token-gate.ts';
 import { ACME_KEY, acme, assertNoSecretIn, headerValues, lastJson, masterKeyOf, proxyHome, type ProxyHome } from './harness.ts';
@@ -54,6 +54,8 @@ beforeEach(async () => {
   gate.mode('pass');
   upstream.reset();
   await field('access_token'); // renews a connection an earlier test left expired, before the counts start
+  // A token in use for ten minutes: the proxy does not refresh one younger than a minute on a 401.
+  await makeOld(oh.home, 'testas', 10 * 60_000);
   await as.resetCounts();
 });
 

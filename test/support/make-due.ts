@@ -27,6 +27,27 @@ export async function makeDue(home: string, provider: string, connection = 'defa
   }
 }
 
+/**
+ * Moves a connection's obtained_at `ageMs` into the past, and its expires_at with it (the token keeps
+ * its lifetime): a token that has been in use for a while, still valid and not due. The proxy does
+ * not refresh a token younger than a minute on a 401.
+ */
+export async function makeOld(home: string, provider: string, ageMs = 600_000, connection = 'default', profile = 'default', access: StoreAccess = {}): Promise<void> {
+  const vault = new Vault({ home, secrets: { masterKey: access.masterKey, passphrase: undefined }, storeUrl: access.storeUrl });
+  try {
+    const key = keys.connection(profile, provider, connection);
+    await vault.transaction(profile, async (tx) => {
+      const record = await tx.read('connection', key);
+      if (!record) throw new Error(`no record at ${key}`);
+      const lifetime = Date.parse(record.expires_at!) - Date.parse(record.obtained_at!);
+      const obtainedAt = Date.now() - ageMs;
+      await tx.write('connection', key, { ...record, obtained_at: toRecordTimestamp(new Date(obtainedAt)), expires_at: toRecordTimestamp(new Date(obtainedAt + lifetime)) });
+    });
+  } finally {
+    await vault.close();
+  }
+}
+
 /** Stores a connection record as a login would have (the tests of provider quirks start from one). */
 export async function seedConnection(home: string, record: Record<string, unknown>, profile = 'default'): Promise<void> {
   const vault = new Vault({ home, secrets: {} });
