@@ -5,11 +5,14 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect as netConnect, isIP, type AddressInfo, type Socket } from 'node:net';
+import { Readable, pipeline } from 'node:stream';
 import { TLSSocket, rootCertificates } from 'node:tls';
 import type { Injection } from '../broker/index.ts';
 import type { LeafCache } from './certificates.ts';
 import type { CredentialCache } from './credentials.ts';
+import { PLACEHOLDER } from './child-env.ts';
 import { credentialRefusal, rawRefusal, sendRefusal } from './refusal.ts';
+import { decodableAcceptEncoding, guardResponse, scrubBody, scrubRawHeaders } from './response-guard.ts';
 import type { Route, RouteTable } from './routes.ts';
 import { sameSecret } from './secret.ts';
 import { RunStats } from './stats.ts';
@@ -182,29 +185,52 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       }
     });
     req.pipe(upstream);
-    const answer = (r: IncomingMessage, replayed: boolean) => {
+    const answer = (r: IncomingMessage, replayed: boolean, used: Injection | null) => {
       const status = r.statusCode ?? 502;
       stats.status(target.host, status);
       if (decision.inject) {
         stats.used(decision.route.label);
         options.log(`proxy: ${req.method} ${target.host}${pathOnly(req.url)} → ${status} in ${Date.now() - started} ms (${decision.why}${replayed ? ', replayed after a refresh' : ''})`);
       }
-      res.writeHead(status, r.headers);
-      r.pipe(res);
+      if (!used) {
+        res.writeHead(status, r.headers);
+        return void r.pipe(res);
+      }
+      deliver(status, r.headers, r, used);
+    };
+    /** An answer to an injected request, with every copy of the credential taken out (response-guard.ts). */
+    const deliver = (status: number, headers: IncomingMessage['headers'], body: Readable, used: Injection) => {
+      const guarded = guardResponse(status, headers, used, req.method);
+      if (guarded.unscanned) options.log(`proxy: ${req.method} ${target.host}${pathOnly(req.url)}: the body is not scanned for the credential: ${guarded.unscanned}`);
+      res.writeHead(status, guarded.headers);
+      const reported = () => {
+        const replaced = guarded.replaced();
+        if (!replaced) return;
+        stats.echoed(replaced);
+        options.log(`proxy: ${req.method} ${target.host}${pathOnly(req.url)}: the answer quoted the credential; ${replaced} ${replaced === 1 ? 'copy' : 'copies'} replaced with ${PLACEHOLDER}`);
+      };
+      if (guarded.transforms.length === 0) {
+        body.pipe(res);
+        return void body.once('end', reported);
+      }
+      pipeline([body, ...guarded.transforms, res], (error) => {
+        if (error && !res.destroyed) options.log(`proxy: ${req.method} ${target.host}${pathOnly(req.url)}: the answer broke off: ${error.message}`);
+        reported();
+      });
     };
     upstream.on('response', (r) => {
       const canReplay = replayable && injection && r.statusCode === 401 && req.complete && keptBytes <= REPLAY_LIMIT && decision.inject;
       if (!canReplay) {
         // Too big to replay, but the token was refused: renew it for the requests that follow.
         if (replayable && injection && r.statusCode === 401 && decision.inject) void options.credentials.renewAfter401(decision.route, injection).catch(() => undefined);
-        return answer(r, false);
+        return answer(r, false, injection);
       }
       // Keep the 401 whole (it is small): if no fresh token comes, the child gets exactly this answer.
       const refusal: Buffer[] = [];
       r.on('data', (chunk: Buffer) => refusal.push(chunk));
       const passRefusal = () => {
         stats.status(target.host, 401);
-        res.writeHead(401, r.headers).end(Buffer.concat(refusal));
+        deliver(401, r.headers, Readable.from([Buffer.concat(refusal)]), injection!);
       };
       r.on('end', () => {
         void options.credentials.renewAfter401(decision.route as Route, injection!).then(({ injection: renewed, why }) => {
@@ -213,7 +239,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
             return passRefusal();
           }
           const retry = send(renewed);
-          retry.on('response', (second) => answer(second, true));
+          retry.on('response', (second) => answer(second, true, renewed));
           retry.on('error', (error) => fail(res, error));
           retry.end(Buffer.concat(kept));
         }, (error: Error) => {
@@ -249,7 +275,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     upstream.on('upgrade', (r, upstreamSocket, upstreamHead) => {
       stats.status(target.host, 101);
       if (decision.inject) stats.used(decision.route.label);
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\n${rawHeaders(r.rawHeaders)}\r\n`);
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\n${rawHeaders(injection ? scrubRawHeaders(r.rawHeaders, injection).raw : r.rawHeaders)}\r\n`);
       if (upstreamHead.length) socket.write(upstreamHead);
       if (head.length) upstreamSocket.write(head);
       upstreamSocket.pipe(socket);
@@ -263,10 +289,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       const body: Buffer[] = [];
       r.on('data', (chunk: Buffer) => body.push(chunk));
       r.on('end', () => {
-        const payload = Buffer.concat(body);
+        // Kept whole and small, so scrubbed whole; a compressed one is not decoded (the README's limits).
+        const payload = injection ? scrubBody(Buffer.concat(body), injection).body : Buffer.concat(body);
+        const raw = injection ? scrubRawHeaders(r.rawHeaders, injection).raw : r.rawHeaders;
         const headers: string[] = [];
-        for (let i = 0; i < r.rawHeaders.length; i += 2) {
-          if (!/^(content-length|transfer-encoding|connection)$/i.test(r.rawHeaders[i]!)) headers.push(r.rawHeaders[i]!, r.rawHeaders[i + 1]!);
+        for (let i = 0; i < raw.length; i += 2) {
+          if (!/^(content-length|transfer-encoding|connection)$/i.test(raw[i]!)) headers.push(raw[i]!, raw[i + 1]!);
         }
         headers.push('Content-Length', String(payload.length), 'Connection', 'close');
         socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 ${r.statusCode} ${r.statusMessage}\r\n${rawHeaders(headers)}\r\n`), payload]));
@@ -301,6 +329,12 @@ function withCredential(headers: IncomingMessage['headers'], target: Target, inj
   for (const [name, value] of Object.entries(injection?.headers ?? {})) {
     for (const existing of Object.keys(out)) if (existing.toLowerCase() === name.toLowerCase()) delete out[existing];
     out[name] = value;
+  }
+  if (injection) {
+    // Only codings the proxy can decode, so the answer can be scanned for the credential.
+    const accepted = decodableAcceptEncoding(out['accept-encoding']);
+    if (accepted) out['accept-encoding'] = accepted;
+    else delete out['accept-encoding'];
   }
   return out;
 }

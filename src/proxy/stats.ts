@@ -4,6 +4,8 @@ export class RunStats {
   readonly hosts = new Map<string, { requests: number; statuses: Record<string, number>; intercepted: boolean }>();
   readonly rulesUsed = new Map<string, number>();
   tunnels = 0;
+  /** Copies of an injected credential the proxy took out of answers before the child saw them. */
+  echoesReplaced = 0;
 
   #host(host: string) {
     let entry = this.hosts.get(host);
@@ -32,6 +34,10 @@ export class RunStats {
     statuses[status] = (statuses[status] ?? 0) + 1;
   }
 
+  echoed(copies: number): void {
+    this.echoesReplaced += copies;
+  }
+
   used(rule: string): void {
     this.rulesUsed.set(rule, (this.rulesUsed.get(rule) ?? 0) + 1);
   }
@@ -41,6 +47,7 @@ export class RunStats {
       hosts: Object.fromEntries(this.hosts),
       rules_used: Object.fromEntries(this.rulesUsed),
       tunnels: this.tunnels,
+      echoes_replaced: this.echoesReplaced,
     };
   }
 }

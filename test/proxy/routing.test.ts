@@ -126,7 +126,8 @@ describe('what arrives', () => {
     assert.deepEqual(echo.query, { a: '1', b: 'two' });
     assert.equal(echo.headers['x-trace'], 't-1');
     assert.equal(echo.headers['content-type'], 'application/json');
-    assert.equal(echo.headers['x-api-key'], ACME_KEY);
+    assert.equal(echo.headers['x-api-key'], 'authsome-proxy-managed', 'the echo of the key reaches the child as the placeholder');
+    assert.equal(upstream.received('/echo/post')[0]!.headers['x-api-key'], ACME_KEY);
   });
 
   it('plain http:// to a routed host is forwarded without a credential', async () => {

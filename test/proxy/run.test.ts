@@ -53,10 +53,11 @@ describe('clients arrive with the injected credential', () => {
     it(client.name, async () => {
       const result = await h.run(client.command(url(client.name)));
       assert.equal(result.code, 0, result.stderr);
-      // What the child read back is the upstream's echo: the credential it never held arrived.
+      // What the child read back is the upstream's echo: the credential arrived there, and the
+      // child reads only the placeholder in its place (test/security/proxy-echo.test.ts).
       const echo = lastJson(result);
       assert.equal(echo.path, `/echo/${client.name}`);
-      assert.equal(echo.headers['x-api-key'], ACME_KEY);
+      assert.equal(echo.headers['x-api-key'], 'authsome-proxy-managed');
       assertInjected(`/echo/${client.name}`);
     });
   }

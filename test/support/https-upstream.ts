@@ -7,9 +7,19 @@
 //   /ws (Upgrade: websocket)   → an RFC 6455 echo (handshake and frames by hand: no dependency);
 //                                /ws-refused → 403 with a JSON body instead of 101
 //   /repo.git/info/refs?service=git-upload-pack → a minimal smart-HTTP advertisement (no refs)
+//   /reflect[?type=&encoding=gzip|br|deflate&slice=N&pad=N&header=1]
+//                              → an httpbin-style echo: {"pad", "query", "headers"} as `type`
+//                                (application/json), compressed, written N bytes at a time (each
+//                                write in its own tick), after N bytes of padding, and with
+//                                header=1 the credential headers repeated as X-Echo-<name>
+//   /redirect…                 → 302 to /echo/landed with the same query, in Location (relative)
+//                                and Content-Location (absolute)
+//   /sse-echo?n=3              → text/event-stream, one event per credential header echo; each event
+//                                after the first waits for a request to /sse-next
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { createHash, webcrypto } from 'node:crypto';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { createServer as createPlainServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -150,6 +160,12 @@ export async function startHttpsUpstream(hosts: string[] = TEST_HOSTS): Promise<
   const reject = new Set<string>();
   const wsMessages: string[] = [];
   const sockets = new Set<Socket>();
+  /** /sse-echo streams waiting for /sse-next to send their next event. */
+  const sseWaiting: Array<() => void> = [];
+  /** The request headers that carry credentials, for the echo routes. */
+  const credentialHeaders = (headers: IncomingMessage['headers']) => Object.fromEntries(
+    Object.entries(headers).filter(([name]) => ['authorization', 'x-api-key'].includes(name)),
+  );
 
   const record = (req: IncomingMessage, body: string, upgrade: boolean): Received => {
     const url = new URL(req.url ?? '/', 'https://upstream.invalid');
@@ -182,6 +198,48 @@ export async function startHttpsUpstream(hosts: string[] = TEST_HOSTS): Promise<
         };
         timer = setTimeout(tick, 50);
         res.on('close', () => clearTimeout(timer));
+      } else if (seen.path === '/reflect') {
+        const pad = 'x'.repeat(Number(seen.query.pad ?? 0));
+        let body: Buffer = Buffer.from(JSON.stringify({ pad, query: seen.query, headers: seen.headers }));
+        const headers: Record<string, string> = { 'content-type': seen.query.type ?? 'application/json' };
+        const encoding = seen.query.encoding;
+        if (encoding) {
+          body = encoding === 'gzip' ? gzipSync(body) : encoding === 'br' ? brotliCompressSync(body) : deflateSync(body);
+          headers['content-encoding'] = encoding;
+        }
+        if (seen.query.header) {
+          for (const [name, value] of Object.entries(credentialHeaders(seen.headers))) headers[`x-echo-${name}`] = String(value);
+        }
+        const slice = Number(seen.query.slice ?? 0);
+        if (!slice) return void res.writeHead(200, { ...headers, 'content-length': String(body.length) }).end(body);
+        res.writeHead(200, headers);
+        let at = 0;
+        const next = () => {
+          if (at >= body.length) return void res.end();
+          res.write(body.subarray(at, at + slice));
+          at += slice;
+          setImmediate(next);
+        };
+        next();
+      } else if (seen.path.startsWith('/redirect')) {
+        const query = (req.url ?? '').includes('?') ? (req.url ?? '').slice((req.url ?? '').indexOf('?')) : '';
+        res.writeHead(302, { location: `/echo/landed${query}`, 'content-location': `https://${seen.headers.host}/echo/landed${query}`, 'content-length': '0' }).end();
+      } else if (seen.path === '/sse-echo') {
+        const count = Number(seen.query.n ?? 3);
+        const echo = JSON.stringify(credentialHeaders(seen.headers));
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+        let n = 0;
+        const send = () => {
+          n++;
+          res.write(`id: ${n}\nevent: echo\ndata: ${echo}\n\n`);
+          if (n < count) sseWaiting.push(send);
+          else res.end();
+        };
+        send();
+      } else if (seen.path === '/sse-next') {
+        const waiting = sseWaiting.shift();
+        waiting?.();
+        json(res, 200, { released: Boolean(waiting) });
       } else if (seen.path === '/repo.git/info/refs') {
         if (seen.query.service !== 'git-upload-pack') return json(res, 403, { error: 'dumb HTTP not served' });
         res.writeHead(200, { 'content-type': 'application/x-git-upload-pack-advertisement', 'cache-control': 'no-cache' });

@@ -1,0 +1,135 @@
+// Finding an injected credential in what the upstream answers, so the child cannot read it back
+// (issue 14, item 8): the forms a credential takes when a server quotes it, a replace for header
+// values and a streaming Transform for bodies. The stream keeps back only the bytes that could be
+// the start of a credential (at most its length − 1), so server-sent events and downloads stream.
+import { Transform, type TransformCallback } from 'node:stream';
+import type { Injection } from '../broker/index.ts';
+import { PLACEHOLDER } from './child-env.ts';
+
+const PLACEHOLDER_BYTES = Buffer.from(PLACEHOLDER);
+/** Values shorter than this are not looked for: too likely to be ordinary text. Credentials are longer. */
+const MIN_SECRET_LENGTH = 8;
+
+/**
+ * Every string a request's injection put on the wire that must not come back: the credential, each
+ * header value's token (after its scheme: "Bearer x" → "x", "Basic b64" → "b64"; a bare value
+ * whole) and each query value — each as written and as a server would quote it in JSON (`\"`,
+ * `\\`, `\/`), in a URL (percent-encoded) or in HTML (entities). Longest first.
+ */
+export function secretForms(injection: Injection): string[] {
+  const values = new Set<string>([injection.credential, ...Object.values(injection.query)]);
+  for (const value of Object.values(injection.headers)) {
+    const token = /^[A-Za-z][\w.+-]*\s+(\S+)$/.exec(value)?.[1];
+    values.add(token ?? value);
+  }
+  const forms = new Set<string>();
+  for (const value of values) {
+    const json = JSON.stringify(value).slice(1, -1);
+    for (const form of [value, json, json.replace(/\//g, '\\/'), encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2), escapeHtml(value)]) {
+      if (form.length >= MIN_SECRET_LENGTH) forms.add(form);
+    }
+  }
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+/** A header value with every form of the secrets replaced by the placeholder, and how many were. */
+export function scrubText(text: string, forms: string[]): { text: string; replaced: number } {
+  let replaced = 0;
+  for (const form of forms) {
+    if (!text.includes(form)) continue;
+    const parts = text.split(form);
+    replaced += parts.length - 1;
+    text = parts.join(PLACEHOLDER);
+  }
+  return { text, replaced };
+}
+
+interface Needle {
+  bytes: Buffer;
+  /** KMP failure function: the longest proper prefix of bytes[0..i] that is also its suffix. */
+  failure: Int32Array;
+}
+
+/**
+ * Replaces the secrets' forms in a byte stream with the placeholder. A form split across chunks is
+ * found: the end of a chunk that could begin one is held back until the next chunk (or the end)
+ * says whether it does. Nothing else is held, so an event that ends its chunk passes at once.
+ */
+export class EchoScrubber extends Transform {
+  readonly #needles: Needle[];
+  #carry: Buffer = Buffer.alloc(0);
+  replaced = 0;
+
+  constructor(forms: string[]) {
+    super();
+    this.#needles = forms.map((form) => {
+      const bytes = Buffer.from(form);
+      return { bytes, failure: failureOf(bytes) };
+    });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    const data = this.#carry.length ? Buffer.concat([this.#carry, chunk]) : chunk;
+    this.#emit(data, false);
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.#carry.length) this.#emit(this.#carry, true);
+    this.#carry = Buffer.alloc(0);
+    done();
+  }
+
+  #emit(data: Buffer, final: boolean): void {
+    const pieces: Buffer[] = [];
+    let pos = 0;
+    const next = this.#needles.map((n) => data.indexOf(n.bytes));
+    for (;;) {
+      // The earliest match, the longest on a tie (forms are sorted longest first).
+      let best = -1;
+      for (let i = 0; i < next.length; i++) {
+        if (next[i]! !== -1 && next[i]! < pos) next[i] = data.indexOf(this.#needles[i]!.bytes, pos);
+        if (next[i]! !== -1 && (best === -1 || next[i]! < next[best]!)) best = i;
+      }
+      if (best === -1) break;
+      pieces.push(data.subarray(pos, next[best]!), PLACEHOLDER_BYTES);
+      this.replaced++;
+      pos = next[best]! + this.#needles[best]!.bytes.length;
+    }
+    let hold = 0;
+    if (!final) for (const needle of this.#needles) hold = Math.max(hold, prefixAtEnd(data, pos, needle));
+    pieces.push(data.subarray(pos, data.length - hold));
+    this.#carry = hold ? Buffer.from(data.subarray(data.length - hold)) : Buffer.alloc(0);
+    const out = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+    if (out.length) this.push(out);
+  }
+}
+
+/**
+ * The length of the longest end of data[from..] that is the start of the needle (shorter than the
+ * needle: a whole one was replaced already). KMP over the last needle-length − 1 bytes: linear.
+ */
+function prefixAtEnd(data: Buffer, from: number, { bytes, failure }: Needle): number {
+  let state = 0;
+  for (let j = Math.max(from, data.length - bytes.length + 1); j < data.length; j++) {
+    while (state > 0 && data[j] !== bytes[state]) state = failure[state - 1]!;
+    if (data[j] === bytes[state]) state++;
+    if (state === bytes.length) state = failure[state - 1]!;
+  }
+  return state;
+}
+
+function failureOf(bytes: Buffer): Int32Array {
+  const failure = new Int32Array(bytes.length);
+  let k = 0;
+  for (let i = 1; i < bytes.length; i++) {
+    while (k > 0 && bytes[i] !== bytes[k]) k = failure[k - 1]!;
+    if (bytes[i] === bytes[k]) k++;
+    failure[i] = k;
+  }
+  return failure;
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+}

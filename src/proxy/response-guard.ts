@@ -1,0 +1,118 @@
+// What the child gets back from a request the proxy injected a credential into (issue 14, item 8):
+// the injected query parameters stripped from Location and Content-Location, every form of the
+// credential in a header value or a text body replaced by the placeholder. Text bodies are scanned
+// whole, streaming; compressed ones are decoded to be scanned and reach the child decoded.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate, constants as zlib } from 'node:zlib';
+import type { Injection } from '../broker/index.ts';
+import { EchoScrubber, scrubText, secretForms } from './echo-scrub.ts';
+
+/**
+ * Media types a server quotes a request in: text/*, JSON, XML, JavaScript, forms, YAML, NDJSON (and
+ * any +json / +xml). A body without a Content-Type is scanned too (clients sniff it as text).
+ * Others — images, archives, application/octet-stream — pass unscanned.
+ */
+const TEXTUAL = /^\s*(?:text\/|application\/(?:json|xml|javascript|ecmascript|x-www-form-urlencoded|x-ndjson|ndjson|jsonl|x-yaml|yaml|graphql|problem\+json|[\w.-]+\+(?:json|xml))\b|multipart\/)/i;
+
+/**
+ * Content codings the proxy decodes to scan (RFC 9110 §8.4.1; "deflate" is the zlib format there).
+ * Zstandard is not among them (Node 20's zlib has none), so it is taken out of the child's
+ * Accept-Encoding on injected requests: a server that honours the header never sends it.
+ */
+const DECODERS: Record<string, () => Transform> = {
+  gzip: () => createGunzip({ flush: zlib.Z_SYNC_FLUSH }),
+  'x-gzip': () => createGunzip({ flush: zlib.Z_SYNC_FLUSH }),
+  deflate: () => createInflate({ flush: zlib.Z_SYNC_FLUSH }),
+  br: () => createBrotliDecompress({ flush: zlib.BROTLI_OPERATION_FLUSH }),
+};
+
+export interface GuardedResponse {
+  headers: OutgoingHttpHeaders;
+  /** What the body passes through on its way to the child, in order; empty: passed as it is. */
+  transforms: Transform[];
+  /** Copies of the credential replaced so far, in the headers and the body. */
+  replaced(): number;
+  /** Why a body with a credential in it could still reach the child unscanned; null when scanned or bodiless. */
+  unscanned: string | null;
+}
+
+/** The child's Accept-Encoding with only codings the proxy can decode (null: send none, identity). */
+export function decodableAcceptEncoding(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  const kept = (Array.isArray(value) ? value.join(',') : value).split(',').map((part) => part.trim())
+    .filter((part) => Object.hasOwn(DECODERS, part.split(';')[0]!.trim().toLowerCase()) || /^identity\b/i.test(part));
+  return kept.length ? kept.join(', ') : null;
+}
+
+export function guardResponse(status: number, upstreamHeaders: IncomingHttpHeaders, injection: Injection, method: string | undefined): GuardedResponse {
+  const forms = secretForms(injection);
+  let inHeaders = 0;
+  const headers: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(upstreamHeaders)) {
+    if (value === undefined) continue;
+    const scrub = (text: string) => {
+      const out = scrubText(name === 'location' || name === 'content-location' ? withoutInjectedQuery(text, injection) : text, forms);
+      inHeaders += out.replaced;
+      return out.text;
+    };
+    headers[name] = Array.isArray(value) ? value.map(scrub) : scrub(value);
+  }
+  const guarded = (transforms: Transform[], unscanned: string | null): GuardedResponse => ({
+    headers, transforms, unscanned,
+    replaced: () => inHeaders + transforms.reduce((n, t) => n + (t instanceof EchoScrubber ? t.replaced : 0), 0),
+  });
+  const bodiless = method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+  const type = headers['content-type'];
+  if (bodiless || (type !== undefined && !TEXTUAL.test(String(type)))) return guarded([], null);
+  const codings = String(headers['content-encoding'] ?? '').split(',').map((c) => c.trim().toLowerCase()).filter((c) => c && c !== 'identity');
+  const unknown = codings.find((c) => !Object.hasOwn(DECODERS, c));
+  if (unknown) return guarded([], `its content coding "${unknown}" cannot be decoded`);
+  // The body changes length (the placeholder, the decoding): Node frames it anew, chunked.
+  for (const name of ['content-length', 'transfer-encoding', 'content-md5', 'digest', 'repr-digest', 'content-digest']) delete headers[name];
+  if (codings.length) delete headers['content-encoding'];
+  // Codings are listed in the order they were applied (RFC 9110 §8.4): undone last to first.
+  const decoders = codings.reverse().map((coding) => DECODERS[coding]!());
+  return guarded([...decoders, new EchoScrubber(forms)], null);
+}
+
+/** A body kept whole (a refused upgrade's answer): the same replacement, without decoding. */
+export function scrubBody(body: Buffer, injection: Injection): { body: Buffer; replaced: number } {
+  const forms = secretForms(injection);
+  const text = body.toString('latin1'); // byte for byte: the forms are ASCII
+  const out = scrubText(text, forms);
+  return { body: out.replaced ? Buffer.from(out.text, 'latin1') : body, replaced: out.replaced };
+}
+
+/** Header names and values as they arrived, with the credential's forms replaced in the values. */
+export function scrubRawHeaders(raw: string[], injection: Injection): { raw: string[]; replaced: number } {
+  const forms = secretForms(injection);
+  let replaced = 0;
+  const out = raw.map((item, i) => {
+    if (i % 2 === 0) return item;
+    const name = raw[i - 1]!.toLowerCase();
+    const scrubbed = scrubText(name === 'location' || name === 'content-location' ? withoutInjectedQuery(item, injection) : item, forms);
+    replaced += scrubbed.replaced;
+    return scrubbed.text;
+  });
+  return { raw: out, replaced };
+}
+
+/**
+ * A URL (absolute or relative) without the query parameters that carry an injected value: a
+ * redirect that repeats the request's query must not hand the key to the child. The child follows
+ * it through the proxy, which adds the key again. Other parameters keep their exact text.
+ */
+function withoutInjectedQuery(url: string, injection: Injection): string {
+  const injected = new Set(Object.values(injection.query));
+  if (injected.size === 0) return url;
+  const hash = url.indexOf('#');
+  const beforeHash = hash === -1 ? url : url.slice(0, hash);
+  const q = beforeHash.indexOf('?');
+  if (q === -1) return url;
+  const kept = beforeHash.slice(q + 1).split('&').filter((pair) => {
+    const value = [...new URLSearchParams(pair).values()][0];
+    return value === undefined || !injected.has(value);
+  });
+  return beforeHash.slice(0, q) + (kept.length ? `?${kept.join('&')}` : '') + (hash === -1 ? '' : url.slice(hash));
+}
