@@ -2,15 +2,11 @@
 // key); `record` is what happened on the network and to credentials — OAuth requests and answers,
 // refresh attempts — and also goes to <home>/logs/authsome.log, rotated by size, so a failure at
 // 3 a.m. can be read the next morning. Every line passes through the one redactor.
-import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { displayText, terminalJson } from '../util/index.ts';
 import { redactor } from './redactor.ts';
+import { appendRotating } from './rotating-file.ts';
 
 export type DebugSink = (line: string) => void;
-
-/** One backup (authsome.log.1) of at most this size is kept beside the live file. */
-const ROTATE_BYTES = 1024 * 1024;
 
 export class DebugLog {
   constructor(
@@ -32,7 +28,8 @@ export class DebugLog {
   record(message: string, fields?: Record<string, unknown>): void {
     const line = format(message, fields);
     this.stderr?.(line);
-    if (this.file) appendToFile(this.file, `${new Date().toISOString()} pid=${process.pid} ${line}\n`);
+    // One backup (authsome.log.1) is kept beside the live file, each at most 1 MiB.
+    if (this.file) appendRotating(this.file, `${new Date().toISOString()} pid=${process.pid} ${line}\n`);
   }
 }
 
@@ -43,19 +40,6 @@ export class DebugLog {
  */
 function format(message: string, fields?: Record<string, unknown>): string {
   return redactor.redact(`[authsome] ${displayText(message)}${fields ? ' ' + terminalJson(JSON.stringify(fields)) : ''}`);
-}
-
-function appendToFile(file: string, line: string): void {
-  try {
-    try {
-      if (statSync(file).size > ROTATE_BYTES) renameSync(file, file + '.1');
-    } catch {
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    }
-    appendFileSync(file, line, { mode: 0o600 });
-  } catch {
-    // A log that cannot be written (read-only home) must never fail the command that logs.
-  }
 }
 
 export const silentLog = new DebugLog(null);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { matchesKeyPattern } from '../broker/index.ts';
 import { qrSvg } from '../util/index.ts';
+import { limitBodies } from './body-limit.ts';
 import { renderDevicePage, renderInputForm, renderResult } from './pages/index.ts';
 import { sameSecret, type InputFieldSpec, type Session, type SessionRegistry } from './sessions.ts';
 
@@ -13,7 +14,6 @@ export const CALLBACK_PATH = '/auth/callback/oauth';
 export const STATE_MISMATCH = 'OAuth state parameter does not match';
 /** How long the callback page waits for the terminal to finish the token exchange. */
 const OUTCOME_WAIT_MS = 20_000;
-const MAX_FORM_BYTES = 64 * 1024;
 
 export type Env = { Variables: { nonce: string } };
 
@@ -48,8 +48,13 @@ export function browserRoutes({ sessions, port, log, dashboard, redact }: Browse
     }
     secureHeaders(c, nonce);
     // Never the query string: it carries authorization codes and one-time tokens.
-    log(`${c.req.method} ${new URL(c.req.url).pathname.replace(/\/(input|device|ui\/connect)\/[^/]+/, '/$1/…')} → ${c.res.status} in ${Date.now() - started} ms`);
+    log(`${c.req.method} ${loggedPath(new URL(c.req.url).pathname)} → ${c.res.status} in ${Date.now() - started} ms`);
   });
+
+  // Before any route reads a body, and for every route: each is guarded above, this bounds what a request may send.
+  app.use('*', limitBodies<Context<Env>>((c, message) => (c.req.header('accept') ?? '').includes('application/json')
+    ? c.json({ error: 'request_too_large', message }, 413)
+    : page(c, 413, { ok: false, title: 'Too large', message: `This request was refused: ${message}.`, nonce: c.get('nonce') })));
 
   app.get(CALLBACK_PATH, async (c) => {
     const nonce = c.get('nonce');
@@ -101,7 +106,6 @@ export function browserRoutes({ sessions, port, log, dashboard, redact }: Browse
       return page(c, 403, { ok: false, title: 'Request refused', message: 'This form can only be submitted from its own page.', nonce });
     }
     if (session.status !== 'pending') return used(c, session);
-    if (Number(c.req.header('content-length') ?? 0) > MAX_FORM_BYTES) return c.text('too large', 413);
     const body = await c.req.parseBody();
     const text = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : '');
     if (!sameSecret(text('csrf'), session.csrf)) {
@@ -146,6 +150,14 @@ export function browserRoutes({ sessions, port, log, dashboard, redact }: Browse
 
   app.notFound((c) => page(c, 404, { ok: false, title: 'Not found', message: 'There is nothing here.', nonce: c.get('nonce') }));
   return app;
+}
+
+/** Paths are chosen by whoever sends the request (any local user): at most 120 characters of one are logged. */
+const LOGGED_PATH_CHARS = 120;
+
+function loggedPath(pathname: string): string {
+  const path = pathname.replace(/\/(input|device|ui\/connect)\/[^/]+/, '/$1/…');
+  return path.length <= LOGGED_PATH_CHARS ? path : `${path.slice(0, LOGGED_PATH_CHARS)}… (${path.length} characters)`;
 }
 
 function inputForm(c: Context<Env>, session: Session, values: Record<string, string> = {}, fieldErrors: Record<string, string> = {}): string {

@@ -64,7 +64,8 @@ export async function startDaemon(target: DaemonTarget): Promise<DaemonStatus> {
   if (existsSync(logFile) && statSync(logFile).size > LOG_ROTATE_BYTES) renameSync(logFile, logFile + '.1');
   const fd = openSync(logFile, 'a', 0o600);
   try {
-    const child = spawn(process.execPath, [target.entry, 'daemon', 'serve', '--home', target.home], {
+    // The daemon writes its log itself, rotating it as it runs; its stdout and stderr (a crash, Node's own warnings) go to the same file.
+    const child = spawn(process.execPath, [target.entry, 'daemon', 'serve', '--home', target.home, '--log-file', logFile], {
       detached: true,
       stdio: ['ignore', fd, fd, 'ipc'],
       env: { ...target.env, AUTHSOME_PORT: String(target.port) } as NodeJS.ProcessEnv,

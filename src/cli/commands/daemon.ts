@@ -84,18 +84,25 @@ export function registerDaemon(program: Command): void {
   daemon
     .command('serve')
     .description('run the daemon in the foreground (what `daemon start` launches)')
-    .action(async (_options: unknown, command: Command) => {
+    .option('--log-file <file>', 'append the log to this file, rotated at 1 MiB (one previous file kept), instead of stdout')
+    .action(async (options: { logFile?: string }, command: Command) => {
       const flags = command.optsWithGlobals() as { home?: string };
-      process.exitCode = await serve(flags.home);
+      process.exitCode = await serve(flags.home, options.logFile);
     });
 }
 
 /** Runs until stopped; reports readiness or the start failure to a parent over IPC. */
-async function serve(home: string | undefined): Promise<number> {
+async function serve(home: string | undefined, logFile: string | undefined): Promise<number> {
   const settings = resolveSettings(process.env, { home });
-  const { redactor } = await import('../../audit/index.ts');
-  // Every line passes the one redactor, like every other log (refresh outcomes can quote providers).
-  const log = (line: string) => process.stdout.write(redactor.redact(`${new Date().toISOString()} ${line}`) + '\n');
+  const { appendRotating, boundedLine, redactor } = await import('../../audit/index.ts');
+  // Every line passes the one redactor, like every other log (refresh outcomes can quote providers),
+  // and is cut to a bounded length; the file rotates while the daemon runs, since anyone who can
+  // reach its port can make it log a line (issue 14: 41 MB in seconds).
+  const write = logFile ? (text: string) => appendRotating(logFile, text) : (text: string) => void process.stdout.write(text);
+  const log = (line: string) => write(boundedLine(redactor.redact(`${new Date().toISOString()} ${line}`)) + '\n');
+  // A crash's stack trace goes to stderr, which `daemon start` points at the file daemon.log was
+  // when the daemon started (rotated since, perhaps): say it in the live log too.
+  process.on('uncaughtExceptionMonitor', (error) => log(`crashed: ${error.stack ?? error.message}`));
   const { startDaemonServer, daemonTitle } = await import('../../daemon/index.ts');
   // What `ps` shows, and how `daemon stop` recognises this process when its socket is gone.
   process.title = daemonTitle(settings.home);
