@@ -3,6 +3,7 @@
 // that opened them; closing that response abandons the session.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isValidName, toAuthsomeError, type ConnectionView, type IssuedCredential } from '../broker/index.ts';
+import { answerTooLarge, BodyTooLarge, readLimitedBody } from './body-limit.ts';
 import type { SessionEvent, SessionRegistry, SessionSpec } from './sessions.ts';
 
 export interface DaemonStatus {
@@ -67,6 +68,7 @@ export function apiHandler(options: ApiOptions) {
       }
       json(res, 404, { error: 'not_found', message: `no route ${req.method} ${path}` });
     } catch (error) {
+      if (error instanceof BodyTooLarge && !res.headersSent) return answerTooLarge(req, res, { error: 'request_too_large', message: error.message });
       // A malformed or aborted request fails alone; it must never take the daemon (and its logins) down.
       if (!res.headersSent && !res.destroyed) json(res, 400, { error: 'bad_request', message: (error as Error).message });
       else res.destroy();
@@ -143,14 +145,8 @@ function checkSpec(body: unknown): SessionSpec {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > 256 * 1024) throw new Error('request body too large');
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+  const body = await readLimitedBody(req);
+  return body.length ? JSON.parse(body.toString('utf8')) : {};
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -1,6 +1,7 @@
 // The dashboard's routes under /ui, mounted behind the browser routes' guards (Host → 421, no
 // CORS, no-store, nonce CSP). On top of those: the one-time link at /ui/open, a session cookie for
-// everything else, and for every POST our own Origin (403) and the session's CSRF token (403).
+// everything else, and for every POST our own Origin (403) and the session's CSRF token (403);
+// bodies are bounded before any of this by the browser routes' limit (body-limit.ts, 413).
 // Pages are server-rendered; /ui/api/* answers the same data as JSON. Actions go through the
 // broker facade only (actions.ts), and answer JSON to `Accept: application/json`, else redirect with a notice.
 import { Hono } from 'hono';
@@ -31,7 +32,6 @@ export interface DashboardRoutesOptions {
 /** A comment line now and then keeps proxies and idle timers from closing the event stream. */
 const KEEPALIVE_MS = 25_000;
 
-const MAX_BODY_BYTES = 256 * 1024;
 /** How long GET /ui/connect/<id> waits for the login's next step before saying it is still working. */
 const STEP_WAIT_MS = 15_000;
 /** The audit entries the log page reads (the newest). */
@@ -62,7 +62,6 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Hono<DashEnv> 
     if (c.req.method === 'POST') {
       const origin = c.req.header('origin')?.toLowerCase();
       if (!origin || !origins().includes(origin)) return refuse(c, 403, 'Request refused', 'Dashboard actions are accepted only from the dashboard\'s own pages.');
-      if (Number(c.req.header('content-length') ?? 0) > MAX_BODY_BYTES) return refuse(c, 413, 'Too large', 'The request is too large.');
     } else if (api) {
       // A page on another port of 127.0.0.1 is same-site, so SameSite cookies reach us: refuse its reads too.
       const site = c.req.header('sec-fetch-site');
