@@ -13,6 +13,8 @@ export interface RawAnswer {
 
 export interface DashboardSession {
   origin: string;
+  /** The session cookie (`name=value`), for requests the helpers below do not make. */
+  cookie: string;
   /** GET a dashboard path (`/ui`, `/ui/api/state`) with the session cookie. */
   get(path: string): Promise<RawAnswer>;
   /** POST /ui/actions/<name> as a form, with the CSRF token; JSON answers when `json`. */
@@ -43,6 +45,7 @@ export async function openDashboard(env: Record<string, string>): Promise<Dashbo
   assert.ok(csrf, 'the page embeds a CSRF token');
   return {
     origin,
+    cookie,
     get: (path) => rawRequest(`${origin}${path}`, { headers: { cookie } }),
     action: (name, form, options = {}) => {
       const body = new URLSearchParams({ ...form, csrf }).toString();
