@@ -108,7 +108,7 @@ export class Authsome {
   }
 
   get home(): string {
-    return this.#ctx.home.root;
+    return this.#ctx.settings.home;
   }
 
   get profile(): string {
@@ -532,7 +532,7 @@ export class Authsome {
   }
 
   close(): Promise<void> {
-    return this.#ctx.vault.close();
+    return this.#ctx.close();
   }
 
   /** The connection, renewed first when its token is due (the refresh protocol). */

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { AuditLog, DebugLog, redactor, silentLog } from '../audit/index.ts';
 import { ProviderRegistry } from '../providers/index.ts';
 import { AuthsomeError, requireName, writeFailureCode, type Environment, type Settings } from '../util/index.ts';
-import { DEFAULT_PROFILE, Vault } from '../vault/index.ts';
+import { DEFAULT_PROFILE, homeSafetyProblem, requireSafeHome, Vault } from '../vault/index.ts';
 
 export class BrokerContext {
-  readonly vault: Vault;
-  readonly registry: ProviderRegistry;
-  readonly audit: AuditLog;
+  readonly #vault: Vault;
+  readonly #registry: ProviderRegistry;
+  readonly #audit: AuditLog;
   /**
    * Told of what a caller should know although the operation itself went through: an audit entry
    * that could not be written, renewed tokens kept in a rescue file. The door decides where it
@@ -24,22 +24,49 @@ export class BrokerContext {
    * the door passes its environment in, so no room reads process.env itself.
    */
   constructor(readonly settings: Settings, readonly log: DebugLog = silentLog, readonly env: Environment = {}) {
-    this.vault = new Vault({
+    this.#vault = new Vault({
       home: settings.home,
       secrets: { masterKey: settings.masterKey, passphrase: settings.passphrase },
       storeUrl: settings.storeUrl,
       onSecret: (value) => redactor.register(value),
     });
-    this.registry = new ProviderRegistry({ userDir: this.vault.home.providersDir });
-    this.audit = new AuditLog(join(settings.home, 'audit.log'));
+    this.#registry = new ProviderRegistry({ userDir: this.#vault.home.providersDir });
+    this.#audit = new AuditLog(join(settings.home, 'audit.log'));
     this.#profile = settings.profile;
     if (settings.masterKey) redactor.register(settings.masterKey);
     if (settings.passphrase) redactor.register(settings.passphrase);
     log.debug(`home ${settings.home}`, { profile: settings.profile ?? '(config default)', master_key_env: Boolean(settings.masterKey) });
   }
 
+  // Everything that reads or writes the home goes through these three: each first makes sure the
+  // home is the user's own (home-safety.ts; two stat calls, once per process).
+  get vault(): Vault {
+    requireSafeHome(this.settings.home);
+    return this.#vault;
+  }
+
+  get registry(): ProviderRegistry {
+    requireSafeHome(this.settings.home);
+    return this.#registry;
+  }
+
+  get audit(): AuditLog {
+    requireSafeHome(this.settings.home);
+    return this.#audit;
+  }
+
   get home() {
     return this.vault.home;
+  }
+
+  /** Why the home must not be used (another user's, writable by others), or null; for doctor, which reports it. */
+  homeProblem(): AuthsomeError | null {
+    return homeSafetyProblem(this.settings.home);
+  }
+
+  /** Closes the store, if one was opened (never refused: closing reads nothing). */
+  close(): Promise<void> {
+    return this.#vault.close();
   }
 
   /** The active profile: explicit (flag, env, option) or config.json's default_profile. */

@@ -22,6 +22,11 @@ export interface DoctorReport {
 }
 
 export async function doctor(ctx: BrokerContext): Promise<DoctorReport> {
+  // Another user's home, or one others can write, is reported and not looked into any further.
+  const unsafe = ctx.homeProblem();
+  if (unsafe) {
+    return { home: ctx.settings.home, healthy: false, findings: [{ check: 'owner', status: 'error', message: unsafe.message, ...(unsafe.hint ? { fix: unsafe.hint } : {}) }] };
+  }
   const { home, vault } = ctx;
   const findings: Finding[] = [];
   const add = (finding: Finding) => findings.push(finding);
@@ -42,6 +47,7 @@ export async function doctor(ctx: BrokerContext): Promise<DoctorReport> {
     return { home: home.root, healthy: true, findings };
   }
   add({ check: 'home', status: 'ok', message: home.root });
+  add({ check: 'owner', status: 'ok', message: 'yours, and writable by nobody else' });
   const versionOk = await attempt('version', () => home.checkVersion());
   if (!versionOk) return { home: home.root, healthy: false, findings };
 

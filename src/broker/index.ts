@@ -13,7 +13,7 @@ export type { ProfileInfo } from './profiles.ts';
 export type { RekeyResult } from './rekey.ts';
 export type { ConnectionView } from './connection-view.ts';
 export type { MigrationResult } from './store-migration.ts';
-export { FEED_LOST, RESYNC, type StoreChange } from '../vault/index.ts';
+export { FEED_LOST, RESYNC, requireSafeHome, type StoreChange } from '../vault/index.ts';
 export type { DoctorReport, Finding } from './doctor.ts';
 export type { KeySourceName, ConnectionRecord } from '../vault/index.ts';
 export type { ProviderDefinition, ProviderEntry, RegisteredProvider, UnknownField } from '../providers/index.ts';

@@ -14,7 +14,7 @@ import { SessionRegistry } from './sessions.ts';
 import { startBackgroundRefresh } from './background-refresh.ts';
 import { watchStore, type StoreWatch } from './store-watch.ts';
 import { identify, isSameFile, watchOwnSocket, type FileIdentity } from './home-watch.ts';
-import type { Authsome } from '../broker/index.ts';
+import { requireSafeHome, type Authsome } from '../broker/index.ts';
 
 export interface DaemonOptions {
   home: string;
@@ -39,6 +39,8 @@ export interface RunningDaemon {
 }
 
 export async function startDaemonServer(options: DaemonOptions): Promise<RunningDaemon> {
+  // Its socket, pid file and log live in the home: never in one another user controls (they could answer in its place).
+  requireSafeHome(options.home);
   const paths = daemonPaths(options.home);
   const log = options.log ?? (() => {});
   const sessions = new SessionRegistry();

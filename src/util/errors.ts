@@ -24,6 +24,7 @@ export const CODES = {
   store_version_unsupported: [7, 503],
   record_malformed: [7, 503],
   home_not_writable: [7, 503],
+  home_insecure: [7, 503],
   master_key_missing: [7, 503],
   master_key_mismatch: [7, 503],
   master_key_unavailable: [7, 503],

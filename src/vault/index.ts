@@ -1,5 +1,6 @@
 // vault: the home layout, master keys, the value codec, the Store interface and its SQLite
 // (default) and PostgreSQL backends, record types, and the Vault that ties them together.
+export { requireSafeHome, homeSafetyProblem } from './home-safety.ts';
 export { Home, STORE_VERSION, DEFAULT_PROFILE, defaultConfig, type HomeConfig, type ProfileMetadata, type KeySourceName } from './home.ts';
 export { sealValue, openValue, looksLikeSealedValue, KEY_BYTES } from './codec.ts';
 export {

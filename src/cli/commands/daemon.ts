@@ -113,7 +113,8 @@ async function serve(home: string | undefined, logFile: string | undefined): Pro
     running = await startDaemonServer({ home: settings.home, port: settings.port, version: VERSION, log, authsome, redact: (text) => redactor.redact(text), refreshIntervalMs: settings.daemonRefreshIntervalMs });
   } catch (error) {
     const failure = toAuthsomeError(error);
-    log(`failed to start: ${failure.message}`);
+    // Nothing is written into a home that is not the user's own, the log included.
+    if (failure.code !== 'home_insecure') log(`failed to start: ${failure.message}`);
     if (process.send) await sendToParent({ error: failure.toJSON() });
     else process.stderr.write(`Error: ${failure.message}${failure.hint ? `\n${failure.hint}` : ''}\n`);
     return failure.exitCode;

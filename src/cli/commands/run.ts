@@ -1,11 +1,16 @@
 // Wraps a command body: builds the context from the global flags, reports failures through
 // Output with the right exit code, and always closes the store.
 import type { Command } from 'commander';
+import { requireSafeHome } from '../../broker/index.ts';
 import { createContext, type CommandContext, type GlobalFlags } from '../context.ts';
 
 export type CommandBody<O> = (ctx: CommandContext, args: string[], options: O) => Promise<number | void>;
 
-export function action<O extends object>(body: CommandBody<O>) {
+/**
+ * `checksHome: false` is for a command that looks at an unsafe home itself (doctor reports it);
+ * every other command is refused before it reads or writes a home that is not the user's own.
+ */
+export function action<O extends object>(body: CommandBody<O>, { checksHome = true } = {}) {
   return async (...received: unknown[]): Promise<void> => {
     const command = received.at(-1) as Command;
     const options = command.optsWithGlobals() as O & GlobalFlags;
@@ -13,6 +18,7 @@ export function action<O extends object>(body: CommandBody<O>) {
     const args = received.slice(0, -2).flat().filter((a): a is string => typeof a === 'string');
     const ctx = createContext(options);
     try {
+      if (checksHome) requireSafeHome(ctx.settings.home);
       const code = await body(ctx, args, options);
       process.exitCode = code ?? 0;
     } catch (error) {
