@@ -276,7 +276,7 @@ describe('unknown store version', () => {
 });
 
 describe('home that cannot be written', () => {
-  test('as nobody under a root-owned folder: home_not_writable naming the path', async () => {
+  test('as nobody under a root-owned folder: home_not_writable naming the path; a root-owned home is not used (home_insecure)', async () => {
     // Tests run as root; these must run as someone the folder refuses. No runuser → fail, never skip.
     const probe = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, '--version'], { encoding: 'utf8' });
     assert.equal(probe.error, undefined, `runuser is needed for this test: ${probe.error?.message}`);
@@ -289,14 +289,15 @@ describe('home that cannot be written', () => {
     mkdirSync(existing, { mode: 0o755 }); // a root-owned home nobody can neither chmod nor write
     const before = snapshot(parent, { dirMtimes: true });
 
-    for (const home of [missing, existing]) {
-      for (const [args, input] of [
-        [['init'], undefined],
-        [['login', 'openai', '--api-key-stdin'], 'sk-brand-new-0000'],
-      ] as const) {
-        const error = await expectError([...args], { home, input, user: 'nobody' }, 7, 'home_not_writable');
-        assert.ok(error.message.includes(`cannot write ${home}`), error.message);
-      }
+    for (const [args, input] of [
+      [['init'], undefined],
+      [['login', 'openai', '--api-key-stdin'], 'sk-brand-new-0000'],
+    ] as const) {
+      const error = await expectError([...args], { home: missing, input, user: 'nobody' }, 7, 'home_not_writable');
+      assert.ok(error.message.includes(`cannot write ${missing}`), error.message);
+      // Another user's home is refused before anything is read or written (test/security/home-owner.test.ts).
+      const refused = await expectError([...args], { home: existing, input, user: 'nobody' }, 7, 'home_insecure');
+      assert.ok(refused.message.startsWith(`${existing} belongs to uid 0, not to you`), refused.message);
     }
     const human = await runCli(['init'], { home: missing, user: 'nobody' });
     assert.equal(human.code, 7);

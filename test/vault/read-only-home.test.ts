@@ -1,7 +1,8 @@
-// A home this process cannot write — a read-only mount, another user's folder, a full disk — still
+// A home of the user's own that this process cannot write — a read-only mount, a full disk — still
 // serves every pure read with the stored values; only writes fail, with home_not_writable naming
-// the path and the cause. Each home is made unwritable for real (a read-only bind mount, the
-// unprivileged user `nobody`, a small full tmpfs), never simulated.
+// the path and the cause. Each home is made unwritable for real (a read-only bind mount, a small
+// full tmpfs), never simulated. Another user's home is not read at all (home_insecure; the attacks
+// are in test/security/home-owner.test.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -137,14 +138,14 @@ describe('a read-only home', () => {
     }
   });
 
-  test('owned by another user (EACCES, run as nobody): reads work, login fails with home_not_writable', async () => {
+  test('owned by another user (run as nobody): neither read nor written, refused with home_insecure', async () => {
     const probe = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, '--version'], { encoding: 'utf8' });
     assert.equal(probe.status, 0, `nobody must be able to run the built CLI (runuser, readable dist/ and node_modules): ${probe.stderr}`);
     const parent = tempDir();
     chmodSync(parent, 0o755);
     const home = join(parent, 'home');
     await populate(home);
-    // Readable by everyone, writable only by root: the modes a shared, read-only deployment has.
+    // Readable by everyone, writable only by root: once a shared, read-only deployment; now another user's home, as ssh sees it.
     const open = (dir: string) => {
       chmodSync(dir, 0o755);
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -156,8 +157,15 @@ describe('a read-only home', () => {
     open(home);
     const options = { home, user: 'nobody' };
 
-    await assertReadsWork(options);
-    await assertWriteRefused(home, options, 'EACCES');
+    const get = await runCliJson<{ error: string; hint: string }>(['get', 'openai', '--show-secret'], options);
+    assert.equal(get.code, 7, JSON.stringify(get.json));
+    assert.equal(get.json.error, 'home_insecure');
+    assert.ok(!JSON.stringify(get.json).includes(KEYS.openai));
+    assert.match(get.json.hint, new RegExp(`sudo chown -R nobody ${home}`));
+    const login = await runCliJson<{ error: string }>(['login', 'groq', '--api-key-stdin'], { ...options, input: 'gsk_new0000000000' });
+    assert.deepEqual([login.code, login.json.error], [7, 'home_insecure']);
+    // Its owner still reads it.
+    await assertReadsWork({ home });
   });
 });
 
