@@ -98,7 +98,7 @@ async function serve(home: string | undefined, logFile: string | undefined): Pro
   // Every line passes the one redactor, like every other log (refresh outcomes can quote providers),
   // and is cut to a bounded length; the file rotates while the daemon runs, since anyone who can
   // reach its port can make it log a line (issue 14: 41 MB in seconds).
-  const write = logFile ? (text: string) => appendRotating(logFile, text) : (text: string) => void process.stdout.write(text);
+  const write = logFile ? (text: string) => appendRotating(logFile, text, { createFolder: false }) : (text: string) => void process.stdout.write(text);
   const log = (line: string) => write(boundedLine(redactor.redact(`${new Date().toISOString()} ${line}`)) + '\n');
   // A crash's stack trace goes to stderr, which `daemon start` points at the file daemon.log was
   // when the daemon started (rotated since, perhaps): say it in the live log too.
