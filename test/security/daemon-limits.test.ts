@@ -133,6 +133,8 @@ describe('the daemon under a flood from other local users', { timeout: 240_000 }
     const logs = await runCliJson<{ lines: string[] }>(['daemon', 'logs', '-n', '3'], { env: h.env });
     assert.equal(logs.code, 0);
     assert.equal(logs.json.lines.length, 3);
+    const all = await runCliJson<{ lines: string[] }>(['daemon', 'logs', '-n', '1000000'], { env: h.env });
+    assert.ok(all.json.lines.includes('earlier line'), 'daemon logs reaches back into daemon.log.1');
   });
 
   describe('a 50 MB chunked body', () => {

@@ -75,8 +75,11 @@ export function registerDaemon(program: Command): void {
     .action(action<{ lines: string }>(async ({ out, settings }, _args, options) => {
       const { daemonPaths } = await import('../../daemon/index.ts');
       const { logFile } = daemonPaths(settings.home);
-      const lines = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : [];
+      const read = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
       const count = Math.max(1, Number.parseInt(options.lines, 10) || 50);
+      // Just after a rotation the live file is short: the lines before it are in daemon.log.1.
+      const live = read(logFile);
+      const lines = live.length >= count ? live : [...read(`${logFile}.1`), ...live];
       const tail = lines.slice(-count);
       out.result({ file: logFile, lines: tail }, tail.length ? tail.join('\n') : `No daemon log yet (${logFile}).`);
     }));
