@@ -52,9 +52,13 @@ export interface LoginInteraction {
   readonly attended: boolean;
   /** The redirect URI our callback listener answers on. */
   redirectUri(): Promise<string>;
-  /** Registers the listener for `state`; resolves once a callback could be received. */
-  expectCallback(state: string, provider: string): Promise<PendingCallback>;
-  /** Shows the authorization URL to the person (print, open a browser). */
+  /**
+   * Registers the listener for `state`; resolves once a callback could be received. The
+   * authorization URL comes along so the listener can send the browser there itself, binding the
+   * login to that browser (the daemon's start link).
+   */
+  expectCallback(state: string, provider: string, authorizationUrl: string): Promise<PendingCallback>;
+  /** Shows the authorization URL (or the listener's start link for it) to the person: print, open a browser. */
   openAuthorizationUrl(url: string, provider: string): Promise<void> | void;
   showDeviceCode(code: DeviceCode, provider: string): Promise<DeviceDisplay>;
   /** Asks for values in the local browser form; resolves with what was submitted. */

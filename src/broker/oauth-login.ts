@@ -141,7 +141,7 @@ async function browserFlow(
   const client = buildClient(definition, choice, server.as);
   const redirectUri = await interaction.redirectUri();
   const request = await buildAuthorizationRequest(definition, server, client, { redirectUri, scopes, ...(reconsent ? { prompt: 'consent' } : {}) });
-  const pending = await interaction.expectCallback(request.state, definition.name);
+  const pending = await interaction.expectCallback(request.state, definition.name, request.url);
   try {
     await interaction.openAuthorizationUrl(request.url, definition.name);
     const params = await pending.params;

@@ -1,13 +1,15 @@
-// Opening a URL in the person's browser: $BROWSER first (Python's webbrowser convention: a
+// Opening a page in the person's browser: $BROWSER first (Python's webbrowser convention: a
 // ":"-separated list of commands, "%s" standing for the URL), else the platform's opener — but
 // only where a display exists, so a headless or SSH session says so instead of failing silently.
+// Only a local page (file://) is ever opened: a browser keeps its command line for its whole life,
+// and every local user can read it (/proc/<pid>/cmdline, `ps`), so a link that grants anything —
+// a one-time token, an OAuth state — stays in a 0600 page the daemon wrote (daemon/launch-files.ts).
 import { spawn } from 'node:child_process';
 
 export type BrowserResult = { opened: true; command: string } | { opened: false; reason: string };
 
 export async function openBrowser(url: string, env: NodeJS.ProcessEnv): Promise<BrowserResult> {
-  // Only web URLs: an authorization endpoint comes from a server's metadata and must not make us run anything else.
-  if (!/^https?:\/\//i.test(url)) return { opened: false, reason: 'the URL is not an http(s) address' };
+  if (!/^file:\/\//i.test(url)) return { opened: false, reason: 'only a local page is opened, never a link on the command line' };
   for (const command of browserCommands(env)) {
     if (await launch(command, url)) return { opened: true, command: command.join(' ') };
   }

@@ -2,7 +2,7 @@
 // the device page, while this process prints what the person needs — the URL, the user code and
 // its QR code, a spinner with the time left — and opens the browser where there is one.
 import type { DeviceCode, DeviceDisplay, InputRequest, LoginInteraction, LoginOutcome, PendingCallback, PollProgress } from '../broker/index.ts';
-import { CALLBACK_PATH, STATE_MISMATCH, daemonClient, ensureDaemon, type DaemonStatus, type SessionStream } from '../daemon/index.ts';
+import { CALLBACK_PATH, daemonClient, ensureDaemon, type DaemonStatus, type SessionStream } from '../daemon/index.ts';
 import { AuthsomeError, VERSION, qrTerminal } from '../util/index.ts';
 import { canOpenBrowser, openBrowser } from './browser.ts';
 import type { Output } from './output.ts';
@@ -23,6 +23,8 @@ export class DaemonLogin implements LoginInteraction {
   readonly #options: DaemonLoginOptions;
   #daemon: Promise<DaemonStatus> | null = null;
   readonly #sessions: SessionStream[] = [];
+  /** The callback session of each authorization URL: its start link is what the person opens. */
+  readonly #callbacks = new Map<string, SessionStream>();
   #spinner: NodeJS.Timeout | null = null;
 
   constructor(options: DaemonLoginOptions) {
@@ -48,8 +50,9 @@ export class DaemonLogin implements LoginInteraction {
     return `http://127.0.0.1:${port}${CALLBACK_PATH}`;
   }
 
-  async expectCallback(state: string, provider: string): Promise<PendingCallback> {
-    const stream = await this.#open({ kind: 'callback', provider, state });
+  async expectCallback(state: string, provider: string, authorizationUrl: string): Promise<PendingCallback> {
+    const stream = await this.#open({ kind: 'callback', provider, state, authorization_url: authorizationUrl });
+    this.#callbacks.set(authorizationUrl, stream);
     const params = stream.next().then((event) => {
       if (event.type === 'result' && event.params) return new URLSearchParams(event.params);
       throw sessionError(event.type === 'error' ? event : { error: 'internal', message: 'unexpected answer from the daemon' }, provider);
@@ -58,10 +61,19 @@ export class DaemonLogin implements LoginInteraction {
     return { params, cancel: () => undefined };
   }
 
+  /**
+   * Prints the daemon's start link, not the authorization URL: the start link binds the login to
+   * the browser that opens it (a cookie the callback must bring back), then goes on to the provider.
+   * A terminal is the person's own, so the link may be printed; the browser's command line gets a local page.
+   */
   async openAuthorizationUrl(url: string, provider: string): Promise<void> {
     const { out } = this.#options;
-    out.notice(`To log in to ${provider}, open this URL in a browser:\n\n  ${url}\n`);
-    await this.#tryBrowser(url, provider);
+    const stream = this.#callbacks.get(url);
+    const start = stream?.url ?? url;
+    // --verbose only (the person's own terminal): what the start link asks the provider for.
+    this.#options.log(`authorization request: ${url}`);
+    out.notice(`To log in to ${provider}, open this URL in a browser:\n\n  ${start}\n\nIt goes on to ${new URL(url).host} to sign in; finish in that same browser.`);
+    await this.#tryBrowser(stream?.launchUrl ?? null, provider);
     out.notice('Waiting for the browser to finish (Ctrl-C to cancel)…');
   }
 
@@ -94,7 +106,7 @@ export class DaemonLogin implements LoginInteraction {
       redirect_uri: request.redirectUri ?? null, docs_url: request.docsUrl ?? null, await_outcome: Boolean(request.completesLogin),
     });
     out.notice(`Enter the values in this local form (it never leaves this computer):\n\n  ${stream.url}\n`);
-    await this.#tryBrowser(stream.url!, request.provider, false);
+    await this.#tryBrowser(stream.launchUrl, request.provider, false);
     // The stream stays open until loginFinished: closing it now would abandon the session.
     const event = await stream.next();
     if (event.type === 'result' && event.values) return event.values;
@@ -118,15 +130,19 @@ export class DaemonLogin implements LoginInteraction {
 
   async #open(spec: Parameters<ReturnType<typeof daemonClient>['openSession']>[0]): Promise<SessionStream> {
     await this.#ensure();
-    const stream = await daemonClient(this.#options.home, this.#options.log).openSession(spec);
+    // The page to open the browser with, unless no browser is to be opened (a device page is only printed).
+    const launch = !this.#options.noBrowser && spec.kind !== 'device';
+    const stream = await daemonClient(this.#options.home, this.#options.log).openSession(spec, { launch });
     this.#sessions.push(stream);
     return stream;
   }
 
-  async #tryBrowser(url: string, provider: string, suggestDevice = true): Promise<void> {
+  async #tryBrowser(launchUrl: string | null, provider: string, suggestDevice = true): Promise<void> {
     const { out, env, noBrowser } = this.#options;
     if (noBrowser) return;
-    const result = await openBrowser(url, env);
+    const result = launchUrl
+      ? await openBrowser(launchUrl, env)
+      : { opened: false as const, reason: 'the daemon could not write the page to open it with (see `authsome daemon logs`)' };
     if (result.opened) {
       this.#options.log(`opened the browser with ${result.command}`);
       return;
@@ -157,12 +173,6 @@ export class DaemonLogin implements LoginInteraction {
 }
 
 function sessionError(event: { error: string; message: string }, provider: string): AuthsomeError {
-  if (event.error === 'state_mismatch') {
-    return new AuthsomeError('state_mismatch', STATE_MISMATCH, {
-      hint: `The browser returned with a sign-in response this login did not start (an old tab, or a forged link). Nothing was stored. Run the login again: authsome login ${provider}`,
-      provider,
-    });
-  }
   if (event.error === 'session_expired') return new AuthsomeError('authentication_failed', `${event.message}; nothing was stored`, { hint: `Run the login again: authsome login ${provider}`, provider });
   if (event.error === 'daemon_stopped') {
     // Stopped on purpose (daemon stop, or its home or socket deleted): the log says which.

@@ -23,12 +23,14 @@ export interface DaemonStatus {
 export interface ApiOptions {
   sessions: SessionRegistry;
   status: () => DaemonStatus;
-  /** The browser URL of a session's page (input form, device page), or null. */
+  /** The browser URL of a session's page (OAuth start link, input form, device page), or null. */
   pageUrl: (kind: SessionSpec['kind'], id: string) => string | null;
+  /** Writes the page a browser is opened with for the capability `key` (launch-files.ts); returns its file:// URL. */
+  launch?: (key: string, target: string) => string | null;
   shutdown: () => void;
   log: (line: string) => void;
-  /** Mints the dashboard's one-time link; absent when the daemon runs without the vault. */
-  uiLink?: () => UiLink;
+  /** Mints the dashboard's one-time link (and the page to open it with); absent when the daemon runs without the vault. */
+  uiLink?: (launch: boolean) => UiLink;
   /** A fresh credential for an agent (renewed when due, audited); absent without the vault. */
   credential?: (provider: string, connection: string | undefined) => Promise<IssuedCredential>;
   /** Masks every secret the process knows in a message that leaves it. */
@@ -39,6 +41,8 @@ export interface ApiOptions {
 export interface UiLink {
   url: string;
   expires_at: string;
+  /** The file:// page that forwards to it, for the browser's command line (asked with `launch`). */
+  launch_url?: string | null;
 }
 
 export function apiHandler(options: ApiOptions) {
@@ -56,7 +60,8 @@ export function apiHandler(options: ApiOptions) {
       if (req.method === 'POST' && path === '/v1/sessions') return await openSession(req, res, options);
       if (req.method === 'POST' && path === '/v1/ui-link') {
         if (!options.uiLink) return json(res, 503, { error: 'daemon_unavailable', message: 'this daemon was started without the vault, so it serves no dashboard' });
-        return json(res, 200, options.uiLink());
+        const body = (await readJson(req)) as { launch?: unknown } | null;
+        return json(res, 200, options.uiLink(body?.launch === true));
       }
       const credential = /^\/v1\/credentials\/([^/]+)$/.exec(path);
       if (req.method === 'GET' && credential) return await issueCredential(res, options, decodeURIComponent(credential[1]!), url.searchParams.get('connection') ?? undefined);
@@ -93,7 +98,9 @@ async function issueCredential(res: ServerResponse, options: ApiOptions, provide
 }
 
 async function openSession(req: IncomingMessage, res: ServerResponse, options: ApiOptions): Promise<void> {
-  const spec = checkSpec(await readJson(req));
+  const body = await readJson(req);
+  const { launch, ...rest } = (body ?? {}) as { launch?: unknown };
+  const spec = checkSpec(rest);
   res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
   let open = true;
   const send = (event: SessionEvent) => {
@@ -116,7 +123,10 @@ async function openSession(req: IncomingMessage, res: ServerResponse, options: A
     open = false;
     options.sessions.abandon(session.id);
   });
-  send({ type: 'session', id: session.id, url: options.pageUrl(spec.kind, session.id), expires_at: session.expiresAt.toISOString() });
+  const url = options.pageUrl(spec.kind, session.id);
+  // The browser's command line gets a local page's address, never the link itself (launch-files.ts).
+  const launchUrl = launch === true && url && options.launch ? options.launch(session.id, url) : null;
+  send({ type: 'session', id: session.id, url, launch_url: launchUrl, expires_at: session.expiresAt.toISOString() });
 }
 
 function checkSpec(body: unknown): SessionSpec {
@@ -128,7 +138,11 @@ function checkSpec(body: unknown): SessionSpec {
   text(spec.provider, 'provider');
   // It names the session in pages and in the daemon's log: the one name rule, as at every other door.
   if (!isValidName(spec.provider)) throw new Error('provider must be a provider name');
-  if (spec.kind === 'callback') text(spec.state, 'state');
+  if (spec.kind === 'callback') {
+    text(spec.state, 'state');
+    text(spec.authorization_url, 'authorization_url');
+    if (!/^https?:\/\//i.test(spec.authorization_url)) throw new Error('authorization_url must be an http(s) URL');
+  }
   else if (spec.kind === 'input') {
     text(spec.title, 'title');
     if (!Array.isArray(spec.fields) || spec.fields.length === 0) throw new Error('fields must be a non-empty array');

@@ -1,5 +1,5 @@
-// The daemon's browser-facing routes on 127.0.0.1:<port>: the OAuth callback, the input form,
-// the device page, and the dashboard mounted under /ui. Every response is guarded: the Host must
+// The daemon's browser-facing routes on 127.0.0.1:<port>: the OAuth start link and callback, the
+// input form, the device page, and the dashboard mounted under /ui. Every response is guarded: the Host must
 // be our own address (DNS rebinding), no CORS, no caching, a nonce-based CSP; state-changing
 // requests also need our Origin and a one-time CSRF nonce.
 import { randomBytes } from 'node:crypto';
@@ -7,6 +7,7 @@ import { Hono, type Context } from 'hono';
 import { matchesKeyPattern } from '../broker/index.ts';
 import { qrSvg } from '../util/index.ts';
 import { limitBodies } from './body-limit.ts';
+import { START_PATH, clearLoginBinding, hasLoginBinding, setLoginBinding } from './login-binding.ts';
 import { renderDevicePage, renderInputForm, renderResult } from './pages/index.ts';
 import { sameSecret, type InputFieldSpec, type Session, type SessionRegistry } from './sessions.ts';
 
@@ -26,9 +27,11 @@ export interface BrowserRoutesOptions {
   dashboard?: Hono<Env>;
   /** The process's one redactor: every page and JSON answer passes through it. */
   redact?: (text: string) => string;
+  /** The pages the browser was opened with: each goes once its link is used (launch-files.ts). */
+  launches?: { discard(key: string): void };
 }
 
-export function browserRoutes({ sessions, port, log, dashboard, redact }: BrowserRoutesOptions): Hono<Env> {
+export function browserRoutes({ sessions, port, log, dashboard, redact, launches }: BrowserRoutesOptions): Hono<Env> {
   const app = new Hono<Env>();
   const ownHosts = () => [`127.0.0.1:${port()}`, `localhost:${port()}`];
 
@@ -56,21 +59,47 @@ export function browserRoutes({ sessions, port, log, dashboard, redact }: Browse
     ? c.json({ error: 'request_too_large', message }, 413)
     : page(c, 413, { ok: false, title: 'Too large', message: `This request was refused: ${message}.`, nonce: c.get('nonce') })));
 
+  // The start link of an OAuth login (what the terminal prints and the browser is opened with):
+  // binds the login to this browser with a cookie, then goes on to the provider.
+  app.get(`${START_PATH}/:id`, (c) => {
+    const id = c.req.param('id');
+    launches?.discard(id);
+    const session = sessions.get(id);
+    if (!session || session.spec.kind !== 'callback') return gone(c);
+    if (session.status !== 'pending') return used(c, session);
+    // The cookie must be set for the host of the redirect URI (127.0.0.1), or the callback finds none.
+    if ((c.req.header('host') ?? '').toLowerCase() !== `127.0.0.1:${port()}`) return c.redirect(`http://127.0.0.1:${port()}${START_PATH}/${id}`, 303);
+    const target = session.spec.authorization_url;
+    if (!/^https?:\/\//i.test(target)) {
+      return page(c, 502, { ok: false, title: 'Login not started', message: 'The provider\'s authorization URL is not a web address.', nonce: c.get('nonce') });
+    }
+    setLoginBinding(c, session, port(), CALLBACK_PATH);
+    return c.redirect(target, 303);
+  });
+
   app.get(CALLBACK_PATH, async (c) => {
     const nonce = c.get('nonce');
     const params = new URL(c.req.url).searchParams;
     const session = sessions.byState(params.get('state') ?? '');
     if (!session || session.spec.kind !== 'callback' || session.status !== 'pending') {
-      // A navigation with a foreign or spent state: tell the waiting terminal too, unless this is
-      // a sub-resource load (an <img> on some page), which must not be able to cancel a login.
-      if ((c.req.header('sec-fetch-dest') ?? 'document') === 'document') {
-        for (const pending of sessions.pendingCallbacks()) sessions.fail(pending.id, 'state_mismatch', STATE_MISMATCH);
-      }
+      // A foreign, forged or spent state (issue 14, item 9): this page answers it, and nothing
+      // else happens — no login in progress is failed by a request anyone could make.
       return page(c, 400, {
         ok: false, title: 'Login not accepted', message: 'This sign-in response does not belong to a login authsome is waiting for. Nothing was stored.',
-        detail: `Error: ${STATE_MISMATCH}`, next: 'Start the login again in your terminal and use the newest link it prints.', nonce,
+        detail: `Error: ${STATE_MISMATCH}`, next: 'If a login is waiting in your terminal, finish it from the link it printed.', nonce,
       });
     }
+    if (!hasLoginBinding(c, session, port())) {
+      // The right state in a browser that did not open the start link: a leaked authorization URL
+      // completed elsewhere. Its code is never redeemed, and the login keeps waiting for its own browser.
+      log(`callback for ${session.spec.provider} refused: the browser did not start this login`);
+      return page(c, 403, {
+        ok: false, title: 'Login not accepted here',
+        message: `This sign-in to ${session.spec.provider} came back to a browser that did not start this login (it lacks the login's cookie). Nothing was stored; the login is still waiting for the browser that started it.`,
+        next: 'If you started it in this browser, allow cookies for 127.0.0.1 and open again the link your terminal printed.', nonce,
+      });
+    }
+    clearLoginBinding(c, session, port(), CALLBACK_PATH);
     sessions.deliver(session.id, { type: 'result', params: Object.fromEntries(params) });
     const error = params.get('error');
     if (error) {
@@ -93,6 +122,7 @@ export function browserRoutes({ sessions, port, log, dashboard, redact }: Browse
   app.get('/input/:id', (c) => {
     const session = sessions.get(c.req.param('id'));
     if (!session || session.spec.kind !== 'input') return gone(c);
+    launches?.discard(session.id);
     if (session.status !== 'pending') return used(c, session);
     return c.html(inputForm(c, session), 200);
   });
@@ -156,7 +186,7 @@ export function browserRoutes({ sessions, port, log, dashboard, redact }: Browse
 const LOGGED_PATH_CHARS = 120;
 
 function loggedPath(pathname: string): string {
-  const path = pathname.replace(/\/(input|device|ui\/connect)\/[^/]+/, '/$1/…');
+  const path = pathname.replace(/\/(input|device|ui\/connect|auth\/start)\/[^/]+/, '/$1/…');
   return path.length <= LOGGED_PATH_CHARS ? path : `${path.slice(0, LOGGED_PATH_CHARS)}… (${path.length} characters)`;
 }
 

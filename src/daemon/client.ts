@@ -9,7 +9,11 @@ import type { Outcome, SessionEvent, SessionSpec } from './sessions.ts';
 export class SessionStream {
   readonly #events: AsyncIterator<string>;
   readonly #spec: SessionSpec;
-  constructor(readonly id: string, readonly url: string | null, readonly expiresAt: Date, events: AsyncIterator<string>, readonly close: () => void, spec: SessionSpec) {
+  /** launchUrl: the file:// page that forwards to `url`, for the browser's command line (asked with `launch`). */
+  constructor(
+    readonly id: string, readonly url: string | null, readonly launchUrl: string | null, readonly expiresAt: Date,
+    events: AsyncIterator<string>, readonly close: () => void, spec: SessionSpec,
+  ) {
     this.#events = events;
     this.#spec = spec;
   }
@@ -58,9 +62,9 @@ export class DaemonClient {
     await this.#json('POST', '/v1/shutdown');
   }
 
-  /** A one-time dashboard URL (never logged: it is a credential until used). */
-  async uiLink(): Promise<UiLink> {
-    const { status, body } = await this.#json('POST', '/v1/ui-link');
+  /** A one-time dashboard URL (never logged: it is a credential until used); with `launch`, the page to open it with. */
+  async uiLink(options: { launch?: boolean } = {}): Promise<UiLink> {
+    const { status, body } = await this.#json('POST', '/v1/ui-link', { launch: options.launch === true });
     if (status !== 200) throw new AuthsomeError('daemon_unavailable', `the authsome daemon gave no dashboard link: ${(body as { message?: string } | null)?.message ?? status}`, { hint: 'See `authsome daemon logs`.' });
     return body as UiLink;
   }
@@ -69,17 +73,17 @@ export class DaemonClient {
     await this.#json('POST', `/v1/sessions/${encodeURIComponent(id)}/outcome`, outcome);
   }
 
-  /** Opens a session; resolves once the daemon has registered it. */
-  async openSession(spec: SessionSpec): Promise<SessionStream> {
+  /** Opens a session; resolves once the daemon has registered it. With `launch`, it also writes the page to open the browser with. */
+  async openSession(spec: SessionSpec, options: { launch?: boolean } = {}): Promise<SessionStream> {
     const started = Date.now();
-    const res = await this.#send('POST', '/v1/sessions', spec);
+    const res = await this.#send('POST', '/v1/sessions', { ...spec, launch: options.launch === true });
     if (res.statusCode !== 200) throw new AuthsomeError('daemon_unavailable', `the authsome daemon refused the session: ${await text(res)}`);
     const lines = createInterface({ input: res, crlfDelay: Infinity })[Symbol.asyncIterator]();
     const first = await lines.next();
     if (first.done) throw new AuthsomeError('daemon_unavailable', 'the authsome daemon closed the session before it began');
     const event = JSON.parse(first.value) as Extract<SessionEvent, { type: 'session' }>;
     this.log(`daemon ← session ${spec.kind} ${event.id.slice(0, 6)}… in ${Date.now() - started} ms`);
-    return new SessionStream(event.id, event.url, new Date(event.expires_at), lines, () => res.destroy(), spec);
+    return new SessionStream(event.id, event.url, event.launch_url ?? null, new Date(event.expires_at), lines, () => res.destroy(), spec);
   }
 
   async #json(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {

@@ -5,6 +5,8 @@ export interface DaemonPaths {
   socket: string;
   pidFile: string;
   logFile: string;
+  /** The pages the browser is opened with (launch-files.ts). */
+  launchDir: string;
 }
 
 export function daemonPaths(home: string): DaemonPaths {
@@ -12,6 +14,7 @@ export function daemonPaths(home: string): DaemonPaths {
     socket: join(home, 'daemon.sock'),
     pidFile: join(home, 'daemon.json'),
     logFile: join(home, 'logs', 'daemon.log'),
+    launchDir: join(home, 'open'),
   };
 }
 

@@ -9,6 +9,8 @@ import { apiHandler, type DaemonStatus } from './api.ts';
 import { CALLBACK_PATH, browserRoutes } from './browser-routes.ts';
 import { Dashboard } from './dashboard/index.ts';
 import { DaemonClient } from './client.ts';
+import { LaunchFiles } from './launch-files.ts';
+import { START_PATH } from './login-binding.ts';
 import { daemonPaths } from './paths.ts';
 import { SessionRegistry } from './sessions.ts';
 import { startBackgroundRefresh } from './background-refresh.ts';
@@ -43,7 +45,17 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
   requireSafeHome(options.home);
   const paths = daemonPaths(options.home);
   const log = options.log ?? (() => {});
-  const sessions = new SessionRegistry();
+  const launches = new LaunchFiles(paths.launchDir);
+  const sessions = new SessionRegistry({ onEnd: (id) => launches.discard(id) });
+  /** The page to open the browser with, or null (and the CLI prints the link instead) when it cannot be written. */
+  const launch = (key: string, target: string, ttlMs?: number): string | null => {
+    try {
+      return launches.create(key, target, ttlMs).url;
+    } catch (error) {
+      log(`no page to open the browser with: ${(error as Error).message}`);
+      return null;
+    }
+  };
   const startedAt = new Date();
   let port = options.port;
 
@@ -59,9 +71,12 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
   // Set once the daemon is up (below); the dashboard's live updates subscribe to it.
   let storeWatch: StoreWatch | null = null;
   const dashboard = options.authsome
-    ? new Dashboard({ authsome: options.authsome, sessions, port: () => port, callbackPath: CALLBACK_PATH, log, changes: (listener) => storeWatch?.subscribe(listener) ?? (() => {}) })
+    ? new Dashboard({
+      authsome: options.authsome, sessions, port: () => port, callbackPath: CALLBACK_PATH, log, changes: (listener) => storeWatch?.subscribe(listener) ?? (() => {}),
+      launch, discardLaunch: (key) => launches.discard(key),
+    })
     : null;
-  const app = browserRoutes({ sessions, port: () => port, log, dashboard: dashboard?.routes, redact: options.redact });
+  const app = browserRoutes({ sessions, port: () => port, log, dashboard: dashboard?.routes, redact: options.redact, launches });
   const browser = createAdaptorServer({ fetch: app.fetch }) as Server;
   browser.requestTimeout = 30_000;
   await listenTcp(browser, options.port);
@@ -87,6 +102,7 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
       await stopRefresh();
       await storeWatch?.stop();
       sessions.closeAll('the authsome daemon stopped');
+      launches.discardAll();
       await Promise.all([closeServer(browser), closeServer(api)]);
       if (pidFileIsOurs(paths.pidFile)) rmSync(paths.pidFile, { force: true });
       if (ownSocket && isSameFile(paths.socket, ownSocket)) rmSync(paths.socket, { force: true });
@@ -96,10 +112,10 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
   };
 
   const handleApi = apiHandler({
-    sessions, status, log, shutdown: () => void stop(), uiLink: dashboard ? () => dashboard.mintLink() : undefined,
+    sessions, status, log, shutdown: () => void stop(), uiLink: dashboard ? (withLaunch) => dashboard.mintLink(withLaunch) : undefined, launch,
     credential: options.authsome ? (provider, connection) => options.authsome!.credential(provider, { connection, via: 'daemon' }) : undefined,
     redact: options.redact,
-    pageUrl: (kind, id) => (kind === 'input' ? `http://127.0.0.1:${port}/input/${id}` : kind === 'device' ? `http://127.0.0.1:${port}/device/${id}` : null),
+    pageUrl: (kind, id) => `http://127.0.0.1:${port}${kind === 'input' ? `/input/${id}` : kind === 'device' ? `/device/${id}` : `${START_PATH}/${id}`}`,
   });
   const api = createServer((req, res) => void handleApi(req, res).catch((error: Error) => {
     log(`api request failed: ${error.message}`);
@@ -129,6 +145,7 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
     });
     chmodSync(paths.socket, 0o600);
     ownSocket = identify(paths.socket);
+    launches.sweep();
     writePrivateFile(paths.pidFile, JSON.stringify(status()) + '\n');
     // A daemon whose socket is gone can be reached by nobody, and would hold the port for ever.
     stopWatchingHome = watchOwnSocket(options.home, paths.socket, (reason) => {

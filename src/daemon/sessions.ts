@@ -1,5 +1,6 @@
-// Login sessions the daemon holds for a waiting CLI: an OAuth callback expected under a `state`,
-// an input form behind a one-time link, a device-code page. Each expires (5 minutes; a device
+// Login sessions the daemon holds for a waiting CLI: an OAuth callback expected under a `state`
+// (behind a start link that binds it to the browser that opens it), an input form behind a
+// one-time link, a device-code page. Each expires (5 minutes; a device
 // session when its code does), and an abandoned one is dropped the moment its CLI goes away, so
 // a stale session never blocks a new login.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -13,7 +14,11 @@ const TOMBSTONE_MS = 10 * 60_000;
 export type InputFieldSpec = InputField;
 
 export type SessionSpec = (
-  | { kind: 'callback'; provider: string; state: string }
+  | {
+      kind: 'callback'; provider: string; state: string;
+      /** Where the start link (/auth/start/<id>) sends the browser once it has the login's cookie. */
+      authorization_url: string;
+    }
   | {
       kind: 'input'; provider: string; title: string; intro: string; fields: InputFieldSpec[]; redirect_uri?: string | null; docs_url?: string | null;
       /** The page waits for the CLI's outcome before saying "Saved" (the values are the whole login). */
@@ -28,7 +33,7 @@ export type SessionSpec = (
 
 /** What the waiting CLI receives on its stream, one JSON line each. */
 export type SessionEvent =
-  | { type: 'session'; id: string; url: string | null; expires_at: string }
+  | { type: 'session'; id: string; url: string | null; launch_url?: string | null; expires_at: string }
   | { type: 'result'; params?: Record<string, string>; values?: Record<string, string> }
   | { type: 'error'; error: string; message: string };
 
@@ -41,6 +46,8 @@ export interface Session {
   readonly id: string;
   readonly spec: SessionSpec;
   readonly csrf: string;
+  /** A callback session's browser binding: the value of the cookie its start link sets, which the callback must bring back. */
+  readonly binding: string;
   readonly expiresAt: Date;
   status: 'pending' | 'delivered' | 'finished' | 'failed';
   outcome: Outcome | null;
@@ -56,12 +63,18 @@ interface Entry {
 export class SessionRegistry {
   readonly #entries = new Map<string, Entry>();
   readonly #byState = new Map<string, string>();
+  readonly #onEnd: (id: string) => void;
+
+  /** onEnd: a session stopped waiting for its browser (delivered, finished, failed, expired, abandoned). */
+  constructor(options: { onEnd?: (id: string) => void } = {}) {
+    this.#onEnd = options.onEnd ?? (() => {});
+  }
 
   /** Opens a session; `send` delivers events to the CLI that asked for it. */
   open(spec: SessionSpec, send: (event: SessionEvent) => void): Session {
     if (spec.kind === 'callback') this.#dropState(spec.state);
     const ttl = spec.kind === 'device' ? Math.max(1, spec.expires_in) * 1000 : SESSION_TTL_MS;
-    const session: Session = { id: token(), spec, csrf: token(), expiresAt: new Date(Date.now() + ttl), status: 'pending', outcome: null };
+    const session: Session = { id: token(), spec, csrf: token(), binding: token(), expiresAt: new Date(Date.now() + ttl), status: 'pending', outcome: null };
     const timer = setTimeout(() => this.#expire(session.id), ttl);
     timer.unref();
     this.#entries.set(session.id, { session, send, timer, outcomeWaiters: [] });
@@ -81,10 +94,6 @@ export class SessionRegistry {
     return null;
   }
 
-  pendingCallbacks(): Session[] {
-    return [...this.#entries.values()].map((e) => e.session).filter((s) => s.spec.kind === 'callback' && s.status === 'pending');
-  }
-
   get size(): number {
     return [...this.#entries.values()].filter((e) => e.session.status === 'pending' || e.session.status === 'delivered').length;
   }
@@ -95,6 +104,7 @@ export class SessionRegistry {
     if (!entry || entry.session.status !== 'pending') return;
     entry.session.status = 'delivered';
     if (entry.session.spec.kind === 'callback') this.#dropState(entry.session.spec.state);
+    this.#onEnd(id);
     entry.send(result);
   }
 
@@ -112,6 +122,7 @@ export class SessionRegistry {
     entry.session.status = outcome.ok ? 'finished' : 'failed';
     entry.session.outcome = outcome;
     if (entry.session.spec.kind === 'callback') this.#dropState(entry.session.spec.state);
+    this.#onEnd(id);
     for (const wake of entry.outcomeWaiters.splice(0)) wake(outcome);
     clearTimeout(entry.timer);
     entry.timer = setTimeout(() => this.#entries.delete(id), TOMBSTONE_MS);

@@ -181,7 +181,7 @@ describe('login sessions expire', () => {
     try {
       const registry = new SessionRegistry();
       const events: SessionEvent[] = [];
-      registry.open({ kind: 'callback', provider: 'github', state: 'state-123' }, (e) => events.push(e));
+      registry.open({ kind: 'callback', provider: 'github', state: 'state-123', authorization_url: 'https://example.test/authorize?state=state-123' }, (e) => events.push(e));
       mock.timers.tick(5 * 60_000 - 1);
       assert.deepEqual(events, []);
       assert.ok(registry.byState('state-123'));

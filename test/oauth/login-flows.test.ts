@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
 import { assertNoTokenIn } from '../support/canary.ts';
-import { approveUserCode, collectRedirectToCallback, followAuthorizationUrl } from '../support/browser-sim.ts';
+import { CookieJar, approveUserCode, browse, collectRedirectToCallback, followAuthorizationUrl } from '../support/browser-sim.ts';
 import { spawn } from 'node:child_process';
 import { CLI, cleanEnv, runCli, runCliJson, startCli } from '../support/cli.ts';
 import { makeDue } from '../support/make-due.ts';
@@ -44,7 +44,7 @@ describe('pkce', () => {
     const result = await runCli(['login', 'testas', '--verbose'], { env: h.env });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /Connected testas \(default\) as alice@example\.test in profile default/);
-    assert.match(result.stderr, /To log in to testas, open this URL in a browser:\n\n {2}http:\/\/127\.0\.0\.1:\d+\/auth\?/);
+    assert.match(result.stderr, /To log in to testas, open this URL in a browser:\n\n {2}http:\/\/127\.0\.0\.1:\d+\/auth\/start\/[\w-]+\n/);
     const { json } = await runCliJson<Record<string, any>>(['get', 'testas'], { env: h.env });
     assert.equal(json.status, 'connected');
     assert.deepEqual(json.account, { id: 'alice', label: 'alice@example.test' });
@@ -74,32 +74,63 @@ describe('pkce', () => {
     assert.deepEqual((await as.counts()).token, {});
   });
 
-  it('rejects a callback whose state does not match, in the page and in the waiting CLI, storing nothing', async () => {
+  it('a callback with a state no login waits for fails nothing: the page says so, and the pending login then completes (issue 14, item 9)', async () => {
     const cli = startCli(['login', 'testas', '--connection', 'forged', '--no-browser'], { env: h.env });
     const [, url] = await cli.waitForStderr(/open this URL in a browser:\n\n {2}(\S+)/);
-    const callback = new URL(await collectRedirectToCallback(url!));
-    callback.searchParams.set('state', 'forged-state-value');
-    const page = await navigate(callback.href);
-    assert.equal(page.status, 400);
-    assert.match(await page.text(), /Error: OAuth state parameter does not match/);
+    const jar = new CookieJar();
+    const callback = await collectRedirectToCallback(url!, jar);
+    // Forged callbacks, clicked as links (top-level navigations), in the person's own browser and in a stranger's.
+    for (const forged of [{ state: 'forged-state-value', code: 'x' }, { state: 'forged-state-value', error: 'access_denied' }]) {
+      const forgedUrl = new URL(callback);
+      forgedUrl.search = new URLSearchParams(forged).toString();
+      const inBrowser = await browse(jar, forgedUrl.href);
+      assert.equal(inBrowser.status, 400);
+      assert.match(inBrowser.html, /does not belong to a login authsome is waiting for/);
+      assert.match(inBrowser.html, /Error: OAuth state parameter does not match/);
+      assert.equal((await navigate(forgedUrl.href)).status, 400);
+    }
+    // The real callback still completes the login.
+    const page = await browse(jar, callback);
+    assert.equal(page.status, 200, page.html);
+    assert.match(page.html, /Connected to Test AS as alice@example\.test/);
     const result = await cli.done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /Connected testas \(forged\)/);
+  });
+
+  it('a callback with the right state but an error fails only that login; another waiting login completes', async () => {
+    const denied = startCli(['login', 'testas', '--connection', 'errored', '--no-browser'], { env: h.env });
+    const other = startCli(['login', 'testas', '--connection', 'unaffected', '--no-browser'], { env: h.env });
+    const [, deniedUrl] = await denied.waitForStderr(/open this URL in a browser:\n\n {2}(\S+)/);
+    const [, otherUrl] = await other.waitForStderr(/open this URL in a browser:\n\n {2}(\S+)/);
+    const jar = new CookieJar();
+    const callback = new URL(await collectRedirectToCallback(deniedUrl!, jar));
+    const errored = new URL(callback);
+    errored.search = new URLSearchParams({ error: 'access_denied', error_description: 'Denied by hand', state: callback.searchParams.get('state')!, iss: callback.searchParams.get('iss')! }).toString();
+    const page = await browse(jar, errored.href);
+    assert.equal(page.status, 400);
+    assert.match(page.html, /testas answered: access_denied — Denied by hand/);
+    const result = await denied.done;
     assert.equal(result.code, 4);
-    assert.match(result.stderr, /Error: OAuth state parameter does not match/);
-    assert.equal((await runCli(['get', 'testas', '--connection', 'forged'], { env: h.env })).code, 5);
+    assert.match(result.stderr, /access_denied/);
+    assert.equal((await followAuthorizationUrl(otherUrl!)).status, 200);
+    assert.equal((await other.done).code, 0);
+    assert.equal((await runCli(['get', 'testas', '--connection', 'errored'], { env: h.env })).code, 5);
   });
 
   it('never redeems a replayed callback: the replay is refused and the stored token stays valid', async () => {
     await as.resetCounts();
     const cli = startCli(['login', 'testas', '--connection', 'replay', '--no-browser'], { env: h.env });
     const [, url] = await cli.waitForStderr(/open this URL in a browser:\n\n {2}(\S+)/);
-    const callback = await collectRedirectToCallback(url!);
-    const first = await navigate(callback);
+    const jar = new CookieJar();
+    const callback = await collectRedirectToCallback(url!, jar);
+    const first = await browse(jar, callback);
     assert.equal(first.status, 200);
-    assert.match(await first.text(), /Connected to Test AS as alice@example\.test/);
+    assert.match(first.html, /Connected to Test AS as alice@example\.test/);
     assert.equal((await cli.done).code, 0);
-    const replay = await navigate(callback);
+    const replay = await browse(jar, callback);
     assert.equal(replay.status, 400);
-    assert.match(await replay.text(), /OAuth state parameter does not match/);
+    assert.match(replay.html, /OAuth state parameter does not match/);
     // A second redemption of the code would have revoked the tokens issued from it (RFC 6749 §4.1.2).
     assert.deepEqual((await as.counts()).token, { authorization_code: 1 });
     assert.equal(await as.isActive(await secret(h, 'testas', 'access_token', 'replay')), true);
@@ -113,7 +144,7 @@ describe('pkce', () => {
     const printedUrl = new Promise<string>((resolve) => {
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         screen += chunk;
-        const match = /(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)/.exec(screen);
+        const match = /(http:\/\/127\.0\.0\.1:\d+\/auth\/start\/\S+)/.exec(screen);
         if (match && /No browser was opened/.test(screen)) resolve(match[1]!);
       });
     });

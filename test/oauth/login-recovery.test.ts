@@ -145,14 +145,16 @@ describe('login --scopes on a connected provider', () => {
     const h = await oauthHome();
     homes.push(h);
     await h.register(testProvider(as));
-    const first = await runCli(['login', 'testas'], { env: h.env });
+    const first = await runCli(['login', 'testas', '--verbose'], { env: h.env });
     assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /authorization request: http:\/\/127\.0\.0\.1:\d+\/auth\?/);
     assert.doesNotMatch(first.stderr, /prompt=/, 'a first login asks for nothing special');
     const refused = await runCli(['login', 'testas'], { env: h.env });
     assert.equal(refused.code, 2, 'a plain login still refuses to replace a connected one');
-    const narrower = await runCli(['login', 'testas', '--scopes', 'openid,offline_access'], { env: h.env });
+    // --verbose shows the authorization request the start link goes on to.
+    const narrower = await runCli(['login', 'testas', '--scopes', 'openid,offline_access', '--verbose'], { env: h.env });
     assert.equal(narrower.code, 0, narrower.stderr);
-    assert.match(narrower.stderr, /[?&]prompt=consent&/, 'the provider was asked to show its consent again');
+    assert.match(narrower.stderr, /authorization request: \S*[?&]prompt=consent&/, 'the provider was asked to show its consent again');
     assert.match(narrower.stdout, /^Replaced testas \(default\)/);
     assert.equal((await runCli(['get', 'testas', '--field', 'scopes'], { env: h.env })).stdout, 'openid offline_access\n');
     const spaced = await runCli(['login', 'testas', '--scopes', 'openid email offline_access'], { env: h.env });

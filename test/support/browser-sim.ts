@@ -1,5 +1,7 @@
 // A browser without a browser: cookies, hand-followed redirects and form posts, enough for OAuth login pages.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
 
@@ -86,6 +88,16 @@ export interface BrowseOptions {
   stopBefore?: (url: string) => boolean;
 }
 
+/**
+ * Where a local page (a file:// URL, as authsome's opener hands the browser) forwards to: its
+ * `<meta http-equiv="refresh">` target, or null when it has none.
+ */
+export function fileRedirectTarget(url: string): string | null {
+  const html = readFileSync(fileURLToPath(url), 'utf8');
+  const match = /<meta\s+http-equiv="refresh"\s+content="\d+;\s*url=([^"]+)"/i.exec(html);
+  return match ? decode(match[1]!) : null;
+}
+
 /** Navigates like a browser: follows redirects by hand so every hop carries the cookies and navigation headers. */
 export async function browse(jar: CookieJar, url: string, options: BrowseOptions = {}): Promise<Page> {
   let { method = 'GET', form } = options;
@@ -93,6 +105,15 @@ export async function browse(jar: CookieJar, url: string, options: BrowseOptions
   const hops: string[] = [];
   for (let i = 0; i < 25; i++) {
     if (options.stopBefore?.(url)) return { status: 0, url, html: '' };
+    if (url.startsWith('file:')) {
+      // A local file the opener gave the browser: a browser reads it and follows its refresh (no Referer from file:).
+      hops.push(`FILE ${url}`);
+      const target = fileRedirectTarget(url);
+      if (!target) return { status: 200, url, html: readFileSync(fileURLToPath(url), 'utf8') };
+      previous = undefined;
+      url = target;
+      continue;
+    }
     hops.push(`${method} ${url}`);
     const headers: Record<string, string> = {
       'user-agent': USER_AGENT,
@@ -161,9 +182,12 @@ export async function followAuthorizationUrl(url: string): Promise<Page> {
   return runAutoSubmit(jar, await browse(jar, url));
 }
 
-/** Like followAuthorizationUrl, but stops before requesting the redirect_uri and returns that URL (code or error, state, iss). */
-export async function collectRedirectToCallback(url: string): Promise<string> {
-  const page = await browse(new CookieJar(), url, { stopBefore: isAuthorizationResponse });
+/**
+ * Like followAuthorizationUrl, but stops before requesting the redirect_uri and returns that URL (code or error, state, iss).
+ * Pass the jar to request the callback later as the same browser (with the login's cookie).
+ */
+export async function collectRedirectToCallback(url: string, jar = new CookieJar()): Promise<string> {
+  const page = await browse(jar, url, { stopBefore: isAuthorizationResponse });
   if (page.status !== 0) throw new Error(`no redirect to the callback (ended ${page.status} at ${page.url}):\n${page.html.slice(0, 500)}`);
   return page.url;
 }

@@ -1,5 +1,7 @@
 // ui: opens the dashboard. The daemon mints a one-time link (asked over its 0600 Unix socket);
-// the browser trades it for a session cookie. With --no-browser the link is printed instead.
+// the browser trades it for a session cookie. The browser is opened with a local 0600 page that
+// forwards to the link, never the link itself (its command line is readable by every local user).
+// With --no-browser the link is printed instead.
 import type { Command } from 'commander';
 import { VERSION } from '../../util/index.ts';
 import { action } from './run.ts';
@@ -13,18 +15,21 @@ export function registerUi(program: Command): void {
       const { daemonClient, ensureDaemon } = await import('../../daemon/index.ts');
       const log = (line: string) => authsome.debug(line);
       await ensureDaemon({ home: settings.home, port: settings.port, version: VERSION, entry: process.argv[1]!, env, log });
-      const link = await daemonClient(settings.home, log).uiLink();
+      const launch = options.browser !== false;
+      const link = await daemonClient(settings.home, log).uiLink({ launch });
       let opened = false;
-      if (options.browser !== false) {
+      if (launch) {
         const { openBrowser } = await import('../browser.ts');
-        const result = await openBrowser(link.url, env);
+        const result = link.launch_url
+          ? await openBrowser(link.launch_url, env)
+          : { opened: false as const, reason: 'the daemon could not write the page to open it with (see `authsome daemon logs`)' };
         opened = result.opened;
         if (!result.opened) out.notice(`No browser was opened: ${result.reason}. Open the link yourself (it works once).`);
       }
       const minutes = Math.round((Date.parse(link.expires_at) - Date.now()) / 60_000);
       // Once the browser has it, the link is spent: printing it would only invite a confusing second visit.
       out.result({ url: link.url, expires_at: link.expires_at, opened }, opened
-        ? 'Opened the dashboard in your browser. Run `authsome ui` again for another window.'
+        ? 'Opened the dashboard in your browser. Run `authsome ui` again for another window; if the browser could not open the page, `authsome ui --no-browser` prints a link to paste.'
         : `Open the dashboard at this one-time link (valid for ${minutes} min, usable once):\n\n  ${link.url}\n`);
     }));
 }

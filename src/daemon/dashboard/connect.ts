@@ -4,6 +4,7 @@
 // authorization page, the API-key or client form, the device page, or the end.
 import { AuthsomeError } from '../../util/index.ts';
 import type { DeviceCode, DeviceDisplay, InputRequest, LoginInteraction, LoginOutcome, PendingCallback } from '../../broker/index.ts';
+import { START_PATH } from '../login-binding.ts';
 import { token, type SessionRegistry, type SessionSpec } from '../sessions.ts';
 
 export const CONNECT_PATH = '/ui/connect';
@@ -31,6 +32,8 @@ export class DashboardLogin implements LoginInteraction {
   readonly attended = true;
   readonly #options: DashboardLoginOptions;
   readonly #sessionIds: string[] = [];
+  /** The start link of each authorization URL this login expects a callback for. */
+  readonly #startLinks = new Map<string, string>();
   readonly #waiters: Array<(step: ConnectStep) => void> = [];
   #latest: { step: ConnectStep; seq: number } | null = null;
   #served = 0;
@@ -81,7 +84,7 @@ export class DashboardLogin implements LoginInteraction {
     return `${this.#options.origin()}${this.#options.callbackPath}`;
   }
 
-  async expectCallback(state: string, provider: string): Promise<PendingCallback> {
+  async expectCallback(state: string, provider: string, authorizationUrl: string): Promise<PendingCallback> {
     let resolve!: (params: URLSearchParams) => void;
     let reject!: (error: Error) => void;
     const params = new Promise<URLSearchParams>((yes, no) => {
@@ -89,16 +92,18 @@ export class DashboardLogin implements LoginInteraction {
       reject = no;
     });
     params.catch(() => undefined); // observed by the broker
-    this.#open({ kind: 'callback', provider, state }, (event) => {
+    const id = this.#open({ kind: 'callback', provider, state, authorization_url: authorizationUrl }, (event) => {
       if (event.type === 'result' && event.params) resolve(new URLSearchParams(event.params));
       else if (event.type === 'error') reject(sessionError(event, provider));
     });
+    this.#startLinks.set(authorizationUrl, `${this.#options.origin()}${START_PATH}/${id}`);
     // The broker cancels once it holds the params; the session ends with loginFinished (or expires), as the CLI's does.
     return { params, cancel: () => undefined };
   }
 
+  /** The browser goes by the start link, which binds the login to it (login-binding.ts), then on to `url`. */
   openAuthorizationUrl(url: string, provider: string): void {
-    this.#push({ kind: 'external', url, provider });
+    this.#push({ kind: 'external', url: this.#startLinks.get(url) ?? url, provider });
   }
 
   async showDeviceCode(code: DeviceCode, provider: string): Promise<DeviceDisplay> {
@@ -151,7 +156,6 @@ export class DashboardLogin implements LoginInteraction {
 }
 
 function sessionError(event: { error: string; message: string }, provider: string): AuthsomeError {
-  if (event.error === 'state_mismatch') return new AuthsomeError('state_mismatch', event.message, { provider, hint: 'Nothing was stored. Start the connection again from the dashboard.' });
   if (event.error === 'session_expired') return new AuthsomeError('authentication_failed', `${event.message}; nothing was stored`, { provider, hint: 'Start the connection again from the dashboard.' });
   return new AuthsomeError('daemon_unavailable', event.message, { provider });
 }

@@ -27,6 +27,8 @@ export interface DashboardRoutesOptions {
   port: () => number;
   /** Connection changes the daemon sees (its change feed or rescans); absent: no live updates. */
   changes?: (listener: (change: ConnectionChange) => void) => () => void;
+  /** A one-time link was presented (used, or tried again): the page the browser was opened with goes. */
+  linkVisited?: (linkToken: string) => void;
 }
 
 /** A comment line now and then keeps proxies and idle timers from closing the event stream. */
@@ -44,7 +46,9 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Hono<DashEnv> 
   const origins = () => [`http://127.0.0.1:${options.port()}`, `http://localhost:${options.port()}`];
 
   app.get('/open', (c) => {
-    const redeemed = access.redeem(c.req.query('t') ?? '');
+    const linkToken = c.req.query('t') ?? '';
+    options.linkVisited?.(linkToken);
+    const redeemed = access.redeem(linkToken);
     if ('error' in redeemed) {
       return result(c, redeemed.error === 'used' ? 410 : 403, {
         ok: false, title: redeemed.error === 'used' ? 'Link already used' : 'Link not valid',
