@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
 import { CookieJar, browse, fileRedirectTarget, followAuthorizationUrl, runAutoSubmit } from '../support/browser-sim.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { runCli, startCli } from '../support/cli.ts';
 import { rawRequest } from '../support/dashboard-session.ts';
 import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
@@ -192,5 +193,36 @@ describe('an OAuth login is bound to the browser that started it', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /Connected testas \(bound\)/);
     assert.deepEqual((await as.counts()).token, { authorization_code: 1 });
+  });
+});
+
+describe('in a real browser (Chromium)', () => {
+  it('the same authorization URL completed in another browser is refused; the local page leads the person\'s browser through the start link and back', async () => {
+    await as.resetCounts();
+    const chromium = await launchChromium();
+    try {
+      const { env, record } = recordingBrowser();
+      // --verbose: the person's own terminal shows the authorization request; here it stands for one that leaked.
+      const cli = startCli(['login', 'testas', '--connection', 'chromium', '--verbose'], { env: { ...h.env, ...env } });
+      const [, leaked] = await cli.waitForStderr(/authorization request: (\S+)/);
+      const { argv } = await started(record);
+      const given = argv.find((a) => a.startsWith('file:'));
+      assert.ok(given, `the browser was given a local page: ${argv.join(' ')}`);
+      // Someone else's browser completes that authorization URL: our page refuses it, and the login waits on.
+      const stranger = await (await chromium.newContext()).newPage();
+      await Promise.all([stranger.waitForURL((url) => url.pathname === '/auth/callback/oauth'), stranger.goto(leaked!)]);
+      await stranger.waitForLoadState('load');
+      assert.match(await stranger.locator('main').innerText(), /did not start this login/);
+      // The person's browser opens the page it was given: start link, provider, callback.
+      const person = await (await chromium.newContext()).newPage();
+      await Promise.all([person.waitForURL((url) => url.pathname === '/auth/callback/oauth'), person.goto(given)]);
+      await person.waitForLoadState('load');
+      assert.match(await person.locator('main').innerText(), /Connected to Test AS as alice@example\.test/);
+      const result = await cli.done;
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual((await as.counts()).token, { authorization_code: 1 });
+    } finally {
+      await chromium.close();
+    }
   });
 });
