@@ -1,5 +1,6 @@
-// A stand-in for $BROWSER in tests: `authsome login` runs it with the authorization URL, and it
-// follows the URL the way a person's browser would, ending on our daemon's callback page. It
+// A stand-in for $BROWSER in tests: `authsome login` runs it with the file:// address of the local
+// page that forwards to the login's start link, and it follows that the way a person's browser
+// would (the page's refresh, the start link's cookie, the provider), ending on our callback page. It
 // writes the final page's status and text to $AUTHSOME_TEST_BROWSER_LOG when that is set.
 import { appendFileSync } from 'node:fs';
 import { followAuthorizationUrl } from './browser-sim.ts';
