@@ -1,18 +1,27 @@
-// The per-install CA and the leaf certificates minted from it (ECDSA P-256, via @peculiar/x509 on
-// node's WebCrypto). The CA key stays in the home (0600) and never enters a child's environment;
-// leaves share one key pair and are cached per host, so a new host costs one signature (~3 ms).
+// The run's CA and the leaf certificates minted from it (ECDSA P-256, via @peculiar/x509 on node's
+// WebCrypto). Each `run` mints its own CA, name-constrained to the run's routed hosts (RFC 5280
+// §4.2.1.10) and valid for a bounded time; its private key is generated non-extractable and lives
+// only in this process's memory. Leaves share one key pair and are cached per host, so a new host
+// costs one signature (~3 ms); only hosts the run routes, inside the CA's names, get one.
 import { X509Certificate, webcrypto } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { ensurePrivateDir, writePrivateFile } from '../util/index.ts';
+import { permits, type CaScope } from './ca-scope.ts';
+import { nameConstraints } from './name-constraints.ts';
 
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-const CA_DAYS = 825;
-const LEAF_DAYS = 30;
+/**
+ * One CA serves the whole run: Node reads NODE_EXTRA_CA_CERTS once at start, so a child started
+ * with this CA could not trust a successor minted mid-run. 30 days covers runs that last days;
+ * a run longer than that must be restarted (leaves expire with their CA).
+ */
+export const CA_VALIDITY_MS = 30 * 86_400_000;
+/** The child shares our clock; an hour back covers one stepped by NTP (or a time namespace) meanwhile. */
+const BACKDATE_MS = 3_600_000;
 
 type X509Module = typeof import('@peculiar/x509');
 
@@ -30,11 +39,11 @@ function loadX509(): Promise<X509Module> {
 
 export interface CertificateAuthority {
   certPem: string;
-  keyPem: string;
-  certFile: string;
-  /** Signs leaves; holds the CA key in memory only. */
-  keys: CryptoKeyPair;
+  /** Signs leaves. Generated non-extractable: no code path can export it, let alone write it. */
+  privateKey: webcrypto.CryptoKey;
   cert: import('@peculiar/x509').X509Certificate;
+  /** The names its constraints permit. */
+  scope: CaScope;
 }
 
 interface LeafMaterial {
@@ -53,51 +62,59 @@ export interface Leaf {
 const pem = (der: ArrayBuffer, label: string) => `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
 const serial = () => '01' + Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(15))).toString('hex');
 
-/** The home's CA: loaded from <home>/proxy, or created there on first use (cert 0600 too: it is ours). */
-export async function loadOrCreateCA(home: string): Promise<CertificateAuthority> {
+/** A CA for one run, permitted to vouch only for `scope`'s names. */
+export async function createRunCA(scope: CaScope): Promise<CertificateAuthority> {
   const x509 = await loadX509();
-  const dir = join(home, 'proxy');
-  const certFile = join(dir, 'ca.pem');
-  const keyFile = join(dir, 'ca.key');
   const subtle = globalThis.crypto.subtle;
-  if (existsSync(certFile) && existsSync(keyFile)) {
-    const certPem = readFileSync(certFile, 'utf8');
-    const keyPem = readFileSync(keyFile, 'utf8');
-    const cert = new x509.X509Certificate(certPem);
-    // Renew a CA about to expire rather than fail every TLS handshake on the day it does.
-    if (cert.notAfter.getTime() - Date.now() > 30 * 86_400_000) {
-      const der = Buffer.from(keyPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
-      const privateKey = await subtle.importKey('pkcs8', der, ALG, false, ['sign']);
-      return { certPem, keyPem, certFile, keys: { privateKey, publicKey: await cert.publicKey.export() }, cert };
-    }
-  }
-  const keys = (await subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await subtle.generateKey(ALG, false, ['sign', 'verify'])) as CryptoKeyPair;
+  const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(), name: 'CN=authsome local proxy CA, O=authsome', keys, signingAlgorithm: ALG,
-    notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + CA_DAYS * 86_400_000),
+    serialNumber: serial(), name: `CN=authsome run ${process.pid} CA, O=authsome`, keys, signingAlgorithm: ALG,
+    notBefore: new Date(now - BACKDATE_MS), notAfter: new Date(now + CA_VALIDITY_MS),
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      // Critical, as RFC 5280 §4.2.1.10 requires: a client that cannot read it must refuse the CA.
+      new x509.Extension('2.5.29.30', true, nameConstraints(scope)),
     ],
   });
   // x509's PEM has no trailing newline; concatenated bundles need one (ERR_OSSL_PEM_BAD_END_LINE).
-  const certPem = cert.toString('pem').trimEnd() + '\n';
-  const keyPem = pem(await subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
-  ensurePrivateDir(dir);
-  writePrivateFile(keyFile, keyPem);
-  writePrivateFile(certFile, certPem);
-  return { certPem, keyPem, certFile, keys, cert };
+  return { certPem: cert.toString('pem').trimEnd() + '\n', privateKey: keys.privateKey, cert, scope };
+}
+
+/**
+ * The install-wide CA earlier versions kept in <home>/proxy (ca.pem, and its key in ca.key, valid
+ * 825 days, no name constraints). Nothing uses it any more; its key on disk could still sign for
+ * any host wherever someone installed ca.pem as trusted, so it is removed. True when it was there.
+ */
+export function removeInstallCA(home: string): boolean {
+  const files = ['ca.key', 'ca.pem'].map((name) => join(home, 'proxy', name));
+  const found = files.some((file) => existsSync(file));
+  for (const file of files) rmSync(file, { force: true });
+  return found;
+}
+
+export interface LeafPolicy {
+  /** Whether the run routes this host: no other name gets a leaf, whatever a client's SNI asks for. */
+  isRouted(host: string): boolean;
+  /**
+   * Test-only (AUTHSOME_PROXY_TEST_ANY_SNI with AUTHSOME_TESTING=1): mint for any name, as a
+   * proxy gone wrong would, to prove the child rejects a leaf outside the CA's names.
+   */
+  anyName?: boolean;
 }
 
 /** Leaf certificates for intercepted hosts, minted on first use and cached for the run. */
 export class LeafCache {
   readonly #ca: CertificateAuthority;
+  readonly #policy: LeafPolicy;
   readonly #leaves = new Map<string, Promise<Leaf>>();
   #leafKeys: Promise<LeafMaterial> | null = null;
 
-  constructor(ca: CertificateAuthority) {
+  constructor(ca: CertificateAuthority, policy: LeafPolicy) {
     this.#ca = ca;
+    this.#policy = policy;
   }
 
   get size(): number {
@@ -114,10 +131,18 @@ export class LeafCache {
     for (const host of hosts) this.leafFor(host).catch(() => undefined);
   }
 
+  /** Whether this host may get a leaf: routed, and inside the CA's names. */
+  covers(host: string): boolean {
+    const name = host.toLowerCase();
+    return this.#policy.isRouted(name) && permits(this.#ca.scope, name);
+  }
+
   leafFor(host: string): Promise<Leaf> {
     const name = host.toLowerCase();
     let leaf = this.#leaves.get(name);
     if (!leaf) {
+      // Before, a client's SNI got a leaf for any name it asked, cached for the run's life.
+      if (!this.#policy.anyName && !this.covers(name)) return Promise.reject(new Error(`no certificate for ${name}: not a host this run routes`));
       leaf = this.#mint(name);
       this.#leaves.set(name, leaf);
       leaf.catch(() => this.#leaves.delete(name));
@@ -152,9 +177,10 @@ export class LeafCache {
     const x509 = await loadX509();
     const { publicKey, keyPem, extensions } = await this.#material();
     const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: serial(), subject: `CN=${host}`, issuer: this.#ca.cert.subject, signingKey: this.#ca.keys.privateKey,
+      serialNumber: serial(), subject: `CN=${host}`, issuer: this.#ca.cert.subject, signingKey: this.#ca.privateKey,
       publicKey, signingAlgorithm: ALG,
-      notBefore: new Date(Date.now() - 3_600_000), notAfter: new Date(Date.now() + LEAF_DAYS * 86_400_000),
+      // A leaf never outlives its CA: clients would reject it anyway, with a less clear reason.
+      notBefore: new Date(Date.now() - BACKDATE_MS), notAfter: this.#ca.cert.notAfter,
       extensions: [...extensions, new x509.SubjectAlternativeNameExtension([{ type: isIP(host) ? 'ip' : 'dns', value: host }])],
     });
     const chain = cert.toString('pem').trimEnd() + '\n' + this.#ca.certPem;

@@ -16,23 +16,26 @@ const BUNDLE_VARS = ['SSL_CERT_FILE', 'CURL_CA_BUNDLE', 'REQUESTS_CA_BUNDLE', 'G
 
 export interface ChildFiles {
   bundle: string;
-  caFile: string;
   preload: string;
 }
 
-/** Writes the CA bundle and the Node preload into <home>/proxy (both public material, 0600 anyway). */
-export function writeChildFiles(home: string, caPem: string, caFile: string, env: NodeJS.ProcessEnv): ChildFiles {
+/**
+ * Writes the CA bundle and the Node preload into <home>/proxy (both public material, 0600 anyway).
+ * `caPem` is the run's own CA certificate (its key stays in the proxy's memory); null when the run
+ * routes nothing, so the child trusts no CA of ours at all.
+ */
+export function writeChildFiles(home: string, caPem: string | null, env: NodeJS.ProcessEnv): ChildFiles {
   const dir = join(home, 'proxy');
   ensurePrivateDir(dir);
-  // One bundle per run: runs started together (one creating the CA) must not trust each other's.
+  // One bundle per run, removed when it ends: each run has its own CA, and no child trusts another run's.
   // The bundle replaces a client's trust store (curl, requests, git): it must keep the system
   // roots for hosts we tunnel blindly, and CAs the user already added (a corporate proxy's).
   const extra = env.NODE_EXTRA_CA_CERTS ? safeRead(env.NODE_EXTRA_CA_CERTS) : '';
   const bundle = join(dir, `bundle-${process.pid}-${randomBytes(4).toString('hex')}.pem`);
-  writePrivateFile(bundle, [...rootCertificates, extra.trim(), caPem.trim()].filter(Boolean).join('\n') + '\n');
+  writePrivateFile(bundle, [...rootCertificates, extra.trim(), caPem?.trim()].filter(Boolean).join('\n') + '\n');
   const preload = join(dir, 'preload.cjs');
   writePrivateFile(preload, preloadSource());
-  return { bundle, caFile, preload };
+  return { bundle, preload };
 }
 
 /** Removes the run's bundle once the child is gone. */

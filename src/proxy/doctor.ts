@@ -1,12 +1,13 @@
 // `authsome doctor --proxy`: proves, per client runtime, that a child started by `run` reaches a
-// routed host through the proxy, trusts our CA and arrives with the credential. A probe server on
-// loopback plays the routed host (its certificate from our own CA); each runtime fetches it as a
-// child would.
+// routed host through the proxy, trusts a run's CA (name-constrained to the probe host, as `run`
+// mints one) and arrives with the credential. A probe server on loopback plays the routed host
+// (its certificate from that CA); each runtime fetches it as a child would. Nothing is written to
+// the home but the bundle and preload a run writes, and the bundle is removed afterwards.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { LeafCache, loadOrCreateCA } from './certificates.ts';
+import { LeafCache, createRunCA } from './certificates.ts';
 import { childEnvironment, removeChildFiles, writeChildFiles, type ChildFiles } from './child-env.ts';
 import { CredentialCache } from './credentials.ts';
 import { RouteTable } from './routes.ts';
@@ -31,8 +32,8 @@ const RUNTIMES: Array<{ runtime: string; command: string; args: string[] }> = [
 ];
 
 export async function probeRuntimes(home: string, env: NodeJS.ProcessEnv): Promise<ProbeResult[]> {
-  const ca = await loadOrCreateCA(home);
-  const leaves = new LeafCache(ca);
+  const ca = await createRunCA({ dns: [PROBE_HOST], ips: [] });
+  const leaves = new LeafCache(ca, { isRouted: (host) => host === PROBE_HOST });
   const marker = randomBytes(12).toString('hex');
   const leaf = await leaves.leafFor(PROBE_HOST);
   const probe = createServer({ cert: leaf.cert, key: leaf.key }, (req, res) => {
@@ -60,7 +61,7 @@ export async function probeRuntimes(home: string, env: NodeJS.ProcessEnv): Promi
   });
   let files: ChildFiles | null = null;
   try {
-    files = writeChildFiles(home, ca.certPem, ca.certFile, env);
+    files = writeChildFiles(home, ca.certPem, env);
     const childEnv = { ...childEnvironment(env, proxy.url, files, []), GIT_TERMINAL_PROMPT: '0' };
     const results: ProbeResult[] = [];
     for (const { runtime, command, args } of RUNTIMES) results.push(await probeOne(runtime, command, args, childEnv));

@@ -7,7 +7,8 @@ import { basename } from 'node:path';
 import { constants } from 'node:os';
 import type { RouteSpec } from '../broker/index.ts';
 import { AuthsomeError, spawnWithCoreDumps } from '../util/index.ts';
-import { LeafCache, loadOrCreateCA } from './certificates.ts';
+import { mergeScopes, scopeOfRoute, type HostScope } from './ca-scope.ts';
+import { LeafCache, createRunCA, removeInstallCA } from './certificates.ts';
 import { childEnvironment, removeChildFiles, writeChildFiles } from './child-env.ts';
 import { CredentialCache, type CredentialSource } from './credentials.ts';
 import { RouteTable } from './routes.ts';
@@ -22,6 +23,10 @@ export interface RunOptions {
   /** A test-only DNS override, like curl's --connect-to: "host:port:addr:port,…". */
   connectTo?: string;
   log: (line: string) => void;
+  /** What the user must read (stderr): a route left out, the old install-wide CA removed. */
+  warn: (line: string) => void;
+  /** Test-only: the proxy mints a leaf for any SNI name (see LeafPolicy.anyName). */
+  testAnySni?: boolean;
   /** Masks known secrets in what the proxy tells the child (a refusal's message and hint). */
   redact?: (text: string) => string;
   audit: (fields: Record<string, unknown>) => void;
@@ -32,9 +37,14 @@ const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 export async function runBehindProxy(options: RunOptions): Promise<number> {
   const [command, ...args] = options.command;
   if (!command) throw new AuthsomeError('usage', 'no command to run', { hint: 'Usage: authsome run [--only p1,p2] -- cmd args…' });
-  const table = new RouteTable(options.routes);
-  const ca = await loadOrCreateCA(options.home);
-  const leaves = new LeafCache(ca);
+  const { routes, scopes } = scopedRoutes(options.routes, options.warn);
+  const table = new RouteTable(routes);
+  // The run's own CA, constrained to its routed hosts; its key never leaves this process.
+  const ca = await createRunCA(mergeScopes(scopes));
+  if (removeInstallCA(options.home)) {
+    options.warn(`removed the install-wide proxy CA (${options.home}/proxy/ca.key and ca.pem): each run now mints its own, valid only for the hosts it routes. If you added that ca.pem to a trust store, remove it there too.`);
+  }
+  const leaves = new LeafCache(ca, { isRouted: (host) => table.intercepts(host), anyName: options.testAnySni });
   leaves.warm(table.routes.map((route) => route.host).filter((host): host is string => host !== null));
   const credentials = new CredentialCache(options.credentials);
   // A refresh or a login in another process (or on another machine) replaces the credential this
@@ -61,8 +71,9 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
     redact: options.redact,
   });
   for (const route of table.routes) options.log(`proxy: route ${route.label}`);
-  const files = writeChildFiles(options.home, ca.certPem, ca.certFile, options.env);
-  const env = childEnvironment(options.env, proxy.url, files, options.routes.flatMap((r) => r.env_vars), options.routes.flatMap((r) => r.strip_env_vars));
+  const files = writeChildFiles(options.home, routes.length ? ca.certPem : null, options.env);
+  // Placeholders only for the routes kept; real values are stripped for every route asked for.
+  const env = childEnvironment(options.env, proxy.url, files, routes.flatMap((r) => r.env_vars), options.routes.flatMap((r) => r.strip_env_vars));
   const started = Date.now();
   let exitCode = 1;
   let childPid: number | undefined;
@@ -101,6 +112,27 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
     });
   }
   return exitCode;
+}
+
+/**
+ * The routes whose hosts the run's CA can be limited to, with those names. A `regex:` host whose
+ * pattern ends in no literal domain (`regex:.*`, `regex:api\.example\.[a-z]+`) cannot be: that
+ * route is left out (its hosts are blind-tunnelled, no credential added) and the user told why,
+ * rather than giving every run a CA that can vouch for any host.
+ */
+function scopedRoutes(specs: RouteSpec[], warn: (line: string) => void): { routes: RouteSpec[]; scopes: HostScope[] } {
+  const routes: RouteSpec[] = [];
+  const scopes: HostScope[] = [];
+  for (const spec of specs) {
+    const scope = scopeOfRoute(spec);
+    if (scope) {
+      routes.push(spec);
+      scopes.push(...scope);
+    } else {
+      warn(`${spec.provider} (${spec.connection}) is not routed: its host ${spec.host_url} ends in no literal domain the run's CA can be limited to, so its requests go through without a credential. Write the pattern with one, e.g. regex:[a-z0-9-]+\\.example\\.com.`);
+    }
+  }
+  return { routes, scopes };
 }
 
 function parseConnectTo(value: string | undefined): Map<string, { host: string; port: number }> | undefined {

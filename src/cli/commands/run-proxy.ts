@@ -34,6 +34,7 @@ export function registerRunProxy(program: Command): void {
         routes,
         env,
         connectTo: testConnectTo(env, (message) => out.warn(message)),
+        testAnySni: testAnySni(env, (message) => out.warn(message)),
         credentials: {
           injection: (provider, connection) => authsome.injection(provider, { connection }),
           refresh: async (provider, connection) => {
@@ -49,6 +50,7 @@ export function registerRunProxy(program: Command): void {
           }),
         },
         log: (line) => authsome.debug(line),
+        warn: (line) => out.warn(line),
         redact: (text) => redactor.redact(text),
         audit: (fields) => authsome.auditRun(fields),
       });
@@ -67,4 +69,17 @@ function testConnectTo(env: NodeJS.ProcessEnv, warn: (message: string) => void):
   if (env.AUTHSOME_TESTING === '1') return value;
   warn('AUTHSOME_PROXY_CONNECT_TO is a test-only switch and is ignored (it is honoured only with AUTHSOME_TESTING=1, which the test suite sets)');
   return undefined;
+}
+
+/**
+ * AUTHSOME_PROXY_TEST_ANY_SNI=1 makes the proxy mint a leaf for whatever name a client's SNI asks
+ * for, as it did before a run's leaves were limited to its routed hosts: the test that proves the
+ * child itself rejects a leaf outside the run CA's names needs such a leaf. Tests only, like
+ * AUTHSOME_PROXY_CONNECT_TO.
+ */
+function testAnySni(env: NodeJS.ProcessEnv, warn: (message: string) => void): boolean {
+  if (!env.AUTHSOME_PROXY_TEST_ANY_SNI) return false;
+  if (env.AUTHSOME_TESTING === '1') return true;
+  warn('AUTHSOME_PROXY_TEST_ANY_SNI is a test-only switch and is ignored (it is honoured only with AUTHSOME_TESTING=1, which the test suite sets)');
+  return false;
 }
