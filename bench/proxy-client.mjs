@@ -85,4 +85,4 @@ for (let i = 1; i <= o.newHosts; i++) {
 
 const total = await connections();
 await Promise.all(Object.values(agents).map((agent) => agent.close()));
-process.stdout.write(JSON.stringify({ first, sequential, concurrent, newHost, tally, connections: { total, opened_while_timed: opened } }) + '\n');
+process.stdout.write(JSON.stringify({ startedAt: performance.timeOrigin, first, sequential, concurrent, newHost, tally, connections: { total, opened_while_timed: opened } }) + '\n');
