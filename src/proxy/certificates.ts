@@ -177,11 +177,14 @@ export class LeafCache {
     const x509 = await loadX509();
     const { publicKey, keyPem, extensions } = await this.#material();
     const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: serial(), subject: `CN=${host}`, issuer: this.#ca.cert.subject, signingKey: this.#ca.privateKey,
+      // An address's leaf names it in its SAN only, with an empty subject (the SAN then critical,
+      // RFC 5280 §4.2.1.6): OpenSSL and GnuTLS check a subject CN against the CA's dNSName
+      // constraints when a leaf has no DNS name, and those never permit an address.
+      serialNumber: serial(), subject: isIP(host) ? '' : `CN=${host}`, issuer: this.#ca.cert.subject, signingKey: this.#ca.privateKey,
       publicKey, signingAlgorithm: ALG,
       // A leaf never outlives its CA: clients would reject it anyway, with a less clear reason.
       notBefore: new Date(Date.now() - BACKDATE_MS), notAfter: this.#ca.cert.notAfter,
-      extensions: [...extensions, new x509.SubjectAlternativeNameExtension([{ type: isIP(host) ? 'ip' : 'dns', value: host }])],
+      extensions: [...extensions, new x509.SubjectAlternativeNameExtension([{ type: isIP(host) ? 'ip' : 'dns', value: host }], Boolean(isIP(host)))],
     });
     const chain = cert.toString('pem').trimEnd() + '\n' + this.#ca.certPem;
     return { cert: chain, key: keyPem, context: createSecureContext({ cert: chain, key: keyPem }) };

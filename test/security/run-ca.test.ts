@@ -183,26 +183,32 @@ function client(command: string, args: string[], env: Record<string, string>): P
 
 describe('the run\'s CA, in process: every client enforces its name constraints', () => {
   const dir = mkdtempSync(join(tmpdir(), 'runca-'));
-  const bundle = join(dir, 'bundle.pem');
-  let leaves: LeafCache;
+  const byName = join(dir, 'by-name.pem');
+  const byAddress = join(dir, 'by-address.pem');
+  const leaves = new Map<string, LeafCache>();
   before(async () => {
-    const ca = await createRunCA({ dns: ['routed.test'], ips: [] });
-    assert.equal(ca.privateKey.extractable, false, 'the CA key can be exported');
-    writeFileSync(bundle, ca.certPem);
-    leaves = new LeafCache(ca, { isRouted: () => true, anyName: true });
+    // A run routing one host, and one routing one address (an IP route: no DNS name permitted).
+    for (const [file, scope] of [[byName, { dns: ['routed.test'], ips: [] }], [byAddress, { dns: [], ips: ['127.0.0.1'] }]] as const) {
+      const ca = await createRunCA({ dns: [...scope.dns], ips: [...scope.ips] });
+      assert.equal(ca.privateKey.extractable, false, 'the CA key can be exported');
+      writeFileSync(file, ca.certPem);
+      leaves.set(file, new LeafCache(ca, { isRouted: () => true, anyName: true }));
+    }
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const cases: Array<{ label: string; host: string; ok: boolean }> = [
+  const cases: Array<{ label: string; host: string; ok: boolean; bundle?: string }> = [
     { label: 'the routed host', host: 'routed.test', ok: true },
     { label: 'a name below it', host: 'a.routed.test', ok: true },
     { label: 'another domain', host: 'other.test', ok: false },
     { label: 'a look-alike ending in the same characters', host: 'evilrouted.test', ok: false },
     { label: 'an address (none permitted)', host: '127.0.0.1', ok: false },
+    { label: 'the routed address', host: '127.0.0.1', ok: true, bundle: byAddress },
+    { label: 'a name, beside a routed address', host: 'routed.test', ok: false, bundle: byAddress },
   ];
-  for (const { label, host, ok } of cases) {
+  for (const { label, host, ok, bundle = byName } of cases) {
     it(`${label} (${host}): ${ok ? 'trusted' : 'rejected'} by curl, Python requests, Node and git`, async () => {
-      const leaf = await leaves.leafFor(host);
+      const leaf = await leaves.get(bundle)!.leafFor(host);
       const server = createServer({ cert: leaf.cert, key: leaf.key }, (req, res) => {
         if (req.url?.includes('info/refs')) res.writeHead(200, { 'content-type': 'application/x-git-upload-pack-advertisement' }).end('001e# service=git-upload-pack\n00000000');
         else res.end('reached');
