@@ -64,9 +64,8 @@ const serial = () => '01' + Buffer.from(globalThis.crypto.getRandomValues(new Ui
 
 /** A CA for one run, permitted to vouch only for `scope`'s names. */
 export async function createRunCA(scope: CaScope): Promise<CertificateAuthority> {
-  const x509 = await loadX509();
-  const subtle = globalThis.crypto.subtle;
-  const keys = (await subtle.generateKey(ALG, false, ['sign', 'verify'])) as CryptoKeyPair;
+  // The key pair is made on libuv's thread pool while the main thread loads @peculiar/x509.
+  const [x509, keys] = await Promise.all([loadX509(), globalThis.crypto.subtle.generateKey(ALG, false, ['sign', 'verify']) as Promise<CryptoKeyPair>]);
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(), name: `CN=authsome run ${process.pid} CA, O=authsome`, keys, signingAlgorithm: ALG,
