@@ -71,6 +71,7 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
     redact: options.redact,
   });
   for (const route of table.routes) options.log(`proxy: route ${route.label}`);
+  options.log(`proxy: the run's CA vouches only for ${[...ca.scope.dns, ...ca.scope.ips].join(', ') || 'nothing (no routes)'}, until ${ca.cert.notAfter.toISOString()}`);
   const files = writeChildFiles(options.home, routes.length ? ca.certPem : null, options.env);
   // Placeholders only for the routes kept; real values are stripped for every route asked for.
   const env = childEnvironment(options.env, proxy.url, files, routes.flatMap((r) => r.env_vars), options.routes.flatMap((r) => r.strip_env_vars));

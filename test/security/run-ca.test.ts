@@ -76,6 +76,7 @@ describe('a leaf for a host the run does not route', () => {
       const result = await h.run(command(OTHER, '/echo/sni'), { verbose: true });
       assert.notEqual(result.code, 0, `the handshake for ${OTHER} succeeded: ${result.stdout}`);
       assert.equal(upstream.received('/echo/sni').length, 0, 'the request went on to the routed host');
+      assert.match(result.stderr, /the run's CA vouches only for api\.example\.test, until /, '--verbose names the CA\'s scope');
       // The same client, naming the routed host, goes through: the refusal is about the name.
       const routed = await h.run(command(ROUTED, '/echo/sni-routed'));
       assert.equal(routed.code, 0, routed.stdout + routed.stderr);
