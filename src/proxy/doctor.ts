@@ -1,12 +1,15 @@
 // `authsome doctor --proxy`: proves, per client runtime, that a child started by `run` reaches a
 // routed host through the proxy, trusts a run's CA (name-constrained to the probe host, as `run`
 // mints one) and arrives with the credential. A probe server on loopback plays the routed host
-// (its certificate from that CA); each runtime fetches it as a child would. Nothing is written to
-// the home but the bundle and preload a run writes, and the bundle is removed afterwards.
+// (its certificate from that CA); each runtime fetches it as a child would. Then each fetches a
+// host outside the CA's names whose certificate that CA signed anyway, and must refuse it: a client
+// that ignores X.509 name constraints would trust any host the run's CA vouched for. Nothing is
+// written to the home but the bundle and preload a run writes, and the bundle is removed afterwards.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { LeafCache, createRunCA } from './certificates.ts';
 import { childEnvironment, removeChildFiles, writeChildFiles, type ChildFiles } from './child-env.ts';
 import { CredentialCache } from './credentials.ts';
@@ -14,7 +17,8 @@ import { RouteTable } from './routes.ts';
 import { startProxy } from './server.ts';
 
 const PROBE_HOST = 'probe.authsome.invalid'; // RFC 6761 .invalid: never resolvable, so never real
-const PROBE_URL = `https://${PROBE_HOST}/probe`;
+/** Outside the CA's names: not routed, so the proxy tunnels it blindly to the probe server. */
+const FOREIGN_HOST = 'foreign.authsome.invalid';
 
 export interface ProbeResult {
   runtime: string;
@@ -22,13 +26,13 @@ export interface ProbeResult {
   detail: string;
 }
 
-const RUNTIMES: Array<{ runtime: string; command: string; args: string[] }> = [
-  { runtime: 'curl', command: 'curl', args: ['-sS', '--max-time', '10', PROBE_URL] },
-  { runtime: 'python requests', command: 'python3', args: ['-c', 'import requests,sys; r=requests.get(sys.argv[1], timeout=10); print(r.text)', PROBE_URL] },
-  { runtime: 'python urllib', command: 'python3', args: ['-c', 'import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())', PROBE_URL] },
-  { runtime: 'node fetch', command: process.execPath, args: ['-e', 'fetch(process.argv[1]).then(r=>r.text()).then(t=>console.log(t),e=>{console.log(String(e.cause?.code||e.message));process.exit(1)})', PROBE_URL] },
-  { runtime: 'node https', command: process.execPath, args: ['-e', "require('https').get(process.argv[1],r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>console.log(b))}).on('error',e=>{console.log(e.code||e.message);process.exit(1)})", PROBE_URL] },
-  { runtime: 'git', command: 'git', args: ['ls-remote', `https://${PROBE_HOST}/probe.git`] },
+const RUNTIMES: Array<{ runtime: string; command: string; args: (host: string) => string[] }> = [
+  { runtime: 'curl', command: 'curl', args: (host) => ['-sS', '--max-time', '10', `https://${host}/probe`] },
+  { runtime: 'python requests', command: 'python3', args: (host) => ['-c', 'import requests,sys; r=requests.get(sys.argv[1], timeout=10); print(r.text)', `https://${host}/probe`] },
+  { runtime: 'python urllib', command: 'python3', args: (host) => ['-c', 'import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())', `https://${host}/probe`] },
+  { runtime: 'node fetch', command: process.execPath, args: (host) => ['-e', 'fetch(process.argv[1]).then(r=>r.text()).then(t=>console.log(t),e=>{console.log(String(e.cause?.code||e.message));process.exit(1)})', `https://${host}/probe`] },
+  { runtime: 'node https', command: process.execPath, args: (host) => ['-e', "require('https').get(process.argv[1],r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>console.log(b))}).on('error',e=>{console.log(e.code||e.message);process.exit(1)})", `https://${host}/probe`] },
+  { runtime: 'git', command: 'git', args: (host) => ['ls-remote', `https://${host}/probe.git`] },
 ];
 
 export async function probeRuntimes(home: string, env: NodeJS.ProcessEnv): Promise<ProbeResult[]> {
@@ -36,7 +40,17 @@ export async function probeRuntimes(home: string, env: NodeJS.ProcessEnv): Promi
   const leaves = new LeafCache(ca, { isRouted: (host) => host === PROBE_HOST });
   const marker = randomBytes(12).toString('hex');
   const leaf = await leaves.leafFor(PROBE_HOST);
-  const probe = createServer({ cert: leaf.cert, key: leaf.key }, (req, res) => {
+  // A leaf the proxy itself would never mint: the run's CA signing for a name outside its constraints.
+  const foreign = await new LeafCache(ca, { isRouted: () => false, anyName: true }).leafFor(FOREIGN_HOST);
+  let foreignReached = false;
+  const probe = createServer({
+    cert: leaf.cert, key: leaf.key,
+    SNICallback: (name, done) => done(null, name === FOREIGN_HOST ? foreign.context : leaf.context),
+  }, (req, res) => {
+    if ((req.socket as TLSSocket).servername === FOREIGN_HOST) {
+      foreignReached = true;
+      return void res.writeHead(200, { 'content-type': 'text/plain' }).end('authsome-probe-ok');
+    }
     const arrived = req.headers['x-authsome-probe'] === marker;
     if (req.url?.startsWith('/probe.git/info/refs')) {
       // Enough smart-HTTP for git to accept the answer (an empty repository).
@@ -55,7 +69,7 @@ export async function probeRuntimes(home: string, env: NodeJS.ProcessEnv): Promi
       refresh: async () => null,
     }),
     secret: randomBytes(16).toString('base64url'),
-    connectTo: new Map([[`${PROBE_HOST}:443`, { host: '127.0.0.1', port: (probe.address() as AddressInfo).port }]]),
+    connectTo: new Map([PROBE_HOST, FOREIGN_HOST].map((host) => [`${host}:443`, { host: '127.0.0.1', port: (probe.address() as AddressInfo).port }])),
     upstreamCA: [ca.certPem],
     log: () => {},
   });
@@ -64,7 +78,18 @@ export async function probeRuntimes(home: string, env: NodeJS.ProcessEnv): Promi
     files = writeChildFiles(home, ca.certPem, env);
     const childEnv = { ...childEnvironment(env, proxy.url, files, []), GIT_TERMINAL_PROMPT: '0' };
     const results: ProbeResult[] = [];
-    for (const { runtime, command, args } of RUNTIMES) results.push(await probeOne(runtime, command, args, childEnv));
+    for (const { runtime, command, args } of RUNTIMES) {
+      const reached = await probeOne(runtime, command, args(PROBE_HOST), childEnv);
+      if (reached.outcome !== 'ok') {
+        results.push(reached);
+        continue;
+      }
+      foreignReached = false;
+      const refused = await probeOne(runtime, command, args(FOREIGN_HOST), childEnv);
+      results.push(refused.outcome === 'ok' || foreignReached
+        ? { runtime, outcome: 'failed', detail: `trusted a certificate the run's CA signed for ${FOREIGN_HOST}, a host outside its name constraints: this client ignores them, so under run it would trust such a certificate for any host` }
+        : { ...reached, detail: `${reached.detail}; refused a certificate for a host outside the CA's names` });
+    }
     return results;
   } finally {
     await proxy.close();
