@@ -40,6 +40,12 @@ export class RouteTable {
     }));
   }
 
+  /** Whether any route names this host, on whatever port: the names the run's CA mints leaves for. */
+  routesHost(host: string): boolean {
+    const name = host.toLowerCase();
+    return this.routes.some((route) => hostMatches(route, name));
+  }
+
   /**
    * Whether TLS to this authority is decrypted at all; every other one is a blind tunnel. `why` says,
    * for --verbose, when a routed host was asked for on a port no route of it is bound to.

@@ -44,7 +44,7 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
   if (removeInstallCA(options.home)) {
     options.warn(`removed the install-wide proxy CA (${options.home}/proxy/ca.key and ca.pem): each run now mints its own, valid only for the hosts it routes. If you added that ca.pem to a trust store, remove it there too.`);
   }
-  const leaves = new LeafCache(ca, { isRouted: (host) => table.intercepts(host), anyName: options.testAnySni });
+  const leaves = new LeafCache(ca, { isRouted: (host) => table.routesHost(host), anyName: options.testAnySni });
   leaves.warm(table.routes.map((route) => route.host).filter((host): host is string => host !== null));
   const credentials = new CredentialCache(options.credentials);
   // A refresh or a login in another process (or on another machine) replaces the credential this
