@@ -80,7 +80,9 @@ describe('a leaf for a host the run does not route', () => {
       // The same client, naming the routed host, goes through: the refusal is about the name.
       const routed = await h.run(command(ROUTED, '/echo/sni-routed'));
       assert.equal(routed.code, 0, routed.stdout + routed.stderr);
-      assert.equal(lastJson(routed).headers['x-api-key'], ACME_KEY);
+      // The child sees the placeholder (the echo is scrubbed); the upstream got the key.
+      assert.equal(lastJson(routed).headers['x-api-key'], 'authsome-proxy-managed');
+      assert.equal(upstream.received('/echo/sni-routed').at(-1)?.headers['x-api-key'], ACME_KEY);
     });
 
     it(`${client}: a leaf for it signed by the run's CA is rejected by the child (a name-constraint violation)`, async () => {
