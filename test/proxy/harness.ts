@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, runCliJson, runCliJsonLines, startCli, type CliResult, type RunningCli } from '../support/cli.ts';
-import type { HttpsUpstream } from '../support/https-upstream.ts';
+import { after, before, beforeEach } from 'node:test';
+import { startHttpsUpstream, type HttpsUpstream } from '../support/https-upstream.ts';
 
 /** Canary credentials: none may reach a child, a log or an audit entry. */
 export const ACME_KEY = 'acme-secret-key-123456';
@@ -50,6 +51,27 @@ export interface ProxyHome {
   /** The newest `run` audit entry. */
   lastRun(): Promise<Record<string, any>>;
   cleanup(): Promise<void>;
+}
+
+/**
+ * The usual setup of a proxy test file (or describe block, where it is called): one HTTPS upstream,
+ * reset before each test, and one home with these API-key providers registered and logged in.
+ */
+export function proxyFixture(logins: Array<[definition: { name: string }, key: string]>): { readonly upstream: HttpsUpstream; readonly h: ProxyHome } {
+  let upstream: HttpsUpstream | undefined;
+  let h: ProxyHome | undefined;
+  before(async () => {
+    upstream = await startHttpsUpstream();
+    h = await proxyHome(upstream);
+    for (const [definition] of logins) await h.register(definition);
+    for (const [definition, key] of logins) await h.login(definition.name, key);
+  });
+  after(async () => {
+    await h?.cleanup();
+    await upstream?.close();
+  });
+  beforeEach(() => upstream?.reset());
+  return { get upstream() { return upstream!; }, get h() { return h!; } };
 }
 
 /** `env` carries AUTHSOME_HOME and whatever the home needs (an OAuth home's daemon port, browser, client id). */

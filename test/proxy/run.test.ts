@@ -5,32 +5,17 @@
 // passes through and a refused one arrives whole; exit codes, signals and stdin pass through, and
 // run ends with its child; the audit entry has counts, never values.
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startHttpsUpstream, UPSTREAM_CA_NAME, type HttpsUpstream } from '../support/https-upstream.ts';
-import { ACME_KEY, GIT_KEY, acme, assertNoSecretIn, gitty, headerValues, lastJson, proxyHome, type ProxyHome } from './harness.ts';
+import { describe, it } from 'node:test';
+import { UPSTREAM_CA_NAME } from '../support/https-upstream.ts';
+import { ACME_KEY, GIT_KEY, acme, assertNoSecretIn, gitty, headerValues, lastJson, proxyFixture } from './harness.ts';
 
 const PYTHON = '/usr/bin/python3'; // Debian's, with python3-requests
-let upstream: HttpsUpstream;
-let h: ProxyHome;
-
-before(async () => {
-  upstream = await startHttpsUpstream();
-  h = await proxyHome(upstream);
-  await h.register(acme);
-  await h.register(gitty);
-  await h.login('acme', ACME_KEY);
-  await h.login('gitty', GIT_KEY);
-});
-after(async () => {
-  await h?.cleanup();
-  await upstream?.close();
-});
-beforeEach(() => upstream.reset());
+const fx = proxyFixture([[acme, ACME_KEY], [gitty, GIT_KEY]]);
 
 /** The single request that arrived at `path`, with exactly one X-Api-Key: the real key. */
 function assertInjected(path: string): void {
-  const seen = upstream.received(path);
-  assert.equal(seen.length, 1, `one request reached ${path}: ${JSON.stringify(upstream.requests.map((r) => r.path))}`);
+  const seen = fx.upstream.received(path);
+  assert.equal(seen.length, 1, `one request reached ${path}: ${JSON.stringify(fx.upstream.requests.map((r) => r.path))}`);
   assert.deepEqual(headerValues(seen[0]!.rawHeaders, 'x-api-key'), [ACME_KEY]);
   assert.equal(seen[0]!.sni, 'api.example.test', 'the proxy named the upstream by its host (SNI)');
   assert.equal(seen[0]!.headers.host, 'api.example.test');
@@ -51,7 +36,7 @@ describe('clients arrive with the injected credential', () => {
   ];
   for (const client of clients) {
     it(client.name, async () => {
-      const result = await h.run(client.command(url(client.name)));
+      const result = await fx.h.run(client.command(url(client.name)));
       assert.equal(result.code, 0, result.stderr);
       // What the child read back is the upstream's echo: the credential arrived there, and the
       // child reads only the placeholder in its place (test/security/proxy-echo.test.ts).
@@ -64,19 +49,19 @@ describe('clients arrive with the injected credential', () => {
 
   it('several requests on one kept-alive tunnel (a requests.Session) each get the credential', async () => {
     const script = 'import requests,sys\ns = requests.Session()\nfor i in range(3): print(s.get(sys.argv[1] + str(i), timeout=20).status_code)';
-    const result = await h.run([PYTHON, '-c', script, 'https://api.example.test/echo/session-']);
+    const result = await fx.h.run([PYTHON, '-c', script, 'https://api.example.test/echo/session-']);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(result.stdout.trim().split('\n'), ['200', '200', '200']);
-    const seen = upstream.received('/echo/session-');
+    const seen = fx.upstream.received('/echo/session-');
     assert.deepEqual(seen.map((r) => headerValues(r.rawHeaders, 'x-api-key')), [[ACME_KEY], [ACME_KEY], [ACME_KEY]]);
-    const entry = await h.lastRun();
+    const entry = await fx.h.lastRun();
     assert.deepEqual(entry.hosts['api.example.test'], { requests: 3, statuses: { 200: 3 }, intercepted: true });
   });
 
   it('git ls-remote over HTTPS (smart-HTTP info/refs) gets the Basic credential', async () => {
-    const result = await h.run(['git', 'ls-remote', 'https://git.example.test/repo.git']);
+    const result = await fx.h.run(['git', 'ls-remote', 'https://git.example.test/repo.git']);
     assert.equal(result.code, 0, result.stderr);
-    const seen = upstream.received('/repo.git/info/refs');
+    const seen = fx.upstream.received('/repo.git/info/refs');
     assert.equal(seen.length, 1);
     assert.equal(seen[0]!.query.service, 'git-upload-pack');
     assert.match(String(seen[0]!.headers['user-agent']), /^git\//);
@@ -87,24 +72,24 @@ describe('clients arrive with the injected credential', () => {
 describe('what the proxy does not touch', () => {
   it('an unrouted host is a blind tunnel: no credential, and the client sees the upstream\'s own certificate', async () => {
     // --cacert holds only the upstream's test CA: had the proxy decrypted, curl would not trust its leaf.
-    const result = await h.run(['curl', '-sS', '--max-time', '20', '--cacert', upstream.caFile, '-w', '\nissuer=%{certs}', 'https://other.example.test/echo/tunnel']);
+    const result = await fx.h.run(['curl', '-sS', '--max-time', '20', '--cacert', fx.upstream.caFile, '-w', '\nissuer=%{certs}', 'https://other.example.test/echo/tunnel']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, new RegExp(`Issuer: ?CN ?= ?${UPSTREAM_CA_NAME}`));
     assert.doesNotMatch(result.stdout, /authsome run \d+ CA/);
-    const seen = upstream.received('/echo/tunnel');
+    const seen = fx.upstream.received('/echo/tunnel');
     assert.equal(seen.length, 1);
     assert.equal(seen[0]!.headers['x-api-key'], undefined);
     assert.equal(seen[0]!.headers.authorization, undefined);
     assert.equal(seen[0]!.sni, 'other.example.test', 'the client\'s own TLS reached the upstream');
-    const entry = await h.lastRun();
+    const entry = await fx.h.lastRun();
     assert.equal(entry.tunnels, 1);
     assert.equal(entry.hosts['other.example.test']?.intercepted, false);
   });
 
   it('NO_PROXY hosts (loopback) are reached directly by every client, not through the proxy', async () => {
-    const base = `https://127.0.0.1:${upstream.port}/echo/direct-`;
+    const base = `https://127.0.0.1:${fx.upstream.port}/echo/direct-`;
     const q = (s: string) => `'${s}'`;
-    const result = await h.run(['sh', '-c', [
+    const result = await fx.h.run(['sh', '-c', [
       `curl -sS --max-time 20 ${base}curl`,
       `${PYTHON} -c ${q('import requests,sys; print(requests.get(sys.argv[1], timeout=20).status_code)')} ${base}requests`,
       `${PYTHON} -c ${q('import urllib.request,sys; print(urllib.request.urlopen(sys.argv[1], timeout=20).status)')} ${base}urllib`,
@@ -112,8 +97,8 @@ describe('what the proxy does not touch', () => {
       `${process.execPath} -e ${q('require("node:https").get(process.argv[1], (r) => { r.resume(); console.log(r.statusCode); })')} ${base}https`,
     ].join(' && ')]);
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(upstream.requests.map((r) => r.path), ['curl', 'requests', 'urllib', 'fetch', 'https'].map((c) => `/echo/direct-${c}`));
-    const entry = await h.lastRun();
+    assert.deepEqual(fx.upstream.requests.map((r) => r.path), ['curl', 'requests', 'urllib', 'fetch', 'https'].map((c) => `/echo/direct-${c}`));
+    const entry = await fx.h.lastRun();
     assert.deepEqual(entry.hosts, {}, 'no request went through the proxy');
     assert.equal(entry.tunnels, 0);
   });
@@ -122,23 +107,23 @@ describe('what the proxy does not touch', () => {
     // The child swaps the password in the proxy URL it was given, then asks through it.
     const script = 'url=$(printf %s "$HTTPS_PROXY" | sed "s/:[^:@]*@/:wrong-secret@/"); '
       + 'curl -sS --max-time 20 --proxy "$url" -o /dev/null -w "connect=%{http_connect}\\n" https://api.example.test/echo/407; echo "curl=$?"';
-    const result = await h.run(['sh', '-c', script]);
+    const result = await fx.h.run(['sh', '-c', script]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /connect=407/);
     assert.match(result.stdout, /curl=56/, 'curl reports the refused CONNECT');
     // And a plain-HTTP request through the proxy without any secret.
-    const plain = await h.run(['sh', '-c', 'url=$(printf %s "$HTTP_PROXY" | sed "s|//[^@]*@|//|"); curl -sS --max-time 20 --proxy "$url" -o /dev/null -w "status=%{http_code}\\n" http://api.example.test/echo/407']);
+    const plain = await fx.h.run(['sh', '-c', 'url=$(printf %s "$HTTP_PROXY" | sed "s|//[^@]*@|//|"); curl -sS --max-time 20 --proxy "$url" -o /dev/null -w "status=%{http_code}\\n" http://api.example.test/echo/407']);
     assert.match(plain.stdout, /status=407/);
-    assert.equal(upstream.requests.length, 0);
+    assert.equal(fx.upstream.requests.length, 0);
   });
 });
 
 describe('streams and upgrades', () => {
   it('server-sent events arrive as they are sent (curl -N)', async () => {
-    const result = await h.run(['curl', '-sS', '-N', '--max-time', '20', 'https://api.example.test/sse']);
+    const result = await fx.h.run(['curl', '-sS', '-N', '--max-time', '20', 'https://api.example.test/sse']);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual([...result.stdout.matchAll(/^data: (.*)$/gm)].map((m) => m[1]), ['event 1', 'event 2', 'event 3']);
-    assert.equal(upstream.received('/sse')[0]!.headers['x-api-key'], ACME_KEY);
+    assert.equal(fx.upstream.received('/sse')[0]!.headers['x-api-key'], ACME_KEY);
   });
 
   it('server-sent events are not buffered: each reaches the child when the upstream sends it', async () => {
@@ -149,7 +134,7 @@ describe('streams and upgrades', () => {
       const decoder = new TextDecoder();
       for await (const chunk of res.body) for (const m of decoder.decode(chunk).matchAll(/data: (event \\d+)/g)) console.log(Date.now() - t0, m[1]);
     })()`;
-    const result = await h.run([process.execPath, '-e', script, 'https://api.example.test/sse?n=3&gap=300']);
+    const result = await fx.h.run([process.execPath, '-e', script, 'https://api.example.test/sse?n=3&gap=300']);
     assert.equal(result.code, 0, result.stderr);
     const events = result.stdout.trim().split('\n').map((line) => line.split(' '));
     assert.deepEqual(events.map((e) => e.slice(1).join(' ')), ['event 1', 'event 2', 'event 3']);
@@ -186,16 +171,16 @@ describe('streams and upgrades', () => {
         onData(Buffer.alloc(0));
       });
       req.end();`;
-    const result = await h.run([process.execPath, '-e', script, 'https://api.example.test/ws', 'hello through the proxy']);
+    const result = await fx.h.run([process.execPath, '-e', script, 'https://api.example.test/ws', 'hello through the proxy']);
     assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /^status=101 accept=true$/m);
     assert.match(result.stdout, /^echo=hello through the proxy$/m);
-    assert.deepEqual(upstream.wsMessages, ['hello through the proxy']);
-    const seen = upstream.received('/ws');
+    assert.deepEqual(fx.upstream.wsMessages, ['hello through the proxy']);
+    const seen = fx.upstream.received('/ws');
     assert.equal(seen.length, 1);
     assert.equal(seen[0]!.upgrade, true);
     assert.deepEqual(headerValues(seen[0]!.rawHeaders, 'x-api-key'), [ACME_KEY]);
-    const entry = await h.lastRun();
+    const entry = await fx.h.lastRun();
     assert.deepEqual(entry.hosts['api.example.test'].statuses, { 101: 1 });
   });
 });
@@ -208,7 +193,7 @@ describe('a refused upgrade', () => {
       req.on('response', (res) => { let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => console.log(res.statusCode, b)); res.on('error', (e) => console.log(res.statusCode, 'body lost:', e.code)); });
       req.on('error', (e) => console.log('error', e.code));
       req.end();`;
-    const result = await h.run([process.execPath, '-e', script, 'https://api.example.test/ws-refused']);
+    const result = await fx.h.run([process.execPath, '-e', script, 'https://api.example.test/ws-refused']);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout.trim(), '403 {"error":"upgrade refused"}');
   });
@@ -216,17 +201,17 @@ describe('a refused upgrade', () => {
 
 describe('the child process', () => {
   it('its exit code is run\'s exit code', async () => {
-    assert.equal((await h.run(['sh', '-c', 'exit 7'])).code, 7);
-    assert.equal((await h.run(['true'])).code, 0);
-    const entry = await h.lastRun();
+    assert.equal((await fx.h.run(['sh', '-c', 'exit 7'])).code, 7);
+    assert.equal((await fx.h.run(['true'])).code, 0);
+    const entry = await fx.h.lastRun();
     assert.equal(entry.command, 'true');
     assert.equal(entry.exit_code, 0);
   });
 
   it('killed by a signal: 128 + n', async () => {
-    const result = await h.run(['sh', '-c', 'kill -TERM $$']);
+    const result = await fx.h.run(['sh', '-c', 'kill -TERM $$']);
     assert.equal(result.code, 143);
-    const entry = await h.lastRun();
+    const entry = await fx.h.lastRun();
     assert.equal(entry.exit_code, 143);
     assert.equal(entry.status, 'failure');
   });
@@ -234,7 +219,7 @@ describe('the child process', () => {
   for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130], ['SIGHUP', 129]] as const) {
     it(`${signal} to authsome is forwarded to the child, and run exits ${code}`, async () => {
       // exec: the signal's receiver is the sleeping process itself (a shell would leave its sleep behind).
-      const running = h.start(['sh', '-c', 'echo child-started >&2; exec sleep 30']);
+      const running = fx.h.start(['sh', '-c', 'echo child-started >&2; exec sleep 30']);
       await running.waitForStderr(/child-started/);
       await new Promise((resolve) => setTimeout(resolve, 200)); // the child is past starting (see the next test)
       const started = Date.now();
@@ -242,14 +227,14 @@ describe('the child process', () => {
       const result = await running.done;
       assert.equal(result.code, code, result.stderr);
       assert.ok(Date.now() - started < 5000, 'the child ended at once, not after its sleep');
-      assert.equal((await h.lastRun()).exit_code, code);
+      assert.equal((await fx.h.lastRun()).exit_code, code);
     });
   }
 
   it('a signal that arrives the moment the child starts is forwarded too (10 tries)', async () => {
     const codes: number[] = [];
     for (let i = 0; i < 10; i++) {
-      const running = h.start(['sh', '-c', 'echo child-started >&2; exec sleep 5']);
+      const running = fx.h.start(['sh', '-c', 'echo child-started >&2; exec sleep 5']);
       await running.waitForStderr(/child-started/);
       running.kill('SIGTERM');
       codes.push((await running.done).code);
@@ -265,7 +250,7 @@ describe('the child process', () => {
       // The child waits for the stream's first event (not a fixed second: a loaded machine may be slower), then exits.
       const stream = `f=$(mktemp); curl -sS -N --max-time 20 'https://${host}/sse?n=80&gap=250' >"$f" 2>/dev/null </dev/null &`;
       const waitForFirstEvent = 'i=0; until [ -s "$f" ] || [ $i -ge 300 ]; do sleep 0.05; i=$((i+1)); done; rm -f "$f"';
-      const running = h.start(['sh', '-c', `${stream} ${waitForFirstEvent}; echo child-done`]);
+      const running = fx.h.start(['sh', '-c', `${stream} ${waitForFirstEvent}; echo child-done`]);
       const started = Date.now();
       const ended = await Promise.race([running.done, new Promise<null>((resolve) => setTimeout(() => resolve(null), 15_000).unref())]); // the stream lasts 20 s
       if (!ended) {
@@ -275,18 +260,18 @@ describe('the child process', () => {
       assert.ok(ended, `run was still going ${Date.now() - started} ms after it started; its child ended once the stream had begun`);
       assert.equal(ended.code, 0, ended.stderr);
       assert.equal(ended.stdout, 'child-done\n');
-      assert.equal(upstream.received('/sse').length, 1, 'the background stream had started');
+      assert.equal(fx.upstream.received('/sse').length, 1, 'the background stream had started');
     });
   }
 
   it('stdin and stdout pass through', async () => {
-    const result = await h.run(['cat'], { input: 'abc' });
+    const result = await fx.h.run(['cat'], { input: 'abc' });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'abc');
   });
 
   it('a command that does not exist: a usage error naming it', async () => {
-    const result = await h.run(['no-such-command-xyz']);
+    const result = await fx.h.run(['no-such-command-xyz']);
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /command not found: no-such-command-xyz/);
   });
@@ -294,9 +279,9 @@ describe('the child process', () => {
 
 describe('the audit entry', () => {
   it('names the command, the exit code, the routes and counts per host, never a credential', async () => {
-    const result = await h.run(['sh', '-c', 'curl -sS https://api.example.test/echo/a >/dev/null && curl -sS https://api.example.test/nowhere >/dev/null && exit 3']);
+    const result = await fx.h.run(['sh', '-c', 'curl -sS https://api.example.test/echo/a >/dev/null && curl -sS https://api.example.test/nowhere >/dev/null && exit 3']);
     assert.equal(result.code, 3, result.stderr);
-    const entry = await h.lastRun();
+    const entry = await fx.h.lastRun();
     assert.equal(entry.event, 'run');
     assert.equal(entry.command, 'sh');
     assert.equal(entry.args, 2);

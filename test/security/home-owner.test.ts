@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Authsome } from '../../src/index.ts';
 import { CLI, runCli, runCliJson, type CliOptions } from '../support/cli.ts';
-import { cleanupHomes, tempDir } from '../support/homes.ts';
+import { cleanupHomes, openToEveryone, tempDir } from '../support/homes.ts';
 
 after(cleanupHomes);
 
@@ -90,15 +90,7 @@ describe('a home that is not the user\'s own', () => {
     const home = join(parent, 'home');
     await populate(home);
     // Readable by everyone, as a home shared read-only would be: nobody could read the key, and must not.
-    const open = (dir: string) => {
-      chmodSync(dir, 0o755);
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) open(path);
-        else chmodSync(path, 0o644);
-      }
-    };
-    open(home);
+    openToEveryone(home);
     const before = snapshot(parent);
     const options = { home, user: 'nobody' };
     const fix = new RegExp(`sudo chown -R ${nobody.name} ${home} && chmod 700 ${home}`);

@@ -11,9 +11,8 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { CLI, cleanEnv, collectOutput, runCli, runCliJson, type ProcessOutput } from '../support/cli.ts';
 import { tempDir, cleanupHomes } from '../support/homes.ts';
-import { startHttpsUpstream, type HttpsUpstream } from '../support/https-upstream.ts';
 import { oauthHome, type OAuthHome } from '../support/oauth-home.ts';
-import { ACME_KEY, acme, proxyHome, type ProxyHome } from '../proxy/harness.ts';
+import { ACME_KEY, acme, proxyFixture } from '../proxy/harness.ts';
 
 const KEY = 'sk-coredump-canary-0123456789abcdef';
 /** Where the kernel writes core files: a file name in the crashing process's folder ("core"), or a pipe to a collector. */
@@ -75,29 +74,18 @@ describe('core dumps', () => {
 });
 
 describe('test-only switches', () => {
-  let upstream: HttpsUpstream;
-  let h: ProxyHome;
-  before(async () => {
-    upstream = await startHttpsUpstream();
-    h = await proxyHome(upstream);
-    await h.register(acme);
-    await h.login('acme', ACME_KEY);
-  });
-  after(async () => {
-    await h?.cleanup();
-    await upstream?.close();
-  });
+  const fx = proxyFixture([[acme, ACME_KEY]]);
 
   it('AUTHSOME_PROXY_CONNECT_TO without AUTHSOME_TESTING=1 redirects nothing: the credential never reaches its address', async () => {
-    upstream.reset();
-    const result = await h.run(['curl', '-sSf', '--max-time', '10', 'https://api.example.test/echo/redirected'], { env: { AUTHSOME_TESTING: undefined } });
+    fx.upstream.reset();
+    const result = await fx.h.run(['curl', '-sSf', '--max-time', '10', 'https://api.example.test/echo/redirected'], { env: { AUTHSOME_TESTING: undefined } });
     assert.notEqual(result.code, 0, 'api.example.test is resolved by DNS, where it does not exist: the proxy answers 502');
-    assert.deepEqual(upstream.received('/echo/redirected'), [], 'nothing arrived at the address the variable named');
+    assert.deepEqual(fx.upstream.received('/echo/redirected'), [], 'nothing arrived at the address the variable named');
     assert.match(result.stderr, /Warning: AUTHSOME_PROXY_CONNECT_TO is a test-only switch and is ignored/);
     // With the tests' flag, the same run reaches it (the switch still serves the test suite).
-    const honoured = await h.run(['curl', '-sS', '--max-time', '10', 'https://api.example.test/echo/honoured']);
+    const honoured = await fx.h.run(['curl', '-sS', '--max-time', '10', 'https://api.example.test/echo/honoured']);
     assert.equal(honoured.code, 0, honoured.stderr);
-    assert.equal(upstream.received('/echo/honoured')[0]!.headers['x-api-key'], ACME_KEY);
-    assert.equal(existsSync(join(h.home, 'proxy')), true);
+    assert.equal(fx.upstream.received('/echo/honoured')[0]!.headers['x-api-key'], ACME_KEY);
+    assert.equal(existsSync(join(fx.h.home, 'proxy')), true);
   });
 });

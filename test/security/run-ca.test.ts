@@ -14,29 +14,15 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { LeafCache, createRunCA, CA_VALIDITY_MS } from '../../src/proxy/certificates.ts';
-import { startHttpsUpstream, type HttpsUpstream } from '../support/https-upstream.ts';
-import { ACME_KEY, acme, lastJson, proxyHome, type ProxyHome } from '../proxy/harness.ts';
+import { ACME_KEY, acme, lastJson, proxyFixture, proxyHome } from '../proxy/harness.ts';
 
 const PYTHON = '/usr/bin/python3'; // Debian's, with python3-requests
 const UNDICI = createRequire(import.meta.url).resolve('undici');
 const ROUTED = 'api.example.test';
 const OTHER = 'other.example.test';
-let upstream: HttpsUpstream;
-let h: ProxyHome;
-
-before(async () => {
-  upstream = await startHttpsUpstream();
-  h = await proxyHome(upstream);
-  await h.register(acme);
-  await h.login('acme', ACME_KEY);
-});
-after(async () => {
-  await h?.cleanup();
-  await upstream?.close();
-});
-beforeEach(() => upstream.reset());
+const fx = proxyFixture([[acme, ACME_KEY]]);
 
 /**
  * Each client opens its tunnel with CONNECT api.example.test:443 (a routed host) and asks, in its
@@ -73,29 +59,29 @@ fetch('https://${ROUTED}' + process.argv[2], { dispatcher }).then((r) => r.text(
 describe('a leaf for a host the run does not route', () => {
   for (const { client, command } of asking) {
     it(`${client}: SNI naming an unrouted host through a routed tunnel gets no certificate from the proxy`, async () => {
-      const result = await h.run(command(OTHER, '/echo/sni'), { verbose: true });
+      const result = await fx.h.run(command(OTHER, '/echo/sni'), { verbose: true });
       assert.notEqual(result.code, 0, `the handshake for ${OTHER} succeeded: ${result.stdout}`);
-      assert.equal(upstream.received('/echo/sni').length, 0, 'the request went on to the routed host');
+      assert.equal(fx.upstream.received('/echo/sni').length, 0, 'the request went on to the routed host');
       assert.match(result.stderr, /the run's CA vouches only for api\.example\.test, until /, '--verbose names the CA\'s scope');
       // The same client, naming the routed host, goes through: the refusal is about the name.
-      const routed = await h.run(command(ROUTED, '/echo/sni-routed'));
+      const routed = await fx.h.run(command(ROUTED, '/echo/sni-routed'));
       assert.equal(routed.code, 0, routed.stdout + routed.stderr);
       // The child sees the placeholder (the echo is scrubbed); the upstream got the key.
       assert.equal(lastJson(routed).headers['x-api-key'], 'authsome-proxy-managed');
-      assert.equal(upstream.received('/echo/sni-routed').at(-1)?.headers['x-api-key'], ACME_KEY);
+      assert.equal(fx.upstream.received('/echo/sni-routed').at(-1)?.headers['x-api-key'], ACME_KEY);
     });
 
     it(`${client}: a leaf for it signed by the run's CA is rejected by the child (a name-constraint violation)`, async () => {
       // The proxy gone wrong: it mints for any SNI name, from the run's own CA.
-      const result = await h.run(command(OTHER, '/echo/minted'), { env: { AUTHSOME_PROXY_TEST_ANY_SNI: '1' } });
+      const result = await fx.h.run(command(OTHER, '/echo/minted'), { env: { AUTHSOME_PROXY_TEST_ANY_SNI: '1' } });
       assert.notEqual(result.code, 0, `the child accepted a leaf for ${OTHER}: ${result.stdout}`);
       assert.match(result.stdout + result.stderr, /permitted subtree violation/, 'rejected for the CA\'s name constraints');
-      assert.equal(upstream.received('/echo/minted').length, 0);
+      assert.equal(fx.upstream.received('/echo/minted').length, 0);
     });
   }
 
   it('the test-only switch is ignored without AUTHSOME_TESTING=1', async () => {
-    const result = await h.run(['true'], { env: { AUTHSOME_PROXY_TEST_ANY_SNI: '1', AUTHSOME_TESTING: undefined, AUTHSOME_PROXY_CONNECT_TO: undefined } });
+    const result = await fx.h.run(['true'], { env: { AUTHSOME_PROXY_TEST_ANY_SNI: '1', AUTHSOME_TESTING: undefined, AUTHSOME_PROXY_CONNECT_TO: undefined } });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, /AUTHSOME_PROXY_TEST_ANY_SNI is a test-only switch and is ignored/);
   });
@@ -121,19 +107,19 @@ function privateKeysUnder(dir: string): string[] {
 describe('the run\'s CA', () => {
   it('is the run\'s own, constrained to its routed hosts, short-lived; its key is on no file in the home; the old install-wide CA is removed', async () => {
     // What earlier versions kept: an install-wide CA, its key on disk, valid 825 days, no constraints.
-    mkdirSync(join(h.home, 'proxy'), { recursive: true });
+    mkdirSync(join(fx.h.home, 'proxy'), { recursive: true });
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '825', '-subj', '/CN=authsome local proxy CA',
-      '-keyout', join(h.home, 'proxy', 'ca.key'), '-out', join(h.home, 'proxy', 'ca.pem')], { stdio: 'ignore' });
+      '-keyout', join(fx.h.home, 'proxy', 'ca.key'), '-out', join(fx.h.home, 'proxy', 'ca.pem')], { stdio: 'ignore' });
     // The child looks at the home while the run is live: no file there may hold a private key.
     const scan = `
       const fs = require('node:fs'), path = require('node:path');
       const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]);
       console.log('KEYS ' + JSON.stringify(walk(process.argv[1]).filter((f) => fs.readFileSync(f).includes('PRIVATE KEY'))));
       ${PRINT_RUN_CA}`;
-    const first = await h.run([process.execPath, '-e', scan, h.home]);
+    const first = await fx.h.run([process.execPath, '-e', scan, fx.h.home]);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(first.stdout.split('\n').find((l) => l.startsWith('KEYS ')), 'KEYS []', 'a private key lies in the home while the run is live');
-    assert.deepEqual(privateKeysUnder(h.home), [], 'a private key lies in the home after the run');
+    assert.deepEqual(privateKeysUnder(fx.h.home), [], 'a private key lies in the home after the run');
     assert.match(first.stderr, /removed the install-wide proxy CA/);
     const runCA = first.stdout.slice(first.stdout.indexOf('-----BEGIN CERTIFICATE-----'));
     const text = opensslText(runCA);
@@ -143,29 +129,29 @@ describe('the run\'s CA', () => {
     const notAfter = Date.parse(/notAfter=(.*)/.exec(text)![1]!);
     assert.ok(notAfter - notBefore <= CA_VALIDITY_MS + 3_600_000, `valid ${(notAfter - notBefore) / 86_400_000} days`);
     // A second run: another CA.
-    const second = await h.run([process.execPath, '-e', PRINT_RUN_CA]);
+    const second = await fx.h.run([process.execPath, '-e', PRINT_RUN_CA]);
     assert.equal(second.code, 0, second.stderr);
     assert.notEqual(second.stdout.trim(), runCA.trim(), 'two runs share a CA');
     assert.doesNotMatch(second.stderr, /removed the install-wide/, 'said once, when there was one');
   });
 
   it('a regex route with no literal domain is not decrypted: run says so, and the request goes through untouched', async () => {
-    const wild = await proxyHome(upstream);
+    const wild = await proxyHome(fx.upstream);
     try {
       await wild.register({ ...acme, name: 'wild', host_url: 'regex:api\\.example\\.[a-z]+' });
       await wild.register({ ...acme, name: 'suffixed', host_url: 'regex:[a-z0-9-]+\\.example\\.test', api_key: { header_name: 'X-Suffixed-Key', env_var: 'SUFFIXED_KEY' } });
       await wild.login('wild', ACME_KEY);
       await wild.login('suffixed', 'suffixed-secret-key-777');
       // --cacert holds only the upstream's CA: the child sees the upstream's own certificate or fails.
-      const result = await wild.run(['sh', '-c', `curl -sS --max-time 20 --cacert ${upstream.caFile} https://api.example.test/echo/wild; echo; printenv ACME_KEY || echo no-placeholder`], { only: 'wild' });
+      const result = await wild.run(['sh', '-c', `curl -sS --max-time 20 --cacert ${fx.upstream.caFile} https://api.example.test/echo/wild; echo; printenv ACME_KEY || echo no-placeholder`], { only: 'wild' });
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stderr, /wild \(default\) is not routed: its host regex:api\\\.example\\\.\[a-z\]\+ ends in no literal domain/);
-      assert.equal(upstream.received('/echo/wild')[0]?.headers['x-api-key'], undefined, 'the key was injected');
+      assert.equal(fx.upstream.received('/echo/wild')[0]?.headers['x-api-key'], undefined, 'the key was injected');
       assert.match(result.stdout, /no-placeholder/);
       // A pattern with a literal domain is routed, the CA limited to that domain.
       const routed = await wild.run(['sh', '-c', `curl -sS --max-time 20 https://third.example.test/echo/suffixed && ${process.execPath} -e "${PRINT_RUN_CA.replace(/"/g, '\\"')}"`], { only: 'suffixed' });
       assert.equal(routed.code, 0, routed.stderr);
-      assert.equal(upstream.received('/echo/suffixed')[0]?.headers['x-suffixed-key'], 'suffixed-secret-key-777');
+      assert.equal(fx.upstream.received('/echo/suffixed')[0]?.headers['x-suffixed-key'], 'suffixed-secret-key-777');
       assert.match(opensslText(routed.stdout.slice(routed.stdout.indexOf('-----BEGIN'))), /Permitted:\s+DNS:example\.test\s+Excluded/);
     } finally {
       await wild.cleanup();

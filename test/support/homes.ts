@@ -41,3 +41,13 @@ export function freshHome(): string {
 export function cleanupHomes(): void {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
+
+/** Folders 0755 and files 0644 under dir: a home every user can read (and only its owner write). */
+export function openToEveryone(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) openToEveryone(path);
+    else chmodSync(path, 0o644);
+  }
+}

@@ -11,20 +11,7 @@ export interface StoreAccess {
 
 /** `remainingMs` < 0: expired; a small positive value: inside the refresh window but still valid. */
 export async function makeDue(home: string, provider: string, connection = 'default', profile = 'default', remainingMs = -1000, access: StoreAccess = {}): Promise<void> {
-  const vault = new Vault({ home, secrets: { masterKey: access.masterKey, passphrase: undefined }, storeUrl: access.storeUrl });
-  try {
-    const key = keys.connection(profile, provider, connection);
-    await vault.transaction(profile, async (tx) => {
-      const record = await tx.read('connection', key);
-      if (!record) throw new Error(`no record at ${key}`);
-      // Shift both ends, as the passing of time would: the token keeps its lifetime.
-      const lifetime = Date.parse(record.expires_at!) - Date.parse(record.obtained_at!);
-      const expiresAt = Date.now() + remainingMs;
-      await tx.write('connection', key, { ...record, expires_at: toRecordTimestamp(new Date(expiresAt)), obtained_at: toRecordTimestamp(new Date(expiresAt - lifetime)) });
-    });
-  } finally {
-    await vault.close();
-  }
+  await shiftToken(home, provider, connection, profile, access, (lifetime) => Date.now() + remainingMs - lifetime);
 }
 
 /**
@@ -33,6 +20,11 @@ export async function makeDue(home: string, provider: string, connection = 'defa
  * not refresh a token younger than a minute on a 401.
  */
 export async function makeOld(home: string, provider: string, ageMs = 600_000, connection = 'default', profile = 'default', access: StoreAccess = {}): Promise<void> {
+  await shiftToken(home, provider, connection, profile, access, () => Date.now() - ageMs);
+}
+
+/** Moves both ends of a stored token, as the passing of time would: it keeps its lifetime. */
+async function shiftToken(home: string, provider: string, connection: string, profile: string, access: StoreAccess, obtainedAt: (lifetimeMs: number) => number): Promise<void> {
   const vault = new Vault({ home, secrets: { masterKey: access.masterKey, passphrase: undefined }, storeUrl: access.storeUrl });
   try {
     const key = keys.connection(profile, provider, connection);
@@ -40,8 +32,8 @@ export async function makeOld(home: string, provider: string, ageMs = 600_000, c
       const record = await tx.read('connection', key);
       if (!record) throw new Error(`no record at ${key}`);
       const lifetime = Date.parse(record.expires_at!) - Date.parse(record.obtained_at!);
-      const obtainedAt = Date.now() - ageMs;
-      await tx.write('connection', key, { ...record, obtained_at: toRecordTimestamp(new Date(obtainedAt)), expires_at: toRecordTimestamp(new Date(obtainedAt + lifetime)) });
+      const obtained = obtainedAt(lifetime);
+      await tx.write('connection', key, { ...record, obtained_at: toRecordTimestamp(new Date(obtained)), expires_at: toRecordTimestamp(new Date(obtained + lifetime)) });
     });
   } finally {
     await vault.close();

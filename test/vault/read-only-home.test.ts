@@ -7,10 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, rmSync, statfsSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, runCli, runCliJson, type CliOptions } from '../support/cli.ts';
-import { cleanupHomes, tempDir } from '../support/homes.ts';
+import { cleanupHomes, openToEveryone, tempDir } from '../support/homes.ts';
 import { seedConnection } from '../support/make-due.ts';
 
 const mounts: string[] = [];
@@ -146,15 +146,7 @@ describe('a read-only home', () => {
     const home = join(parent, 'home');
     await populate(home);
     // Readable by everyone, writable only by root: once a shared, read-only deployment; now another user's home, as ssh sees it.
-    const open = (dir: string) => {
-      chmodSync(dir, 0o755);
-      for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) open(path);
-        else chmodSync(path, 0o644);
-      }
-    };
-    open(home);
+    openToEveryone(home);
     const options = { home, user: 'nobody' };
 
     const get = await runCliJson<{ error: string; hint: string }>(['get', 'openai', '--show-secret'], options);
