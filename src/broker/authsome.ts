@@ -12,7 +12,8 @@ import { DEFAULT_CONNECTION, requireConnection } from './connections.ts';
 import { connectionState, type ConnectionState } from './connection-state.ts';
 import { generationOf, isDue, isRejected } from './refresh-policy.ts';
 import { hasRescue } from './refresh-rescue.ts';
-import { injectionFor, routeSpec, type Injection, type RouteSpec } from './proxy-support.ts';
+import { catalogueSpec, injectionFor, normalizedPath, routeSpec, type Injection, type RouteSpec } from './proxy-support.ts';
+import { explainRoute, type RouteExplanation, type Unrouted } from './route-explanation.ts';
 import { BrokerContext, requireName } from './context.ts';
 import { authHeaders, connectionField, credentialValue, isSecretField, presentConnection } from './credentials.ts';
 import { doctor, type DoctorReport } from './doctor.ts';
@@ -414,7 +415,7 @@ export class Authsome {
       }
       const entry = await this.#ctx.registry.get(summary.name).catch(() => null);
       const spec = routeSpec(entry?.definition ?? null, record);
-      if (!spec) skipped.push(`${summary.name} (${connection}): its definition names no host_url to route`);
+      if ('unrouted' in spec) skipped.push(`${summary.name} (${connection}): not routed: ${spec.unrouted}`);
       else routes.push(spec);
     }
     for (const [name, connection] of Object.entries(options.connections ?? {})) {
@@ -428,6 +429,41 @@ export class Authsome {
       }
     }
     return { routes, skipped };
+  }
+
+  /**
+   * For one URL, what a request through `run` would carry: the provider and connection whose route
+   * wins, how the credential travels (masked), and why every other route on that host lost —
+   * the proxy's own decision (RouteTable), checked against the whole catalogue, without a network.
+   * `only` and `connections` select as `run` does.
+   */
+  async route(url: string, options: { only?: string[]; connections?: Record<string, string> } = {}): Promise<RouteExplanation> {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new AuthsomeError('usage', `"${url}" is not a URL`, { hint: 'Give a whole URL: authsome route https://api.example.com/v1/models' });
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new AuthsomeError('usage', `"${url}" is not an http or https URL`, { hint: 'Give a whole URL: authsome route https://api.example.com/v1/models' });
+    const { routes, skipped } = await this.proxyRoutes(options);
+    const { entries } = await this.#ctx.registry.all();
+    const unrouted: Unrouted[] = [];
+    for (const { definition } of entries) {
+      if (routes.some((r) => r.provider === definition.name)) continue;
+      if (options.only?.length && !options.only.includes(definition.name)) continue;
+      const left = skipped.find((s) => s.startsWith(`${definition.name} (`));
+      const spec = catalogueSpec(definition);
+      if (spec) unrouted.push({ spec, definition, why: left ? `it is left out of run: ${left}` : `no connection for ${definition.name}: log in with \`authsome login ${definition.name}\`` });
+    }
+    const definitions = new Map(entries.map((e) => [e.definition.name, e.definition]));
+    return explainRoute({
+      url: parsed, path: normalizedPath(parsed), routed: routes, unrouted,
+      definitionOf: (provider) => definitions.get(provider) ?? null,
+      lookup: async (route) => {
+        const record = await requireConnection(this.#ctx, route.spec.provider, route.spec.connection);
+        return { definition: definitions.get(route.spec.provider) ?? null, record, status: connectionState(record) };
+      },
+    });
   }
 
   /** The audit entry of one `run` (counts and names, never a value). */

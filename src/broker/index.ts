@@ -22,5 +22,7 @@ export type { OAuthLoginOptions, OAuthLoginResult, OAuthFlow } from './oauth-log
 export type { RemoteRevocation } from './remote-revocation.ts';
 export { describeRemote } from './remote-revocation.ts';
 export type { DeviceCode, PollProgress } from '../oauth/index.ts';
-export type { RouteSpec, Injection } from './proxy-support.ts';
+export type { RouteSpec, RouteRule, Injection } from './proxy-support.ts';
+export { RouteTable, type Route, type Decision, type DecisionKind, type Candidate } from './route-table.ts';
+export type { RouteExplanation, RouteCandidateView, InjectionView } from './route-explanation.ts';
 export { toAuthsomeError, isValidName } from '../util/index.ts';

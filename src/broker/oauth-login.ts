@@ -6,7 +6,7 @@ import {
   registerClient, requestClientCredentialsToken, requestDeviceCode, toTokenSet,
   type OAuthTransport, type ResolvedServer, type TokenResponse, type TokenSet,
 } from '../oauth/index.ts';
-import { expandUrl, type ProviderDefinition } from '../providers/index.ts';
+import { expandUrl, isTokenResponseValue, routePlaceholders, type ProviderDefinition } from '../providers/index.ts';
 import { AuthsomeError, isAuthsomeError, toAuthsomeError, toRecordTimestamp } from '../util/index.ts';
 import { keys, orderRecord, type ClientRecord, type ConnectionRecord } from '../vault/index.ts';
 import { addConnectionToMetadata, DEFAULT_CONNECTION } from './connections.ts';
@@ -14,6 +14,7 @@ import { requireName, type BrokerContext } from './context.ts';
 import type { InputField, LoginInteraction } from './login-interaction.ts';
 import { isSameClient, knownClient, markClientRejected, serverFor, transportFor, withoutRejection, type ClientChoice } from './oauth-support.ts';
 import { generationOf, isRejected } from './refresh-policy.ts';
+import { keptRouteValues } from './route-values.ts';
 
 export type OAuthFlow = 'pkce' | 'device_code' | 'dcr_pkce' | 'client_credentials';
 
@@ -122,7 +123,8 @@ async function runFlow(
   // id_tokens often carry only `sub`; the userinfo answer adds the email or login people recognise.
   const fromUserinfo = userinfo && flow !== 'client_credentials' && !tokens.account?.label ? await fetchAccount(userinfo, tokens.access_token, transport) : null;
   const account = { id: tokens.account?.id ?? fromUserinfo?.id ?? null, label: tokens.account?.label ?? fromUserinfo?.label ?? null };
-  const replaced = await storeLogin(ctx, definition, connection, { ...tokens, account }, choice, baseUrl, flow, Boolean(options.force), Boolean(options.sameAccountOnly));
+  const kept = keptRouteValues(definition, response.tokens as Record<string, unknown>);
+  const replaced = await storeLogin(ctx, definition, connection, { ...tokens, account, kept }, choice, baseUrl, flow, Boolean(options.force), Boolean(options.sameAccountOnly));
   return {
     provider, connection, profile: ctx.profile, flow, replaced, account, scopes: tokens.scopes,
     expires_at: tokens.expires_at ? toRecordTimestamp(tokens.expires_at) : null, client_source: choice.source,
@@ -277,7 +279,7 @@ async function registeredClient(
 }
 
 async function storeLogin(
-  ctx: BrokerContext, definition: ProviderDefinition, connection: string, tokens: TokenSet, choice: ClientChoice,
+  ctx: BrokerContext, definition: ProviderDefinition, connection: string, tokens: TokenSet & { kept: Record<string, string> }, choice: ClientChoice,
   baseUrl: string | null, flow: OAuthFlow, force: boolean, sameAccountOnly = false,
 ): Promise<boolean> {
   const provider = definition.name;
@@ -307,6 +309,9 @@ async function storeLogin(
       // A fresh login starts a new refresh history, but its generation moves on: a refresh of the
       // old grant still in flight must see that the record changed and leave the new one alone.
       metadata: { flow, generation: (existing ? generationOf(existing) : 0) + 1 },
+      // Values the routes need from this login's token response (an org's instance_url); one the
+      // old grant had and this response lacks is dropped, not carried over to another account.
+      ...Object.fromEntries(routePlaceholders(definition).filter(isTokenResponseValue).map((name) => [name, tokens.kept[name]])),
     });
     await tx.write('connection', recordKey, record);
     await addConnectionToMetadata(tx, profile, provider, connection);

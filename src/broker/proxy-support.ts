@@ -1,7 +1,7 @@
 // What `run`'s proxy needs from the broker: the routes (which connections, which hosts, which of a
 // provider's own endpoints never get a credential, which variables the child sees placeholders
 // for) and, per request, the credential to inject — renewed first when due.
-import { expandUrl, type ProviderDefinition } from '../providers/index.ts';
+import { expandUrl, fillRoute, routePlaceholders, routeTemplates, routeValue, type ProviderDefinition } from '../providers/index.ts';
 import { parseTimestamp } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
 import { authHeaders, usableCredential } from './credentials.ts';
@@ -14,14 +14,21 @@ export interface RouteSpec {
   provider: string;
   connection: string;
   auth_type: string;
-  /** host_url with {base_url} filled in: a host, a URL with a path prefix, or `regex:<pattern>`. */
-  host_url: string;
+  /** The definition's routes (or its host_url) with their placeholders filled in. */
+  rules: RouteRule[];
   /** The provider's own OAuth endpoints: requests to them never get a credential. */
   own_endpoints: string[];
   /** Variables the child gets a placeholder for (so SDKs start) instead of the real value. */
   env_vars: string[];
   /** Variables removed from the child's environment: the provider's OAuth client credentials. */
   strip_env_vars: string[];
+}
+
+export interface RouteRule {
+  /** A host, a URL with a port or path prefix, a wildcard host (`https://*.example.com`), or `regex:<pattern>`. */
+  url: string;
+  /** Fixed headers requests on this route carry when they have none of that name. */
+  headers: Record<string, string>;
 }
 
 export interface Injection {
@@ -36,13 +43,26 @@ export interface Injection {
   oauth: boolean;
 }
 
-export function routeSpec(definition: ProviderDefinition | null, record: ConnectionRecord): RouteSpec | null {
-  const hostUrl = record.host_url ?? definition?.host_url ?? null;
-  const base = record.base_url ?? definition?.oauth?.base_url ?? null;
-  const expanded = hostUrl ? expandUrl(hostUrl, base) : null;
-  if (!expanded) return null;
+/**
+ * The connection's routes, or null with the reason when none can be filled in: a `{base_url}` with
+ * no base URL, an `{instance_url}` the token response did not give.
+ */
+export function routeSpec(definition: ProviderDefinition | null, record: ConnectionRecord): RouteSpec | { unrouted: string } {
+  const values = routeValues(definition, record);
+  // A definition's `routes` decide; else the host_url stored at login (a derived MCP provider's), else the definition's.
+  const templates = definition?.routes?.length ? routeTemplates(definition) : routeTemplates({ host_url: record.host_url ?? definition?.host_url ?? null });
+  if (templates.length === 0) return { unrouted: 'its definition names no route (routes or host_url)' };
+  const rules: RouteRule[] = [];
+  const missing: string[] = [];
+  for (const template of templates) {
+    const filled = fillRoute(template.url, values);
+    if ('url' in filled) rules.push({ url: filled.url, headers: template.headers });
+    else missing.push(`${template.url} needs {${filled.missing}}, which ${filled.missing === 'base_url' ? 'neither the connection nor the definition gives' : 'the connection does not hold (the token response gave none usable)'}`);
+  }
+  if (rules.length === 0) return { unrouted: missing.join('; ') };
+  const base = values.base_url;
   const o = definition?.oauth;
-  const own = [o?.authorization_url, o?.token_url, o?.revocation_url, o?.device_authorization_url, o?.registration_endpoint]
+  const own = [o?.authorization_url, o?.token_url, o?.revocation_url, o?.device_authorization_url, o?.registration_endpoint, o?.refresh_url]
     .map((url) => expandUrl(url, base))
     .filter((url): url is string => Boolean(url));
   const env = new Set<string>(Object.values(exportMapping(definition, record)));
@@ -51,7 +71,47 @@ export function routeSpec(definition: ProviderDefinition | null, record: Connect
   // A placeholder never replaces what the child needs to run (NODE_OPTIONS, the proxy variables authsome sets itself).
   for (const name of env) if (isReservedVariable(name)) env.delete(name);
   const strip = [definition?.client?.client_id_env, definition?.client?.client_secret_env].filter((name): name is string => Boolean(name) && !isReservedVariable(name!));
-  return { provider: record.provider, connection: record.connection_name, auth_type: record.auth_type, host_url: expanded, own_endpoints: own, env_vars: [...env], strip_env_vars: strip };
+  return { provider: record.provider, connection: record.connection_name, auth_type: record.auth_type, rules, own_endpoints: own, env_vars: [...env], strip_env_vars: strip };
+}
+
+/**
+ * A definition's routes with no connection (for `authsome route`): placeholders filled from the
+ * definition alone; null when none can be (an `{instance_url}` is known only after a login).
+ */
+export function catalogueSpec(definition: ProviderDefinition): RouteSpec | null {
+  const values = routeValues(definition, null);
+  const rules = routeTemplates(definition).flatMap((template) => {
+    const filled = fillRoute(template.url, values);
+    return 'url' in filled ? [{ url: filled.url, headers: template.headers }] : [];
+  });
+  if (rules.length === 0) return null;
+  const o = definition.oauth;
+  const own = [o?.authorization_url, o?.token_url, o?.revocation_url, o?.device_authorization_url, o?.registration_endpoint, o?.refresh_url]
+    .map((url) => expandUrl(url, values.base_url))
+    .filter((url): url is string => Boolean(url));
+  return { provider: definition.name, connection: 'no connection', auth_type: definition.auth_type, rules, own_endpoints: own, env_vars: [], strip_env_vars: [] };
+}
+
+/**
+ * A URL's path as the proxy decides on it (server.ts normalizeRequestTarget): dot-segments and
+ * repeated slashes resolved, percent-escaped unreserved characters decoded (RFC 3986 §6.2.2).
+ */
+export function normalizedPath(url: URL): string {
+  return url.pathname.replace(/\/{2,}/g, '/').replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
+    const char = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(char) ? char : escape.toUpperCase();
+  });
+}
+
+/**
+ * What route templates are filled with: the connection's base URL, and each other placeholder from
+ * the record field of its name — kept there from a token response (route-values.ts) — when it is
+ * an https URL (routeValue); a field that is not one fills nothing.
+ */
+export function routeValues(definition: ProviderDefinition | null, record: ConnectionRecord | null): Record<string, string | null> {
+  const values: Record<string, string | null> = { base_url: record?.base_url ?? definition?.oauth?.base_url ?? null };
+  for (const name of definition ? routePlaceholders(definition) : []) if (name !== 'base_url') values[name] = routeValue(record?.[name]);
+  return values;
 }
 
 export function injectionFor(definition: ProviderDefinition | null, record: ConnectionRecord): Injection {

@@ -43,10 +43,12 @@ export function isOwnPending(latest: ConnectionRecord, pending: ConnectionRecord
 }
 
 /** The renewed record (step 6). No refresh token in the answer: the old one stays (RFC 6749 §6). */
-export function refreshedForm(latest: ConnectionRecord, tokens: TokenSet, now: string): ConnectionRecord {
+export function refreshedForm(latest: ConnectionRecord, tokens: TokenSet, now: string, kept: Record<string, string> = {}): ConnectionRecord {
   const { refresh_pending: _pending, ...metadata } = latest.metadata ?? {};
   return orderRecord('connection', {
     ...latest,
+    // A route value the refresh answer repeats (Salesforce's instance_url) replaces the stored one; one it leaves out stays.
+    ...kept,
     status: 'connected',
     access_token: tokens.access_token,
     refresh_token: tokens.refresh_token ?? latest.refresh_token,

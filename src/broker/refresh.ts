@@ -15,6 +15,7 @@ import { refreshLeaseKey, tryRefreshLease } from './refresh-lease.ts';
 import { accessTokenUsable, canRenew, changedSince, generationOf, isClientCredentials, isDue, isRejected } from './refresh-policy.ts';
 import { failedForm, isOwnPending, pendingForm, pendingOf, refreshedForm, writeProviderState } from './refresh-records.ts';
 import { hasRescue, readRescue, removeRescue, rescueBytesFor, reserveRescue, type RescueReservation } from './refresh-rescue.ts';
+import { keptRouteValues } from './route-values.ts';
 
 export interface FreshResult {
   record: ConnectionRecord;
@@ -271,7 +272,7 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
     const now = toRecordTimestamp();
     let outcome: { record: ConnectionRecord; ours: boolean } | null;
     try {
-      outcome = await storeRefreshed(ctx, fence, recordKey, pending.record, tokens, now);
+      outcome = await storeRefreshed(ctx, fence, recordKey, pending.record, tokens, now, keptRouteValues(definition, response.tokens as Record<string, unknown>));
     } catch (error) {
       const rescued = await rescue(ctx, reservation, pending.record, holder, tokens, now, toAuthsomeError(error));
       reservation = null;
@@ -325,7 +326,7 @@ async function writePending(ctx: BrokerContext, recordKey: string, current: Conn
  * unreachable (a PostgreSQL restart) is waited for while the lease holds; SQLite gets one attempt
  * (its failures — a full disk, a lock held for 5 s — do not pass in a moment).
  */
-async function storeRefreshed(ctx: BrokerContext, fence: LeaseFence, recordKey: string, pending: ConnectionRecord, tokens: TokenSet, now: string): Promise<{ record: ConnectionRecord; ours: boolean } | null> {
+async function storeRefreshed(ctx: BrokerContext, fence: LeaseFence, recordKey: string, pending: ConnectionRecord, tokens: TokenSet, now: string, kept: Record<string, string>): Promise<{ record: ConnectionRecord; ours: boolean } | null> {
   // While the lease holds, no rekey has re-sealed anything (it waits for live leases): the key
   // confirmed before the request still stands, and this write — the window after the answer —
   // skips reading master.key again.
@@ -335,7 +336,7 @@ async function storeRefreshed(ctx: BrokerContext, fence: LeaseFence, recordKey: 
     // Only over our pending form: a takeover (our lease lapsed), a new login meanwhile, or a
     // failure written by the holder after us moved the generation on, and theirs stands.
     if (!isOwnPending(latest, pending)) return { record: latest, ours: false };
-    const record = refreshedForm(latest, tokens, now);
+    const record = refreshedForm(latest, tokens, now, kept);
     await tx.write('connection', recordKey, record);
     await writeProviderState(tx, pending.profile, pending.provider, now, null);
     return { record, ours: true };

@@ -7,3 +7,7 @@ export { loadProviderFile, parseProviderText, checkProviderFile, checkProviderTe
 export type { UnknownField } from './known-fields.ts';
 export { expandUrl, hostOf } from './template.ts';
 export { matchesKeyPattern, keyPatternProblem } from './key-pattern.ts';
+export {
+  routeTemplates, routePlaceholders, isTokenResponseValue, fillRoute, routeValue, placeholdersOf, parseRouteTarget, hostMatches, pathMatches, specificity, compareRank,
+  describeTarget, routeHeadersFor, type RouteTemplate, type RouteTarget, type RouteHostKind,
+} from './route-rule.ts';

@@ -2,6 +2,7 @@
 // keeps unknown keys (the Python models allow extras; known-fields.ts reports them), and adds the
 // fields real services need.
 import { z } from 'zod';
+import { parseRouteTarget, placeholderProblem } from './route-rule.ts';
 
 const url = z.string().min(1);
 const nullableUrl = url.nullish();
@@ -55,6 +56,25 @@ export const apiKeySchema = z.looseObject({
   basic_template: z.string().includes('{key}', { message: 'must contain {key}' }).includes(':', { message: 'must contain ":"' }).nullish(),
 });
 
+/**
+ * Headers a route may not fix: the credential's own (the definition's scheme decides it), the
+ * proxy's, and those that frame the message or name its target (RFC 9110 §7.2, RFC 9112 §6-7).
+ */
+const UNSETTABLE_HEADERS = new Set([
+  'authorization', 'proxy-authorization', 'cookie', 'host', 'content-length', 'transfer-encoding', 'connection',
+  'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection', 'expect',
+]);
+
+/** A route: where the credential goes, and the fixed headers requests there carry (an API version, a User-Agent). */
+export const routeSchema = z.strictObject({
+  url: z.string().min(1),
+  headers: z.record(
+    // RFC 9110 §5.1: a field name is a token; §5.5: a value is visible ASCII and spaces, no CR or LF.
+    z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name').refine((name) => !UNSETTABLE_HEADERS.has(name.toLowerCase()), { message: 'cannot be set by a route (the credential, the proxy or HTTP framing owns it)' }),
+    z.string().max(1024).regex(/^[\x20-\x7e]*$/, 'must be printable ASCII (no control characters, no line breaks)'),
+  ).nullish(),
+});
+
 export const providerSchema = z
   .looseObject({
     schema_version: z.number().int().positive().default(1),
@@ -68,6 +88,8 @@ export const providerSchema = z
     oauth: oauthSchema.nullish(),
     api_key: apiKeySchema.nullish(),
     host_url: z.string().nullish(),
+    /** Addition: every origin (and path prefix) the credential goes to under `run`; replaces host_url there. */
+    routes: z.array(routeSchema).min(1).nullish(),
     export: z
       .looseObject({
         env: z.record(z.string(), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')).nullish(),
@@ -95,8 +117,27 @@ export const providerSchema = z
     } else if (def.flow !== 'api_key') {
       ctx.addIssue({ code: 'custom', path: ['flow'], message: 'must be "api_key" when auth_type is "api_key"' });
     }
+    def.routes?.forEach((route, i) => {
+      const problem = placeholderProblem(route.url) ?? targetProblem(route.url);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['routes', i, 'url'], message: problem });
+      const credentialHeader = def.auth_type === 'api_key' && (def.api_key?.location ?? 'header') === 'header' ? (def.api_key?.header_name ?? 'Authorization').toLowerCase() : null;
+      for (const name of Object.keys(route.headers ?? {})) {
+        if (name.toLowerCase() === credentialHeader) ctx.addIssue({ code: 'custom', path: ['routes', i, 'headers', name], message: 'is the header that carries the API key' });
+      }
+    });
     if (def.api_key?.location === 'query' && !def.api_key.query_param)
       ctx.addIssue({ code: 'custom', path: ['api_key', 'query_param'], message: 'is required when location is "query"' });
   });
 
 export type ProviderDefinition = z.infer<typeof providerSchema>;
+
+/** Why a route's URL cannot be parsed (a placeholder stands for an https origin), or null. */
+function targetProblem(url: string): string | null {
+  if (url.startsWith('regex:')) return 'cannot be a regex: pattern (host_url can); use a wildcard host, e.g. "https://*.example.com"';
+  try {
+    parseRouteTarget(url.replace(/^\{[a-z][a-z0-9_]*\}/, 'https://placeholder.invalid'));
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}

@@ -1,10 +1,10 @@
-// Which names a run's CA may vouch for: one name per routed host, taken from the route's host_url.
-// A literal host is its own name; a `regex:` host gets the literal domain every match ends with
+// Which names a run's CA may vouch for: one name per route. A literal host is its own name; a
+// wildcard host (`https://*.googleapis.com`) the domain below it (googleapis.com: the subtree
+// holds every name under it); a `regex:` host gets the literal domain every match ends with
 // (`[a-z0-9-]+\.googleapis\.com` → googleapis.com), or none when the pattern guarantees none.
 // These become the CA's X.509 name constraints (RFC 5280 §4.2.1.10), so a leaf for any other host
 // signed by the run's CA is rejected by the child's TLS library, whatever the proxy does.
 import { isIP } from 'node:net';
-import type { RouteSpec } from '../broker/index.ts';
 
 export interface CaScope {
   /** dNSName subtrees: the name itself and every name below it (RFC 5280 §4.2.1.10). */
@@ -17,15 +17,19 @@ export type HostScope = { dns: string } | { ip: string };
 
 const LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
-/** The name a route's CA must permit, or null when none can be derived from its host_url. */
-export function scopeOfRoute(spec: RouteSpec): HostScope[] | null {
-  if (spec.host_url.startsWith('regex:')) return scopeOfPattern(spec.host_url.slice('regex:'.length));
+/** The names a route's CA must permit, or null when none can be derived from the route's URL. */
+export function scopeOfRule(url: string): HostScope[] | null {
+  if (url.startsWith('regex:')) return scopeOfPattern(url.slice('regex:'.length));
   let host: string;
+  const wildcard = /^([a-z]+:\/\/)?\*\./i.exec(url);
   try {
-    host = new URL(spec.host_url.includes('://') ? spec.host_url : `https://${spec.host_url}`).hostname.toLowerCase();
+    const text = url.includes('://') ? url : `https://${url}`;
+    host = new URL(wildcard ? text.replace('*.', '') : text).hostname.toLowerCase();
   } catch {
     return null;
   }
+  // A wildcard's domain must have two labels at least (the schema says so too): never a whole top-level domain.
+  if (wildcard) return isDnsName(host, 2) ? [{ dns: host }] : null;
   host = host.replace(/^\[|\]$/g, '');
   if (isIP(host)) return [{ ip: host }];
   return isDnsName(host, 1) ? [{ dns: host }] : null;

@@ -62,7 +62,7 @@ export async function probeRuntimes(home: string, env: NodeJS.ProcessEnv): Promi
   });
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const proxy = await startProxy({
-    routes: new RouteTable([{ provider: 'probe', connection: 'doctor', auth_type: 'api_key', host_url: PROBE_HOST, own_endpoints: [], env_vars: [], strip_env_vars: [] }]),
+    routes: new RouteTable([{ provider: 'probe', connection: 'doctor', auth_type: 'api_key', rules: [{ url: PROBE_HOST, headers: {} }], own_endpoints: [], env_vars: [], strip_env_vars: [] }]),
     leaves,
     credentials: new CredentialCache({
       injection: async () => ({ headers: { 'X-Authsome-Probe': marker }, query: {}, credential: marker, renewAt: null, obtainedAt: null, oauth: false }),

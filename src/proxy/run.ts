@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { constants } from 'node:os';
 import type { RouteSpec } from '../broker/index.ts';
 import { AuthsomeError, spawnWithCoreDumps } from '../util/index.ts';
-import { mergeScopes, scopeOfRoute, type HostScope } from './ca-scope.ts';
+import { mergeScopes, scopeOfRule, type HostScope } from './ca-scope.ts';
 import { LeafCache, createRunCA, removeInstallCA } from './certificates.ts';
 import { childEnvironment, removeChildFiles, writeChildFiles } from './child-env.ts';
 import { CredentialCache, type CredentialSource } from './credentials.ts';
@@ -70,7 +70,8 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
     log: options.log,
     redact: options.redact,
   });
-  for (const route of table.routes) options.log(`proxy: route ${route.label}`);
+  for (const route of table.routes) options.log(`proxy: route ${route.label}${Object.keys(route.headers).length ? ` (adds ${Object.keys(route.headers).join(', ')})` : ''}`);
+  for (const bad of table.rejected) options.warn(`${bad.spec.provider} (${bad.spec.connection}) is not routed to ${bad.url}: it ${bad.why}`);
   options.log(`proxy: the run's CA vouches only for ${[...ca.scope.dns, ...ca.scope.ips].join(', ') || 'nothing (no routes)'}, until ${ca.cert.notAfter.toISOString()}`);
   const files = writeChildFiles(options.home, routes.length ? ca.certPem : null, options.env);
   // Placeholders only for the routes kept; real values are stripped for every route asked for.
@@ -119,19 +120,19 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
  * The routes whose hosts the run's CA can be limited to, with those names. A `regex:` host whose
  * pattern ends in no literal domain (`regex:.*`, `regex:api\.example\.[a-z]+`) cannot be: that
  * route is left out (its hosts are blind-tunnelled, no credential added) and the user told why,
- * rather than giving every run a CA that can vouch for any host.
+ * rather than giving every run a CA that can vouch for any host. A connection keeps its other routes.
  */
 function scopedRoutes(specs: RouteSpec[], warn: (line: string) => void): { routes: RouteSpec[]; scopes: HostScope[] } {
   const routes: RouteSpec[] = [];
   const scopes: HostScope[] = [];
   for (const spec of specs) {
-    const scope = scopeOfRoute(spec);
-    if (scope) {
-      routes.push(spec);
-      scopes.push(...scope);
-    } else {
-      warn(`${spec.provider} (${spec.connection}) is not routed: its host ${spec.host_url} ends in no literal domain the run's CA can be limited to, so its requests go through without a credential. Write the pattern with one, e.g. regex:[a-z0-9-]+\\.example\\.com.`);
-    }
+    const rules = spec.rules.filter((rule) => {
+      const scope = scopeOfRule(rule.url);
+      if (scope) scopes.push(...scope);
+      else warn(`${spec.provider} (${spec.connection}) is not routed: its host ${rule.url} ends in no literal domain the run's CA can be limited to, so its requests go through without a credential. Write the pattern with one, e.g. regex:[a-z0-9-]+\\.example\\.com.`);
+      return Boolean(scope);
+    });
+    if (rules.length) routes.push({ ...spec, rules });
   }
   return { routes, scopes };
 }

@@ -175,7 +175,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     const replayable = Boolean(injection?.oauth);
     const send = (credential: Injection | null) => httpsRequest({
       host: where(target).host, port: where(target).port, servername: isIP(target.host) ? undefined : target.host, agent,
-      method: req.method, path: withQuery(req.url ?? '/', credential), headers: withCredential(req.headers, target, credential),
+      method: req.method, path: withQuery(req.url ?? '/', credential), headers: withCredential(req.headers, target, credential, decision.inject ? decision.route.headers : {}),
     });
     const upstream = send(injection);
     req.on('data', (chunk: Buffer) => {
@@ -270,7 +270,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     const to = where(target);
     const upstream = httpsRequest({
       host: to.host, port: to.port, servername: isIP(target.host) ? undefined : target.host, method: req.method, rejectUnauthorized: true,
-      path: withQuery(req.url ?? '/', injection), headers: { ...withCredential(req.headers, target, injection), connection: 'Upgrade', upgrade: req.headers.upgrade ?? 'websocket' },
+      path: withQuery(req.url ?? '/', injection), headers: { ...withCredential(req.headers, target, injection, decision.inject ? decision.route.headers : {}), connection: 'Upgrade', upgrade: req.headers.upgrade ?? 'websocket' },
     });
     upstream.on('upgrade', (r, upstreamSocket, upstreamHead) => {
       stats.status(target.host, 101);
@@ -322,10 +322,18 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   };
 }
 
-/** The child's headers, minus hop-by-hop ones, with the credential replacing any header of the same name. */
-function withCredential(headers: IncomingMessage['headers'], target: Target, injection: Injection | null): Record<string, string | string[]> {
+/**
+ * The child's headers, minus hop-by-hop ones, with the credential replacing any header of the same
+ * name, and the route's fixed headers (an API version) added where the child sent none of that
+ * name: an SDK that pins its own version keeps it.
+ */
+function withCredential(headers: IncomingMessage['headers'], target: Target, injection: Injection | null, fixed: Record<string, string> = {}): Record<string, string | string[]> {
   const out = strip(headers);
   out.host = target.port === 443 ? target.host : `${target.host}:${target.port}`;
+  if (injection) {
+    const present = new Set(Object.keys(out).map((name) => name.toLowerCase()));
+    for (const [name, value] of Object.entries(fixed)) if (!present.has(name.toLowerCase())) out[name] = value;
+  }
   for (const [name, value] of Object.entries(injection?.headers ?? {})) {
     for (const existing of Object.keys(out)) if (existing.toLowerCase() === name.toLowerCase()) delete out[existing];
     out[name] = value;

@@ -1,19 +1,22 @@
-// The names a run's CA may vouch for, from each route's host_url: a literal host is its own name;
-// a `regex:` host gets the literal domain every match must end in, or none — then the route is
+// The names a run's CA may vouch for, from each route: a literal host is its own name, a wildcard
+// host the domain below it; a `regex:` host gets the literal domain every match must end in, or none — then the route is
 // left out of the run rather than given a CA that can vouch for any host (run.ts).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { permits, scopeOfPattern, scopeOfRoute } from '../../src/proxy/ca-scope.ts';
-import type { RouteSpec } from '../../src/broker/index.ts';
-
-const route = (host_url: string) => ({ provider: 'p', connection: 'default', auth_type: 'api_key', host_url, own_endpoints: [], env_vars: [], strip_env_vars: [] }) as RouteSpec;
+import { permits, scopeOfPattern, scopeOfRule } from '../../src/proxy/ca-scope.ts';
 
 describe('the CA scope of a route', () => {
   it('a host, a URL with a path, an address', () => {
-    assert.deepEqual(scopeOfRoute(route('api.openai.com')), [{ dns: 'api.openai.com' }]);
-    assert.deepEqual(scopeOfRoute(route('https://API.Example.com/v2')), [{ dns: 'api.example.com' }]);
-    assert.deepEqual(scopeOfRoute(route('https://10.0.0.7:8443/v1')), [{ ip: '10.0.0.7' }]);
-    assert.deepEqual(scopeOfRoute(route('https://[::1]:8443/')), [{ ip: '::1' }]);
+    assert.deepEqual(scopeOfRule('api.openai.com'), [{ dns: 'api.openai.com' }]);
+    assert.deepEqual(scopeOfRule('https://API.Example.com/v2'), [{ dns: 'api.example.com' }]);
+    assert.deepEqual(scopeOfRule('https://10.0.0.7:8443/v1'), [{ ip: '10.0.0.7' }]);
+    assert.deepEqual(scopeOfRule('https://[::1]:8443/'), [{ ip: '::1' }]);
+  });
+
+  it('a wildcard host: the domain below the star, never a top-level domain alone', () => {
+    assert.deepEqual(scopeOfRule('https://*.googleapis.com'), [{ dns: 'googleapis.com' }]);
+    assert.deepEqual(scopeOfRule('https://*.svc.pinecone.io:8443/v1'), [{ dns: 'svc.pinecone.io' }]);
+    assert.equal(scopeOfRule('https://*.com'), null);
   });
 
   const derived: Array<[string, string[] | null]> = [

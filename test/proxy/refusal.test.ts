@@ -9,7 +9,7 @@ import { credentialRefusal, rawRefusal } from '../../src/proxy/refusal.ts';
 import { AuthsomeError } from '../../src/util/index.ts';
 
 const [route] = new RouteTable([{
-  provider: 'github', connection: 'work', auth_type: 'oauth2', host_url: 'api.github.com', own_endpoints: [], env_vars: [], strip_env_vars: [],
+  provider: 'github', connection: 'work', auth_type: 'oauth2', rules: [{ url: 'api.github.com', headers: {} }], own_endpoints: [], env_vars: [], strip_env_vars: [],
 }]).routes;
 
 describe('a credential the proxy cannot get', () => {

@@ -8,6 +8,7 @@ import { registerList } from './list.ts';
 import { registerLogin } from './login.ts';
 import { registerManage } from './manage.ts';
 import { registerRefresh } from './refresh.ts';
+import { registerRoute } from './route.ts';
 import { registerRunProxy } from './run-proxy.ts';
 import { registerSetup } from './setup.ts';
 import { registerUi } from './ui.ts';
@@ -19,6 +20,7 @@ export function registerCommands(program: Command): void {
   registerGet(program);
   registerRefresh(program);
   registerRunProxy(program);
+  registerRoute(program);
   registerExport(program);
   registerManage(program);
   registerAdmin(program);
