@@ -38,6 +38,8 @@ export interface JsonProviderOptions {
   accessTokenLifetimeS?: number;
   /** What GET /api/auth/me answers for a live token (default {"id": "user-42", "email": "dev@adh.test"}). */
   account?: Record<string, unknown>;
+  /** Fields every token response carries besides the pair (Salesforce's instance_url); change with setTokenExtras(). */
+  tokenExtras?: Record<string, unknown>;
 }
 
 export interface RecordedRequest {
@@ -104,6 +106,8 @@ export interface JsonProvider {
   reopen(): Promise<void>;
   /** A new client secret (the given one, or a random one); the old one then gets 401 invalid_client. Returns it. */
   rotateClientSecret(next?: string): string;
+  /** Fields the next token responses (code exchange and refresh) carry besides the pair. */
+  setTokenExtras(extras: Record<string, unknown>): void;
   /** Clears failWith() and hang() (held requests stay held until release()). */
   resetControls(): void;
 
@@ -145,6 +149,7 @@ export async function startJsonProvider(options: JsonProviderOptions = {}): Prom
   const clientId = options.clientId ?? 'jsonprov-client';
   let clientSecret = options.clientSecret ?? `jsonprov-secret-${token(8)}`;
   const lifetimeS = options.accessTokenLifetimeS ?? 3600;
+  let tokenExtras: Record<string, unknown> = options.tokenExtras ?? {};
 
   const grants = new Map<string, Grant>();            // by current refresh token
   const accessToGrant = new Map<string, Grant>();
@@ -204,7 +209,7 @@ export async function startJsonProvider(options: JsonProviderOptions = {}): Prom
         const verifier = typeof body!.code_verifier === 'string' ? body!.code_verifier : '';
         if (createHash('sha256').update(verifier).digest('base64url') !== pending.challenge) return oauthError(400, 'invalid_grant', 'PKCE verification failed');
       }
-      return { status: 200, body: issue() };
+      return { status: 200, body: { ...issue(), ...tokenExtras } };
     },
     refresh: (_req, _url, body) => {
       const denied = authenticate(body!);
@@ -213,7 +218,7 @@ export async function startJsonProvider(options: JsonProviderOptions = {}): Prom
       const grant = typeof body!.refresh_token === 'string' ? grants.get(body!.refresh_token) : undefined;
       // Single use: a spent (rotated) or revoked refresh token is no longer valid.
       if (!grant || grant.revoked) return oauthError(400, 'invalid_grant', 'refresh token is invalid, revoked, expired or already used');
-      return { status: 200, body: issue(grant) };
+      return { status: 200, body: { ...issue(grant), ...tokenExtras } };
     },
     revoke: (_req, _url, body) => {
       const denied = authenticate(body!);
@@ -384,6 +389,9 @@ export async function startJsonProvider(options: JsonProviderOptions = {}): Prom
     rotateClientSecret(next) {
       clientSecret = next ?? `jsonprov-secret-${token(8)}`;
       return clientSecret;
+    },
+    setTokenExtras(extras) {
+      tokenExtras = extras;
     },
     resetControls() {
       failures.clear();
