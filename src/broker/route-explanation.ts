@@ -150,5 +150,5 @@ export function describeInjection(definition: ProviderDefinition | null, record:
 }
 
 function ruleOf(route: Route): string {
-  return route.label.slice(route.label.indexOf('→ ') + 2);
+  return route.normalized;
 }

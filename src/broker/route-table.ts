@@ -20,8 +20,10 @@ export interface Route {
   pathPrefix: string;
   /** Fixed headers the request carries when it has none of that name. */
   headers: Record<string, string>;
-  /** The rule as people read it, for --verbose and `authsome route`. */
+  /** The rule as people read it, for --verbose and the audit entry. */
   label: string;
+  /** The route in its normal form (`https://api.example.com`, `https://*.googleapis.com:8443/v2`), for `authsome route`. */
+  normalized: string;
 }
 
 export type DecisionKind = 'inject' | 'own_endpoint' | 'no_route' | 'ambiguous';
@@ -131,8 +133,12 @@ export class RouteTable {
 
 function toRoute(spec: RouteSpec, rule: RouteRule): Route {
   const target = parseRouteTarget(rule.url);
-  const label = `${spec.provider} (${spec.connection}) → ${describeTarget(target, rule.url)}`;
-  return { spec, rule, target, host: target.kind === 'exact' ? target.host : null, port: target.port, pathPrefix: target.pathPrefix, headers: rule.headers, label };
+  // The label keeps the route as written (the audit entry's `routes` lists these); `rule` is its normal form.
+  const label = `${spec.provider} (${spec.connection}) → ${rule.url}`;
+  return {
+    spec, rule, target, host: target.kind === 'exact' ? target.host : null, port: target.port, pathPrefix: target.pathPrefix, headers: rule.headers,
+    label, normalized: describeTarget(target, rule.url),
+  };
 }
 
 /** Why `loser` lost to `winner`, in words. */
