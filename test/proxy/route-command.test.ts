@@ -121,6 +121,45 @@ describe('authsome route: which route a URL takes, and why the others do not', (
     }
   });
 
+  it('a longer wildcard domain beats a shorter one, a longer path prefix a shorter one; the library decides the same', async () => {
+    const ranked = await proxyHome(upstream);
+    try {
+      const keyed = (name: string, routes: Array<{ url: string }>) => ({
+        schema_version: 1, name, auth_type: 'api_key', flow: 'api_key', routes, api_key: { header_name: `X-${name}-Key`, env_var: `${name.toUpperCase()}_KEY` },
+      });
+      await ranked.register(keyed('broad', [{ url: 'https://*.example.test' }]));
+      await ranked.register(keyed('svc', [{ url: 'https://*.svc.example.test' }]));
+      await ranked.register(keyed('host', [{ url: 'api.example.test' }]));
+      await ranked.register(keyed('versioned', [{ url: 'https://api.example.test/v2' }]));
+      for (const name of ['broad', 'svc', 'host', 'versioned']) await ranked.login(name, `${name}-secret-key-000000`);
+      const expected: Array<[string, string]> = [
+        ['https://idx-1.svc.example.test/query', 'svc'],
+        ['https://other.example.test/x', 'broad'],
+        ['https://api.example.test/v2/models', 'versioned'],
+        ['https://api.example.test/v1/models', 'host'],
+      ];
+      for (const [url, provider] of expected) {
+        const { code, e } = await route(ranked.env, url);
+        assert.equal(code, 0, url);
+        assert.equal(e.provider, provider, url);
+      }
+      const svc = await route(ranked.env, 'https://idx-1.svc.example.test/query');
+      assert.match(svc.e.candidates.find((c: any) => c.provider === 'broad').why, /a longer wildcard domain wins/);
+      const versioned = await route(ranked.env, 'https://api.example.test/v2/models');
+      assert.match(versioned.e.candidates.find((c: any) => c.provider === 'host').why, /a longer path prefix wins/);
+      // The library's route() is the same decision.
+      const { Authsome } = await import('../../src/index.ts');
+      const library = new Authsome({ home: ranked.home });
+      try {
+        for (const [url, provider] of expected) assert.equal((await library.route(url)).provider, provider, url);
+      } finally {
+        await library.close();
+      }
+    } finally {
+      await ranked.cleanup();
+    }
+  });
+
   it('a provider with no connection is named, with the login that fixes it: exit 5; Gemini beats Google\'s *.googleapis.com', async () => {
     const gmail = await route(h.env, 'https://gmail.googleapis.com/gmail/v1/users/me/messages');
     assert.equal(gmail.code, 5);
