@@ -1,7 +1,7 @@
 // The Authsome service: the one API every door (CLI, library, later the daemon and proxy) uses.
 import { join } from 'node:path';
 import { AuditLog, debugLog, type AuditEntry } from '../audit/index.ts';
-import type { ProviderEntry, RegisteredProvider } from '../providers/index.ts';
+import { routeTemplates, type ProviderEntry, type RegisteredProvider } from '../providers/index.ts';
 import { AuthsomeError, credentialProblem, resolveSettings, toAuthsomeError, type Environment, type Settings, type SettingsOverrides } from '../util/index.ts';
 import {
   DEFAULT_PROFILE, describeKeySource, keys,
@@ -178,8 +178,8 @@ export class Authsome {
   readonly #claim = (name: string, forceHint: (what: string) => string) => refuseIfHeld(this.#ctx, name, forceHint('register it anyway'));
 
   #audited(entry: RegisteredProvider): RegisteredProvider {
-    const host = entry.definition.host_url;
-    this.#ctx.auditEvent('register', { provider: entry.definition.name, endpoints: host ? [host] : [], status: 'success' });
+    // Every route the credential may go to under `run` (its host_url, or its routes).
+    this.#ctx.auditEvent('register', { provider: entry.definition.name, endpoints: routeTemplates(entry.definition).map((r) => r.url), status: 'success' });
     return entry;
   }
 
