@@ -14,6 +14,7 @@ import { requireName, type BrokerContext } from './context.ts';
 import type { InputField, LoginInteraction } from './login-interaction.ts';
 import { isSameClient, knownClient, markClientRejected, serverFor, transportFor, withoutRejection, type ClientChoice } from './oauth-support.ts';
 import { generationOf, isRejected } from './refresh-policy.ts';
+import { withRefreshExpiry } from './refresh-records.ts';
 
 export type OAuthFlow = 'pkce' | 'device_code' | 'dcr_pkce' | 'client_credentials';
 
@@ -117,7 +118,10 @@ async function runFlow(
   } catch (error) {
     throw await clientRejection(ctx, definition, choice, error);
   }
-  const tokens = toTokenSet(response, { requestedScopes: scopes, defaultLifetime: definition.oauth?.default_token_lifetime });
+  const tokens = toTokenSet(response, {
+    requestedScopes: scopes, defaultLifetime: definition.oauth?.default_token_lifetime,
+    refreshLifetime: definition.oauth?.refresh_token_lifetime, refreshIdleLifetime: definition.oauth?.refresh_token_idle_lifetime,
+  });
   const userinfo = server.as.userinfo_endpoint;
   // id_tokens often carry only `sub`; the userinfo answer adds the email or login people recognise.
   const fromUserinfo = userinfo && flow !== 'client_credentials' && !tokens.account?.label ? await fetchAccount(userinfo, tokens.access_token, transport) : null;
@@ -297,7 +301,7 @@ async function storeLogin(
         hint: `Sign in as ${who(existing.account)} to change its scopes, or keep both: authsome login ${provider} --connection NAME --scopes …`, provider, connection,
       });
     }
-    const record: ConnectionRecord = orderRecord('connection', {
+    const record: ConnectionRecord = withRefreshExpiry(orderRecord('connection', {
       ...(existing ?? {}),
       schema_version: 2, provider, profile, connection_name: connection, auth_type: 'oauth2', status: 'connected',
       base_url: baseUrl, host_url: definition.host_url ?? null, scopes: tokens.scopes,
@@ -307,7 +311,7 @@ async function storeLogin(
       // A fresh login starts a new refresh history, but its generation moves on: a refresh of the
       // old grant still in flight must see that the record changed and leave the new one alone.
       metadata: { flow, generation: (existing ? generationOf(existing) : 0) + 1 },
-    });
+    }), tokens.refresh_expires_at, null, toRecordTimestamp(tokens.obtained_at));
     await tx.write('connection', recordKey, record);
     await addConnectionToMetadata(tx, profile, provider, connection);
     const clientBaseUrl = baseUrl ?? choice.base_url;
