@@ -141,3 +141,22 @@ describe('tokens nested in the token response (Slack\'s authed_user)', () => {
     assert.equal(provider.isLive(refresh), false, 'the rotated refresh token replaced the spent one');
   });
 });
+
+describe('the bundled definitions that use these dialects', () => {
+  it('hubspot leaves the v1 token endpoint (retired on 2027-02-16) and revokes per RFC 7009; dropbox and slack revoke with the token itself; notion sends Notion-Version', async () => {
+    const env = { AUTHSOME_HOME: (await import('node:fs')).mkdtempSync(`${(await import('node:os')).tmpdir()}/as-`) };
+    const inspect = async (name: string) => (await runCliJson<{ source: string; definition: { oauth: Record<string, unknown>; docs: string } }>(['inspect', name], { env })).json;
+    const hubspot = await inspect('hubspot');
+    assert.equal(hubspot.source, 'bundled');
+    assert.equal(hubspot.definition.oauth.token_url, 'https://api.hubapi.com/oauth/2026-03/token');
+    assert.equal(hubspot.definition.oauth.revocation_url, 'https://api.hubapi.com/oauth/2026-03/token/revoke');
+    assert.equal(hubspot.definition.oauth.revocation, undefined, 'the RFC 7009 form, as the endpoint documents');
+    assert.deepEqual((await inspect('dropbox')).definition.oauth.revocation, { style: 'bearer' });
+    assert.equal((await inspect('dropbox')).definition.oauth.revocation_url, 'https://api.dropboxapi.com/2/auth/token/revoke');
+    assert.deepEqual((await inspect('slack')).definition.oauth.revocation, { style: 'bearer' });
+    assert.equal((await inspect('slack')).definition.oauth.revocation_url, 'https://slack.com/api/auth.revoke');
+    assert.deepEqual((await inspect('notion')).definition.oauth.revocation, { style: 'json', headers: { 'Notion-Version': '2025-09-03' } });
+    for (const name of ['hubspot', 'dropbox', 'slack', 'notion']) assert.match((await inspect(name)).definition.docs, /^https:\/\//);
+    (await import('node:fs')).rmSync(env.AUTHSOME_HOME, { recursive: true, force: true });
+  });
+});
