@@ -37,9 +37,16 @@ export interface TokenSetOptions {
   now?: Date;
 }
 
-/** Seconds as a number: RFC 6749 says number; some providers send a string ("3600"). Accept both. */
+/** No lifetime is longer: a larger one (1e300) would make a date no timestamp can hold. */
+const MAX_SECONDS = 100 * 365 * 86400;
+
+/**
+ * Seconds as a number: RFC 6749 says number; some providers send a string ("3600"). Accept both,
+ * up to a century; anything else is as if absent — never a reason to fail storing a rotated pair.
+ */
 function seconds(raw: unknown): number | undefined {
-  return typeof raw === 'number' && Number.isFinite(raw) && raw >= 0 ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : undefined;
+  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,12}$/.test(raw) ? Number(raw) : undefined;
+  return value !== undefined && Number.isFinite(value) && value >= 0 && value <= MAX_SECONDS ? value : undefined;
 }
 
 /**

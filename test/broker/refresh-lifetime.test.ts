@@ -77,6 +77,32 @@ describe('refresh_expires_in in the token response', () => {
   });
 });
 
+describe('a refresh_expires_in no date can hold', () => {
+  let provider: JsonProvider;
+  let h: OAuthHome;
+  before(async () => {
+    provider = await startJsonProvider({ refreshExpiresInS: 1e300 });
+    h = await oauthHome({ ...provider.clientEnv, AUTHSOME_DAEMON_REFRESH_INTERVAL: '600' });
+    await h.register(provider.definition());
+  });
+  after(async () => {
+    await h?.cleanup();
+    await provider?.close();
+  });
+
+  it('is ignored: the login and a refresh that rotated the pair are stored all the same', async () => {
+    const login = await runCli(['login', 'jsonprov'], { env: h.env });
+    assert.equal(login.code, 0, login.stderr);
+    assert.equal((await field(h, 'refresh_expires_at')).value, '');
+    const spent = (await field(h, 'refresh_token')).value;
+    const refreshed = await runCli(['refresh', 'jsonprov'], { env: h.env });
+    assert.equal(refreshed.code, 0, refreshed.stderr);
+    const renewed = (await field(h, 'refresh_token')).value;
+    assert.notEqual(renewed, spent);
+    assert.equal(provider.isLive(renewed), true, 'the grant is alive');
+  });
+});
+
 describe('a definition\'s refresh_token_idle_lifetime', () => {
   let provider: JsonProvider;
   let h: OAuthHome;
