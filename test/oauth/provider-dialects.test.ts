@@ -93,6 +93,14 @@ describe('revocation in the provider\'s dialect', () => {
     assert.equal(provider.isLive(refresh), false);
   });
 
+  it('a login whose answer lacks the object token_response_path names fails, naming it, and stores nothing', async () => {
+    await h.register(provider.definition({ name: 'nestless', oauth: { token_response_path: 'authed_user' } }));
+    const result = await runCli(['login', 'nestless'], { env: h.env });
+    assert.equal(result.code, 4, result.stderr);
+    assert.match(result.stderr, /"response" body "authed_user\.access_token" property must be a string \(the definition's oauth\.token_response_path\)/);
+    assert.equal((await runCli(['get', 'nestless'], { env: h.env })).code, 5, 'no connection was stored');
+  });
+
   it('a definition is refused when a DELETE has no {token} to carry, or a header would replace authsome\'s own', async () => {
     for (const [revocation, field] of [
       [{ method: 'DELETE' }, 'oauth.revocation_url'],
