@@ -46,7 +46,7 @@ export interface RefreshLapse {
 /**
  * When the connection's refresh token lapses and whether that is soon: within a quarter of the
  * window from when that date last moved later (metadata.refresh_expires_from) to the date, at most
- * 7 days — a week's notice for a 90-day token, 15 minutes for Keycloak's 1-hour default.
+ * 7 days — a week's notice for a 90-day token, 15 minutes for a one-hour window.
  */
 export function refreshLapse(record: ConnectionRecord, now = Date.now()): RefreshLapse | null {
   if (record.auth_type !== 'oauth2' || !record.refresh_token) return null;
