@@ -10,7 +10,7 @@ import {
 import { loginWithApiKey, type ApiKeyLoginOptions, type LoginResult } from './api-key-login.ts';
 import { DEFAULT_CONNECTION, requireConnection } from './connections.ts';
 import { connectionState, type ConnectionState } from './connection-state.ts';
-import { generationOf, isDue, isRejected } from './refresh-policy.ts';
+import { generationOf, isDue, isRejected, lapseWarning } from './refresh-policy.ts';
 import { hasRescue } from './refresh-rescue.ts';
 import { catalogueSpec, injectionFor, normalizedPath, routeSpec, type Injection, type RouteSpec } from './proxy-support.ts';
 import { explainRoute, type RouteExplanation, type Unrouted } from './route-explanation.ts';
@@ -576,11 +576,21 @@ export class Authsome {
     const record = await requireConnection(this.#ctx, provider, connection);
     // A rejected connection goes through too: the refresh protocol throws its error (a token that
     // cannot be used is never handed out).
-    if (!this.#needsRefreshProtocol(record) && !(record.auth_type === 'oauth2' && isRejected(record))) return record;
+    if (!this.#needsRefreshProtocol(record) && !(record.auth_type === 'oauth2' && isRejected(record))) {
+      this.#warnLapse(record);
+      return record;
+    }
     const { ensureFresh } = await import('./refresh.ts');
     const result = await ensureFresh(this.#ctx, record);
     if (result.warning) this.#onWarning(result.warning);
+    this.#warnLapse(result.record);
     return result.record;
+  }
+
+  /** An access call warns of a refresh token that lapses soon and that a refresh could not keep alive. */
+  #warnLapse(record: ConnectionRecord): void {
+    const warning = lapseWarning(record, true);
+    if (warning) this.#onWarning(warning);
   }
 
   /**
@@ -590,11 +600,15 @@ export class Authsome {
    */
   async #access(provider: string, connection?: string): Promise<{ record: ConnectionRecord; failure: AuthsomeError | null }> {
     const record = await requireConnection(this.#ctx, provider, connection);
-    if (!this.#needsRefreshProtocol(record)) return { record, failure: null };
+    if (!this.#needsRefreshProtocol(record)) {
+      this.#warnLapse(record);
+      return { record, failure: null };
+    }
     const { ensureFresh } = await import('./refresh.ts');
     try {
       const result = await ensureFresh(this.#ctx, record);
       if (result.warning) this.#onWarning(result.warning);
+      this.#warnLapse(result.record);
       return { record: result.record, failure: null };
     } catch (error) {
       const failure = toAuthsomeError(error);

@@ -12,6 +12,8 @@ export interface ConnectionView {
   connection: string;
   status: ConnectionState;
   expires_at: string | null;
+  /** When the refresh token lapses if unused, when known. */
+  refresh_expires_at: string | null;
   generation: number;
   last_refresh_at: string | null;
   last_refresh_error: string | null;
@@ -43,6 +45,7 @@ function toView(record: ConnectionRecord): ConnectionView {
     connection: record.connection_name,
     status: connectionState(record),
     expires_at: recordToIsoOffset(record.expires_at) ?? null,
+    refresh_expires_at: recordToIsoOffset(record.refresh_expires_at as string | undefined) ?? null,
     generation: generationOf(record),
     last_refresh_at: typeof metadata.last_refresh_at === 'string' ? metadata.last_refresh_at : null,
     last_refresh_error: typeof metadata.last_refresh_error === 'string' ? metadata.last_refresh_error : null,

@@ -28,6 +28,8 @@ const DERIVED_FIELDS: Record<string, (record: ConnectionRecord) => unknown> = {
   account_label: (record) => record.account?.label ?? null,
   last_refresh_at: (record) => (record.metadata?.last_refresh_at as string | undefined) ?? null,
   last_refresh_error: (record) => (record.metadata?.last_refresh_error as string | undefined) ?? null,
+  // Only in records whose refresh token has a known end: an empty line otherwise, not an error.
+  refresh_expires_at: (record) => (record.refresh_expires_at as string | undefined) ?? null,
 };
 
 export function connectionField(record: ConnectionRecord, field: string, showSecret: boolean): unknown {

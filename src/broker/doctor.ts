@@ -3,8 +3,9 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileMode, notWritableError, toAuthsomeError, writeProblem } from '../util/index.ts';
-import { describeKeySource, parseKey, parseRecord, type StoreProbe } from '../vault/index.ts';
+import { describeKeySource, parseKey, parseRecord, type ConnectionRecord, type StoreProbe } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
+import { lapseWarning } from './refresh-policy.ts';
 
 export interface Finding {
   check: string;
@@ -92,7 +93,10 @@ export async function doctor(ctx: BrokerContext): Promise<DoctorReport> {
         try {
           const plaintext = await vault.decrypt(key, value);
           const parsed = parseKey(key);
-          if (parsed) parseRecord(parsed.kind, key, plaintext);
+          const record = parsed ? parseRecord(parsed.kind, key, plaintext) : null;
+          // A grant about to lapse is said here too: doctor is where a person looks before it does.
+          const lapse = parsed?.kind === 'connection' && record ? lapseWarning(record as ConnectionRecord, false) : null;
+          if (lapse) add({ check: 'refresh token', status: 'warning', message: lapse.replace(/; a refresh may.*$/, ''), fix: lapse.replace(/^.*?; a refresh may/, 'A refresh may') });
         } catch (error) {
           bad += 1;
           const failure = toAuthsomeError(error);

@@ -5,6 +5,7 @@ import { recordToIsoOffset } from '../util/index.ts';
 import { keys, type ClientRecord, type ConnectionRecord, type ProviderMetadataRecord } from '../vault/index.ts';
 import { connectionState, type ConnectionState } from './connection-state.ts';
 import type { BrokerContext } from './context.ts';
+import { isRejected, refreshLapse } from './refresh-policy.ts';
 
 export interface ConnectionSummary {
   connection_name: string;
@@ -14,6 +15,10 @@ export interface ConnectionSummary {
   scopes?: string[] | null;
   /** Python's list --json form (`+00:00`), as scripts written for it expect. */
   expires_at?: string | null;
+  /** When the refresh token lapses if unused (`+00:00` like expires_at); present only when known. */
+  refresh_expires_at?: string | null;
+  /** It lapses within its warning margin (the last quarter of its window, at most 7 days). */
+  refresh_lapses_soon?: boolean;
   account?: { id: string | null; label: string | null };
 }
 
@@ -83,6 +88,11 @@ function summarize(
     if (record.auth_type === 'oauth2') {
       summary.scopes = record.scopes;
       summary.expires_at = recordToIsoOffset(record.expires_at);
+      const lapse = refreshLapse(record);
+      if (lapse) {
+        summary.refresh_expires_at = recordToIsoOffset(record.refresh_expires_at as string);
+        summary.refresh_lapses_soon = lapse.soon && !isRejected(record);
+      }
     }
     if (record.account && (record.account.id || record.account.label)) summary.account = { id: record.account.id, label: record.account.label };
     return summary;

@@ -15,6 +15,7 @@ import type { InputField, LoginInteraction } from './login-interaction.ts';
 import { isSameClient, knownClient, markClientRejected, serverFor, transportFor, withoutRejection, type ClientChoice } from './oauth-support.ts';
 import { generationOf, isRejected } from './refresh-policy.ts';
 import { keptRouteValues } from './route-values.ts';
+import { withRefreshExpiry } from './refresh-records.ts';
 
 export type OAuthFlow = 'pkce' | 'device_code' | 'dcr_pkce' | 'client_credentials';
 
@@ -118,7 +119,10 @@ async function runFlow(
   } catch (error) {
     throw await clientRejection(ctx, definition, choice, error);
   }
-  const tokens = toTokenSet(response, { requestedScopes: scopes, defaultLifetime: definition.oauth?.default_token_lifetime });
+  const tokens = toTokenSet(response, {
+    requestedScopes: scopes, defaultLifetime: definition.oauth?.default_token_lifetime,
+    refreshLifetime: definition.oauth?.refresh_token_lifetime, refreshIdleLifetime: definition.oauth?.refresh_token_idle_lifetime,
+  });
   const userinfo = server.as.userinfo_endpoint;
   // id_tokens often carry only `sub`; the userinfo answer adds the email or login people recognise.
   const fromUserinfo = userinfo && flow !== 'client_credentials' && !tokens.account?.label ? await fetchAccount(userinfo, tokens.access_token, transport) : null;
@@ -299,7 +303,7 @@ async function storeLogin(
         hint: `Sign in as ${who(existing.account)} to change its scopes, or keep both: authsome login ${provider} --connection NAME --scopes …`, provider, connection,
       });
     }
-    const record: ConnectionRecord = orderRecord('connection', {
+    const record: ConnectionRecord = withRefreshExpiry(orderRecord('connection', {
       ...(existing ?? {}),
       schema_version: 2, provider, profile, connection_name: connection, auth_type: 'oauth2', status: 'connected',
       base_url: baseUrl, host_url: definition.host_url ?? null, scopes: tokens.scopes,
@@ -312,7 +316,7 @@ async function storeLogin(
       // Values the routes need from this login's token response (an org's instance_url); one the
       // old grant had and this response lacks is dropped, not carried over to another account.
       ...Object.fromEntries(routePlaceholders(definition).filter(isTokenResponseValue).map((name) => [name, tokens.kept[name]])),
-    });
+    }), tokens.refresh_expires_at, null, toRecordTimestamp(tokens.obtained_at));
     await tx.write('connection', recordKey, record);
     await addConnectionToMetadata(tx, profile, provider, connection);
     const clientBaseUrl = baseUrl ?? choice.base_url;

@@ -2,7 +2,7 @@
 // window of min(300 s, half its lifetime) before expiry — 300 s for ordinary hour-long tokens,
 // while a 2-minute token is not refreshed on every call — or when a transient failure left it
 // `expired`. API keys never refresh; tokens with no known expiry are used as they are.
-import { parseTimestamp } from '../util/index.ts';
+import { parseTimestamp, toRecordTimestamp } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
 
 const DEFAULT_WINDOW_MS = 300_000;
@@ -29,10 +29,53 @@ export function isRejected(record: ConnectionRecord): boolean {
   return record.status === 'invalid' || record.status === 'revoked';
 }
 
+/** The most warning a lapsing refresh token gets: a week. */
+const LAPSE_WARNING_MS = 7 * 24 * 3600_000;
+
+export interface RefreshLapse {
+  /** When the refresh token lapses (record.refresh_expires_at). */
+  at: Date;
+  /** Milliseconds left (negative once lapsed). */
+  leftMs: number;
+  /** The warning margin: the last quarter of its window, at most 7 days. */
+  marginMs: number;
+  /** Inside the margin. */
+  soon: boolean;
+}
+
+/**
+ * When the connection's refresh token lapses and whether that is soon: within a quarter of the
+ * window from when that date last moved later (metadata.refresh_expires_from) to the date, at most
+ * 7 days — a week's notice for a 90-day token, 15 minutes for a one-hour window.
+ */
+export function refreshLapse(record: ConnectionRecord, now = Date.now()): RefreshLapse | null {
+  if (record.auth_type !== 'oauth2' || !record.refresh_token) return null;
+  const at = parseTimestamp(record.refresh_expires_at as string | undefined);
+  if (!at) return null;
+  const from = parseTimestamp((record.metadata?.refresh_expires_from as string | undefined) ?? record.obtained_at);
+  const window = from ? at.getTime() - from.getTime() : Infinity;
+  const margin = Math.min(LAPSE_WARNING_MS, Math.max(0, window / 4));
+  const leftMs = at.getTime() - now;
+  return { at, leftMs, marginMs: margin, soon: leftMs <= margin };
+}
+
+/**
+ * A refresh token that lapses soon is kept alive by a refresh — every caller's, the daemon's
+ * included — once: a refresh that moves the date ends it (an idle window starts again), and one
+ * that does not (a hard end) is not repeated, since the token response is then inside the margin.
+ */
+function needsKeepAlive(record: ConnectionRecord, now: number): boolean {
+  const lapse = refreshLapse(record, now);
+  if (!lapse?.soon || lapse.leftMs <= 0) return false;
+  const obtained = parseTimestamp(record.obtained_at)?.getTime() ?? 0;
+  return obtained < lapse.at.getTime() - lapse.marginMs;
+}
+
 /** Due for renewal now, or within `lookaheadMs` (the daemon refreshes a little ahead of callers). */
 export function isDue(record: ConnectionRecord, now = Date.now(), lookaheadMs = 0): boolean {
   if (record.auth_type !== 'oauth2') return false;
   if (record.status === 'expired') return true;
+  if (needsKeepAlive(record, now)) return true;
   const expiresAt = parseTimestamp(record.expires_at);
   if (!expiresAt) return false;
   const window = refreshWindowMs(record);
@@ -56,4 +99,29 @@ export function generationOf(record: ConnectionRecord): number {
 /** Someone else renewed the record since `seen` was read. */
 export function changedSince(seen: ConnectionRecord, current: ConnectionRecord): boolean {
   return generationOf(current) !== generationOf(seen) || current.refresh_token !== seen.refresh_token || current.access_token !== seen.access_token;
+}
+
+/**
+ * The warning for a refresh token inside its lapse margin, or null. `afterAccess`: an access call
+ * has just been through the refresh protocol, which keeps a lapsing token alive when a refresh can.
+ */
+export function lapseWarning(record: ConnectionRecord, afterAccess: boolean, now = Date.now()): string | null {
+  if (isRejected(record)) return null;
+  const lapse = refreshLapse(record, now);
+  if (!lapse?.soon) return null;
+  const who = `${record.provider} (${record.connection_name})`;
+  const login = `authsome login ${record.provider} --force${record.connection_name === 'default' ? '' : ` --connection ${record.connection_name}`}`;
+  const when = toRecordTimestamp(lapse.at);
+  if (lapse.leftMs <= 0) return `the refresh token of ${who} lapsed at ${when}; log in again: ${login}`;
+  const left = `the refresh token of ${who} lapses at ${when} (in ${inWords(lapse.leftMs)})`;
+  if (afterAccess) return `${left}, and a refresh did not move that date; log in again before then: ${login}`;
+  return `${left}; a refresh may move that date (authsome refresh ${record.provider}${record.connection_name === 'default' ? '' : ` --connection ${record.connection_name}`}), else log in again before then: ${login}`;
+}
+
+function inWords(ms: number): string {
+  const minutes = Math.max(1, Math.round(ms / 60_000));
+  if (minutes < 120) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 48) return `${hours} hours`;
+  return `${Math.round(hours / 24)} days`;
 }

@@ -45,7 +45,7 @@ export function isOwnPending(latest: ConnectionRecord, pending: ConnectionRecord
 /** The renewed record (step 6). No refresh token in the answer: the old one stays (RFC 6749 §6). */
 export function refreshedForm(latest: ConnectionRecord, tokens: TokenSet, now: string, kept: Record<string, string> = {}): ConnectionRecord {
   const { refresh_pending: _pending, ...metadata } = latest.metadata ?? {};
-  return orderRecord('connection', {
+  return withRefreshExpiry(orderRecord('connection', {
     ...latest,
     // A route value the refresh answer repeats (Salesforce's instance_url) replaces the stored one; one it leaves out stays.
     ...kept,
@@ -57,7 +57,23 @@ export function refreshedForm(latest: ConnectionRecord, tokens: TokenSet, now: s
     obtained_at: toRecordTimestamp(tokens.obtained_at),
     scopes: tokens.scopes ?? latest.scopes,
     metadata: { ...metadata, generation: generationOf(latest) + 1, last_refresh_at: now, last_refresh_error: null, last_refresh_error_description: null },
-  });
+  }), tokens.refresh_expires_at, latest, now);
+}
+
+/**
+ * The record with its `refresh_expires_at` (beyond the Python record, which keeps unknown fields):
+ * when the refresh token lapses if left unused; left out when nothing says. Beside it,
+ * metadata.refresh_expires_from: when that date last moved later — the start of the window whose
+ * last quarter (at most 7 days) is warned about and kept alive (refresh-policy.ts).
+ */
+export function withRefreshExpiry(record: ConnectionRecord, at: Date | null, previous: ConnectionRecord | null, now: string): ConnectionRecord {
+  const { refresh_expires_at: _stale, ...rest } = record;
+  const { refresh_expires_from: _from, ...metadata } = record.metadata ?? {};
+  if (!at) return orderRecord('connection', { ...rest, metadata });
+  const before = typeof previous?.refresh_expires_at === 'string' ? Date.parse(previous.refresh_expires_at) : NaN;
+  const moved = !(at.getTime() <= before);
+  const from = moved ? now : (previous?.metadata?.refresh_expires_from as string | undefined) ?? now;
+  return orderRecord('connection', { ...rest, refresh_expires_at: toRecordTimestamp(at), metadata: { ...metadata, refresh_expires_from: from } });
 }
 
 /** The record after a failed attempt (step 7): `expired` (retry) or `invalid` (log in again); every token kept. */

@@ -268,7 +268,11 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
       return await recordFailure(ctx, definition, pending.record, toAuthsomeError(error), Date.now() - started, clientChoice);
     }
     // Step 6: persist in one local transaction — the only window in which a crash loses a rotated token.
-    const tokens = toTokenSet(response, { requestedScopes: current.scopes, defaultLifetime: definition.oauth?.default_token_lifetime });
+    const tokens = toTokenSet(response, {
+      requestedScopes: current.scopes, defaultLifetime: definition.oauth?.default_token_lifetime,
+      refreshLifetime: definition.oauth?.refresh_token_lifetime, refreshIdleLifetime: definition.oauth?.refresh_token_idle_lifetime,
+      keepsRefreshToken: Boolean(current.refresh_token), previousRefreshExpiresAt: parseTimestamp(current.refresh_expires_at as string | undefined),
+    });
     const now = toRecordTimestamp();
     let outcome: { record: ConnectionRecord; ours: boolean } | null;
     try {

@@ -14,24 +14,27 @@ export type RemoteRevocation =
 
 export async function revokeRemotely(ctx: BrokerContext, record: ConnectionRecord): Promise<RemoteRevocation> {
   if (record.auth_type !== 'oauth2') return { status: 'not_supported' };
-  const token = record.refresh_token ?? record.access_token;
-  if (!token) return { status: 'nothing_to_revoke' };
-  const hint = record.refresh_token ? 'refresh_token' : 'access_token';
+  if (!record.refresh_token && !record.access_token) return { status: 'nothing_to_revoke' };
   try {
     // Loaded here, not at start-up: most commands never talk OAuth.
-    const { buildClient, revokeToken } = await import('../oauth/index.ts');
+    const { buildClient, revocationStyleOf, revokeToken, tokenToRevoke } = await import('../oauth/index.ts');
     const { knownClient, serverFor, transportFor } = await import('./oauth-support.ts');
     const entry = await ctx.registry.get(record.provider);
     if (!entry) return { status: 'failed', error: `the definition of ${record.provider} is gone, so its revocation endpoint is unknown` };
     const definition = entry.definition;
+    // The dialect decides which token goes: a bearer revocation authenticates with the access token.
+    const chosen = tokenToRevoke(definition, record);
+    if (!chosen) return { status: 'nothing_to_revoke' };
+    const { token, hint } = chosen;
     if (!definition.oauth?.revocation_url && !definition.oauth?.issuer) return { status: 'not_supported' };
     const transport = transportFor(ctx, definition);
     const server = await serverFor(ctx, definition, record.base_url, transport);
     if (!server.as.revocation_endpoint) return { status: 'not_supported' };
     const client = await knownClient(ctx, definition, { profile: record.profile, preferStored: true });
-    if (!client) return { status: 'failed', error: `no OAuth client credentials for ${record.provider} to authenticate the revocation` };
-    transport.secret(client.client_secret);
-    await revokeToken(definition, server, buildClient(definition, client, server.as), token, hint, transport);
+    // A bearer revocation needs no client: the token itself authenticates the call.
+    if (!client && revocationStyleOf(definition) !== 'bearer') return { status: 'failed', error: `no OAuth client credentials for ${record.provider} to authenticate the revocation` };
+    transport.secret(client?.client_secret);
+    await revokeToken(definition, server, client ? buildClient(definition, client, server.as) : null, token, hint, transport);
     return { status: 'revoked', token: hint };
   } catch (error) {
     return { status: 'failed', error: toAuthsomeError(error).message };

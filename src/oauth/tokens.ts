@@ -9,6 +9,8 @@ export interface TokenSet {
   /** Absolute expiry; null when neither the response nor the definition gives a lifetime. */
   expires_at: Date | null;
   obtained_at: Date;
+  /** When the refresh token lapses if left unused; null when no refresh token, or nothing says. */
+  refresh_expires_at: Date | null;
   /** Granted scopes (RFC 6749 §5.1: absent means "as requested"). */
   scopes: string[] | null;
   account: { id: string | null; label: string | null } | null;
@@ -24,14 +26,50 @@ export interface TokenSetOptions {
   requestedScopes?: readonly string[] | null | undefined;
   /** Seconds to assume when the response has no expires_in (provider's default_token_lifetime). */
   defaultLifetime?: number | null | undefined;
+  /** Seconds a refresh token lives from issue (oauth.refresh_token_lifetime), when the response has no refresh_expires_in. */
+  refreshLifetime?: number | null | undefined;
+  /** Seconds a refresh token lives unused (oauth.refresh_token_idle_lifetime): this response starts the window again. */
+  refreshIdleLifetime?: number | null | undefined;
+  /** A refresh answer without a refresh token: the record keeps the one it has (RFC 6749 §6). */
+  keepsRefreshToken?: boolean;
+  /** The record's refresh_expires_at before this refresh: it stands for a refresh token that was not rotated. */
+  previousRefreshExpiresAt?: Date | null | undefined;
   now?: Date;
+}
+
+/** No lifetime is longer: a larger one (1e300) would make a date no timestamp can hold. */
+const MAX_SECONDS = 100 * 365 * 86400;
+
+/**
+ * Seconds as a number: RFC 6749 says number; some providers send a string ("3600"). Accept both,
+ * up to a century; anything else is as if absent — never a reason to fail storing a rotated pair.
+ */
+function seconds(raw: unknown): number | undefined {
+  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,12}$/.test(raw) ? Number(raw) : undefined;
+  return value !== undefined && Number.isFinite(value) && value >= 0 && value <= MAX_SECONDS ? value : undefined;
+}
+
+/**
+ * When the refresh token of this response lapses. `refresh_expires_in` (Keycloak, Airtable; not in
+ * RFC 6749) wins; else a new refresh token lives the definition's refresh_token_lifetime and a
+ * refresh token kept from before keeps its end; a documented idle window ends it sooner unless
+ * used, and this response is a use.
+ */
+function refreshEnd(response: oauth.TokenEndpointResponse, hasRefreshToken: boolean, options: TokenSetOptions, now: Date): Date | null {
+  if (!hasRefreshToken) return null;
+  const fromResponse = seconds(response.refresh_expires_in);
+  const rotated = typeof response.refresh_token === 'string';
+  let end: number | null;
+  if (fromResponse !== undefined) end = now.getTime() + fromResponse * 1000;
+  else if (rotated || !options.previousRefreshExpiresAt) end = options.refreshLifetime ? now.getTime() + options.refreshLifetime * 1000 : null;
+  else end = options.refreshLifetime ? options.previousRefreshExpiresAt.getTime() : null;
+  if (options.refreshIdleLifetime) end = Math.min(end ?? Infinity, now.getTime() + options.refreshIdleLifetime * 1000);
+  return end === null ? null : new Date(end);
 }
 
 export function toTokenSet({ tokens: response, claims }: TokenResponse, options: TokenSetOptions = {}): TokenSet {
   const now = options.now ?? new Date();
-  // Some providers send expires_in as a string ("3600"); RFC 6749 says number. Accept both.
-  const raw = response.expires_in as unknown;
-  const expiresIn = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : undefined;
+  const expiresIn = seconds(response.expires_in);
   const lifetime = expiresIn ?? options.defaultLifetime ?? undefined;
   const scope = typeof response.scope === 'string' ? response.scope.split(/[\s,]+/).filter(Boolean) : null;
   return {
@@ -40,6 +78,7 @@ export function toTokenSet({ tokens: response, claims }: TokenResponse, options:
     token_type: typeof response.token_type === 'string' ? response.token_type : null,
     expires_at: lifetime !== undefined ? new Date(now.getTime() + lifetime * 1000) : null,
     obtained_at: now,
+    refresh_expires_at: refreshEnd(response, typeof response.refresh_token === 'string' || Boolean(options.keepsRefreshToken), options, now),
     scopes: scope ?? (options.requestedScopes ? [...options.requestedScopes] : null),
     account: claims ? accountFromClaims(claims) : null,
   };

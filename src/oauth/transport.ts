@@ -97,6 +97,7 @@ export class OAuthTransport {
     if (!/^https:/i.test(url) && !isLoopbackHttp(url)) throw new TypeError(`refusing to send an OAuth request over plain HTTP to ${new URL(url).origin}`);
     let body = init.body;
     const sentForm = body instanceof URLSearchParams;
+    const grant = body instanceof URLSearchParams ? body.get('grant_type') : null;
     const headers = new Headers(init.headers);
     if (body instanceof URLSearchParams) {
       for (const [name, value] of body) if (SECRET_FIELDS.has(name)) this.#onSecret(value);
@@ -141,6 +142,8 @@ export class OAuthTransport {
       this.#log(`oauth: token_type "${json.token_type}" read as Bearer`);
       json = { ...json, token_type: 'Bearer' };
     }
+    // A provider that nests the tokens (Slack's user token under authed_user): they are read there.
+    if (json && grant && this.#definition.oauth?.token_response_path) json = liftTokens(json, this.#definition.oauth.token_response_path, grant);
     // The provider's own words are kept (the record's last_refresh_error_description) and shown;
     // a server may quote back what it was sent — the refresh token, the client secret — so they
     // are masked here, before anything stores or prints them.
@@ -182,13 +185,38 @@ export class OAuthTransport {
   #wantsJson(body: URLSearchParams, purpose: RequestPurpose | undefined): boolean {
     const o = this.#definition.oauth;
     if (!o) return false;
-    // A provider whose token endpoints take JSON revokes in JSON too ({"token","client_id","client_secret"}).
-    if (purpose === 'revocation') return o.token_request_encoding === 'json';
+    // oauth.revocation.style says; without it, a provider whose token endpoints take JSON revokes
+    // in JSON too ({"token","client_id","client_secret"}).
+    if (purpose === 'revocation') return (o.revocation?.style ?? (o.token_request_encoding === 'json' ? 'json' : 'rfc7009')) === 'json';
     const grant = body.get('grant_type');
     if (!grant) return false;
     if (grant === 'urn:ietf:params:oauth:grant-type:device_code') return o.device_token_request === 'json';
     return o.token_request_encoding === 'json';
   }
+}
+
+/** The token fields a nested object replaces at the top level (RFC 6749 §5.1, plus refresh_expires_in). */
+const TOKEN_FIELDS = ['access_token', 'refresh_token', 'token_type', 'expires_in', 'refresh_expires_in', 'scope', 'id_token'];
+
+/**
+ * A successful token response whose tokens sit at `path` (oauth.token_response_path): the object
+ * there replaces the top-level token fields, so the top-level token (Slack's bot token beside the
+ * user's) is never taken for it. A code exchange must carry the object — else the answer is left
+ * without an access_token and reported as invalid; a refresh answer may carry the tokens at the top
+ * level instead (Slack's refresh of a user token does). An error answer is left as it is.
+ */
+function liftTokens(json: Record<string, unknown>, path: string, grant: string): Record<string, unknown> {
+  if (typeof json.error === 'string') return json;
+  let nested: unknown = json;
+  for (const name of path.split('.')) nested = nested && typeof nested === 'object' && !Array.isArray(nested) ? (nested as Record<string, unknown>)[name] : undefined;
+  const found = nested && typeof nested === 'object' && !Array.isArray(nested) && typeof (nested as Record<string, unknown>).access_token === 'string';
+  if (!found && grant === 'refresh_token') return json;
+  if (!found) throw new oauth.OperationProcessingError(`"response" body "${path}.access_token" property must be a string (the definition's oauth.token_response_path)`, { code: oauth.INVALID_RESPONSE });
+  const lifted: Record<string, unknown> = Object.fromEntries(Object.entries(json).filter(([name]) => !TOKEN_FIELDS.includes(name)));
+  for (const name of TOKEN_FIELDS) if (name in (nested as object)) lifted[name] = (nested as Record<string, unknown>)[name];
+  // Slack names the type "user" (or leaves it out): sent as Bearer all the same, as above for the top level.
+  if (typeof lifted.token_type !== 'string' || !/^(bearer|dpop|n_a)$/i.test(lifted.token_type)) lifted.token_type = 'Bearer';
+  return lifted;
 }
 
 /** A body for the log: whole up to LOGGED_BODY_LIMIT, else cut there and said so. */

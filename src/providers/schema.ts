@@ -7,6 +7,27 @@ import { parseRouteTarget, placeholderProblem } from './route-rule.ts';
 const url = z.string().min(1);
 const nullableUrl = url.nullish();
 
+/** An HTTP header name (RFC 9110 §5.1 token) and a value without line breaks or other control characters. */
+const headerMap = z.record(
+  z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name'),
+  z.string().regex(/^[\x20-\x7e]*$/, 'must be printable ASCII (no line break)'),
+);
+
+export const revocationSchema = z.looseObject({
+  /**
+   * rfc7009: a form body {token, token_type_hint} with client authentication (RFC 7009 §2.1);
+   * json: a JSON body {token, client_id, client_secret}; bearer: the token itself authenticates
+   * the call, as `Authorization: Bearer` (Dropbox /2/auth/token/revoke, Slack auth.revoke).
+   */
+  style: z.enum(['rfc7009', 'json', 'bearer']).nullish(),
+  /** DELETE sends no body: revocation_url names the token with {token}. */
+  method: z.enum(['POST', 'DELETE']).nullish(),
+  /** Which token to revoke (default: the refresh token, or for bearer the access token). */
+  token: z.enum(['refresh_token', 'access_token']).nullish(),
+  /** Extra headers on the revocation request, e.g. Notion's Notion-Version. */
+  headers: headerMap.nullish(),
+});
+
 export const oauthSchema = z.looseObject({
   base_url: nullableUrl,
   authorization_url: nullableUrl,
@@ -34,6 +55,17 @@ export const oauthSchema = z.looseObject({
   resource: nullableUrl,
   /** Seconds to assume when a token response carries no expires_in. */
   default_token_lifetime: z.number().int().positive().nullish(),
+  /**
+   * Where in a token response the tokens are, for a provider that nests them (Slack's user token
+   * under `authed_user`): a dotted path to an object holding access_token, refresh_token, expires_in, scope.
+   */
+  token_response_path: z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'must be a dotted path of field names, e.g. "authed_user"').nullish(),
+  /** Seconds a refresh token lives from when it is issued, when responses do not say (no refresh_expires_in). */
+  refresh_token_lifetime: z.number().int().positive().nullish(),
+  /** Seconds a refresh token lives unused: each refresh starts the window again (a documented idle expiry). */
+  refresh_token_idle_lifetime: z.number().int().positive().nullish(),
+  /** How the provider revokes a token, when it is not RFC 7009's form POST (revocation.ts). */
+  revocation: revocationSchema.nullish(),
 });
 
 export const apiKeySchema = z.looseObject({
@@ -125,6 +157,16 @@ export const providerSchema = z
         if (name.toLowerCase() === credentialHeader) ctx.addIssue({ code: 'custom', path: ['routes', i, 'headers', name], message: 'is the header that carries the API key' });
       }
     });
+    const revocation = def.oauth?.revocation;
+    if (revocation && def.oauth && !def.oauth.revocation_url && !def.oauth.issuer)
+      ctx.addIssue({ code: 'custom', path: ['oauth', 'revocation_url'], message: 'is required when oauth.revocation is given' });
+    for (const name of Object.keys(revocation?.headers ?? {})) {
+      // These carry the credential, frame the body, or route the request: only authsome sets them.
+      if (/^(authorization|cookie|host|content-length|content-type|transfer-encoding|connection|proxy-.*)$/i.test(name))
+        ctx.addIssue({ code: 'custom', path: ['oauth', 'revocation', 'headers', name], message: 'is set by authsome itself and cannot be given here' });
+    }
+    if (revocation?.method === 'DELETE' && revocation.style !== 'bearer' && !def.oauth?.revocation_url?.includes('{token}'))
+      ctx.addIssue({ code: 'custom', path: ['oauth', 'revocation_url'], message: 'must name the token with {token} when oauth.revocation.method is "DELETE" (a DELETE carries no body)' });
     if (def.api_key?.location === 'query' && !def.api_key.query_param)
       ctx.addIssue({ code: 'custom', path: ['api_key', 'query_param'], message: 'is required when location is "query"' });
   });

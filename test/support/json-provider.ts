@@ -12,6 +12,13 @@
 //   await p.closePort(); await p.reopen();
 //   p.rotateClientSecret();                                    // the old secret now gets 401 invalid_client
 //   p.count('refresh'); p.lastRequest('revoke')?.body;         // what arrived, parsed
+//
+// Other providers' dialects (issue 15), each at an endpoint of its own:
+//   startJsonProvider({ nestTokensUnder: 'authed_user' })   // the code exchange answers as Slack's oauth.v2.access
+//   startJsonProvider({ refreshExpiresInS: 600 })           // every token answer says refresh_expires_in
+//   revoke_bearer: POST with the token as its Bearer credential (Slack auth.revoke, Dropbox
+//     /2/auth/token/revoke), answering 200 {"ok": true} or, on failure, 200 {"ok": false, "error"}
+//   revoke_delete: DELETE /api/tokens/<token> (the token in the path, no body)
 //   await p.close();
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -19,7 +26,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { toRecordTimestamp } from '../../src/util/index.ts';
 
 /** The provider's endpoints, by role. */
-export type JsonEndpoint = 'authorize' | 'token' | 'refresh' | 'revoke' | 'me';
+export type JsonEndpoint = 'authorize' | 'token' | 'refresh' | 'revoke' | 'me' | 'revoke_bearer' | 'revoke_delete';
 
 export const JSON_PROVIDER_PATHS: Record<JsonEndpoint, string> = {
   authorize: '/oauth/authorize',      // GET, auto-approves: 302 to redirect_uri with code and state
@@ -27,6 +34,8 @@ export const JSON_PROVIDER_PATHS: Record<JsonEndpoint, string> = {
   refresh: '/api/auth/refresh',       // POST JSON: refresh_token grant (guide step 4)
   revoke: '/api/auth/revoke',         // POST JSON: {"token","client_id","client_secret"}
   me: '/api/auth/me',                 // GET with Bearer: {"id","email"}, or 401 token_expired
+  revoke_bearer: '/api/auth.revoke',  // POST, Authorization: Bearer <the token to revoke>; 200 {"ok": true|false}
+  revoke_delete: '/api/tokens/',      // DELETE /api/tokens/<token>: 204
 };
 
 export interface JsonProviderOptions {
@@ -40,6 +49,13 @@ export interface JsonProviderOptions {
   account?: Record<string, unknown>;
   /** Fields every token response carries besides the pair (Salesforce's instance_url); change with setTokenExtras(). */
   tokenExtras?: Record<string, unknown>;
+  /**
+   * The code exchange answers as Slack's oauth.v2.access does for a user token: the pair under
+   * this field, a different (bot) token at the top level. Refresh answers stay flat, as Slack's do.
+   */
+  nestTokensUnder?: string;
+  /** refresh_expires_in (seconds) in every token answer. */
+  refreshExpiresInS?: number;
 }
 
 export interface RecordedRequest {
@@ -50,6 +66,8 @@ export interface RecordedRequest {
   contentType: string;
   /** The raw body text. */
   raw: string;
+  /** The request headers, lower-case names. */
+  headers: Record<string, string | string[] | undefined>;
   /** The body parsed as a JSON object, or null when it was not one. */
   body: Record<string, unknown> | null;
   /** The status the provider answered (undefined while the request is held). */
@@ -82,6 +100,8 @@ export interface JsonProvider {
   issuePair(): IssuedPair;
   /** Fields for test/support/make-due.ts seedConnection: a live pair, obtained an hour ago and just expired. */
   seedRecord(): Record<string, unknown>;
+  /** The top-level (bot) access tokens a nesting code exchange answered beside the user's pair. */
+  readonly topLevelTokens: string[];
   /** Whether a token (access or refresh) is live: not spent by a refresh, not revoked. */
   isLive(token: string): boolean;
 
@@ -162,8 +182,10 @@ export async function startJsonProvider(options: JsonProviderOptions = {}): Prom
   const heldWaiters: Array<{ endpoint: JsonEndpoint; resolve: () => void }> = [];
   const sockets = new Set<Socket>();
 
+  const topLevelTokens: string[] = [];
   const issue = (grant?: Grant): IssuedPair => {
     const pair: IssuedPair = { access_token: `adh_${token(18)}`, refresh_token: `adh_rt_${token(18)}`, expires_in: lifetimeS, token_type: 'Bearer' };
+    if (options.refreshExpiresInS !== undefined) (pair as IssuedPair & { refresh_expires_in?: number }).refresh_expires_in = options.refreshExpiresInS;
     const g = grant ?? { refreshToken: '', accessTokens: new Set<string>(), revoked: false };
     if (grant) grants.delete(grant.refreshToken);
     g.refreshToken = pair.refresh_token;
@@ -209,7 +231,12 @@ export async function startJsonProvider(options: JsonProviderOptions = {}): Prom
         const verifier = typeof body!.code_verifier === 'string' ? body!.code_verifier : '';
         if (createHash('sha256').update(verifier).digest('base64url') !== pending.challenge) return oauthError(400, 'invalid_grant', 'PKCE verification failed');
       }
-      return { status: 200, body: { ...issue(), ...tokenExtras } };
+      const pair = issue();
+      if (!options.nestTokensUnder) return { status: 200, body: { ...pair, ...tokenExtras } };
+      // Slack's shape: the app's bot token at the top level, the user's pair nested.
+      const bot = `adh_bot_${token(18)}`;
+      topLevelTokens.push(bot);
+      return { status: 200, body: { ok: true, access_token: bot, token_type: 'bot', scope: 'chat:write', [options.nestTokensUnder]: { id: 'U42', ...pair, token_type: 'user', scope: 'search:read' } } };
     },
     refresh: (_req, _url, body) => {
       const denied = authenticate(body!);
@@ -234,6 +261,18 @@ export async function startJsonProvider(options: JsonProviderOptions = {}): Prom
       }
       return { status: 200, body: {} }; // an unknown token is answered 200 too (RFC 7009 §2.2)
     },
+    revoke_bearer: (req) => {
+      const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      if (!bearer) return { status: 200, body: { ok: false, error: 'not_authed' } };
+      if (!revokeToken(bearer)) return { status: 200, body: { ok: false, error: 'invalid_auth' } };
+      return { status: 200, body: { ok: true, revoked: true } };
+    },
+    revoke_delete: (req, url) => {
+      if (req.method !== 'DELETE') return oauthError(405, 'invalid_request', 'DELETE only');
+      const named = decodeURIComponent(url.pathname.slice(JSON_PROVIDER_PATHS.revoke_delete.length));
+      if (!revokeToken(named)) return oauthError(404, 'invalid_request', 'no such token');
+      return { status: 204, body: '' };
+    },
     me: (req) => {
       const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
       if (!bearer || !accessToGrant.has(bearer)) return oauthError(401, 'token_expired');
@@ -241,8 +280,20 @@ export async function startJsonProvider(options: JsonProviderOptions = {}): Prom
     },
   };
 
-  const endpointOf = (path: string): JsonEndpoint | 'unknown' =>
-    (Object.entries(JSON_PROVIDER_PATHS).find(([, p]) => p === path)?.[0] as JsonEndpoint | undefined) ?? 'unknown';
+  /** Revokes a live token's grant (the whole grant, as Dropbox does for either token); false when it was not live. */
+  const revokeToken = (value: string): boolean => {
+    const grant = grants.get(value) ?? accessToGrant.get(value);
+    if (!grant || grant.revoked) return false;
+    grant.revoked = true;
+    grants.delete(grant.refreshToken);
+    for (const access of grant.accessTokens) accessToGrant.delete(access);
+    return true;
+  };
+
+  const endpointOf = (path: string): JsonEndpoint | 'unknown' => {
+    if (path.startsWith(JSON_PROVIDER_PATHS.revoke_delete) && path.length > JSON_PROVIDER_PATHS.revoke_delete.length) return 'revoke_delete';
+    return (Object.entries(JSON_PROVIDER_PATHS).find(([, p]) => p === path)?.[0] as JsonEndpoint | undefined) ?? 'unknown';
+  };
 
   const send = (res: ServerResponse, entry: RecordedRequest, answer: Answer) => {
     entry.status = answer.status;
@@ -264,6 +315,8 @@ export async function startJsonProvider(options: JsonProviderOptions = {}): Prom
     const failure = failures.get(endpoint);
     if (failure && failure.remaining > 0) {
       failure.remaining -= 1;
+      // Slack's Web API fails with HTTP 200 and {"ok": false, "error"}.
+      if (endpoint === 'revoke_bearer') return send(res, entry, { status: failure.status === 400 ? 200 : failure.status, body: { ok: false, error: failure.error } });
       return send(res, entry, oauthError(failure.status, failure.error, failure.description));
     }
     send(res, entry, handlers[endpoint](req, url, entry.body));
@@ -275,7 +328,7 @@ export async function startJsonProvider(options: JsonProviderOptions = {}): Prom
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const entry: RecordedRequest = {
         endpoint: endpointOf(url.pathname), method: req.method ?? 'GET', path: url.pathname,
-        contentType: req.headers['content-type'] ?? '', raw, body: parseObject(raw),
+        contentType: req.headers['content-type'] ?? '', raw, body: parseObject(raw), headers: { ...req.headers },
       };
       recorded.push(entry);
       if (entry.endpoint !== 'unknown' && hanging.has(entry.endpoint)) {
@@ -349,6 +402,7 @@ export async function startJsonProvider(options: JsonProviderOptions = {}): Prom
         ...rest,
       };
     },
+    topLevelTokens,
     issuePair: () => issue(),
     seedRecord() {
       const pair = issue();

@@ -51,7 +51,9 @@ function renderList(providers: ProviderSummary[]): string {
   const rows = [['PROVIDER', 'TYPE', 'STATE', 'CONNECTIONS']];
   for (const p of providers) {
     const connections = p.connections.map((c) => {
-      const details = [c.status, c.expires_at ? `expires ${c.expires_at}` : '', c.account?.label ?? ''].filter(Boolean).join(', ');
+      // `!` marks a refresh token that lapses soon: after it, only a new login helps.
+      const lapse = c.refresh_expires_at ? `${c.refresh_lapses_soon ? '! ' : ''}refresh token lapses ${c.refresh_expires_at}` : '';
+      const details = [c.status, c.expires_at ? `expires ${c.expires_at}` : '', lapse, c.account?.label ?? ''].filter(Boolean).join(', ');
       return `${c.connection_name}${c.default && p.connections.length > 1 ? '*' : ''} (${details})`;
     });
     rows.push([p.name + (p.source === 'custom' ? ' [custom]' : p.source === 'unknown' ? ' [no definition]' : ''), p.auth_type, p.state, connections.join(', ') || '-']);
