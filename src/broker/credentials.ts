@@ -66,7 +66,11 @@ export function usableCredential(record: ConnectionRecord): string {
 /** The HTTP headers that carry this connection's credential, per the provider definition. */
 export function authHeaders(definition: ProviderDefinition | null, record: ConnectionRecord): Record<string, string> {
   const value = usableCredential(record);
-  if (record.auth_type === 'oauth2') return { Authorization: `${normalizeTokenType(record.token_type)} ${value}` };
+  if (record.auth_type === 'oauth2') {
+    // oauth.header_prefix overrides the token_type: "" sends the bare token (Postiz documents only that form).
+    const prefix = definition?.oauth?.header_prefix ?? normalizeTokenType(record.token_type);
+    return { Authorization: prefix ? `${prefix} ${value}` : value };
+  }
   const apiKey = definition?.api_key;
   if (apiKey?.location === 'query') return {};
   if (apiKey?.location === 'basic') {

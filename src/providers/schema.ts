@@ -27,6 +27,21 @@ export const oauthSchema = z.looseObject({
   issuer: nullableUrl,
   token_request_encoding: z.enum(['form', 'json']).nullish(),
   token_endpoint_auth_method: z.enum(['client_secret_post', 'client_secret_basic', 'none']).nullish(),
+  /**
+   * How a client with no secret (a public client, RFC 6749 §2.1) authenticates: "none" (default) sends
+   * client_id in the body (§3.2.1; X, Airtable); "basic_empty_secret" sends Basic client_id with an
+   * empty password (Reddit's installed apps).
+   */
+  public_client_auth: z.enum(['none', 'basic_empty_secret']).nullish(),
+  /** How scopes are joined in requests: " " (RFC 6749 §3.3, default) or "," (Slack, Linear). */
+  scope_separator: z.enum([' ', ',']).nullish(),
+  /**
+   * PKCE (RFC 7636): "optional" (default) always sends S256; "required" also refuses a server whose
+   * metadata does not offer S256; "unsupported" sends no code_challenge and no code_verifier.
+   */
+  pkce_support: z.enum(['required', 'optional', 'unsupported']).nullish(),
+  /** Text before the access token in Authorization: "" for the bare token (Postiz); default the token_type, Bearer. */
+  header_prefix: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]*$/, 'must be an HTTP auth scheme (a token, RFC 9110 §11.1) or ""').nullish(),
   /** Extra authorization request parameters, e.g. Google's access_type=offline. */
   authorize_params: z.record(z.string(), z.string()).nullish(),
   /** RFC 8707 resource indicator (MCP servers require it). */
