@@ -50,6 +50,13 @@ export const oauthSchema = z.looseObject({
   default_token_lifetime: z.number().int().positive().nullish(),
 });
 
+/** {key} and the connection record's own fields: a part named so would be read in their place by export. */
+const RESERVED_PART_NAMES = new Set([
+  'key', 'schema_version', 'provider', 'profile', 'connection_name', 'auth_type', 'status', 'base_url', 'host_url', 'scopes',
+  'access_token', 'refresh_token', 'token_type', 'expires_at', 'obtained_at', 'api_key', 'api_key_fields', 'account', 'metadata',
+  'client_id', 'client_secret',
+]);
+
 export const apiKeySchema = z.looseObject({
   header_name: z.string().min(1).nullish(),
   header_prefix: z.string().nullish(),
@@ -67,7 +74,23 @@ export const apiKeySchema = z.looseObject({
    * "{key}" (default) when the key is itself a pair (Twilio SID:token); "{key}:" for a key as
    * username with no password (Ashby); ":{key}" or "any:{key}" for a key as password.
    */
-  basic_template: z.string().includes('{key}', { message: 'must contain {key}' }).includes(':', { message: 'must contain ":"' }).nullish(),
+  basic_template: z.string().regex(/\{[a-z][a-z0-9_]*\}/, 'must contain {key} or a {field} of api_key.fields').includes(':', { message: 'must contain ":"' }).nullish(),
+  /**
+   * A credential of several parts (Twilio Account SID + Auth Token, Cloudflare email + Global API
+   * Key): each is collected at login, stored in the record, exported under its own variable, and
+   * named in basic_template or headers as {name}. {key} is the first secret part.
+   */
+  fields: z.array(z.looseObject({
+    name: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits and "_"').max(64).refine((name) => !RESERVED_PART_NAMES.has(name), 'must not be "key" or a field of the connection record (api_key, provider, status…)'),
+    label: z.string().min(1).nullish(),
+    /** Where `login` reads it from, and the variable `export` and `run` give it. */
+    env_var: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').nullish(),
+    /** Default true. A part that is not secret (an account ID) is shown, and `run` gives the child its real value. */
+    secret: z.boolean().nullish(),
+    hint: z.string().nullish(),
+  })).min(1).nullish(),
+  /** Headers to send, each a template of {key} and {field} names (Cloudflare: X-Auth-Email and X-Auth-Key). */
+  headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name'), z.string().regex(/^[\x20-\x7e]*$/, 'must be printable ASCII')).nullish(),
 });
 
 export const providerSchema = z
@@ -109,6 +132,23 @@ export const providerSchema = z
         ctx.addIssue({ code: 'custom', path: ['oauth', 'device_authorization_url'], message: 'is required for the device_code flow' });
     } else if (def.flow !== 'api_key') {
       ctx.addIssue({ code: 'custom', path: ['flow'], message: 'must be "api_key" when auth_type is "api_key"' });
+    }
+    const fields = def.api_key?.fields ?? [];
+    const names = new Set(['key']);
+    fields.forEach((field, index) => {
+      if (names.has(field.name)) ctx.addIssue({ code: 'custom', path: ['api_key', 'fields', index, 'name'], message: `"${field.name}" is named twice` });
+      names.add(field.name);
+    });
+    if (fields.length && !fields.some((field) => field.secret !== false))
+      ctx.addIssue({ code: 'custom', path: ['api_key', 'fields'], message: 'must have a secret part (one without "secret": false)' });
+    // Every {name} a template uses must be a part the login collects.
+    const templates: Array<[string, (string | number)[]]> = [];
+    if (def.api_key?.basic_template) templates.push([def.api_key.basic_template, ['api_key', 'basic_template']]);
+    for (const [header, template] of Object.entries(def.api_key?.headers ?? {})) templates.push([template, ['api_key', 'headers', header]]);
+    for (const [template, path] of templates) {
+      for (const [, name] of template.matchAll(/\{([^{}]*)\}/g)) {
+        if (!names.has(name!)) ctx.addIssue({ code: 'custom', path, message: `{${name}} is not {key} or a name in api_key.fields` });
+      }
     }
     if (def.api_key?.location === 'query' && !def.api_key.query_param)
       ctx.addIssue({ code: 'custom', path: ['api_key', 'query_param'], message: 'is required when location is "query"' });
