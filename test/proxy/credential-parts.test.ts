@@ -81,6 +81,14 @@ describe('a credential of several parts', { timeout: 90_000 }, () => {
     assertNoSecretIn(result.stdout, [CF_KEY], 'the child\'s output');
   });
 
+  it('LiveStorm / AssemblyAI: header_prefix "" sends the bare key in Authorization', async () => {
+    await fx.h.register({ schema_version: 1, name: 'barekey', auth_type: 'api_key', flow: 'api_key', host_url: 'other.example.test', api_key: { header_prefix: '', env_var: 'BARE_KEY' } });
+    assert.equal((await login('barekey', 'bare-key-secret-55555')).code, 0);
+    const result = await fx.h.run(['curl', '-sS', '--max-time', '20', 'https://other.example.test/echo/bare'], { only: 'barekey' });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(headerValues(fx.upstream.received('/echo/bare')[0]!.rawHeaders, 'authorization'), ['bare-key-secret-55555']);
+  });
+
   it('refuses a missing part or a line that is not name=value, naming the part or line, never the value, and stores nothing', async () => {
     const missing = await login('twilioish', `account_sid=${SID}\n`, ['--connection', 'half']);
     assert.equal(missing.code, 2, missing.stderr);
