@@ -5,6 +5,8 @@
 // The form-encoded provider below behaves like them and records what it was sent.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +14,7 @@ import type { Browser } from 'playwright-core';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { runCli, runCliJson, startCli } from '../support/cli.ts';
+import { REPO_ROOT } from '../support/homes.ts';
 import { startHttpsUpstream, type HttpsUpstream } from '../support/https-upstream.ts';
 import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
 import { headerValues, proxyHome } from '../proxy/harness.ts';
@@ -79,8 +82,12 @@ after(async () => {
 });
 
 describe('client authentication at the token endpoint', { timeout: 60_000 }, () => {
-  it('Reddit installed app (no secret): Basic client_id with an empty password, which the provider requires', async () => {
-    await h.register(p.definition('redditish', { token_endpoint_auth_method: 'client_secret_basic', public_client_auth: 'basic_empty_secret', pkce: false }));
+  it('Reddit installed app (bundled definition, no secret): Basic client_id with an empty password, which the provider requires', async () => {
+    // The bundled reddit definition's client authentication, pointed at the local provider.
+    const reddit = JSON.parse(readFileSync(join(REPO_ROOT, 'src', 'providers', 'bundled', 'reddit.json'), 'utf8')) as { oauth: Record<string, unknown> };
+    const { token_endpoint_auth_method, public_client_auth, pkce } = reddit.oauth;
+    assert.equal(public_client_auth, 'basic_empty_secret');
+    await h.register(p.definition('redditish', { token_endpoint_auth_method, public_client_auth, pkce }));
     // Reddit answers 401 to a token request without Basic (prawcore sends auth=(client_id, "")).
     p.refuseWhen((r) => (r.path === '/token' && !r.authorization ? 'invalid_client' : null));
     const result = await runCli(['login', 'redditish'], { env: h.env });
