@@ -90,7 +90,10 @@ export function authHeaders(definition: ProviderDefinition | null, record: Conne
   if (apiKey?.location === 'query') return {};
   if (apiKey?.location === 'basic') {
     // RFC 7617 §2: user-id ":" password, base64. The template names {key} or the parts (api_key.fields).
-    const pair = fillTemplate(apiKey.basic_template ?? '{key}', record, value);
+    // A connection stored before its definition named parts holds the pair itself (Twilio's
+    // "SID:token"): it keeps working as {key} until the next login stores the parts.
+    const legacy = Boolean(apiKey.fields?.length) && Object.keys(storedParts(record)).length === 0;
+    const pair = fillTemplate(legacy ? '{key}' : apiKey.basic_template ?? '{key}', record, value);
     return { Authorization: `Basic ${Buffer.from(pair).toString('base64')}` };
   }
   // Several headers, each a template (Cloudflare's legacy key: X-Auth-Email and X-Auth-Key).

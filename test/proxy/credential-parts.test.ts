@@ -70,6 +70,15 @@ describe('a credential of several parts', { timeout: 90_000 }, () => {
     assert.deepEqual(headerValues(arrived.rawHeaders, 'authorization'), [`Basic ${Buffer.from(`${SID}:${TOKEN}`).toString('base64')}`]);
   });
 
+  it('a connection stored as one "SID:token" before the definition named parts still sends that pair', async () => {
+    await fx.h.register({ ...twilioish, name: 'oldtwilio', api_key: { location: 'basic' } });
+    assert.equal((await login('oldtwilio', `${SID}:${TOKEN}`)).code, 0);
+    await fx.h.register({ ...twilioish, name: 'oldtwilio' });
+    const result = await fx.h.run(['curl', '-sS', '--max-time', '20', 'https://api.example.test/echo/legacy'], { only: 'oldtwilio' });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(headerValues(fx.upstream.received('/echo/legacy')[0]!.rawHeaders, 'authorization'), [`Basic ${Buffer.from(`${SID}:${TOKEN}`).toString('base64')}`]);
+  });
+
   it('Cloudflare email + key: two headers from one connection', async () => {
     await fx.h.register(cfish);
     assert.equal((await login('cfish', `email=ops@example.test\nglobal_key=${CF_KEY}\n`)).code, 0);
