@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { runCli, runCliJson } from '../support/cli.ts';
+import { launchChromium } from '../support/chromium.ts';
+import { runCli, runCliJson, startCli } from '../support/cli.ts';
 import { assertNoSecretIn, headerValues, proxyFixture } from './harness.ts';
 
 const SID = 'AC0123456789abcdef0123456789abcdef';
@@ -96,6 +97,27 @@ describe('a credential of several parts', { timeout: 90_000 }, () => {
     const result = await fx.h.run(['curl', '-sS', '--max-time', '20', 'https://other.example.test/echo/bare'], { only: 'barekey' });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(headerValues(fx.upstream.received('/echo/bare')[0]!.rawHeaders, 'authorization'), ['bare-key-secret-55555']);
+  });
+
+  it('the local form asks for each part, the secret one masked, and stores them', async () => {
+    const browser = await launchChromium();
+    try {
+      const cli = startCli(['login', 'twilioish', '--form', '--no-browser', '--connection', 'form'], { env: fx.h.env });
+      const [, url] = await cli.waitForStderr(/local form \(it never leaves this computer\):\n\n {2}(http:\/\/127\.0\.0\.1:\d+\/input\/[\w-]+)\n/);
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(url!);
+      assert.equal(await page.getByLabel('twilioish account sid').getAttribute('type'), 'text');
+      assert.equal(await page.getByLabel('twilioish auth token').getAttribute('type'), 'password');
+      await page.getByLabel('twilioish account sid').fill(SID);
+      await page.getByLabel('twilioish auth token').fill(`${TOKEN}-form`);
+      await Promise.all([page.waitForEvent('framenavigated'), page.getByRole('button', { name: 'Save' }).click()]);
+      const result = await cli.done;
+      assert.equal(result.code, 0, result.stderr);
+    } finally {
+      await browser.close();
+    }
+    const token = await runCli(['get', 'twilioish', '--connection', 'form', '--field', 'auth_token', '--show-secret'], { env: fx.h.env });
+    assert.equal(token.stdout.trim(), `${TOKEN}-form`);
   });
 
   it('refuses a missing part or a line that is not name=value, naming the part or line, never the value, and stores nothing', async () => {
