@@ -4,6 +4,7 @@ import { AuthsomeError, credentialProblem, isAuthsomeError, toRecordTimestamp } 
 import { keys, orderRecord, type ConnectionRecord } from '../vault/index.ts';
 import { matchesKeyPattern, type ProviderDefinition } from '../providers/index.ts';
 import { addConnectionToMetadata, DEFAULT_CONNECTION } from './connections.ts';
+import { checkParts, credentialParts } from './api-key-parts.ts';
 import { isReservedVariable } from './reserved-variables.ts';
 import { requireName, type BrokerContext } from './context.ts';
 
@@ -40,7 +41,11 @@ export async function checkKeyPattern(definition: ProviderDefinition, apiKey: st
   }
 }
 
-export async function loginWithApiKey(ctx: BrokerContext, provider: string, apiKey: string, options: ApiKeyLoginOptions = {}): Promise<LoginResult> {
+/**
+ * Stores an API key: one string, or for a definition with api_key.fields every part by name
+ * (api-key-parts.ts), each checked before anything is written.
+ */
+export async function loginWithApiKey(ctx: BrokerContext, provider: string, apiKey: string | Record<string, string>, options: ApiKeyLoginOptions = {}): Promise<LoginResult> {
   const { definition } = await ctx.registry.require(provider);
   if (definition.auth_type !== 'api_key') {
     throw new AuthsomeError('flow_unsupported', `${provider} uses OAuth (${definition.flow}), not an API key`, {
@@ -48,7 +53,21 @@ export async function loginWithApiKey(ctx: BrokerContext, provider: string, apiK
       provider,
     });
   }
-  const key = apiKey.trim();
+  let parts: Record<string, string> | null = null;
+  let key: string;
+  if (credentialParts(definition)) {
+    if (typeof apiKey === 'string') {
+      throw new AuthsomeError('input_invalid', `${provider} takes a credential of several parts: ${credentialParts(definition)!.map((part) => part.name).join(', ')}`, {
+        hint: `Give each as name=value, one a line, on stdin: authsome login ${provider} --api-key-stdin`, provider,
+      });
+    }
+    ({ apiKey: key, parts } = checkParts(definition, apiKey));
+  } else {
+    // A form's values ({api_key}) or the key itself.
+    const given = typeof apiKey === 'string' ? apiKey : Object.keys(apiKey).every((name) => name === 'api_key') ? apiKey.api_key ?? '' : null;
+    if (given === null) throw new AuthsomeError('input_invalid', `${provider} takes one API key, not named parts`, { provider });
+    key = given.trim();
+  }
   if (!key) throw new AuthsomeError('input_invalid', `the API key for ${provider} is empty`, { provider });
   // Before the pattern, and before anything stores it: the key will travel in headers and exported files.
   const problem = credentialProblem(key);
@@ -99,6 +118,8 @@ export async function loginWithApiKey(ctx: BrokerContext, provider: string, apiK
       expires_at: null,
       obtained_at: toRecordTimestamp(),
       api_key: key,
+      // Every part, for headers, export and run; a one-part key drops parts an earlier definition had.
+      api_key_fields: parts ?? undefined,
       account: existing?.account ?? { id: null, label: null },
       metadata: existing?.metadata ?? {},
     });

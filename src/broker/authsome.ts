@@ -15,7 +15,8 @@ import { hasRescue } from './refresh-rescue.ts';
 import { catalogueSpec, injectionFor, normalizedPath, routeSpec, type Injection, type RouteSpec } from './proxy-support.ts';
 import { explainRoute, type RouteExplanation, type Unrouted } from './route-explanation.ts';
 import { BrokerContext, requireName } from './context.ts';
-import { authHeaders, connectionField, credentialValue, isSecretField, presentConnection } from './credentials.ts';
+import { credentialParts } from './api-key-parts.ts';
+import { authHeaders, connectionField, credentialValue, isSecretField, presentConnection, revealsSecret } from './credentials.ts';
 import { doctor, type DoctorReport } from './doctor.ts';
 import { chooseStore } from './store-choice.ts';
 import { chooseKeySource } from './key-setup.ts';
@@ -61,6 +62,8 @@ export interface ConnectionRead {
   status: ConnectionState;
   /** The renewal of a due token failed (the connection is now expired or invalid); null otherwise. */
   failure: AuthsomeError | null;
+  /** The value is a revealed secret (--show-secret of a secret field or a credential part): printed exactly. */
+  revealed: boolean;
 }
 
 /** A credential handed to an agent through the daemon's API. */
@@ -184,7 +187,7 @@ export class Authsome {
   }
 
   /** Stores an API key as a connection; see ApiKeyLoginOptions for overwrite rules. */
-  async loginWithApiKey(provider: string, apiKey: string, options: ApiKeyLoginOptions = {}): Promise<LoginResult> {
+  async loginWithApiKey(provider: string, apiKey: string | Record<string, string>, options: ApiKeyLoginOptions = {}): Promise<LoginResult> {
     return loginWithApiKey(this.#ctx, requireName('provider', provider), apiKey, { via: 'library', ...options });
   }
 
@@ -218,7 +221,8 @@ export class Authsome {
       provider: definition.name,
       title: `Connect ${name}`,
       intro: `Paste your ${name} API key. It is stored encrypted on this computer and never shown again.`,
-      fields: [{ name: 'api_key', label: `${name} API key`, secret: true, required: true, pattern: definition.api_key?.key_pattern ?? null, hint: definition.api_key?.key_pattern_hint ?? null }],
+      fields: credentialParts(definition)?.map((part) => ({ name: part.name, label: `${name} ${part.label}`, secret: part.secret, required: true, hint: part.hint }))
+        ?? [{ name: 'api_key', label: `${name} API key`, secret: true, required: true, pattern: definition.api_key?.key_pattern ?? null, hint: definition.api_key?.key_pattern_hint ?? null }],
       docsUrl: definition.docs ?? null,
       completesLogin: true,
     };
@@ -276,8 +280,9 @@ export class Authsome {
       ? { record: await this.#fresh(provider, options.connection), failure: null }
       : await this.#access(provider, options.connection);
     const value = field === undefined ? presentConnection(record, showSecret) : connectionField(record, field, showSecret);
-    if (showSecret && (field === undefined || isSecretField(field))) this.#auditSecretRead(record, field ?? 'all');
-    return { value, status: connectionState(record), failure };
+    const revealed = showSecret && (field === undefined || revealsSecret(record, field));
+    if (revealed) this.#auditSecretRead(record, field ?? 'all');
+    return { value, status: connectionState(record), failure, revealed };
   }
 
   /**

@@ -3,6 +3,7 @@
 import { AuthsomeError, credentialProblem, maskSecret } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
 import type { ProviderDefinition } from '../providers/index.ts';
+import { fillTemplate, storedParts } from './api-key-parts.ts';
 import { connectionState } from './connection-state.ts';
 
 export const SECRET_FIELDS = ['access_token', 'refresh_token', 'api_key'] as const;
@@ -12,10 +13,20 @@ export function isSecretField(field: string): field is SecretField {
   return (SECRET_FIELDS as readonly string[]).includes(field);
 }
 
+/** A field whose value `get --show-secret` reveals: a secret field, or a part of a several-part credential. */
+export function revealsSecret(record: ConnectionRecord, field: string): boolean {
+  return isSecretField(field) || field === 'api_key_fields' || (!(field in record) && field in storedParts(record));
+}
+
 /** The record as `get --json` prints it: secrets masked to a prefix unless showSecrets. */
 export function presentConnection(record: ConnectionRecord, showSecrets = false): Record<string, unknown> {
   const shown: Record<string, unknown> = { ...record, status: connectionState(record) };
-  if (!showSecrets) for (const field of SECRET_FIELDS) shown[field] = maskSecret(record[field]);
+  if (!showSecrets) {
+    for (const field of SECRET_FIELDS) shown[field] = maskSecret(record[field]);
+    // The record does not say which parts are secret (the definition does): every part is masked.
+    const parts = storedParts(record);
+    if (Object.keys(parts).length) shown.api_key_fields = Object.fromEntries(Object.entries(parts).map(([name, value]) => [name, maskSecret(value)]));
+  }
   return shown;
 }
 
@@ -34,12 +45,16 @@ const DERIVED_FIELDS: Record<string, (record: ConnectionRecord) => unknown> = {
 
 export function connectionField(record: ConnectionRecord, field: string, showSecret: boolean): unknown {
   if (field in DERIVED_FIELDS) return DERIVED_FIELDS[field]!(record);
+  const parts = storedParts(record);
+  // A part of a several-part credential by its name (get twilio --field account_sid); masked like a secret.
+  if (!(field in record) && field in parts) return showSecret ? parts[field] : maskSecret(parts[field]!);
   if (!(field in record)) {
-    const fields = [...new Set([...Object.keys(record), ...Object.keys(DERIVED_FIELDS)])].sort().join(', ');
+    const fields = [...new Set([...Object.keys(record), ...Object.keys(parts), ...Object.keys(DERIVED_FIELDS)])].sort().join(', ');
     throw new AuthsomeError('input_invalid', `a connection has no field "${field}"`, { hint: `Fields: ${fields}` });
   }
   const value = record[field];
   if (isSecretField(field) && !showSecret) return maskSecret(value as string | null);
+  if (field === 'api_key_fields' && !showSecret) return Object.fromEntries(Object.entries(parts).map(([name, part]) => [name, maskSecret(part)]));
   return value;
 }
 
@@ -68,12 +83,24 @@ export function usableCredential(record: ConnectionRecord): string {
 /** The HTTP headers that carry this connection's credential, per the provider definition. */
 export function authHeaders(definition: ProviderDefinition | null, record: ConnectionRecord): Record<string, string> {
   const value = usableCredential(record);
-  if (record.auth_type === 'oauth2') return { Authorization: `${normalizeTokenType(record.token_type)} ${value}` };
+  if (record.auth_type === 'oauth2') {
+    // oauth.header_prefix overrides the token_type: "" sends the bare token (Postiz documents only that form).
+    const prefix = definition?.oauth?.header_prefix ?? normalizeTokenType(record.token_type);
+    return { Authorization: prefix ? `${prefix} ${value}` : value };
+  }
   const apiKey = definition?.api_key;
   if (apiKey?.location === 'query') return {};
   if (apiKey?.location === 'basic') {
-    const pair = (apiKey.basic_template ?? '{key}').replace('{key}', value);
+    // RFC 7617 §2: user-id ":" password, base64. The template names {key} or the parts (api_key.fields).
+    // A connection stored before its definition named parts holds the pair itself (Twilio's
+    // "SID:token"): it keeps working as {key} until the next login stores the parts.
+    const legacy = Boolean(apiKey.fields?.length) && Object.keys(storedParts(record)).length === 0;
+    const pair = fillTemplate(legacy ? '{key}' : apiKey.basic_template ?? '{key}', record, value);
     return { Authorization: `Basic ${Buffer.from(pair).toString('base64')}` };
+  }
+  // Several headers, each a template (Cloudflare's legacy key: X-Auth-Email and X-Auth-Key).
+  if (apiKey?.headers && Object.keys(apiKey.headers).length) {
+    return Object.fromEntries(Object.entries(apiKey.headers).map(([name, template]) => [name, fillTemplate(template, record, value)]));
   }
   const header = apiKey?.header_name ?? 'Authorization';
   const prefix = apiKey?.header_prefix ?? (header.toLowerCase() === 'authorization' ? 'Bearer' : '');

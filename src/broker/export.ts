@@ -3,6 +3,7 @@
 import type { ProviderDefinition } from '../providers/index.ts';
 import { credentialProblem, exportProblem } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
+import { credentialParts, storedParts } from './api-key-parts.ts';
 import { isSecretField } from './credentials.ts';
 import { isReservedVariable } from './reserved-variables.ts';
 
@@ -20,6 +21,10 @@ export function exportMapping(definition: ProviderDefinition | null, record: Con
   const mapping = definition?.export?.env;
   if (mapping && Object.keys(mapping).length > 0) return mapping;
   const stem = record.provider.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
+  // A credential of several parts: each under its own variable (Twilio's SDKs read
+  // TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, never one "SID:token").
+  const parts = record.auth_type === 'api_key' ? credentialParts(definition) : null;
+  if (parts) return Object.fromEntries(parts.map((part) => [part.name, part.envVar ?? `${stem}_${part.name.toUpperCase()}`]));
   return record.auth_type === 'api_key'
     ? { api_key: definition?.api_key?.env_var ?? `${stem}_API_KEY` }
     : { access_token: `${stem}_ACCESS_TOKEN` };
@@ -37,12 +42,13 @@ export function exportVariables(definition: ProviderDefinition | null, record: C
       skipped.push(`${name} not exported: the definition maps ${field} to a variable that changes how programs run (code they load, commands, TLS trust or proxies); authsome never writes a credential there`);
       continue;
     }
-    const raw = record[field];
+    const part = field in record ? undefined : storedParts(record)[field];
+    const raw = part ?? record[field];
     if (!(typeof raw === 'string' && raw) && !Array.isArray(raw)) continue;
     const value = Array.isArray(raw) ? raw.join(' ') : raw;
     // A value stored by an older version or the Python authsome may carry a newline or be huge:
     // it is skipped, by name, and every other variable is still exported (issue 14).
-    const problem = isSecretField(field) ? credentialProblem(value) : exportProblem(value);
+    const problem = isSecretField(field) || part !== undefined ? credentialProblem(value) : exportProblem(value);
     if (problem) {
       skipped.push(`${name} not exported: the stored ${field} of connection "${record.connection_name}" cannot be handed out (${problem}); log in again: authsome login ${record.provider} --force`);
       continue;

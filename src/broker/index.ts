@@ -4,6 +4,7 @@ export type { ListResult, ProviderSummary, ConnectionSummary } from './list.ts';
 export type { ConnectionState } from './connection-state.ts';
 export type { LoginResult, ApiKeyLoginOptions } from './api-key-login.ts';
 export { apiKeyEnvVar, checkKeyPattern } from './api-key-login.ts';
+export { credentialParts, parsePartsInput, type CredentialPart } from './api-key-parts.ts';
 export { matchesKeyPattern } from '../providers/index.ts';
 export { isSecretField } from './credentials.ts';
 export type { ExportedVariable } from './export.ts';

@@ -217,8 +217,10 @@ async function chooseClient(ctx: BrokerContext, definition: ProviderDefinition, 
   if (known && !needsBaseUrl) return known;
   const fields: InputField[] = [];
   if (!known) {
-    const method = definition.oauth?.token_endpoint_auth_method;
-    const secretRequired = flow === 'client_credentials' || (method != null && method !== 'none');
+    // Only client credentials cannot work without a secret. A pinned token_endpoint_auth_method is
+    // how a confidential client authenticates; a public one (X, Airtable, Reddit installed apps)
+    // has no secret to enter and authenticates as oauth.public_client_auth says (oauth/client.ts).
+    const secretRequired = flow === 'client_credentials';
     fields.push({ name: 'client_id', label: 'Client ID', secret: false, required: true });
     fields.push({
       name: 'client_secret', label: 'Client secret', secret: true, required: secretRequired,

@@ -2,8 +2,9 @@
 // provider's own endpoints never get a credential, which variables the child sees placeholders
 // for) and, per request, the credential to inject — renewed first when due.
 import { expandUrl, fillRoute, routePlaceholders, routeTemplates, routeValue, type ProviderDefinition } from '../providers/index.ts';
-import { parseTimestamp } from '../util/index.ts';
+import { credentialProblem, parseTimestamp } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
+import { credentialParts, storedParts } from './api-key-parts.ts';
 import { authHeaders, usableCredential } from './credentials.ts';
 import { exportMapping } from './export.ts';
 import { isReservedVariable } from './reserved-variables.ts';
@@ -22,6 +23,8 @@ export interface RouteSpec {
   env_vars: string[];
   /** Variables removed from the child's environment: the provider's OAuth client credentials. */
   strip_env_vars: string[];
+  /** Variables the child gets the real value of: parts of a credential that are not secret (Twilio's Account SID, which SDKs put in URL paths). */
+  env_values?: Record<string, string>;
 }
 
 export interface RouteRule {
@@ -70,8 +73,10 @@ export function routeSpec(definition: ProviderDefinition | null, record: Connect
   if (keyVar) env.add(keyVar);
   // A placeholder never replaces what the child needs to run (NODE_OPTIONS, the proxy variables authsome sets itself).
   for (const name of env) if (isReservedVariable(name)) env.delete(name);
+  const envValues = publicParts(definition, record);
+  for (const name of Object.keys(envValues)) env.delete(name);
   const strip = [definition?.client?.client_id_env, definition?.client?.client_secret_env].filter((name): name is string => Boolean(name) && !isReservedVariable(name!));
-  return { provider: record.provider, connection: record.connection_name, auth_type: record.auth_type, rules, own_endpoints: own, env_vars: [...env], strip_env_vars: strip };
+  return { provider: record.provider, connection: record.connection_name, auth_type: record.auth_type, rules, own_endpoints: own, env_vars: [...env], strip_env_vars: strip, env_values: envValues };
 }
 
 /**
@@ -111,6 +116,21 @@ export function normalizedPath(url: URL): string {
 export function routeValues(definition: ProviderDefinition | null, record: ConnectionRecord | null): Record<string, string | null> {
   const values: Record<string, string | null> = { base_url: record?.base_url ?? definition?.oauth?.base_url ?? null };
   for (const name of definition ? routePlaceholders(definition) : []) if (name !== 'base_url') values[name] = routeValue(record?.[name]);
+  return values;
+}
+
+/** The non-secret parts of a several-part credential, by the variable export gives them. */
+function publicParts(definition: ProviderDefinition | null, record: ConnectionRecord): Record<string, string> {
+  const parts = record.auth_type === 'api_key' ? credentialParts(definition) : null;
+  if (!parts) return {};
+  const mapping = exportMapping(definition, record);
+  const stored = storedParts(record);
+  const values: Record<string, string> = {};
+  for (const part of parts) {
+    const name = mapping[part.name];
+    const value = stored[part.name];
+    if (!part.secret && name && value && !isReservedVariable(name) && !credentialProblem(value)) values[name] = value;
+  }
   return values;
 }
 

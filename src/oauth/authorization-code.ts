@@ -5,7 +5,7 @@ import type { ProviderDefinition } from '../providers/index.ts';
 import type { OAuthClient } from './client.ts';
 import { toOAuthError } from './errors.ts';
 import { setAsideUnverifiableIdToken } from './id-token.ts';
-import { checkTokenValues, idTokenClaims, type TokenResponse } from './tokens.ts';
+import { checkTokenValues, idTokenClaims, joinScopes, type TokenResponse } from './tokens.ts';
 import type { ResolvedServer } from './server.ts';
 import type { OAuthTransport } from './transport.ts';
 import { AuthsomeError } from '../util/index.ts';
@@ -13,7 +13,8 @@ import { AuthsomeError } from '../util/index.ts';
 export interface AuthorizationRequest {
   url: string;
   state: string;
-  codeVerifier: string;
+  /** Null when the definition says the provider does not support PKCE (oauth.pkce_support). */
+  codeVerifier: string | null;
   redirectUri: string;
   resource: string | null;
 }
@@ -26,7 +27,16 @@ export async function buildAuthorizationRequest(
 ): Promise<AuthorizationRequest> {
   const endpoint = server.as.authorization_endpoint;
   if (!endpoint) throw new AuthsomeError('provider_invalid', `${definition.name} has no authorization endpoint`, { provider: definition.name });
-  const codeVerifier = oauth.generateRandomCodeVerifier();
+  const pkce = definition.oauth?.pkce_support ?? 'optional';
+  const methods = server.as.code_challenge_methods_supported;
+  // RFC 7636 §4.2: a server that publishes its methods without S256 cannot be given a challenge we
+  // trust; where the provider is known to require PKCE, refusing is better than a login without it.
+  if (pkce === 'required' && Array.isArray(methods) && !methods.includes('S256')) {
+    throw new AuthsomeError('provider_invalid', `${definition.name} requires PKCE, but its authorization server does not offer S256 (code_challenge_methods_supported: ${methods.join(', ') || 'none'})`, {
+      hint: 'Check oauth.issuer in the definition: authsome inspect ' + definition.name, provider: definition.name,
+    });
+  }
+  const codeVerifier = pkce === 'unsupported' ? null : oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   const url = new URL(endpoint);
   // Provider extras first, so the protocol parameters below can never be overridden by them.
@@ -34,13 +44,16 @@ export async function buildAuthorizationRequest(
   url.searchParams.set('client_id', client.client.client_id);
   url.searchParams.set('response_type', 'code');
   url.searchParams.set('redirect_uri', options.redirectUri);
-  if (options.scopes.length) url.searchParams.set('scope', options.scopes.join(' '));
+  if (options.scopes.length) url.searchParams.set('scope', joinScopes(definition, options.scopes));
   url.searchParams.set('state', state);
   // OIDC Core §3.1.2.1 `prompt=consent` (a re-consent for other scopes); servers that do not know
   // it ignore it (RFC 6749 §3.1). A provider's own authorize_params prompt stands.
   if (options.prompt && !url.searchParams.has('prompt')) url.searchParams.set('prompt', options.prompt);
-  url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
-  url.searchParams.set('code_challenge_method', 'S256');
+  // RFC 7636 §4.3. Without PKCE (a provider that rejects it), state alone binds the callback.
+  if (codeVerifier) {
+    url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
+    url.searchParams.set('code_challenge_method', 'S256');
+  }
   const resource = options.resource ?? definition.oauth?.resource ?? null;
   if (resource) url.searchParams.set('resource', resource); // RFC 8707 §2
   return { url: url.href, state, codeVerifier, redirectUri: options.redirectUri, resource };
@@ -79,7 +92,7 @@ export async function exchangeAuthorizationCode(
 ): Promise<TokenResponse> {
   const endpoint = server.as.token_endpoint!;
   try {
-    const response = await oauth.authorizationCodeGrantRequest(server.as, client.client, client.auth, validated, request.redirectUri, request.codeVerifier, {
+    const response = await oauth.authorizationCodeGrantRequest(server.as, client.client, client.auth, validated, request.redirectUri, request.codeVerifier ?? oauth.nopkce, {
       ...transport.options(endpoint),
       ...(request.resource ? { additionalParameters: { resource: request.resource } } : {}),
     });

@@ -8,7 +8,7 @@ export interface ClientCredentials {
   client_secret?: string | null;
 }
 
-export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none' | 'basic_empty_secret';
 
 export interface OAuthClient {
   client: oauth.Client;
@@ -19,13 +19,28 @@ export interface OAuthClient {
 export function buildClient(definition: ProviderDefinition, credentials: ClientCredentials, as?: oauth.AuthorizationServer): OAuthClient {
   const secret = credentials.client_secret || null;
   const method = chooseAuthMethod(definition, secret, as);
-  const client: oauth.Client = { client_id: credentials.client_id, token_endpoint_auth_method: method };
-  const auth = method === 'none' ? oauth.None() : method === 'client_secret_basic' ? oauth.ClientSecretBasic(secret!) : oauth.ClientSecretPost(secret!);
+  const client: oauth.Client = { client_id: credentials.client_id, token_endpoint_auth_method: method === 'basic_empty_secret' ? 'client_secret_basic' : method };
+  const auth = method === 'none' ? oauth.None()
+    : method === 'basic_empty_secret' ? basicWithEmptySecret
+    : method === 'client_secret_basic' ? oauth.ClientSecretBasic(secret!) : oauth.ClientSecretPost(secret!);
   return { client, auth, method };
 }
 
+/**
+ * HTTP Basic with the client_id as user name and an empty password (RFC 6749 §2.3.1: both
+ * form-encoded first). Reddit's installed apps have no secret and get 401 without it (prawcore
+ * sends auth=(client_id, "")); oauth4webapi's ClientSecretBasic refuses an empty secret.
+ */
+const basicWithEmptySecret: oauth.ClientAuth = (_as, client, _body, headers) => {
+  const username = encodeURIComponent(client.client_id).replace(/%20/g, '+');
+  headers.set('authorization', `Basic ${Buffer.from(`${username}:`).toString('base64')}`);
+};
+
 function chooseAuthMethod(definition: ProviderDefinition, secret: string | null, as?: oauth.AuthorizationServer): AuthMethod {
-  if (!secret) return 'none';
+  // A public client (RFC 6749 §2.1) has no secret to send, whatever method the definition pins for
+  // confidential ones: it identifies itself with client_id in the body (§3.2.1), or with Basic and
+  // an empty password where the provider says so.
+  if (!secret) return definition.oauth?.public_client_auth === 'basic_empty_secret' ? 'basic_empty_secret' : 'none';
   const pinned = definition.oauth?.token_endpoint_auth_method;
   if (pinned) return pinned;
   const supported = as?.token_endpoint_auth_methods_supported;

@@ -148,10 +148,18 @@ export function accountFromClaims(claims: Record<string, unknown>): { id: string
 }
 
 /** The `scope` (RFC 6749 §3.3) and `resource` (RFC 8707 §2) parameters of a grant request. */
-export function grantParameters(definition: { oauth?: { resource?: string | null } | null }, options: { scopes: readonly string[]; resource?: string | null }): Record<string, string> {
+export function grantParameters(definition: { oauth?: { resource?: string | null; scope_separator?: string | null } | null }, options: { scopes: readonly string[]; resource?: string | null }): Record<string, string> {
   const parameters: Record<string, string> = {};
-  if (options.scopes.length) parameters.scope = options.scopes.join(' ');
+  if (options.scopes.length) parameters.scope = joinScopes(definition, options.scopes);
   const resource = options.resource ?? definition.oauth?.resource;
   if (resource) parameters.resource = resource;
   return parameters;
+}
+
+/**
+ * The scope parameter: RFC 6749 §3.3 joins scopes with spaces; Slack and Linear document a comma
+ * (oauth.scope_separator). Granted scopes are read with either (toTokenSet).
+ */
+export function joinScopes(definition: { oauth?: { scope_separator?: string | null } | null }, scopes: readonly string[]): string {
+  return scopes.join(definition.oauth?.scope_separator ?? ' ');
 }

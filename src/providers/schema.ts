@@ -49,6 +49,21 @@ export const oauthSchema = z.looseObject({
   issuer: nullableUrl,
   token_request_encoding: z.enum(['form', 'json']).nullish(),
   token_endpoint_auth_method: z.enum(['client_secret_post', 'client_secret_basic', 'none']).nullish(),
+  /**
+   * How a client with no secret (a public client, RFC 6749 §2.1) authenticates: "none" (default) sends
+   * client_id in the body (§3.2.1; X, Airtable); "basic_empty_secret" sends Basic client_id with an
+   * empty password (Reddit's installed apps).
+   */
+  public_client_auth: z.enum(['none', 'basic_empty_secret']).nullish(),
+  /** How scopes are joined in requests: " " (RFC 6749 §3.3, default) or "," (Slack, Linear). */
+  scope_separator: z.enum([' ', ',']).nullish(),
+  /**
+   * PKCE (RFC 7636): "optional" (default) always sends S256; "required" also refuses a server whose
+   * metadata does not offer S256; "unsupported" sends no code_challenge and no code_verifier.
+   */
+  pkce_support: z.enum(['required', 'optional', 'unsupported']).nullish(),
+  /** Text before the access token in Authorization: "" for the bare token (Postiz); default the token_type, Bearer. */
+  header_prefix: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]*$/, 'must be an HTTP auth scheme (a token, RFC 9110 §11.1) or ""').nullish(),
   /** Extra authorization request parameters, e.g. Google's access_type=offline. */
   authorize_params: z.record(z.string(), z.string()).nullish(),
   /** RFC 8707 resource indicator (MCP servers require it). */
@@ -68,6 +83,13 @@ export const oauthSchema = z.looseObject({
   revocation: revocationSchema.nullish(),
 });
 
+/** {key} and the connection record's own fields: a part named so would be read in their place by export. */
+const RESERVED_PART_NAMES = new Set([
+  'key', 'schema_version', 'provider', 'profile', 'connection_name', 'auth_type', 'status', 'base_url', 'host_url', 'scopes',
+  'access_token', 'refresh_token', 'token_type', 'expires_at', 'obtained_at', 'api_key', 'api_key_fields', 'account', 'metadata',
+  'client_id', 'client_secret',
+]);
+
 export const apiKeySchema = z.looseObject({
   header_name: z.string().min(1).nullish(),
   header_prefix: z.string().nullish(),
@@ -85,7 +107,23 @@ export const apiKeySchema = z.looseObject({
    * "{key}" (default) when the key is itself a pair (Twilio SID:token); "{key}:" for a key as
    * username with no password (Ashby); ":{key}" or "any:{key}" for a key as password.
    */
-  basic_template: z.string().includes('{key}', { message: 'must contain {key}' }).includes(':', { message: 'must contain ":"' }).nullish(),
+  basic_template: z.string().regex(/\{[a-z][a-z0-9_]*\}/, 'must contain {key} or a {field} of api_key.fields').includes(':', { message: 'must contain ":"' }).nullish(),
+  /**
+   * A credential of several parts (Twilio Account SID + Auth Token, Cloudflare email + Global API
+   * Key): each is collected at login, stored in the record, exported under its own variable, and
+   * named in basic_template or headers as {name}. {key} is the first secret part.
+   */
+  fields: z.array(z.looseObject({
+    name: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be lower-case letters, digits and "_"').max(64).refine((name) => !RESERVED_PART_NAMES.has(name), 'must not be "key" or a field of the connection record (api_key, provider, status…)'),
+    label: z.string().min(1).nullish(),
+    /** Where `login` reads it from, and the variable `export` and `run` give it. */
+    env_var: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').nullish(),
+    /** Default true. A part that is not secret (an account ID) is shown, and `run` gives the child its real value. */
+    secret: z.boolean().nullish(),
+    hint: z.string().nullish(),
+  })).min(1).nullish(),
+  /** Headers to send, each a template of {key} and {field} names (Cloudflare: X-Auth-Email and X-Auth-Key). */
+  headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name'), z.string().regex(/^[\x20-\x7e]*$/, 'must be printable ASCII')).nullish(),
 });
 
 /**
@@ -167,6 +205,23 @@ export const providerSchema = z
     }
     if (revocation?.method === 'DELETE' && revocation.style !== 'bearer' && !def.oauth?.revocation_url?.includes('{token}'))
       ctx.addIssue({ code: 'custom', path: ['oauth', 'revocation_url'], message: 'must name the token with {token} when oauth.revocation.method is "DELETE" (a DELETE carries no body)' });
+    const fields = def.api_key?.fields ?? [];
+    const names = new Set(['key']);
+    fields.forEach((field, index) => {
+      if (names.has(field.name)) ctx.addIssue({ code: 'custom', path: ['api_key', 'fields', index, 'name'], message: `"${field.name}" is named twice` });
+      names.add(field.name);
+    });
+    if (fields.length && !fields.some((field) => field.secret !== false))
+      ctx.addIssue({ code: 'custom', path: ['api_key', 'fields'], message: 'must have a secret part (one without "secret": false)' });
+    // Every {name} a template uses must be a part the login collects.
+    const templates: Array<[string, (string | number)[]]> = [];
+    if (def.api_key?.basic_template) templates.push([def.api_key.basic_template, ['api_key', 'basic_template']]);
+    for (const [header, template] of Object.entries(def.api_key?.headers ?? {})) templates.push([template, ['api_key', 'headers', header]]);
+    for (const [template, path] of templates) {
+      for (const [, name] of template.matchAll(/\{([^{}]*)\}/g)) {
+        if (!names.has(name!)) ctx.addIssue({ code: 'custom', path, message: `{${name}} is not {key} or a name in api_key.fields` });
+      }
+    }
     if (def.api_key?.location === 'query' && !def.api_key.query_param)
       ctx.addIssue({ code: 'custom', path: ['api_key', 'query_param'], message: 'is required when location is "query"' });
   });

@@ -76,6 +76,8 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
   const files = writeChildFiles(options.home, routes.length ? ca.certPem : null, options.env);
   // Placeholders only for the routes kept; real values are stripped for every route asked for.
   const env = childEnvironment(options.env, proxy.url, files, routes.flatMap((r) => r.env_vars), options.routes.flatMap((r) => r.strip_env_vars));
+  // Parts of a credential that are not secret (an account ID) go in as they are: SDKs build URLs from them.
+  for (const route of routes) Object.assign(env, route.env_values ?? {});
   const started = Date.now();
   let exitCode = 1;
   let childPid: number | undefined;

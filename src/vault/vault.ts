@@ -236,6 +236,10 @@ export class Vault {
       const value = record[field];
       if (typeof value === 'string' && value) this.#onSecret(value);
     }
+    // The parts of a several-part credential (broker/api-key-parts.ts): which are secret is the
+    // definition's to say, so every part is kept out of logs.
+    const parts = record.api_key_fields;
+    if (parts && typeof parts === 'object') for (const value of Object.values(parts)) if (typeof value === 'string' && value) this.#onSecret(value);
   }
 
   #wrap(tx: StoreWriter): VaultTransaction {

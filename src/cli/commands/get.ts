@@ -35,7 +35,7 @@ export function registerGet(program: Command): void {
       if (failure && out.json) return out.error(failure, { status });
       // Only what --show-secret asked for is printed exactly; everything else passes the redactor,
       // since a provider's words (an error description) can quote a token or the client secret.
-      const exact = Boolean(options.showSecret) && (!options.field || isSecretField(options.field));
+      const exact = read.revealed;
       print(out, value, Boolean(options.field), exact);
       return failure ? out.error(failure) : 0;
     }));

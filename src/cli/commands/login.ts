@@ -2,7 +2,8 @@
 // MCP server's URL, client credentials), or an API key from stdin, the provider's env var, a
 // masked prompt or the local browser form. A secret is never accepted as a command-line argument.
 import type { Command } from 'commander';
-import { apiKeyEnvVar, type OAuthFlow } from '../../broker/index.ts';
+import { apiKeyEnvVar, credentialParts, parsePartsInput, type OAuthFlow } from '../../broker/index.ts';
+import type { ProviderDefinition } from '../../broker/index.ts';
 import { AuthsomeError } from '../../util/index.ts';
 import type { CommandContext } from '../context.ts';
 import { canPrompt, promptSecret, readAllStdin } from '../prompt.ts';
@@ -69,6 +70,7 @@ function parseScopes(list: string): string[] {
 
 async function loginApiKey({ authsome, out, env, settings }: CommandContext, provider: string, options: LoginOptions): Promise<void> {
   const { definition } = await authsome.inspect(provider);
+  if (credentialParts(definition) && !options.form) return loginApiKeyParts({ authsome, out, env, settings } as CommandContext, definition, options);
   const name = definition.display_name ?? definition.name;
   const envVar = apiKeyEnvVar(definition);
   let apiKey: string;
@@ -110,11 +112,49 @@ async function loginApiKeyWithForm({ authsome, out, env, settings }: CommandCont
   const interaction = new DaemonLogin({ home: settings.home, port: settings.port, env, out, noBrowser: options.browser === false, log: (line) => authsome.debug(line) });
   const values = await interaction.collectInput(await authsome.apiKeyForm(provider));
   try {
-    const result = await authsome.loginWithApiKey(provider, values.api_key ?? '', { connection, force: Boolean(options.force), via: 'form' });
+    // {api_key}, or a several-part credential's parts by name.
+    const result = await authsome.loginWithApiKey(provider, values, { connection, force: Boolean(options.force), via: 'form' });
     await interaction.loginFinished({ ok: true, message: `Saved the ${provider} API key as connection "${result.connection}".` });
     out.result({ ...result, status: 'connected' }, `${result.replaced ? 'Replaced' : 'Stored'} ${provider} (${result.connection}) in profile ${result.profile}.`);
   } catch (error) {
     await interaction.loginFinished({ ok: false, message: (error as Error).message });
     throw error;
   }
+}
+
+/**
+ * A credential of several parts (api_key.fields): `name=value` lines on stdin, else each part's
+ * variable, else a prompt per part (masked for secret parts). Never an argument: argv is visible to
+ * every local user.
+ */
+async function loginApiKeyParts({ authsome, out, env }: CommandContext, definition: ProviderDefinition, options: LoginOptions): Promise<void> {
+  const provider = definition.name;
+  const parts = credentialParts(definition)!;
+  let values: Record<string, string>;
+  let via: 'stdin' | 'env' | 'prompt';
+  const fromEnv = Object.fromEntries(parts.filter((part) => part.envVar && env[part.envVar]).map((part) => [part.name, env[part.envVar!]!]));
+  if (options.apiKeyStdin) {
+    values = parsePartsInput(definition, await readAllStdin());
+    via = 'stdin';
+  } else if (Object.keys(fromEnv).length === parts.length) {
+    values = fromEnv;
+    via = 'env';
+    out.info(`Using ${parts.map((part) => `$${part.envVar}`).join(' and ')}.`);
+  } else if (canPrompt()) {
+    values = {};
+    for (const part of parts) {
+      if (part.hint) out.info(part.hint);
+      values[part.name] = await promptSecret(`${definition.display_name ?? provider} ${part.label}: `);
+    }
+    via = 'prompt';
+  } else {
+    const lines = parts.map((part) => `${part.name}=…`).join('\\n');
+    const vars = parts.map((part) => part.envVar).filter(Boolean);
+    throw new AuthsomeError('input_required', `no credential given for ${provider}, and there is no terminal to ask on`, {
+      hint: `Pass its parts on stdin, one name=value a line (printf '${lines}\\n' | authsome login ${provider} --api-key-stdin)${vars.length === parts.length ? `, set ${vars.join(' and ')}` : ''}, or use the local browser form: authsome login ${provider} --form`,
+      provider,
+    });
+  }
+  const result = await authsome.loginWithApiKey(provider, values, { connection: options.connection, force: Boolean(options.force), via });
+  out.result({ ...result, status: 'connected' }, `${result.replaced ? 'Replaced' : 'Stored'} ${provider} (${result.connection}) in profile ${result.profile}.`);
 }

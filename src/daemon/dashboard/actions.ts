@@ -75,7 +75,7 @@ export function dashboardActions({ authsome, access, flows }: DashboardActionsOp
         const values = await login.collectInput(await authsome.apiKeyForm(provider));
         let outcome: LoginOutcome;
         try {
-          const stored = await authsome.loginWithApiKey(provider, values.api_key ?? '', { connection, force, via: 'form' });
+          const stored = await authsome.loginWithApiKey(provider, values, { connection, force, via: 'form' });
           outcome = { ok: true, message: `Saved the ${provider} API key as connection "${stored.connection}".` };
         } catch (error) {
           outcome = { ok: false, message: (error as Error).message };
