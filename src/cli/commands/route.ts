@@ -26,13 +26,7 @@ export function registerRoute(program: Command): void {
     .option('--only <providers>', 'decide among these providers only, as `run --only` does')
     .option('--connection <provider=name>', 'use this connection for a provider, as `run --connection` does (repeatable)', (value: string, all: string[] = []) => [...all, value])
     .action(action<RouteOptions>(async ({ authsome, out }, [url], options) => {
-      const connections: Record<string, string> = {};
-      for (const pair of options.connection ?? []) {
-        const [provider, name] = pair.split('=');
-        if (!provider || !name) throw new AuthsomeError('usage', `--connection takes provider=name, not "${pair}"`);
-        connections[provider] = name;
-      }
-      const only = options.only?.split(',').map((s) => s.trim()).filter(Boolean);
+      const { only, connections } = routeChoice(options);
       const explained = await authsome.route(url!, { only, connections });
       out.result(explained, () => human(explained));
       return routeExitCode(explained.decision);
@@ -60,4 +54,15 @@ function human(e: RouteExplanation): string {
     for (const c of others) lines.push(`    ${c.provider}${c.connection ? ` (${c.connection})` : ''} ${c.rule}: ${c.why}`);
   }
   return lines.join('\n');
+}
+
+/** `--only p1,p2` and `--connection provider=name …`, as `run` and `route` both take them. */
+export function routeChoice(options: { only?: string; connection?: string[] }): { only: string[] | undefined; connections: Record<string, string> } {
+  const connections: Record<string, string> = {};
+  for (const pair of options.connection ?? []) {
+    const [provider, name] = pair.split('=');
+    if (!provider || !name) throw new AuthsomeError('usage', `--connection takes provider=name, not "${pair}"`);
+    connections[provider] = name;
+  }
+  return { only: options.only?.split(',').map((s) => s.trim()).filter(Boolean), connections };
 }

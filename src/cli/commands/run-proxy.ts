@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { redactor } from '../../audit/index.ts';
 import { RESYNC } from '../../broker/index.ts';
-import { AuthsomeError } from '../../util/index.ts';
+import { routeChoice } from './route.ts';
 import { action } from './run.ts';
 
 interface RunCommandOptions {
@@ -18,13 +18,7 @@ export function registerRunProxy(program: Command): void {
     .option('--only <providers>', 'route only these providers (comma-separated)')
     .option('--connection <provider=name>', 'use this connection for a provider (repeatable)', (value: string, all: string[] = []) => [...all, value])
     .action(action<RunCommandOptions>(async ({ authsome, env, settings, out }, command, options) => {
-      const connections: Record<string, string> = {};
-      for (const pair of options.connection ?? []) {
-        const [provider, name] = pair.split('=');
-        if (!provider || !name) throw new AuthsomeError('usage', `--connection takes provider=name, not "${pair}"`);
-        connections[provider] = name;
-      }
-      const only = options.only?.split(',').map((s) => s.trim()).filter(Boolean);
+      const { only, connections } = routeChoice(options);
       const { routes, skipped } = await authsome.proxyRoutes({ only, connections });
       for (const reason of skipped) authsome.debug(`proxy: not routed: ${reason}`);
       const { runBehindProxy } = await import('../../proxy/index.ts');
