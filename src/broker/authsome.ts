@@ -12,7 +12,7 @@ import { DEFAULT_CONNECTION, requireConnection } from './connections.ts';
 import { connectionState, type ConnectionState } from './connection-state.ts';
 import { generationOf, isDue, isRejected, lapseWarning } from './refresh-policy.ts';
 import { hasRescue } from './refresh-rescue.ts';
-import { catalogueSpec, injectionFor, normalizedPath, routeSpec, type Injection, type RouteSpec } from './proxy-support.ts';
+import { catalogueSpec, injectionFor, normalizePathname, routeSpec, type Injection, type RouteSpec } from './proxy-support.ts';
 import { explainRoute, type RouteExplanation, type Unrouted } from './route-explanation.ts';
 import { BrokerContext, requireName } from './context.ts';
 import { credentialParts } from './api-key-parts.ts';
@@ -97,6 +97,13 @@ export interface WhoAmI {
   store: string;
   version: string;
   connections: number;
+}
+
+/** A connection `run` leaves out, and why. */
+export interface SkippedRoute {
+  provider: string;
+  connection: string;
+  reason: string;
 }
 
 export class Authsome {
@@ -383,9 +390,9 @@ export class Authsome {
    * The routes for `run`: each selected provider's default connection (or the one named in
    * `connections`), limited to `only` when given. Only connected connections with a host_url route.
    */
-  async proxyRoutes(options: { only?: string[]; connections?: Record<string, string> } = {}): Promise<{ routes: RouteSpec[]; skipped: string[] }> {
+  async proxyRoutes(options: { only?: string[]; connections?: Record<string, string> } = {}): Promise<{ routes: RouteSpec[]; skipped: SkippedRoute[] }> {
     const routes: RouteSpec[] = [];
-    const skipped: string[] = [];
+    const skipped: SkippedRoute[] = [];
     const wanted = options.only?.length ? new Set(options.only) : null;
     const { providers } = await this.list();
     for (const summary of providers) {
@@ -404,7 +411,7 @@ export class Authsome {
       }
       const connection = chosen.connection_name;
       if (chosen.status === 'invalid') {
-        skipped.push(`${summary.name} (${connection}): the provider rejected it; log in again (authsome login ${summary.name} --force)`);
+        skipped.push({ provider: summary.name, connection, reason: `the provider rejected it; log in again (authsome login ${summary.name} --force)` });
         continue;
       }
       const record = await requireConnection(this.#ctx, summary.name, connection);
@@ -413,14 +420,14 @@ export class Authsome {
       const stored = credentialValue(record);
       const problem = stored ? credentialProblem(stored) : null;
       if (problem) {
-        const reason = `${summary.name} (${connection}): not routed: the stored credential cannot be used (${problem}); log in again: authsome login ${summary.name} --force`;
-        this.#onWarning(reason);
-        skipped.push(reason);
+        const reason = `not routed: the stored credential cannot be used (${problem}); log in again: authsome login ${summary.name} --force`;
+        this.#onWarning(`${summary.name} (${connection}): ${reason}`);
+        skipped.push({ provider: summary.name, connection, reason });
         continue;
       }
       const entry = await this.#ctx.registry.get(summary.name).catch(() => null);
       const spec = routeSpec(entry?.definition ?? null, record);
-      if ('unrouted' in spec) skipped.push(`${summary.name} (${connection}): not routed: ${spec.unrouted}`);
+      if ('unrouted' in spec) skipped.push({ provider: summary.name, connection, reason: `not routed: ${spec.unrouted}` });
       else routes.push(spec);
     }
     for (const [name, connection] of Object.entries(options.connections ?? {})) {
@@ -429,7 +436,7 @@ export class Authsome {
       }
     }
     for (const name of wanted ?? []) {
-      if (!routes.some((r) => r.provider === name) && !skipped.some((s) => s.startsWith(`${name} `))) {
+      if (!routes.some((r) => r.provider === name) && !skipped.some((s) => s.provider === name)) {
         throw new AuthsomeError('credential_missing', `${name} has no connection to route`, { hint: `Log in first: authsome login ${name}`, provider: name });
       }
     }
@@ -456,13 +463,17 @@ export class Authsome {
     for (const { definition } of entries) {
       if (routes.some((r) => r.provider === definition.name)) continue;
       if (options.only?.length && !options.only.includes(definition.name)) continue;
-      const left = skipped.find((s) => s.startsWith(`${definition.name} (`));
+      const left = skipped.find((s) => s.provider === definition.name);
       const spec = catalogueSpec(definition);
-      if (spec) unrouted.push({ spec, definition, why: left ? `it is left out of run: ${left}` : `no connection for ${definition.name}: log in with \`authsome login ${definition.name}\`` });
+      if (spec) {
+        unrouted.push(left
+          ? { spec, connected: true, why: `it is left out of run: ${left.provider} (${left.connection}): ${left.reason}` }
+          : { spec, connected: false, why: `no connection for ${definition.name}: log in with \`authsome login ${definition.name}\`` });
+      }
     }
     const definitions = new Map(entries.map((e) => [e.definition.name, e.definition]));
     return explainRoute({
-      url: parsed, path: normalizedPath(parsed), routed: routes, unrouted,
+      url: parsed, path: normalizePathname(parsed.pathname), routed: routes, unrouted,
       definitionOf: (provider) => definitions.get(provider) ?? null,
       lookup: async (route) => {
         const record = await requireConnection(this.#ctx, route.spec.provider, route.spec.connection);
@@ -588,13 +599,16 @@ export class Authsome {
     const { ensureFresh } = await import('./refresh.ts');
     const result = await ensureFresh(this.#ctx, record);
     if (result.warning) this.#onWarning(result.warning);
-    this.#warnLapse(result.record);
+    this.#warnLapse(result.record, !result.warning);
     return result.record;
   }
 
-  /** An access call warns of a refresh token that lapses soon and that a refresh could not keep alive. */
-  #warnLapse(record: ConnectionRecord): void {
-    const warning = lapseWarning(record, true);
+  /**
+   * An access call warns of a refresh token that lapses soon. `refreshWorked` false: the keep-alive
+   * refresh failed for now (a network error), so a later one may still move the date.
+   */
+  #warnLapse(record: ConnectionRecord, refreshWorked = true): void {
+    const warning = lapseWarning(record, refreshWorked)?.text;
     if (warning) this.#onWarning(warning);
   }
 
@@ -613,7 +627,7 @@ export class Authsome {
     try {
       const result = await ensureFresh(this.#ctx, record);
       if (result.warning) this.#onWarning(result.warning);
-      this.#warnLapse(result.record);
+      this.#warnLapse(result.record, !result.warning);
       return { record: result.record, failure: null };
     } catch (error) {
       const failure = toAuthsomeError(error);

@@ -80,31 +80,53 @@ export function usableCredential(record: ConnectionRecord): string {
   return value;
 }
 
+/**
+ * How a credential travels, per its definition and the token type: a header with an optional
+ * scheme, a query parameter, HTTP Basic, or several header templates. One answer for what is sent
+ * (authHeaders) and what `authsome route` says is sent.
+ */
+export type CredentialShape =
+  | { location: 'header'; header: string; scheme: string | null }
+  | { location: 'query'; query_param: string | null }
+  | { location: 'basic'; basic_template: string }
+  | { location: 'headers'; templates: Record<string, string> };
+
+export function credentialShape(definition: ProviderDefinition | null, authType: string, tokenType: string | null): CredentialShape {
+  if (authType === 'oauth2') {
+    // oauth.header_prefix overrides the token_type: "" sends the bare token (Postiz documents only that form).
+    const prefix = definition?.oauth?.header_prefix ?? normalizeTokenType(tokenType);
+    return { location: 'header', header: 'Authorization', scheme: prefix || null };
+  }
+  const apiKey = definition?.api_key;
+  if (apiKey?.location === 'query') return { location: 'query', query_param: apiKey.query_param ?? null };
+  if (apiKey?.location === 'basic') return { location: 'basic', basic_template: apiKey.basic_template ?? '{key}' };
+  // Several headers, each a template (Cloudflare's legacy key: X-Auth-Email and X-Auth-Key).
+  if (apiKey?.headers && Object.keys(apiKey.headers).length) return { location: 'headers', templates: { ...apiKey.headers } };
+  const header = apiKey?.header_name ?? 'Authorization';
+  const prefix = apiKey?.header_prefix ?? (header.toLowerCase() === 'authorization' ? 'Bearer' : '');
+  return { location: 'header', header, scheme: prefix || null };
+}
+
 /** The HTTP headers that carry this connection's credential, per the provider definition. */
 export function authHeaders(definition: ProviderDefinition | null, record: ConnectionRecord): Record<string, string> {
   const value = usableCredential(record);
-  if (record.auth_type === 'oauth2') {
-    // oauth.header_prefix overrides the token_type: "" sends the bare token (Postiz documents only that form).
-    const prefix = definition?.oauth?.header_prefix ?? normalizeTokenType(record.token_type);
-    return { Authorization: prefix ? `${prefix} ${value}` : value };
+  const shape = credentialShape(definition, record.auth_type, record.token_type);
+  switch (shape.location) {
+    case 'query':
+      return {};
+    case 'basic': {
+      // RFC 7617 §2: user-id ":" password, base64. The template names {key} or the parts (api_key.fields).
+      // A connection stored before its definition named parts holds the pair itself (Twilio's
+      // "SID:token"): it keeps working as {key} until the next login stores the parts.
+      const legacy = Boolean(definition?.api_key?.fields?.length) && Object.keys(storedParts(record)).length === 0;
+      const pair = fillTemplate(legacy ? '{key}' : shape.basic_template, record, value);
+      return { Authorization: `Basic ${Buffer.from(pair).toString('base64')}` };
+    }
+    case 'headers':
+      return Object.fromEntries(Object.entries(shape.templates).map(([name, template]) => [name, fillTemplate(template, record, value)]));
+    case 'header':
+      return { [shape.header]: shape.scheme ? `${shape.scheme} ${value}` : value };
   }
-  const apiKey = definition?.api_key;
-  if (apiKey?.location === 'query') return {};
-  if (apiKey?.location === 'basic') {
-    // RFC 7617 §2: user-id ":" password, base64. The template names {key} or the parts (api_key.fields).
-    // A connection stored before its definition named parts holds the pair itself (Twilio's
-    // "SID:token"): it keeps working as {key} until the next login stores the parts.
-    const legacy = Boolean(apiKey.fields?.length) && Object.keys(storedParts(record)).length === 0;
-    const pair = fillTemplate(legacy ? '{key}' : apiKey.basic_template ?? '{key}', record, value);
-    return { Authorization: `Basic ${Buffer.from(pair).toString('base64')}` };
-  }
-  // Several headers, each a template (Cloudflare's legacy key: X-Auth-Email and X-Auth-Key).
-  if (apiKey?.headers && Object.keys(apiKey.headers).length) {
-    return Object.fromEntries(Object.entries(apiKey.headers).map(([name, template]) => [name, fillTemplate(template, record, value)]));
-  }
-  const header = apiKey?.header_name ?? 'Authorization';
-  const prefix = apiKey?.header_prefix ?? (header.toLowerCase() === 'authorization' ? 'Bearer' : '');
-  return { [header]: prefix ? `${prefix} ${value}` : value };
 }
 
 /** RFC 6750 §2.1 spells the scheme "Bearer"; some servers answer "bearer". */

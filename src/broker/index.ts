@@ -1,5 +1,5 @@
 // broker: the Authsome service and the types its doors print.
-export { Authsome, type AuthsomeOptions, type InitResult, type WhoAmI, type RefreshResult, type ConnectionRead, type IssuedCredential } from './authsome.ts';
+export { Authsome, type AuthsomeOptions, type InitResult, type WhoAmI, type RefreshResult, type ConnectionRead, type IssuedCredential, type SkippedRoute } from './authsome.ts';
 export type { ListResult, ProviderSummary, ConnectionSummary } from './list.ts';
 export type { ConnectionState } from './connection-state.ts';
 export type { LoginResult, ApiKeyLoginOptions } from './api-key-login.ts';
@@ -24,6 +24,8 @@ export type { RemoteRevocation } from './remote-revocation.ts';
 export { describeRemote } from './remote-revocation.ts';
 export type { DeviceCode, PollProgress } from '../oauth/index.ts';
 export type { RouteSpec, RouteRule, Injection } from './proxy-support.ts';
+export { normalizePathname } from './proxy-support.ts';
 export { RouteTable, type Route, type Decision, type DecisionKind, type Candidate } from './route-table.ts';
+export type { HostScope } from '../providers/index.ts';
 export type { RouteExplanation, RouteCandidateView, InjectionView } from './route-explanation.ts';
 export { toAuthsomeError, isValidName } from '../util/index.ts';

@@ -39,6 +39,8 @@ export interface Injection {
   query: Record<string, string>;
   /** The credential value itself, so a 401 can tell whether it was already replaced. Never logged. */
   credential: string;
+  /** Every secret the injection carries: the credential and the secret parts of a several-part one (not an account ID or an email). */
+  secrets: string[];
   /** When to ask again (the token falls due), epoch ms; null for API keys and tokens of unknown expiry. */
   renewAt: number | null;
   /** When the token was issued (the record's obtained_at), epoch ms; null when unknown. */
@@ -63,11 +65,7 @@ export function routeSpec(definition: ProviderDefinition | null, record: Connect
     else missing.push(`${template.url} needs {${filled.missing}}, which ${filled.missing === 'base_url' ? 'neither the connection nor the definition gives' : 'the connection does not hold (the token response gave none usable)'}`);
   }
   if (rules.length === 0) return { unrouted: missing.join('; ') };
-  const base = values.base_url;
-  const o = definition?.oauth;
-  const own = [o?.authorization_url, o?.token_url, o?.revocation_url, o?.device_authorization_url, o?.registration_endpoint, o?.refresh_url]
-    .map((url) => expandUrl(url, base))
-    .filter((url): url is string => Boolean(url));
+  const own = ownEndpoints(definition, values.base_url);
   const env = new Set<string>(Object.values(exportMapping(definition, record)));
   const keyVar = definition ? apiKeyEnvVar(definition) : null;
   if (keyVar) env.add(keyVar);
@@ -90,19 +88,24 @@ export function catalogueSpec(definition: ProviderDefinition): RouteSpec | null 
     return 'url' in filled ? [{ url: filled.url, headers: template.headers }] : [];
   });
   if (rules.length === 0) return null;
-  const o = definition.oauth;
-  const own = [o?.authorization_url, o?.token_url, o?.revocation_url, o?.device_authorization_url, o?.registration_endpoint, o?.refresh_url]
-    .map((url) => expandUrl(url, values.base_url))
+  return { provider: definition.name, connection: 'no connection', auth_type: definition.auth_type, rules, own_endpoints: ownEndpoints(definition, values.base_url), env_vars: [], strip_env_vars: [] };
+}
+
+/** A provider's own OAuth endpoints: requests to them never get a credential. */
+function ownEndpoints(definition: ProviderDefinition | null, base: string | null | undefined): string[] {
+  const o = definition?.oauth;
+  return [o?.authorization_url, o?.token_url, o?.revocation_url, o?.device_authorization_url, o?.registration_endpoint, o?.refresh_url]
+    .map((url) => expandUrl(url, base))
     .filter((url): url is string => Boolean(url));
-  return { provider: definition.name, connection: 'no connection', auth_type: definition.auth_type, rules, own_endpoints: own, env_vars: [], strip_env_vars: [] };
 }
 
 /**
- * A URL's path as the proxy decides on it (server.ts normalizeRequestTarget): dot-segments and
- * repeated slashes resolved, percent-escaped unreserved characters decoded (RFC 3986 §6.2.2).
+ * A request path as routes are decided on it (and sent on): repeated slashes and dot-segments
+ * resolved, percent-escaped unreserved characters decoded (RFC 3986 §6.2.2), so "//oauth/%74oken"
+ * cannot slip past an own-endpoint or path-prefix rule. Throws on a path no URL can hold.
  */
-export function normalizedPath(url: URL): string {
-  return url.pathname.replace(/\/{2,}/g, '/').replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
+export function normalizePathname(path: string): string {
+  return new URL(path.replace(/\/{2,}/g, '/'), 'https://authority.invalid').pathname.replace(/\/{2,}/g, '/').replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
     const char = String.fromCharCode(parseInt(hex, 16));
     return /[A-Za-z0-9\-._~]/.test(char) ? char : escape.toUpperCase();
   });
@@ -143,8 +146,17 @@ export function injectionFor(definition: ProviderDefinition | null, record: Conn
     headers: authHeaders(definition, record),
     query,
     credential,
+    secrets: [credential, ...secretParts(definition, record)],
     renewAt: record.auth_type === 'oauth2' && expiresAt ? expiresAt.getTime() - refreshWindowMs(record) : null,
     obtainedAt: parseTimestamp(record.obtained_at)?.getTime() ?? null,
     oauth: record.auth_type === 'oauth2',
   };
+}
+
+/** The stored values of the parts the definition calls secret (all of them when it names none). */
+function secretParts(definition: ProviderDefinition | null, record: ConnectionRecord): string[] {
+  const stored = storedParts(record);
+  const parts = credentialParts(definition);
+  if (!parts) return Object.values(stored);
+  return parts.filter((part) => part.secret).map((part) => stored[part.name]).filter((value): value is string => Boolean(value));
 }

@@ -6,7 +6,7 @@
 import type { ProviderDefinition } from '../providers/index.ts';
 import { maskSecret } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
-import { credentialValue } from './credentials.ts';
+import { credentialShape, credentialValue } from './credentials.ts';
 import type { RouteSpec } from './proxy-support.ts';
 import { RouteTable, type Candidate, type Route } from './route-table.ts';
 
@@ -14,14 +14,16 @@ export type RouteDecision = 'inject' | 'not_connected' | 'ambiguous' | 'no_route
 
 export interface InjectionView {
   auth_type: string;
-  /** Where the credential goes. */
-  location: 'header' | 'query' | 'basic';
+  /** Where the credential goes; `headers`: several headers, each a template (header_templates). */
+  location: 'header' | 'query' | 'basic' | 'headers';
   header: string | null;
   /** The scheme before the value (`Bearer`, `Basic`, `Klaviyo-API-Key`), or null for a bare value. */
   scheme: string | null;
   query_param: string | null;
   /** With `basic`: how the key becomes user:password. */
   basic_template: string | null;
+  /** With `headers`: each header and the template its value is made from ({key}, {account_sid}…). */
+  header_templates: Record<string, string> | null;
   /** The credential, masked (`sk-****`); null without a connection. */
   value: string | null;
   /** Fixed headers of the route, added when the request has none of that name. */
@@ -57,7 +59,8 @@ export interface RouteExplanation {
 /** A provider of the catalogue that `run` would not route, and why (no connection, or the reason it was left out). */
 export interface Unrouted {
   spec: RouteSpec;
-  definition: ProviderDefinition;
+  /** Whether it has a connection (`run` leaves it out for another reason), or none at all. */
+  connected: boolean;
   why: string;
 }
 
@@ -78,23 +81,24 @@ export async function explainRoute(input: ExplainInput): Promise<RouteExplanatio
   const port = Number(url.port) || (https ? 443 : 80);
   const base = { url: url.href, host, port, path };
   const run = new RouteTable(input.routed).explain(host, port, path);
-  const whyUnrouted = new Map(input.unrouted.map((u) => [u.spec.provider, u.why]));
-  const catalogue = new RouteTable(input.unrouted.map((u) => u.spec));
+  const unroutedBySpec = new Map(input.unrouted.map((u) => [u.spec, u]));
   const all = new RouteTable([...input.routed, ...input.unrouted.map((u) => u.spec)]).explain(host, port, path);
   const view = (c: Candidate, chosen: boolean): RouteCandidateView => {
-    const unrouted = catalogue.routes.some((r) => r.spec === c.route.spec);
+    const unrouted = unroutedBySpec.get(c.route.spec);
     return {
       provider: c.route.spec.provider,
       connection: unrouted ? null : c.route.spec.connection,
       rule: ruleOf(c.route),
       chosen,
-      outcome: unrouted && c.outcome !== 'other_port' && c.outcome !== 'other_path' ? (whyUnrouted.get(c.route.spec.provider)?.startsWith('no connection') ? 'not_connected' : 'not_routed') : c.outcome,
-      why: unrouted ? `${whyUnrouted.get(c.route.spec.provider)}${c.outcome === 'chosen' ? '' : `; ${c.why}`}` : c.why,
+      outcome: unrouted && c.outcome !== 'other_port' && c.outcome !== 'other_path' ? (unrouted.connected ? 'not_routed' : 'not_connected') : c.outcome,
+      why: unrouted ? `${unrouted.why}${c.outcome === 'chosen' ? '' : `; ${c.why}`}` : c.why,
     };
   };
   const runViews = run.candidates.map((c) => view(c, c.outcome === 'chosen'));
-  const others = all.candidates.filter((c) => catalogue.routes.some((r) => r.spec === c.route.spec)).map((c) => {
-    const v = view(c, false);
+  // The catalogue's routes: the one named as the answer (no connected provider matched) is the chosen one.
+  const named = run.decision.kind === 'no_route' && all.decision.inject ? all.decision.route : null;
+  const others = all.candidates.filter((c) => unroutedBySpec.has(c.route.spec)).map((c) => {
+    const v = view(c, c.route === named);
     if (run.decision.inject && (c.outcome === 'chosen' || c.outcome === 'tied')) v.why += ` (its route is at least as specific as ${run.decision.route.label}, but only connected providers take part)`;
     return v;
   });
@@ -118,7 +122,7 @@ export async function explainRoute(input: ExplainInput): Promise<RouteExplanatio
     const provider = route.spec.provider;
     return {
       ...base, decision: 'not_connected', provider, connection: null, rule: ruleOf(route), status: null,
-      why: `${ruleOf(route)} of ${provider} matches, but ${whyUnrouted.get(provider)}`,
+      why: `${ruleOf(route)} of ${provider} matches, but ${unroutedBySpec.get(route.spec)?.why}`,
       injection: describeInjection(input.definitionOf(provider), null, route.spec.auth_type, route.headers), candidates,
     };
   }
@@ -133,20 +137,17 @@ export async function explainRoute(input: ExplainInput): Promise<RouteExplanatio
   };
 }
 
-/** How a connection's credential travels, per its definition, the value masked. */
+/** How a connection's credential travels, per its definition (credentialShape, as authHeaders sends it), the value masked. */
 export function describeInjection(definition: ProviderDefinition | null, record: ConnectionRecord | null, authType: string, extra: Record<string, string>): InjectionView {
   const value = record ? maskSecret(credentialValue(record)) : null;
-  const view = { auth_type: authType, location: 'header' as InjectionView['location'], header: null, scheme: null, query_param: null, basic_template: null, value, extra_headers: { ...extra } };
-  if (authType === 'oauth2') {
-    const type = record?.token_type;
-    return { ...view, header: 'Authorization', scheme: !type || type.toLowerCase() === 'bearer' ? 'Bearer' : type };
+  const view: InjectionView = { auth_type: authType, location: 'header', header: null, scheme: null, query_param: null, basic_template: null, header_templates: null, value, extra_headers: { ...extra } };
+  const shape = credentialShape(definition, authType, record?.token_type ?? null);
+  switch (shape.location) {
+    case 'query': return { ...view, location: 'query', query_param: shape.query_param };
+    case 'basic': return { ...view, location: 'basic', header: 'Authorization', scheme: 'Basic', basic_template: shape.basic_template };
+    case 'headers': return { ...view, location: 'headers', header_templates: shape.templates };
+    case 'header': return { ...view, header: shape.header, scheme: shape.scheme };
   }
-  const apiKey = definition?.api_key;
-  if (apiKey?.location === 'query') return { ...view, location: 'query', query_param: apiKey.query_param ?? null };
-  if (apiKey?.location === 'basic') return { ...view, location: 'basic', header: 'Authorization', scheme: 'Basic', basic_template: apiKey.basic_template ?? '{key}' };
-  const header = apiKey?.header_name ?? 'Authorization';
-  const prefix = apiKey?.header_prefix ?? (header.toLowerCase() === 'authorization' ? 'Bearer' : '');
-  return { ...view, location: 'header', header, scheme: prefix || null };
 }
 
 function ruleOf(route: Route): string {

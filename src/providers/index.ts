@@ -8,6 +8,7 @@ export type { UnknownField } from './known-fields.ts';
 export { expandUrl, hostOf } from './template.ts';
 export { matchesKeyPattern, keyPatternProblem } from './key-pattern.ts';
 export {
-  routeTemplates, routePlaceholders, isTokenResponseValue, fillRoute, routeValue, placeholdersOf, parseRouteTarget, hostMatches, pathMatches, specificity, compareRank,
-  describeTarget, routeHeadersFor, type RouteTemplate, type RouteTarget, type RouteHostKind,
+  routeTemplates, routePlaceholders, isTokenResponseValue, fillRoute, routeValue, parseRouteTarget, hostMatches, pathMatches, specificity, compareRank,
+  describeTarget, type RouteTemplate, type RouteTarget, type RouteHostKind,
 } from './route-rule.ts';
+export { type HostScope } from './host-scope.ts';

@@ -4,6 +4,8 @@
 // every name below googleapis.com, not googleapis.com itself), or `regex:<pattern>` (host_url
 // only). Templates fill `{base_url}` and values kept from the token response (`{instance_url}`)
 // at the start of the URL. How routes compete is decided in the broker's route table.
+import { isIP } from 'node:net';
+import { isDnsName, scopeOfPattern, type HostScope } from './host-scope.ts';
 
 export interface RouteTemplate {
   /** The route as written in the definition (placeholders unfilled). */
@@ -26,6 +28,8 @@ export interface RouteTarget {
   port: number;
   /** "/" or a prefix without a trailing slash. */
   pathPrefix: string;
+  /** The names a certificate for this route's hosts may carry (the run's CA is limited to them). */
+  scope: HostScope[];
 }
 
 /**
@@ -115,7 +119,9 @@ export function parseRouteTarget(url: string): RouteTarget {
     } catch (error) {
       throw new Error(`is not a valid regular expression (${(error as Error).message})`);
     }
-    return { kind: 'pattern', host: null, pattern, port: 443, pathPrefix: '/' };
+    const scope = scopeOfPattern(url.slice('regex:'.length));
+    if (!scope) throw new Error('ends in no literal domain the run\'s CA can be limited to; write the pattern with one, e.g. regex:[a-z0-9-]+\\.example\\.com');
+    return { kind: 'pattern', host: null, pattern, port: 443, pathPrefix: '/', scope };
   }
   const text = url.includes('://') ? url : `https://${url}`;
   const wildcard = /^[a-z]+:\/\/\*\./i.test(text);
@@ -127,7 +133,8 @@ export function parseRouteTarget(url: string): RouteTarget {
   }
   if (parsed.username || parsed.password || parsed.search || parsed.hash) throw new Error('may not carry a user, a query or a fragment');
   if (text.slice(text.indexOf('://') + 3).includes('*') && !wildcard) throw new Error('may use "*" only as its first label ("https://*.example.com")');
-  let host = parsed.hostname.toLowerCase();
+  // An IPv6 literal is named without its brackets, as a CONNECT authority is read.
+  let host = parsed.hostname.toLowerCase().replace(/^\[|\]$/g, '');
   if (wildcard) {
     host = host.slice('wildcard.'.length);
     // A suffix of one label (`*.com`) would give the credential — and the run's CA — a whole top-level domain.
@@ -136,7 +143,8 @@ export function parseRouteTarget(url: string): RouteTarget {
   const prefix = parsed.pathname.replace(/\/+$/, '');
   // Credentials only travel over TLS, so a route without a port means 443 whatever its scheme says.
   const port = parsed.port ? Number(parsed.port) : 443;
-  return { kind: wildcard ? 'wildcard' : 'exact', host, pattern: null, port, pathPrefix: prefix || '/' };
+  if (!wildcard && !isIP(host) && !isDnsName(host, 1)) throw new Error('is not a host name or an address');
+  return { kind: wildcard ? 'wildcard' : 'exact', host, pattern: null, port, pathPrefix: prefix || '/', scope: [isIP(host) ? { ip: host } : { dns: host }] };
 }
 
 /** Whether the host (lower-case) is one the target names, on any port. */
@@ -168,38 +176,6 @@ export function describeTarget(target: RouteTarget, url: string): string {
   if (target.kind === 'pattern') return url;
   const host = target.kind === 'wildcard' ? `*.${target.host}` : target.host!.includes(':') ? `[${target.host}]` : target.host;
   return `https://${host}${target.port === 443 ? '' : `:${target.port}`}${target.pathPrefix === '/' ? '' : target.pathPrefix}`;
-}
-
-/**
- * The fixed headers of the definition's most specific route for `url` (empty when none matches):
- * what authsome's own calls to the provider (token, revocation) should carry too — Notion's
- * revocation needs `Notion-Version` like every other Notion call.
- */
-export function routeHeadersFor(
-  definition: Parameters<typeof routeTemplates>[0], url: string, values: Record<string, string | null | undefined> = {},
-): Record<string, string> {
-  let request: URL;
-  try {
-    request = new URL(url);
-  } catch {
-    return {};
-  }
-  const port = Number(request.port) || 443;
-  let best: { rank: number[]; headers: Record<string, string> } | null = null;
-  for (const route of routeTemplates(definition)) {
-    const filled = fillRoute(route.url, values);
-    if (!('url' in filled)) continue;
-    let target: RouteTarget;
-    try {
-      target = parseRouteTarget(filled.url);
-    } catch {
-      continue;
-    }
-    if (!hostMatches(target, request.hostname.toLowerCase()) || target.port !== port || !pathMatches(target.pathPrefix, request.pathname)) continue;
-    const rank = specificity(target);
-    if (!best || compareRank(rank, best.rank) > 0) best = { rank, headers: route.headers };
-  }
-  return { ...(best?.headers ?? {}) };
 }
 
 export function compareRank(a: number[], b: number[]): number {

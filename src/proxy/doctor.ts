@@ -65,7 +65,7 @@ export async function probeRuntimes(home: string, env: NodeJS.ProcessEnv): Promi
     routes: new RouteTable([{ provider: 'probe', connection: 'doctor', auth_type: 'api_key', rules: [{ url: PROBE_HOST, headers: {} }], own_endpoints: [], env_vars: [], strip_env_vars: [] }]),
     leaves,
     credentials: new CredentialCache({
-      injection: async () => ({ headers: { 'X-Authsome-Probe': marker }, query: {}, credential: marker, renewAt: null, obtainedAt: null, oauth: false }),
+      injection: async () => ({ headers: { 'X-Authsome-Probe': marker }, query: {}, credential: marker, secrets: [marker], renewAt: null, obtainedAt: null, oauth: false }),
       refresh: async () => null,
     }),
     secret: randomBytes(16).toString('base64url'),

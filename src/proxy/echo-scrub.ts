@@ -11,16 +11,21 @@ const PLACEHOLDER_BYTES = Buffer.from(PLACEHOLDER);
 const MIN_SECRET_LENGTH = 8;
 
 /**
- * Every string a request's injection put on the wire that must not come back: the credential, each
- * header value's token (after its scheme: "Bearer x" → "x", "Basic b64" → "b64"; a bare value
- * whole) and each query value — each as written and as a server would quote it in JSON (`\"`,
+ * Every string a request's injection put on the wire that carries a secret and must not come back:
+ * each secret (the credential, a secret part), each query value, and each header value's token
+ * (after its scheme: "Bearer x" → "x", "Basic b64" → "b64"; a bare value whole) when it holds a
+ * secret — a Basic pair holds one once decoded; a header that carries only an account's email or ID
+ * does not, and is left readable. Each as written and as a server would quote it in JSON (`\"`,
  * `\\`, `\/`), in a URL (percent-encoded) or in HTML (entities). Longest first.
  */
 export function secretForms(injection: Injection): string[] {
-  const values = new Set<string>([injection.credential, ...Object.values(injection.query)]);
+  const holdsSecret = (text: string) => injection.secrets.some((secret) => text.includes(secret));
+  const values = new Set<string>([...injection.secrets, ...Object.values(injection.query)]);
   for (const value of Object.values(injection.headers)) {
-    const token = /^[A-Za-z][\w.+-]*\s+(\S+)$/.exec(value)?.[1];
-    values.add(token ?? value);
+    const match = /^([A-Za-z][\w.+-]*)\s+(\S+)$/.exec(value);
+    const token = match?.[2] ?? value;
+    const decoded = match?.[1]!.toLowerCase() === 'basic' ? Buffer.from(token, 'base64').toString('latin1') : '';
+    if (holdsSecret(token) || holdsSecret(decoded)) values.add(token);
   }
   const forms = new Set<string>();
   for (const value of values) {

@@ -46,7 +46,7 @@ export function decodableAcceptEncoding(value: string | string[] | undefined): s
 }
 
 export function guardResponse(status: number, upstreamHeaders: IncomingHttpHeaders, injection: Injection, method: string | undefined): GuardedResponse {
-  const forms = secretForms(injection);
+  const forms = formsOf(injection);
   let inHeaders = 0;
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(upstreamHeaders)) {
@@ -78,7 +78,7 @@ export function guardResponse(status: number, upstreamHeaders: IncomingHttpHeade
 
 /** A body kept whole (a refused upgrade's answer): the same replacement, without decoding. */
 export function scrubBody(body: Buffer, injection: Injection): { body: Buffer; replaced: number } {
-  const forms = secretForms(injection);
+  const forms = formsOf(injection);
   const text = body.toString('latin1'); // byte for byte: the forms are ASCII
   const out = scrubText(text, forms);
   return { body: out.replaced ? Buffer.from(out.text, 'latin1') : body, replaced: out.replaced };
@@ -86,7 +86,7 @@ export function scrubBody(body: Buffer, injection: Injection): { body: Buffer; r
 
 /** Header names and values as they arrived, with the credential's forms replaced in the values. */
 export function scrubRawHeaders(raw: string[], injection: Injection): { raw: string[]; replaced: number } {
-  const forms = secretForms(injection);
+  const forms = formsOf(injection);
   let replaced = 0;
   const out = raw.map((item, i) => {
     if (i % 2 === 0) return item;
@@ -115,4 +115,12 @@ function withoutInjectedQuery(url: string, injection: Injection): string {
     return value === undefined || !injected.has(value);
   });
   return beforeHash.slice(0, q) + (kept.length ? `?${kept.join('&')}` : '') + (hash === -1 ? '' : url.slice(hash));
+}
+
+/** An injection is one object per credential (CredentialCache): its forms are worked out once, not per response. */
+const FORMS = new WeakMap<Injection, string[]>();
+function formsOf(injection: Injection): string[] {
+  let forms = FORMS.get(injection);
+  if (!forms) FORMS.set(injection, (forms = secretForms(injection)));
+  return forms;
 }

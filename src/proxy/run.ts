@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { constants } from 'node:os';
 import type { RouteSpec } from '../broker/index.ts';
 import { AuthsomeError, spawnWithCoreDumps } from '../util/index.ts';
-import { mergeScopes, scopeOfRule, type HostScope } from './ca-scope.ts';
+import { mergeScopes } from './ca-scope.ts';
 import { LeafCache, createRunCA, removeInstallCA } from './certificates.ts';
 import { childEnvironment, removeChildFiles, writeChildFiles } from './child-env.ts';
 import { CredentialCache, type CredentialSource } from './credentials.ts';
@@ -37,10 +37,9 @@ const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 export async function runBehindProxy(options: RunOptions): Promise<number> {
   const [command, ...args] = options.command;
   if (!command) throw new AuthsomeError('usage', 'no command to run', { hint: 'Usage: authsome run [--only p1,p2] -- cmd args…' });
-  const { routes, scopes } = scopedRoutes(options.routes, options.warn);
-  const table = new RouteTable(routes);
+  const table = new RouteTable(options.routes);
   // The run's own CA, constrained to its routed hosts; its key never leaves this process.
-  const ca = await createRunCA(mergeScopes(scopes));
+  const ca = await createRunCA(mergeScopes(table.routes.flatMap((route) => route.target.scope)));
   if (removeInstallCA(options.home)) {
     options.warn(`removed the install-wide proxy CA (${options.home}/proxy/ca.key and ca.pem): each run now mints its own, valid only for the hosts it routes. If you added that ca.pem to a trust store, remove it there too.`);
   }
@@ -73,6 +72,8 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
   for (const route of table.routes) options.log(`proxy: route ${route.label}${Object.keys(route.headers).length ? ` (adds ${Object.keys(route.headers).join(', ')})` : ''}`);
   for (const bad of table.rejected) options.warn(`${bad.spec.provider} (${bad.spec.connection}) is not routed to ${bad.url}: it ${bad.why}`);
   options.log(`proxy: the run's CA vouches only for ${[...ca.scope.dns, ...ca.scope.ips].join(', ') || 'nothing (no routes)'}, until ${ca.cert.notAfter.toISOString()}`);
+  // The connections with at least one route the table took.
+  const routes = options.routes.filter((spec) => table.routes.some((route) => route.spec === spec));
   const files = writeChildFiles(options.home, routes.length ? ca.certPem : null, options.env);
   // Placeholders only for the routes kept; real values are stripped for every route asked for.
   const env = childEnvironment(options.env, proxy.url, files, routes.flatMap((r) => r.env_vars), options.routes.flatMap((r) => r.strip_env_vars));
@@ -116,27 +117,6 @@ export async function runBehindProxy(options: RunOptions): Promise<number> {
     });
   }
   return exitCode;
-}
-
-/**
- * The routes whose hosts the run's CA can be limited to, with those names. A `regex:` host whose
- * pattern ends in no literal domain (`regex:.*`, `regex:api\.example\.[a-z]+`) cannot be: that
- * route is left out (its hosts are blind-tunnelled, no credential added) and the user told why,
- * rather than giving every run a CA that can vouch for any host. A connection keeps its other routes.
- */
-function scopedRoutes(specs: RouteSpec[], warn: (line: string) => void): { routes: RouteSpec[]; scopes: HostScope[] } {
-  const routes: RouteSpec[] = [];
-  const scopes: HostScope[] = [];
-  for (const spec of specs) {
-    const rules = spec.rules.filter((rule) => {
-      const scope = scopeOfRule(rule.url);
-      if (scope) scopes.push(...scope);
-      else warn(`${spec.provider} (${spec.connection}) is not routed: its host ${rule.url} ends in no literal domain the run's CA can be limited to, so its requests go through without a credential. Write the pattern with one, e.g. regex:[a-z0-9-]+\\.example\\.com.`);
-      return Boolean(scope);
-    });
-    if (rules.length) routes.push({ ...spec, rules });
-  }
-  return { routes, scopes };
 }
 
 function parseConnectTo(value: string | undefined): Map<string, { host: string; port: number }> | undefined {

@@ -7,7 +7,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect as netConnect, isIP, type AddressInfo, type Socket } from 'node:net';
 import { Readable, pipeline } from 'node:stream';
 import { TLSSocket, rootCertificates } from 'node:tls';
-import type { Injection } from '../broker/index.ts';
+import { normalizePathname, type Injection } from '../broker/index.ts';
 import type { LeafCache } from './certificates.ts';
 import type { CredentialCache } from './credentials.ts';
 import { PLACEHOLDER } from './child-env.ts';
@@ -166,7 +166,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         sendRefusal(res, refusal);
         return;
       }
-    } else if (decision.why.startsWith('ambiguous') || decision.why.includes('OAuth endpoint')) {
+    } else if (decision.kind === 'ambiguous' || decision.kind === 'own_endpoint') {
       options.log(`proxy: ${req.method} ${target.host}${pathOnly(req.url)}: ${decision.why}`);
     }
     // Keep the body (up to the limit) while it streams, so an OAuth request can be replayed once.
@@ -339,10 +339,9 @@ function withCredential(headers: IncomingMessage['headers'], target: Target, inj
     out[name] = value;
   }
   if (injection) {
-    // Only codings the proxy can decode, so the answer can be scanned for the credential.
-    const accepted = decodableAcceptEncoding(out['accept-encoding']);
-    if (accepted) out['accept-encoding'] = accepted;
-    else delete out['accept-encoding'];
+    // Only codings the proxy can decode, so the answer can be scanned for the credential; without
+    // the header a server may send any coding (RFC 9110 §12.5.3), so none left means identity.
+    out['accept-encoding'] = decodableAcceptEncoding(out['accept-encoding']) ?? 'identity';
   }
   return out;
 }
@@ -374,14 +373,10 @@ export function normalizeRequestTarget(req: IncomingMessage, target: Target): st
   const query = q === -1 ? '' : raw.slice(q);
   let path: string;
   try {
-    path = new URL(raw.slice(0, q === -1 ? undefined : q).replace(/\/{2,}/g, '/'), 'https://authority.invalid').pathname;
+    path = normalizePathname(raw.slice(0, q === -1 ? undefined : q));
   } catch {
     return null;
   }
-  path = path.replace(/\/{2,}/g, '/').replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
-    const char = String.fromCharCode(parseInt(hex, 16));
-    return /[A-Za-z0-9\-._~]/.test(char) ? char : escape.toUpperCase();
-  });
   return path + query;
 }
 

@@ -50,6 +50,7 @@ const EXAMPLES: Example[] = [
   { url: 'https://api.eu.intercom.io/contacts', provider: 'intercom', header: 'Authorization', scheme: 'Bearer', source: 'https://developers.intercom.com/building-apps/docs/rest-apis' },
   { url: 'https://api.eu.deepgram.com/v1/listen', provider: 'deepgram', header: 'Authorization', scheme: 'Token', source: 'https://developers.deepgram.com/reference/regional-endpoints' },
   { url: 'https://de.sentry.io/api/0/organizations/', provider: 'sentry', header: 'Authorization', scheme: 'Bearer', source: 'https://docs.sentry.io/api/' },
+  { url: 'https://api.postiz.com/public/v1/posts', provider: 'postiz', header: 'Authorization', scheme: null, source: 'https://docs.postiz.com/cli/authentication' },
   { url: 'https://api.anthropic.com/v1/messages', provider: 'anthropic', header: 'x-api-key', scheme: null, extra: { 'anthropic-version': '2023-06-01' }, source: 'https://docs.anthropic.com/en/api/versioning' },
 ];
 

@@ -1,9 +1,21 @@
 // The names a run's CA may vouch for, from each route: a literal host is its own name, a wildcard
 // host the domain below it; a `regex:` host gets the literal domain every match must end in, or none — then the route is
-// left out of the run rather than given a CA that can vouch for any host (run.ts).
+// refused (parseRouteTarget), so neither `run` nor `authsome route` gives it a credential, rather
+// than a CA that can vouch for any host.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { permits, scopeOfPattern, scopeOfRule } from '../../src/proxy/ca-scope.ts';
+import { parseRouteTarget } from '../../src/providers/route-rule.ts';
+import { scopeOfPattern } from '../../src/providers/host-scope.ts';
+import { permits } from '../../src/proxy/ca-scope.ts';
+
+/** The scope a route gets, or null when the route is refused. */
+function scopeOfRule(url: string) {
+  try {
+    return parseRouteTarget(url).scope;
+  } catch {
+    return null;
+  }
+}
 
 describe('the CA scope of a route', () => {
   it('a host, a URL with a path, an address', () => {

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { EchoScrubber, secretForms } from '../../src/proxy/echo-scrub.ts';
 
 const KEY = 'sk-abcabcabd-0123456789';
-const injection = { headers: { 'X-Api-Key': KEY }, query: {}, credential: KEY, renewAt: null, obtainedAt: null, oauth: false };
+const injection = { headers: { 'X-Api-Key': KEY }, query: {}, credential: KEY, secrets: [KEY], renewAt: null, obtainedAt: null, oauth: false };
 const forms = secretForms(injection);
 const TEXT = `{"headers":{"x-api-key":"${KEY}","n":"sk-abcab"},"again":"${KEY}${KEY}"}`;
 const EXPECTED = TEXT.split(KEY).join('authsome-proxy-managed');
@@ -43,7 +43,16 @@ describe('the echo scrubber', () => {
 
   it('knows the forms a server quotes a credential in', () => {
     const odd = 'a"b\\c/d<e&f+g';
-    const all = secretForms({ ...injection, headers: { Authorization: `Bearer ${odd}` }, credential: odd });
+    const all = secretForms({ ...injection, headers: { Authorization: `Bearer ${odd}` }, credential: odd, secrets: [odd] });
     for (const form of [odd, 'a\\"b\\\\c/d<e&f+g', 'a\\"b\\\\c\\/d<e&f+g', encodeURIComponent(odd), 'a&quot;b\\c/d&lt;e&amp;f+g']) assert.ok(all.includes(form), form);
+  });
+
+  it('looks for secrets only: a part that is not secret (an account email) stays readable, a Basic pair holding a secret does not', () => {
+    const email = 'ops@example.test';
+    const secret = 'cf-global-key-0123456789';
+    const basic = Buffer.from(`AC0123456789:${secret}`).toString('base64');
+    const all = secretForms({ ...injection, headers: { 'X-Auth-Email': email, 'X-Auth-Key': secret, Authorization: `Basic ${basic}` }, credential: secret, secrets: [secret] });
+    assert.ok(all.includes(secret) && all.includes(basic));
+    assert.ok(!all.some((form) => form.includes('ops@') || form.includes('ops%40')), 'the email would be hidden from the child');
   });
 });

@@ -85,19 +85,22 @@ describe('an upstream that echoes the request', () => {
     assertNoSecretIn(result.stdout, SECRETS, 'what the child read');
   });
 
-  it('compressed answers (gzip, deflate, br) are decoded and scanned; a coding the proxy cannot decode is not asked for', async () => {
+  it('compressed answers (gzip, deflate, br) are decoded and scanned; a coding the proxy cannot decode is not asked for, identity when none is left', async () => {
     const fetchScript = 'fetch(process.argv[1]).then((r) => r.text()).then((t) => console.log(t))';
     const result = await h.run(['sh', '-c', [
       `${curl('--compressed', '-H', "'Accept-Encoding: zstd, gzip'", "'https://api.example.test/reflect?encoding=gzip'").join(' ')}; echo`,
       `${curl('--compressed', "'https://api.example.test/reflect?encoding=deflate'").join(' ')}; echo`,
       `${process.execPath} -e '${fetchScript}' 'https://api.example.test/reflect?encoding=br'`,
+      `${curl('-H', "'Accept-Encoding: zstd'", "'https://api.example.test/reflect'").join(' ')}; echo`,
     ].join('; ')]);
     assert.equal(result.code, 0, result.stderr);
     const bodies = result.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { headers: Record<string, string> });
-    assert.equal(bodies.length, 3, result.stdout);
+    assert.equal(bodies.length, 4, result.stdout);
     for (const body of bodies) assert.equal(body.headers['x-api-key'], PLACEHOLDER);
     assertNoSecretIn(result.stdout, SECRETS, 'what the child read');
     assert.equal(upstream.received('/reflect')[0]!.headers['accept-encoding'], 'gzip', 'zstd was taken out of the request');
+    // Without the header a server may choose any coding (RFC 9110 §12.5.3): none left means identity.
+    assert.equal(upstream.received('/reflect')[3]!.headers['accept-encoding'], 'identity', 'a request left with no decodable coding asks for identity');
   });
 
   it('server-sent events that echo the key stream one by one: each event reaches the child before the next is sent', async () => {

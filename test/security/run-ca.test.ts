@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LeafCache, createRunCA, CA_VALIDITY_MS } from '../../src/proxy/certificates.ts';
+import { runCli } from '../support/cli.ts';
 import { ACME_KEY, acme, lastJson, proxyFixture, proxyHome } from '../proxy/harness.ts';
 
 const PYTHON = '/usr/bin/python3'; // Debian's, with python3-requests
@@ -145,7 +146,10 @@ describe('the run\'s CA', () => {
       // --cacert holds only the upstream's CA: the child sees the upstream's own certificate or fails.
       const result = await wild.run(['sh', '-c', `curl -sS --max-time 20 --cacert ${fx.upstream.caFile} https://api.example.test/echo/wild; echo; printenv ACME_KEY || echo no-placeholder`], { only: 'wild' });
       assert.equal(result.code, 0, result.stderr);
-      assert.match(result.stderr, /wild \(default\) is not routed: its host regex:api\\\.example\\\.\[a-z\]\+ ends in no literal domain/);
+      assert.match(result.stderr, /wild \(default\) is not routed to regex:api\\\.example\\\.\[a-z\]\+: it ends in no literal domain/);
+      // authsome route makes the same decision: nothing is added.
+      const explained = await runCli(['route', 'https://api.example.com/v1', '--json'], { env: wild.env });
+      assert.equal(explained.code, 3, explained.stdout + explained.stderr);
       assert.equal(fx.upstream.received('/echo/wild')[0]?.headers['x-api-key'], undefined, 'the key was injected');
       assert.match(result.stdout, /no-placeholder/);
       // A pattern with a literal domain is routed, the CA limited to that domain.

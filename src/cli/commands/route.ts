@@ -45,6 +45,7 @@ function human(e: RouteExplanation): string {
     const value = i.value ?? '<credential>';
     if (i.location === 'query') lines.push(`  query: ${i.query_param}=${value}`);
     else if (i.location === 'basic') lines.push(`  header: Authorization: Basic base64(${i.basic_template!.replace('{key}', value)})`);
+    else if (i.location === 'headers') for (const [name, template] of Object.entries(i.header_templates ?? {})) lines.push(`  header: ${name}: ${template}`);
     else lines.push(`  header: ${i.header}: ${i.scheme ? `${i.scheme} ` : ''}${value}`);
     for (const [name, v] of Object.entries(i.extra_headers)) lines.push(`  header: ${name}: ${v} (when the request has none)`);
   }

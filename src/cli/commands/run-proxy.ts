@@ -20,7 +20,7 @@ export function registerRunProxy(program: Command): void {
     .action(action<RunCommandOptions>(async ({ authsome, env, settings, out }, command, options) => {
       const { only, connections } = routeChoice(options);
       const { routes, skipped } = await authsome.proxyRoutes({ only, connections });
-      for (const reason of skipped) authsome.debug(`proxy: not routed: ${reason}`);
+      for (const s of skipped) authsome.debug(`proxy: not routed: ${s.provider} (${s.connection}): ${s.reason}`);
       const { runBehindProxy } = await import('../../proxy/index.ts');
       return runBehindProxy({
         home: settings.home,
