@@ -96,7 +96,7 @@ export async function doctor(ctx: BrokerContext): Promise<DoctorReport> {
           const record = parsed ? parseRecord(parsed.kind, key, plaintext) : null;
           // A grant about to lapse is said here too: doctor is where a person looks before it does.
           const lapse = parsed?.kind === 'connection' && record ? lapseWarning(record as ConnectionRecord, false) : null;
-          if (lapse) add({ check: 'refresh token', status: 'warning', message: lapse.replace(/; a refresh may.*$/, ''), fix: lapse.replace(/^.*?; a refresh may/, 'A refresh may') });
+          if (lapse) add({ check: 'refresh token', status: 'warning', message: lapse.message, fix: lapse.fix.charAt(0).toUpperCase() + lapse.fix.slice(1) });
         } catch (error) {
           bad += 1;
           const failure = toAuthsomeError(error);

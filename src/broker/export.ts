@@ -44,7 +44,14 @@ export function exportVariables(definition: ProviderDefinition | null, record: C
     }
     const part = field in record ? undefined : storedParts(record)[field];
     const raw = part ?? record[field];
-    if (!(typeof raw === 'string' && raw) && !Array.isArray(raw)) continue;
+    if (!(typeof raw === 'string' && raw) && !Array.isArray(raw)) {
+      // A part the definition declares but the connection does not hold: stored as one key before
+      // the definition named its parts (Twilio's "SID:token"). Said, not silently left out.
+      if (credentialParts(definition)?.some((p) => p.name === field)) {
+        skipped.push(`${name} not exported: connection "${record.connection_name}" of ${record.provider} holds no ${field} (it was stored as one key, before ${record.provider} named its parts); log in again to store them: authsome login ${record.provider} --force`);
+      }
+      continue;
+    }
     const value = Array.isArray(raw) ? raw.join(' ') : raw;
     // A value stored by an older version or the Python authsome may carry a newline or be huge:
     // it is skipped, by name, and every other variable is still exported (issue 14).

@@ -217,10 +217,12 @@ async function chooseClient(ctx: BrokerContext, definition: ProviderDefinition, 
   if (known && !needsBaseUrl) return known;
   const fields: InputField[] = [];
   if (!known) {
-    // Only client credentials cannot work without a secret. A pinned token_endpoint_auth_method is
-    // how a confidential client authenticates; a public one (X, Airtable, Reddit installed apps)
-    // has no secret to enter and authenticates as oauth.public_client_auth says (oauth/client.ts).
-    const secretRequired = flow === 'client_credentials';
+    // Client credentials cannot work without a secret. A pinned confidential token_endpoint_auth_method
+    // needs one too — unless the definition also takes public clients (oauth.public_client_auth: X,
+    // Airtable, Reddit installed apps), which have no secret and authenticate as it says
+    // (oauth/client.ts). Asked here, not found out at the token endpoint after the consent.
+    const pinned = definition.oauth?.token_endpoint_auth_method;
+    const secretRequired = flow === 'client_credentials' || (Boolean(pinned) && pinned !== 'none' && !definition.oauth?.public_client_auth);
     fields.push({ name: 'client_id', label: 'Client ID', secret: false, required: true });
     fields.push({
       name: 'client_secret', label: 'Client secret', secret: true, required: secretRequired,

@@ -105,17 +105,18 @@ export function changedSince(seen: ConnectionRecord, current: ConnectionRecord):
  * The warning for a refresh token inside its lapse margin, or null. `afterAccess`: an access call
  * has just been through the refresh protocol, which keeps a lapsing token alive when a refresh can.
  */
-export function lapseWarning(record: ConnectionRecord, afterAccess: boolean, now = Date.now()): string | null {
+export function lapseWarning(record: ConnectionRecord, afterAccess: boolean, now = Date.now()): { text: string; message: string; fix: string } | null {
   if (isRejected(record)) return null;
   const lapse = refreshLapse(record, now);
   if (!lapse?.soon) return null;
   const who = `${record.provider} (${record.connection_name})`;
   const login = `authsome login ${record.provider} --force${record.connection_name === 'default' ? '' : ` --connection ${record.connection_name}`}`;
   const when = toRecordTimestamp(lapse.at);
-  if (lapse.leftMs <= 0) return `the refresh token of ${who} lapsed at ${when}; log in again: ${login}`;
+  const warning = (message: string, fix: string) => ({ text: `${message}; ${fix}`, message, fix });
+  if (lapse.leftMs <= 0) return warning(`the refresh token of ${who} lapsed at ${when}`, `log in again: ${login}`);
   const left = `the refresh token of ${who} lapses at ${when} (in ${inWords(lapse.leftMs)})`;
-  if (afterAccess) return `${left}, and a refresh did not move that date; log in again before then: ${login}`;
-  return `${left}; a refresh may move that date (authsome refresh ${record.provider}${record.connection_name === 'default' ? '' : ` --connection ${record.connection_name}`}), else log in again before then: ${login}`;
+  if (afterAccess) return warning(`${left}, and a refresh did not move that date`, `log in again before then: ${login}`);
+  return warning(left, `a refresh may move that date (authsome refresh ${record.provider}${record.connection_name === 'default' ? '' : ` --connection ${record.connection_name}`}), else log in again before then: ${login}`);
 }
 
 function inWords(ms: number): string {

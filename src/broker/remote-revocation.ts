@@ -4,6 +4,8 @@
 import { toAuthsomeError } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
+import { canRenew, isDue } from './refresh-policy.ts';
+import { ensureFresh } from './refresh.ts';
 
 export type RemoteRevocation =
   | { status: 'revoked'; token: 'refresh_token' | 'access_token' }
@@ -12,16 +14,23 @@ export type RemoteRevocation =
   | { status: 'not_supported' }
   | { status: 'nothing_to_revoke' };
 
-export async function revokeRemotely(ctx: BrokerContext, record: ConnectionRecord): Promise<RemoteRevocation> {
-  if (record.auth_type !== 'oauth2') return { status: 'not_supported' };
+export async function revokeRemotely(ctx: BrokerContext, stored: ConnectionRecord): Promise<RemoteRevocation> {
+  if (stored.auth_type !== 'oauth2') return { status: 'not_supported' };
+  let record = stored;
   if (!record.refresh_token && !record.access_token) return { status: 'nothing_to_revoke' };
   try {
     // Loaded here, not at start-up: most commands never talk OAuth.
-    const { buildClient, revocationStyleOf, revokeToken, tokenToRevoke } = await import('../oauth/index.ts');
+    const { buildClient, revocationNeedsClient, revocationStyleOf, revokeToken, tokenToRevoke } = await import('../oauth/index.ts');
     const { knownClient, serverFor, transportFor } = await import('./oauth-support.ts');
     const entry = await ctx.registry.get(record.provider);
     if (!entry) return { status: 'failed', error: `the definition of ${record.provider} is gone, so its revocation endpoint is unknown` };
     const definition = entry.definition;
+    // A bearer revocation authenticates with the access token itself (Dropbox, Slack): an expired
+    // one would be refused and leave the grant alive, so a due token is renewed first — through the
+    // refresh protocol, which stores a rotated pair — and the fresh one is revoked.
+    if (revocationStyleOf(definition) === 'bearer' && isDue(record) && canRenew(record)) {
+      record = (await ensureFresh(ctx, record).catch(() => ({ record }))).record;
+    }
     // The dialect decides which token goes: a bearer revocation authenticates with the access token.
     const chosen = tokenToRevoke(definition, record);
     if (!chosen) return { status: 'nothing_to_revoke' };
@@ -31,8 +40,8 @@ export async function revokeRemotely(ctx: BrokerContext, record: ConnectionRecor
     const server = await serverFor(ctx, definition, record.base_url, transport);
     if (!server.as.revocation_endpoint) return { status: 'not_supported' };
     const client = await knownClient(ctx, definition, { profile: record.profile, preferStored: true });
-    // A bearer revocation needs no client: the token itself authenticates the call.
-    if (!client && revocationStyleOf(definition) !== 'bearer') return { status: 'failed', error: `no OAuth client credentials for ${record.provider} to authenticate the revocation` };
+    // A bearer revocation, or one naming the token in its URL, needs no client.
+    if (!client && revocationNeedsClient(definition, server.as.revocation_endpoint)) return { status: 'failed', error: `no OAuth client credentials for ${record.provider} to authenticate the revocation` };
     transport.secret(client?.client_secret);
     await revokeToken(definition, server, client ? buildClient(definition, client, server.as) : null, token, hint, transport);
     return { status: 'revoked', token: hint };

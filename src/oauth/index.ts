@@ -9,7 +9,7 @@ export { requestDeviceCode, pollDeviceCode, type DeviceCode, type PollProgress }
 export { requestClientCredentialsToken } from './client-credentials.ts';
 export { discoverProtectedResource, type ProtectedResource } from './resource-discovery.ts';
 export { registerClient, isClientStillRegistered, type RegisteredClient } from './registration.ts';
-export { revokeToken, tokenToRevoke, revocationStyleOf, type RevocationStyle } from './revocation.ts';
+export { revokeToken, tokenToRevoke, revocationStyleOf, revocationNeedsClient, type RevocationStyle } from './revocation.ts';
 export { fetchAccount } from './userinfo.ts';
 export { refreshTokenGrant, refreshEndpointOf } from './refresh.ts';
 export { grantParameters } from './tokens.ts';

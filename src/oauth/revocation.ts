@@ -17,6 +17,16 @@ export function revocationStyleOf(definition: ProviderDefinition): RevocationSty
   return o?.revocation?.style ?? (o?.token_request_encoding === 'json' ? 'json' : 'rfc7009');
 }
 
+/**
+ * Whether the revocation is authenticated by the OAuth client: not a bearer one (the token is its
+ * own credential) nor one that names the token in its URL (a DELETE, a `{token}` path), which
+ * carry no body for client credentials.
+ */
+export function revocationNeedsClient(definition: ProviderDefinition, endpoint = definition.oauth?.revocation_url ?? ''): boolean {
+  const settings = definition.oauth?.revocation;
+  return !(revocationStyleOf(definition) === 'bearer' || settings?.method === 'DELETE' || /\{token\}|%7Btoken%7D/i.test(endpoint));
+}
+
 /** Which of a connection's tokens to revoke: the definition's choice, else the refresh token (it ends the whole grant, RFC 7009 §2.1), for bearer the access token. */
 export function tokenToRevoke(definition: ProviderDefinition, tokens: { access_token: string | null; refresh_token: string | null }): { token: string; hint: RevokedToken } | null {
   const chosen = definition.oauth?.revocation?.token;
@@ -44,7 +54,7 @@ export async function revokeToken(
   transport.secret(token);
   try {
     const template = server.as.revocation_endpoint!;
-    if (style === 'bearer' || settings?.method === 'DELETE' || /\{token\}|%7Btoken%7D/i.test(template)) {
+    if (!revocationNeedsClient(definition, template)) {
       return await revokeDirectly(template, token, style, settings?.method ?? 'POST', headers, transport, what);
     }
     if (!client) throw new OAuthError('authentication_failed', `${what} needs the OAuth client to authenticate the revocation`, { error: 'invalid_client' });

@@ -62,7 +62,8 @@ function refreshEnd(response: oauth.TokenEndpointResponse, hasRefreshToken: bool
   let end: number | null;
   if (fromResponse !== undefined) end = now.getTime() + fromResponse * 1000;
   else if (rotated || !options.previousRefreshExpiresAt) end = options.refreshLifetime ? now.getTime() + options.refreshLifetime * 1000 : null;
-  else end = options.refreshLifetime ? options.previousRefreshExpiresAt.getTime() : null;
+  // A kept refresh token keeps its end — unless only an idle window set it, which this use restarts below.
+  else end = options.refreshIdleLifetime && !options.refreshLifetime ? null : options.previousRefreshExpiresAt.getTime();
   if (options.refreshIdleLifetime) end = Math.min(end ?? Infinity, now.getTime() + options.refreshIdleLifetime * 1000);
   return end === null ? null : new Date(end);
 }

@@ -4,6 +4,7 @@
 import * as oauth from 'oauth4webapi';
 import type { ProviderDefinition } from '../providers/index.ts';
 import { displayText } from '../util/index.ts';
+import { revocationStyleOf } from './revocation.ts';
 
 export type DebugFn = (message: string, fields?: Record<string, unknown>) => void;
 
@@ -186,8 +187,8 @@ export class OAuthTransport {
     const o = this.#definition.oauth;
     if (!o) return false;
     // oauth.revocation.style says; without it, a provider whose token endpoints take JSON revokes
-    // in JSON too ({"token","client_id","client_secret"}).
-    if (purpose === 'revocation') return (o.revocation?.style ?? (o.token_request_encoding === 'json' ? 'json' : 'rfc7009')) === 'json';
+    // in JSON too ({"token","client_id","client_secret"}): revocationStyleOf.
+    if (purpose === 'revocation') return revocationStyleOf(this.#definition) === 'json';
     const grant = body.get('grant_type');
     if (!grant) return false;
     if (grant === 'urn:ietf:params:oauth:grant-type:device_code') return o.device_token_request === 'json';

@@ -181,8 +181,10 @@ describe('a public client typed into the local form', { timeout: 120_000 }, () =
   before(async () => {
     [as, browser] = await Promise.all([startAuthServer(), launchChromium()]);
     home = await oauthHome();
-    // X and Airtable pin client_secret_basic for confidential clients; a public client has no secret.
-    await home.register(testProvider(as, { oauth: { token_endpoint_auth_method: 'client_secret_basic' } }));
+    // X and Airtable pin client_secret_basic for confidential clients and accept public ones
+    // (public_client_auth); a provider that pins a method and names no public client (Google) does not.
+    await home.register(testProvider(as, { oauth: { token_endpoint_auth_method: 'client_secret_basic', public_client_auth: 'none' } }));
+    await home.register(testProvider(as, { name: 'confidential', oauth: { token_endpoint_auth_method: 'client_secret_basic' } }));
   });
   after(async () => {
     await browser?.close();
@@ -206,5 +208,20 @@ describe('a public client typed into the local form', { timeout: 120_000 }, () =
     const result = await cli.done;
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^Connected testas \(default\)/);
+  });
+
+  it('a provider that takes confidential clients only asks for the secret before the browser goes to consent', async () => {
+    const cli = startCli(['login', 'confidential'], { env: { ...home.env, TESTAS_CLIENT_ID: undefined } });
+    const [, url] = await cli.waitForStderr(/local form \(it never leaves this computer\):\n\n {2}(http:\/\/127\.0\.0\.1:\d+\/input\/[\w-]+)\n/);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(url!);
+      assert.equal(await page.getByLabel('Client secret').evaluate((input: { required: boolean }) => input.required), true, 'the secret is required');
+    } finally {
+      await context.close();
+      cli.kill();
+      await cli.done;
+    }
   });
 });

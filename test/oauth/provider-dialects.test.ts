@@ -48,6 +48,20 @@ describe('revocation in the provider\'s dialect', () => {
     assert.doesNotMatch(result.stderr, new RegExp(access), '--verbose never shows the token');
   });
 
+  it('bearer: an access token past its time is renewed first (the refresh protocol), and the fresh one is revoked', async () => {
+    assert.equal((await runCli(['login', 'jsonprov', '--force'], { env: h.env })).code, 0);
+    const stale = await secret(h, 'access_token');
+    await makeDue(h.home, 'jsonprov');
+    provider.clearRequests();
+    const result = await runCli(['logout', 'jsonprov'], { env: h.env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /jsonprov revoked the token\./);
+    assert.equal(provider.count('refresh'), 1, 'renewed once before the revocation');
+    const sent = provider.lastRequest('revoke_bearer')!.headers.authorization;
+    assert.notEqual(sent, `Bearer ${stale}`, 'the expired token would be refused, leaving the grant alive');
+    assert.match(String(sent), /^Bearer \S+$/);
+  });
+
   it('bearer: Slack\'s HTTP 200 {"ok": false, "error"} is a failed revocation, reported as such; the connection is still removed', async () => {
     assert.equal((await runCli(['login', 'jsonprov', '--force'], { env: h.env })).code, 0);
     const access = await secret(h, 'access_token');

@@ -78,6 +78,11 @@ describe('a credential of several parts', { timeout: 90_000 }, () => {
     const result = await fx.h.run(['curl', '-sS', '--max-time', '20', 'https://api.example.test/echo/legacy'], { only: 'oldtwilio' });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(headerValues(fx.upstream.received('/echo/legacy')[0]!.rawHeaders, 'authorization'), [`Basic ${Buffer.from(`${SID}:${TOKEN}`).toString('base64')}`]);
+    // export cannot split the pair: it says so, with the fix, instead of printing nothing.
+    const exported = await runCli(['export', 'oldtwilio'], { env: fx.h.env });
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.match(exported.stderr, /not exported: connection "default" of oldtwilio holds no account_sid .*authsome login oldtwilio --force/);
+    assert.doesNotMatch(exported.stdout + exported.stderr, new RegExp(TOKEN));
   });
 
   it('Cloudflare email + key: two headers from one connection', async () => {
