@@ -2,4 +2,4 @@
 export { Redactor, redactor } from './redactor.ts';
 export { AuditLog, type AuditEntry, type AuditFields } from './audit-log.ts';
 export { DebugLog, silentLog, debugLog, type DebugSink } from './debug-log.ts';
-export { appendRotating, boundedLine, ROTATE_BYTES } from './rotating-file.ts';
+export { appendRotating } from './rotating-file.ts';

@@ -27,7 +27,3 @@ export function appendRotating(file: string, text: string, { maxBytes = ROTATE_B
   }
 }
 
-/** One line as a log keeps it: at most maxChars characters, the cut said with the original length. */
-export function boundedLine(line: string, maxChars = 1000): string {
-  return line.length <= maxChars ? line : `${line.slice(0, maxChars)}… (${line.length} characters)`;
-}

@@ -31,6 +31,13 @@ export interface InputRequest {
 export interface PendingCallback {
   /** The callback's query parameters (code, state, iss, or error…). */
   readonly params: Promise<URLSearchParams>;
+  /**
+   * What the person opens: the listener's start link, which binds the login to that browser (a
+   * cookie the callback must bring back) and then goes on to the authorization URL.
+   */
+  readonly startUrl: string;
+  /** A local page (0600 file) forwarding to the start link, to open a browser with; null when none was made. */
+  readonly launchUrl?: string | null;
   cancel(): void;
 }
 
@@ -58,8 +65,8 @@ export interface LoginInteraction {
    * login to that browser (the daemon's start link).
    */
   expectCallback(state: string, provider: string, authorizationUrl: string): Promise<PendingCallback>;
-  /** Shows the authorization URL (or the listener's start link for it) to the person: print, open a browser. */
-  openAuthorizationUrl(url: string, provider: string): Promise<void> | void;
+  /** Sends the person to the login: `pending.startUrl` is what to open (it goes on to `url`): print, open a browser. */
+  openAuthorizationUrl(pending: PendingCallback, url: string, provider: string): Promise<void> | void;
   showDeviceCode(code: DeviceCode, provider: string): Promise<DeviceDisplay>;
   /** Asks for values in the local browser form; resolves with what was submitted. */
   collectInput(request: InputRequest): Promise<Record<string, string>>;

@@ -149,7 +149,7 @@ async function browserFlow(
   const request = await buildAuthorizationRequest(definition, server, client, { redirectUri, scopes, ...(reconsent ? { prompt: 'consent' } : {}) });
   const pending = await interaction.expectCallback(request.state, definition.name, request.url);
   try {
-    await interaction.openAuthorizationUrl(request.url, definition.name);
+    await interaction.openAuthorizationUrl(pending, request.url, definition.name);
     const params = await pending.params;
     const validated = validateAuthorizationCallback(definition, server, client, request, params);
     return await exchange(exchangeAuthorizationCode(definition, server, client, request, validated, transport));

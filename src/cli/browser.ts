@@ -8,11 +8,22 @@ import { spawn } from 'node:child_process';
 
 export type BrowserResult = { opened: true; command: string } | { opened: false; reason: string };
 
-export async function openBrowser(url: string, env: NodeJS.ProcessEnv): Promise<BrowserResult> {
+/**
+ * Opens `url`, the local page (file://) the daemon wrote for a link; null when it could not write
+ * one, or when none was asked for because no browser can be opened here (the reason then says why).
+ */
+export async function openBrowser(url: string | null, env: NodeJS.ProcessEnv): Promise<BrowserResult> {
+  if (url === null) {
+    return canOpenBrowser(env) ? { opened: false, reason: 'the daemon could not write the page to open it with (see `authsome daemon logs`)' } : noBrowserReason(env);
+  }
   if (!/^file:\/\//i.test(url)) return { opened: false, reason: 'only a local page is opened, never a link on the command line' };
   for (const command of browserCommands(env)) {
     if (await launch(command, url)) return { opened: true, command: command.join(' ') };
   }
+  return noBrowserReason(env);
+}
+
+function noBrowserReason(env: NodeJS.ProcessEnv): BrowserResult {
   if (env.BROWSER) return { opened: false, reason: `$BROWSER (${env.BROWSER}) could not be started` };
   if (process.platform === 'linux' && !env.DISPLAY && !env.WAYLAND_DISPLAY) {
     return { opened: false, reason: env.SSH_CONNECTION || env.SSH_TTY ? 'this is an SSH session with no display' : 'there is no display (DISPLAY is not set)' };

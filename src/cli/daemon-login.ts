@@ -23,8 +23,6 @@ export class DaemonLogin implements LoginInteraction {
   readonly #options: DaemonLoginOptions;
   #daemon: Promise<DaemonStatus> | null = null;
   readonly #sessions: SessionStream[] = [];
-  /** The callback session of each authorization URL: its start link is what the person opens. */
-  readonly #callbacks = new Map<string, SessionStream>();
   #spinner: NodeJS.Timeout | null = null;
 
   constructor(options: DaemonLoginOptions) {
@@ -52,13 +50,14 @@ export class DaemonLogin implements LoginInteraction {
 
   async expectCallback(state: string, provider: string, authorizationUrl: string): Promise<PendingCallback> {
     const stream = await this.#open({ kind: 'callback', provider, state, authorization_url: authorizationUrl });
-    this.#callbacks.set(authorizationUrl, stream);
+    if (!stream.url) throw new AuthsomeError('internal', 'the daemon gave no start link for the login', { hint: 'See `authsome daemon logs`.' });
+    const startUrl = stream.url;
     const params = stream.next().then((event) => {
       if (event.type === 'result' && event.params) return new URLSearchParams(event.params);
       throw sessionError(event.type === 'error' ? event : { error: 'internal', message: 'unexpected answer from the daemon' }, provider);
     });
     params.catch(() => undefined); // observed by the broker; never an unhandled rejection here
-    return { params, cancel: () => undefined };
+    return { params, startUrl, launchUrl: stream.launchUrl ?? null, cancel: () => undefined };
   }
 
   /**
@@ -66,14 +65,13 @@ export class DaemonLogin implements LoginInteraction {
    * the browser that opens it (a cookie the callback must bring back), then goes on to the provider.
    * A terminal is the person's own, so the link may be printed; the browser's command line gets a local page.
    */
-  async openAuthorizationUrl(url: string, provider: string): Promise<void> {
+  async openAuthorizationUrl(pending: PendingCallback, url: string, provider: string): Promise<void> {
     const { out } = this.#options;
-    const stream = this.#callbacks.get(url);
-    const start = stream?.url ?? url;
+    const start = pending.startUrl;
     // --verbose only (the person's own terminal): what the start link asks the provider for.
     this.#options.log(`authorization request: ${url}`);
     out.notice(`To log in to ${provider}, open this URL in a browser:\n\n  ${start}\n\nIt goes on to ${new URL(url).host} to sign in; finish in that same browser.`);
-    await this.#tryBrowser(stream?.launchUrl ?? null, provider);
+    await this.#tryBrowser(pending.launchUrl ?? null, provider);
     out.notice('Waiting for the browser to finish (Ctrl-C to cancel)…');
   }
 
@@ -131,7 +129,7 @@ export class DaemonLogin implements LoginInteraction {
   async #open(spec: Parameters<ReturnType<typeof daemonClient>['openSession']>[0]): Promise<SessionStream> {
     await this.#ensure();
     // The page to open the browser with, unless no browser is to be opened (a device page is only printed).
-    const launch = !this.#options.noBrowser && spec.kind !== 'device';
+    const launch = !this.#options.noBrowser && spec.kind !== 'device' && canOpenBrowser(this.#options.env);
     const stream = await daemonClient(this.#options.home, this.#options.log).openSession(spec, { launch });
     this.#sessions.push(stream);
     return stream;
@@ -140,9 +138,7 @@ export class DaemonLogin implements LoginInteraction {
   async #tryBrowser(launchUrl: string | null, provider: string, suggestDevice = true): Promise<void> {
     const { out, env, noBrowser } = this.#options;
     if (noBrowser) return;
-    const result = launchUrl
-      ? await openBrowser(launchUrl, env)
-      : { opened: false as const, reason: 'the daemon could not write the page to open it with (see `authsome daemon logs`)' };
+    const result = await openBrowser(launchUrl, env);
     if (result.opened) {
       this.#options.log(`opened the browser with ${result.command}`);
       return;

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { matchesKeyPattern } from '../broker/index.ts';
-import { qrSvg } from '../util/index.ts';
+import { boundedLine, qrSvg } from '../util/index.ts';
 import { limitBodies } from './body-limit.ts';
 import { START_PATH, clearLoginBinding, hasLoginBinding, setLoginBinding } from './login-binding.ts';
 import { renderDevicePage, renderInputForm, renderResult } from './pages/index.ts';
@@ -187,7 +187,7 @@ const LOGGED_PATH_CHARS = 120;
 
 function loggedPath(pathname: string): string {
   const path = pathname.replace(/\/(input|device|ui\/connect|auth\/start)\/[^/]+/, '/$1/…');
-  return path.length <= LOGGED_PATH_CHARS ? path : `${path.slice(0, LOGGED_PATH_CHARS)}… (${path.length} characters)`;
+  return boundedLine(path, LOGGED_PATH_CHARS);
 }
 
 function inputForm(c: Context<Env>, session: Session, values: Record<string, string> = {}, fieldErrors: Record<string, string> = {}): string {

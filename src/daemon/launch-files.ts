@@ -12,13 +12,7 @@ import { escapeHtml } from './pages/layout.ts';
 import { token } from './sessions.ts';
 
 /** A browser reads the page within seconds of being started; a page not used by then is just litter. */
-export const LAUNCH_TTL_MS = 2 * 60_000;
-
-export interface LaunchFile {
-  path: string;
-  /** What the opener hands the browser. */
-  url: string;
-}
+const LAUNCH_TTL_MS = 2 * 60_000;
 
 export class LaunchFiles {
   readonly #dir: string;
@@ -39,17 +33,17 @@ export class LaunchFiles {
     for (const name of names) if (name.endsWith('.html')) rmSync(join(this.#dir, name), { force: true });
   }
 
-  /** Writes the page forwarding to `target` for the capability `key`; removed by discard(key) or after ttlMs. */
-  create(key: string, target: string, ttlMs = LAUNCH_TTL_MS): LaunchFile {
+  /** Writes the page forwarding to `target` for the capability `key`: its file:// URL, what the opener hands the browser. Removed by discard(key), or after two minutes. */
+  create(key: string, target: string): string {
     this.discard(key);
     ensurePrivateDir(this.#dir);
     const path = join(this.#dir, `${token().slice(0, 22)}.html`);
     // wx: a new file or nothing (never through a planted name); 0600 from its first byte.
     writeFileSync(path, redirectPage(target), { flag: 'wx', mode: 0o600 });
-    const timer = setTimeout(() => this.discard(key), Math.min(ttlMs, LAUNCH_TTL_MS));
+    const timer = setTimeout(() => this.discard(key), LAUNCH_TTL_MS);
     timer.unref();
     this.#files.set(key, { path, timer });
-    return { path, url: pathToFileURL(path).href };
+    return pathToFileURL(path).href;
   }
 
   /** The capability was used or ended: its page goes. */

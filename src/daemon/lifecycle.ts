@@ -26,7 +26,6 @@ export interface DaemonTarget {
 /** Messages a starting daemon sends its parent. */
 export type StartMessage = { ready: DaemonStatus } | { error: { error: string; message: string; hint?: string } };
 
-const LOG_ROTATE_BYTES = 1024 * 1024;
 
 export function daemonClient(home: string, log?: (line: string) => void): DaemonClient {
   return new DaemonClient(daemonPaths(home).socket, log);
@@ -61,7 +60,9 @@ export async function startDaemon(target: DaemonTarget): Promise<DaemonStatus> {
   const { logFile } = daemonPaths(target.home);
   ensurePrivateDir(target.home);
   ensurePrivateDir(dirname(logFile));
-  if (existsSync(logFile) && statSync(logFile).size > LOG_ROTATE_BYTES) renameSync(logFile, logFile + '.1');
+  // Rotated before the spawn as well as by the daemon as it writes (the same 1 MiB as audit's
+  // appendRotating): the stderr it inherits then starts in a fresh file, not in the one it rotates away.
+  if (existsSync(logFile) && statSync(logFile).size > 1024 * 1024) renameSync(logFile, logFile + '.1');
   const fd = openSync(logFile, 'a', 0o600);
   try {
     // The daemon writes its log itself, rotating it as it runs; its stdout and stderr (a crash, Node's own warnings) go to the same file.

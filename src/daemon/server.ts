@@ -48,9 +48,9 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
   const launches = new LaunchFiles(paths.launchDir);
   const sessions = new SessionRegistry({ onEnd: (id) => launches.discard(id) });
   /** The page to open the browser with, or null (and the CLI prints the link instead) when it cannot be written. */
-  const launch = (key: string, target: string, ttlMs?: number): string | null => {
+  const launch = (key: string, target: string): string | null => {
     try {
-      return launches.create(key, target, ttlMs).url;
+      return launches.create(key, target);
     } catch (error) {
       log(`no page to open the browser with: ${(error as Error).message}`);
       return null;

@@ -7,11 +7,21 @@ import { parseRouteTarget, placeholderProblem } from './route-rule.ts';
 const url = z.string().min(1);
 const nullableUrl = url.nullish();
 
-/** An HTTP header name (RFC 9110 §5.1 token) and a value without line breaks or other control characters. */
-const headerMap = z.record(
-  z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name'),
-  z.string().regex(/^[\x20-\x7e]*$/, 'must be printable ASCII (no line break)'),
-);
+/**
+ * Headers a definition may not fix: the credential's own (the definition's scheme decides it), the
+ * proxy's, and those that frame the message or name its target (RFC 9110 §7.2, RFC 9112 §6-7).
+ */
+const UNSETTABLE_HEADERS = new Set([
+  'authorization', 'proxy-authorization', 'cookie', 'host', 'content-length', 'content-type', 'transfer-encoding', 'connection',
+  'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection', 'expect',
+]);
+
+/** An HTTP header name (RFC 9110 §5.1 token) and a value of visible ASCII and spaces (§5.5: no CR or LF). */
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name');
+const headerValue = z.string().max(1024).regex(/^[\x20-\x7e]*$/, 'must be printable ASCII (no control characters, no line breaks)');
+const headerMap = z.record(headerName, headerValue);
+/** Fixed headers a definition adds to requests: never one that carries a credential or frames the message. */
+const fixedHeaders = z.record(headerName.refine((name) => !UNSETTABLE_HEADERS.has(name.toLowerCase()), { message: 'cannot be set here (the credential, the proxy or HTTP framing owns it)' }), headerValue);
 
 export const revocationSchema = z.looseObject({
   /**
@@ -25,7 +35,7 @@ export const revocationSchema = z.looseObject({
   /** Which token to revoke (default: the refresh token, or for bearer the access token). */
   token: z.enum(['refresh_token', 'access_token']).nullish(),
   /** Extra headers on the revocation request, e.g. Notion's Notion-Version. */
-  headers: headerMap.nullish(),
+  headers: fixedHeaders.nullish(),
 });
 
 export const oauthSchema = z.looseObject({
@@ -123,26 +133,13 @@ export const apiKeySchema = z.looseObject({
     hint: z.string().nullish(),
   })).min(1).nullish(),
   /** Headers to send, each a template of {key} and {field} names (Cloudflare: X-Auth-Email and X-Auth-Key). */
-  headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name'), z.string().regex(/^[\x20-\x7e]*$/, 'must be printable ASCII')).nullish(),
+  headers: headerMap.nullish(),
 });
-
-/**
- * Headers a route may not fix: the credential's own (the definition's scheme decides it), the
- * proxy's, and those that frame the message or name its target (RFC 9110 §7.2, RFC 9112 §6-7).
- */
-const UNSETTABLE_HEADERS = new Set([
-  'authorization', 'proxy-authorization', 'cookie', 'host', 'content-length', 'transfer-encoding', 'connection',
-  'upgrade', 'te', 'trailer', 'keep-alive', 'proxy-connection', 'expect',
-]);
 
 /** A route: where the credential goes, and the fixed headers requests there carry (an API version, a User-Agent). */
 export const routeSchema = z.strictObject({
   url: z.string().min(1),
-  headers: z.record(
-    // RFC 9110 §5.1: a field name is a token; §5.5: a value is visible ASCII and spaces, no CR or LF.
-    z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be an HTTP header name').refine((name) => !UNSETTABLE_HEADERS.has(name.toLowerCase()), { message: 'cannot be set by a route (the credential, the proxy or HTTP framing owns it)' }),
-    z.string().max(1024).regex(/^[\x20-\x7e]*$/, 'must be printable ASCII (no control characters, no line breaks)'),
-  ).nullish(),
+  headers: fixedHeaders.nullish(),
 });
 
 export const providerSchema = z
@@ -198,11 +195,6 @@ export const providerSchema = z
     const revocation = def.oauth?.revocation;
     if (revocation && def.oauth && !def.oauth.revocation_url && !def.oauth.issuer)
       ctx.addIssue({ code: 'custom', path: ['oauth', 'revocation_url'], message: 'is required when oauth.revocation is given' });
-    for (const name of Object.keys(revocation?.headers ?? {})) {
-      // These carry the credential, frame the body, or route the request: only authsome sets them.
-      if (/^(authorization|cookie|host|content-length|content-type|transfer-encoding|connection|proxy-.*)$/i.test(name))
-        ctx.addIssue({ code: 'custom', path: ['oauth', 'revocation', 'headers', name], message: 'is set by authsome itself and cannot be given here' });
-    }
     if (revocation?.method === 'DELETE' && revocation.style !== 'bearer' && !def.oauth?.revocation_url?.includes('{token}'))
       ctx.addIssue({ code: 'custom', path: ['oauth', 'revocation_url'], message: 'must name the token with {token} when oauth.revocation.method is "DELETE" (a DELETE carries no body)' });
     const fields = def.api_key?.fields ?? [];

@@ -25,3 +25,8 @@ export function displayText(text: string): string {
 export function terminalJson(json: string): string {
   return json.replace(/[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** One line as a log keeps it: at most maxChars characters, the cut said with the original length. */
+export function boundedLine(line: string, maxChars = 1000): string {
+  return line.length <= maxChars ? line : `${line.slice(0, maxChars)}… (${line.length} characters)`;
+}

@@ -29,7 +29,10 @@ export function homeSafetyProblem(root: string): AuthsomeError | null {
     if (home.uid !== me) {
       const name = userName(me);
       return new AuthsomeError('home_insecure', `${root} belongs to uid ${home.uid}, not to you (${name}, uid ${me}); authsome uses only a home of your own, as ssh and gpg do, and read and wrote nothing there`, {
-        hint: `If it is yours, take it back: sudo chown -R ${name} ${quote(root)} && chmod 700 ${quote(root)}. Otherwise use a home of your own: set AUTHSOME_HOME (or --home) to a folder you own.`,
+        // As root (sudo keeping HOME), "take it back" would hand another user's home to root.
+        hint: me === 0
+          ? `Run authsome as the user it belongs to (without sudo), or give root a home of its own: set AUTHSOME_HOME (or --home) to a folder root owns.`
+          : `If it is yours, take it back: sudo chown -R ${name} ${quote(root)} && chmod 700 ${quote(root)}. Otherwise use a home of your own: set AUTHSOME_HOME (or --home) to a folder you own.`,
       });
     }
     if (home.mode & 0o022) {

@@ -107,6 +107,16 @@ describe('login with an API key', () => {
     assert.match(result.stderr, /OPENAI_API_KEY/);
   });
 
+  test('--api-key-stdin and --form together are refused, for a one-part key and a several-part one alike', async () => {
+    for (const provider of ['openai', 'twilio']) {
+      const home = freshHome();
+      const result = await runCli(['login', provider, '--api-key-stdin', '--form'], { home, input: 'x' });
+      assert.equal(result.code, 2, `${provider}: ${result.stderr}`);
+      assert.match(result.stderr, /--api-key-stdin and --form are two ways to give the key: choose one/);
+      assert.equal(existsSync(join(home, 'profiles', 'default', 'store.db')), false, 'nothing was stored');
+    }
+  });
+
   test('a key that does not match key_pattern is refused with the hint', async () => {
     const home = freshHome();
     const result = await runCliJson<{ error: string; hint: string }>(['login', 'anthropic', '--api-key-stdin'], { home, input: 'not-an-anthropic-key' });

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
 import { runCli, runCliJson, startCli } from '../support/cli.ts';
@@ -157,6 +158,10 @@ describe('a daemon killed while a login waits on it', () => {
     assert.match(result.stderr, /authsome login testas/);
     assert.match(result.stderr, /authsome daemon logs/);
     // The browser was handed a local page (never the link itself: issue 14), which the next daemon sweeps away.
-    assert.match(readFileSync(urls, 'utf8'), /^file:\/\/\/.*\/open\/[\w-]+\.html$/m);
+    const page = /^file:\/\/\/.*\/open\/[\w-]+\.html$/m.exec(readFileSync(urls, 'utf8'))?.[0];
+    assert.ok(page, 'the browser was given a local page');
+    assert.equal(existsSync(fileURLToPath(page)), true, 'a killed daemon leaves its page behind');
+    assert.equal((await runCli(['daemon', 'start'], { env: h.env })).code, 0);
+    assert.equal(existsSync(fileURLToPath(page)), false, 'the next daemon removed the page of a link that died with the last one');
   });
 });

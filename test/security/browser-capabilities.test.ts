@@ -114,6 +114,8 @@ describe('the browser opener puts no capability on a command line', () => {
     const link = new URL(openedUrl(argv));
     const token = link.searchParams.get('t');
     assert.ok(token, `the dashboard link carries its token: ${link.href}`);
+    // The person's own terminal shows it too, for a browser that cannot read the local page (snap, flatpak).
+    assert.ok(ui.stdout.includes(link.href), `the link is printed for a confined browser:\n${ui.stdout}`);
     assert.ok(!seen.includes(token), `another user read the dashboard link's token in the browser's command line or environment:\n${seen}`);
     // Not in its environment either, which its own user (and root) can read.
     assert.ok(!readFileSync(`/proc/${pid}/environ`, 'latin1').includes(token), 'the link is in the browser\'s environment');
@@ -164,7 +166,8 @@ describe('the browser opener puts no capability on a command line', () => {
     const result = await cli.done;
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual((await as.counts()).token, { authorization_code: 1 });
-    if (given.startsWith('file:')) assert.equal(existsSync(fileURLToPath(given)), false, 'the local page is removed once used');
+    assert.match(given, /^file:/, 'the browser was given a local page');
+    assert.equal(existsSync(fileURLToPath(given)), false, 'the local page is removed once used');
   });
 });
 

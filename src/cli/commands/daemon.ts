@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { StartMessage } from '../../daemon/index.ts';
-import { VERSION, resolveSettings, toAuthsomeError } from '../../util/index.ts';
+import { VERSION, boundedLine, resolveSettings, toAuthsomeError } from '../../util/index.ts';
 import { action } from './run.ts';
 
 /** What the daemon's change feed state means for someone reading `daemon status`. */
@@ -97,7 +97,7 @@ export function registerDaemon(program: Command): void {
 /** Runs until stopped; reports readiness or the start failure to a parent over IPC. */
 async function serve(home: string | undefined, logFile: string | undefined): Promise<number> {
   const settings = resolveSettings(process.env, { home });
-  const { appendRotating, boundedLine, redactor } = await import('../../audit/index.ts');
+  const { appendRotating, redactor } = await import('../../audit/index.ts');
   // Every line passes the one redactor, like every other log (refresh outcomes can quote providers),
   // and is cut to a bounded length; the file rotates while the daemon runs, since anyone who can
   // reach its port can make it log a line (issue 14: 41 MB in seconds).

@@ -68,9 +68,11 @@ function parseScopes(list: string): string[] {
   return scopes;
 }
 
-async function loginApiKey({ authsome, out, env, settings }: CommandContext, provider: string, options: LoginOptions): Promise<void> {
+async function loginApiKey(ctx: CommandContext, provider: string, options: LoginOptions): Promise<void> {
+  const { authsome, out, env } = ctx;
+  if (options.apiKeyStdin && options.form) throw new AuthsomeError('usage', '--api-key-stdin and --form are two ways to give the key: choose one', { hint: `authsome login ${provider} --help` });
   const { definition } = await authsome.inspect(provider);
-  if (credentialParts(definition) && !options.form) return loginApiKeyParts({ authsome, out, env, settings } as CommandContext, definition, options);
+  if (credentialParts(definition) && !options.form) return loginApiKeyParts(ctx, definition, options);
   const name = definition.display_name ?? definition.name;
   const envVar = apiKeyEnvVar(definition);
   let apiKey: string;
@@ -79,7 +81,7 @@ async function loginApiKey({ authsome, out, env, settings }: CommandContext, pro
     apiKey = await readAllStdin();
     via = 'stdin';
   } else if (options.form) {
-    return loginApiKeyWithForm({ authsome, out, env, settings } as CommandContext, provider, options);
+    return loginApiKeyWithForm(ctx, provider, options);
   } else if (envVar && env[envVar]) {
     apiKey = env[envVar]!;
     via = 'env';

@@ -15,21 +15,21 @@ export function registerUi(program: Command): void {
       const { daemonClient, ensureDaemon } = await import('../../daemon/index.ts');
       const log = (line: string) => authsome.debug(line);
       await ensureDaemon({ home: settings.home, port: settings.port, version: VERSION, entry: process.argv[1]!, env, log });
-      const launch = options.browser !== false;
-      const link = await daemonClient(settings.home, log).uiLink({ launch });
+      const { canOpenBrowser, openBrowser } = await import('../browser.ts');
+      const wanted = options.browser !== false;
+      // A page to open the browser with only when one can be opened: no live link is written for nobody.
+      const link = await daemonClient(settings.home, log).uiLink({ launch: wanted && canOpenBrowser(env) });
       let opened = false;
-      if (launch) {
-        const { openBrowser } = await import('../browser.ts');
-        const result = link.launch_url
-          ? await openBrowser(link.launch_url, env)
-          : { opened: false as const, reason: 'the daemon could not write the page to open it with (see `authsome daemon logs`)' };
+      if (wanted) {
+        const result = await openBrowser(link.launch_url ?? null, env);
         opened = result.opened;
         if (!result.opened) out.notice(`No browser was opened: ${result.reason}. Open the link yourself (it works once).`);
       }
       const minutes = Math.round((Date.parse(link.expires_at) - Date.now()) / 60_000);
-      // Once the browser has it, the link is spent: printing it would only invite a confusing second visit.
+      // Printed even when a browser was opened: a browser confined by snap or flatpak cannot read the
+      // local page in the home, and this terminal is the person's own. Once used, the link is spent.
       out.result({ url: link.url, expires_at: link.expires_at, opened }, opened
-        ? 'Opened the dashboard in your browser. Run `authsome ui` again for another window; if the browser could not open the page, `authsome ui --no-browser` prints a link to paste.'
+        ? `Opened the dashboard in your browser. If it shows an error instead, open this one-time link (valid for ${minutes} min, usable once):\n\n  ${link.url}\n`
         : `Open the dashboard at this one-time link (valid for ${minutes} min, usable once):\n\n  ${link.url}\n`);
     }));
 }

@@ -33,7 +33,6 @@ export class DashboardLogin implements LoginInteraction {
   readonly #options: DashboardLoginOptions;
   readonly #sessionIds: string[] = [];
   /** The start link of each authorization URL this login expects a callback for. */
-  readonly #startLinks = new Map<string, string>();
   readonly #waiters: Array<(step: ConnectStep) => void> = [];
   #latest: { step: ConnectStep; seq: number } | null = null;
   #served = 0;
@@ -96,14 +95,13 @@ export class DashboardLogin implements LoginInteraction {
       if (event.type === 'result' && event.params) resolve(new URLSearchParams(event.params));
       else if (event.type === 'error') reject(sessionError(event, provider));
     });
-    this.#startLinks.set(authorizationUrl, `${this.#options.origin()}${START_PATH}/${id}`);
     // The broker cancels once it holds the params; the session ends with loginFinished (or expires), as the CLI's does.
-    return { params, cancel: () => undefined };
+    return { params, startUrl: `${this.#options.origin()}${START_PATH}/${id}`, cancel: () => undefined };
   }
 
-  /** The browser goes by the start link, which binds the login to it (login-binding.ts), then on to `url`. */
-  openAuthorizationUrl(url: string, provider: string): void {
-    this.#push({ kind: 'external', url: this.#startLinks.get(url) ?? url, provider });
+  /** The browser goes by the start link, which binds the login to it (login-binding.ts), then on to the provider. */
+  openAuthorizationUrl(pending: PendingCallback, _url: string, provider: string): void {
+    this.#push({ kind: 'external', url: pending.startUrl, provider });
   }
 
   async showDeviceCode(code: DeviceCode, provider: string): Promise<DeviceDisplay> {

@@ -8,7 +8,7 @@ import type { UiLink } from '../api.ts';
 import type { Env } from '../browser-routes.ts';
 import type { SessionRegistry } from '../sessions.ts';
 import type { ConnectionChange } from '../store-watch.ts';
-import { DashboardAccess, LINK_TTL_MS } from './access.ts';
+import { DashboardAccess } from './access.ts';
 import { ConnectFlows } from './connect.ts';
 import { dashboardRoutes } from './routes.ts';
 
@@ -22,7 +22,7 @@ export interface DashboardOptions {
   /** Connection changes the daemon sees, for the page's live updates. */
   changes?: (listener: (change: ConnectionChange) => void) => () => void;
   /** Writes the page a browser is opened with (launch-files.ts): its file:// URL, or null. */
-  launch?: (key: string, target: string, ttlMs?: number) => string | null;
+  launch?: (key: string, target: string) => string | null;
   discardLaunch?: (key: string) => void;
 }
 
@@ -50,7 +50,7 @@ export class Dashboard {
     const { token, expiresAt } = this.#access.mintLink();
     this.#options.log('dashboard link issued');
     const url = `http://127.0.0.1:${this.#options.port()}/ui/open?t=${token}`;
-    const launchUrl = launch ? this.#options.launch?.(launchKey(token), url, LINK_TTL_MS) ?? null : null;
+    const launchUrl = launch ? this.#options.launch?.(launchKey(token), url) ?? null : null;
     return { url, expires_at: expiresAt.toISOString(), launch_url: launchUrl };
   }
 }
