@@ -274,11 +274,12 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
       keepsRefreshToken: Boolean(current.refresh_token), previousRefreshExpiresAt: parseTimestamp(current.refresh_expires_at as string | undefined),
     });
     const now = toRecordTimestamp();
+    const kept = keptRouteValues(definition, response.tokens as Record<string, unknown>);
     let outcome: { record: ConnectionRecord; ours: boolean } | null;
     try {
-      outcome = await storeRefreshed(ctx, fence, recordKey, pending.record, tokens, now, keptRouteValues(definition, response.tokens as Record<string, unknown>));
+      outcome = await storeRefreshed(ctx, fence, recordKey, pending.record, tokens, now, kept);
     } catch (error) {
-      const rescued = await rescue(ctx, reservation, pending.record, holder, tokens, now, toAuthsomeError(error));
+      const rescued = await rescue(ctx, reservation, pending.record, holder, tokens, now, kept, toAuthsomeError(error));
       reservation = null;
       return rescued;
     }
@@ -354,11 +355,11 @@ async function storeRefreshed(ctx: BrokerContext, fence: LeaseFence, recordKey: 
  * writes it to the store. Without a reservation, or if even that write fails, the caller hears
  * that the tokens are lost (storeOutage).
  */
-async function rescue(ctx: BrokerContext, reservation: RescueReservation | null, pending: ConnectionRecord, holder: string, tokens: TokenSet, now: string, failure: AuthsomeError): Promise<FreshResult> {
+async function rescue(ctx: BrokerContext, reservation: RescueReservation | null, pending: ConnectionRecord, holder: string, tokens: TokenSet, now: string, kept: Record<string, string>, failure: AuthsomeError): Promise<FreshResult> {
   const { profile, provider, connection_name: connection } = pending;
   const cause = failure instanceof RotatedNotStored ? (failure.cause as AuthsomeError) : failure;
   if (!reservation) throw new RotatedNotStored(cause, 'none could be reserved');
-  const record = refreshedForm(pending, tokens, now);
+  const record = refreshedForm(pending, tokens, now, kept);
   try {
     reservation.fill({ key: keys.connection(profile, provider, connection), generation: generationOf(pending), holder, record: await ctx.vault.sealRecord('connection', record) });
   } catch (error) {

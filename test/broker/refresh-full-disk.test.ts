@@ -31,7 +31,9 @@ before(async () => {
   // The home lives on the small disk. The default request timeout (20 s): an answer is held while the disk fills.
   h = await oauthHome({ AUTHSOME_HOME: home });
   env = h.env;
-  await h.register(testProvider(as, { oauth: { token_url: gate.url } }));
+  // Routes to the org's instance_url too, a value kept from token answers (Salesforce): a rescued
+  // pair must keep the one its refresh answer gave.
+  await h.register(testProvider(as, { oauth: { token_url: gate.url }, routes: [{ url: '{instance_url}' }] }));
 });
 after(async () => {
   disk?.free();
@@ -69,14 +71,14 @@ async function assertGrantAlive(): Promise<void> {
  * answer arrives. With `pinned`, a reader holding a snapshot (a backup, a sqlite3 shell) keeps
  * SQLite from reusing its log meanwhile, so the refreshed record needs space the disk no longer has.
  */
-async function refreshWhileTheDiskFills(pinned = false): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
+async function refreshWhileTheDiskFills(pinned = false, fields?: Record<string, unknown>): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
   await makeDue(home, 'testas');
   padToPage(join(home, 'audit.log'));
   const reader = pinned ? new Database(join(home, 'profiles', 'default', 'store.db'), { readonly: true }) : null;
   reader?.prepare('BEGIN').run();
   reader?.prepare('SELECT count(*) FROM kv').get();
   try {
-    gate.mode('hold-response');
+    gate.mode('hold-response', { fields });
     const getting = startCli(['get', 'testas', '--json'], { env });
     const held = await Promise.race([gate.nextHeld().then(() => true), getting.done.then(() => false)]);
     if (!held) assert.fail(`the refresh never reached the token endpoint: ${JSON.stringify(await getting.done)}`);
@@ -108,7 +110,7 @@ describe('a disk that fills during a refresh', () => {
   });
 
   it('when the store still cannot take it, the pair is rescued to a file, restored by the next access, and the grant stays alive', async () => {
-    const result = await refreshWhileTheDiskFills(true);
+    const result = await refreshWhileTheDiskFills(true, { instance_url: 'https://org7.example.com' });
     assert.equal(result.code, 0, JSON.stringify(result));
     assert.doesNotMatch(result.stderr, /Error/);
     const rescued = /Warning: refresh of testas \(default\): the renewed tokens could not be written to the store \((.*)\); they were rescued to (\S+) \(encrypted\) and the next access writes them to the store/.exec(result.stderr);
@@ -129,6 +131,9 @@ describe('a disk that fills during a refresh', () => {
     assert.equal(await as.isActive(token), true, 'the rescued access token is the live one');
     const log = (await runCli(['log', '--event', 'refresh', '-n', '1', '--json'], { env })).stdout.trim();
     assert.equal(JSON.parse(log).outcome, 'restored');
+    // The instance_url of the rescued refresh answer came through the rescue file.
+    const route = await runCliJson<{ decision: string; provider: string }>(['route', 'https://org7.example.com/services/data', '--json'], { env });
+    assert.deepEqual([route.code, route.json.decision, route.json.provider], [0, 'inject', 'testas'], route.stdout);
     await assertGrantAlive();
   });
 });

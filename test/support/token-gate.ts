@@ -20,6 +20,8 @@ export interface TokenGateOptions {
   status?: number;
   /** json: the JSON body to answer with (not forwarded), e.g. a token response a hostile provider made up. */
   json?: unknown;
+  /** pass, hold-response: fields merged into the server's JSON answer (a provider that repeats Salesforce's instance_url). */
+  fields?: Record<string, unknown>;
 }
 
 export interface TokenGate {
@@ -139,6 +141,8 @@ export async function startTokenGate(upstreamTokenEndpoint: string): Promise<Tok
     }
   };
 
+  const withFields = (answer: Upstream, fields: Record<string, unknown> | undefined): Upstream =>
+    fields && answer.status === 200 ? { ...answer, body: Buffer.from(JSON.stringify({ ...JSON.parse(answer.body.toString('utf8')), ...fields })) } : answer;
   const json = (status: number, body: unknown): Upstream => ({
     status,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
@@ -164,14 +168,14 @@ export async function startTokenGate(upstreamTokenEndpoint: string): Promise<Tok
     let answer: Upstream;
     switch (mode) {
       case 'pass':
-        answer = await forward(req, body);
+        answer = withFields(await forward(req, body), options.fields);
         break;
       case 'hold-request':
         if ((await hold()) === 'close' || gone) return void res.destroy();
         answer = await forward(req, body);
         break;
       case 'hold-response':
-        answer = await forward(req, body);
+        answer = withFields(await forward(req, body), options.fields);
         if ((await hold()) === 'close' || gone) return void res.destroy();
         break;
       case 'slow': {
