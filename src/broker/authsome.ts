@@ -167,6 +167,11 @@ export class Authsome {
     return listProviders(this.#ctx);
   }
 
+  /** The names of every provider definition (bundled and the home's), without opening the store. */
+  async providerNames(): Promise<string[]> {
+    return (await this.#ctx.registry.all()).entries.map((entry) => entry.definition.name);
+  }
+
   async inspect(provider: string): Promise<ProviderEntry> {
     return this.#ctx.registry.require(provider);
   }

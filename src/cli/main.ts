@@ -1,32 +1,62 @@
 #!/usr/bin/env node
 // The authsome CLI: parse arguments, run one command against the Authsome service, print the
 // result, exit with the code from the error table. Commands live in ./commands, one per file.
-import { Command, CommanderError, Option } from 'commander';
-import { registerCommands } from './commands/index.ts';
+import { CommanderError } from 'commander';
+import { requireSafeHome } from '../broker/index.ts';
+import { excludeMemoryFromCoreDumps } from '../util/index.ts';
+import { complete, homeNames } from './completion.ts';
+import { createContext } from './context.ts';
 import { Output } from './output.ts';
+import { buildProgram } from './program.ts';
 
-import { VERSION, excludeMemoryFromCoreDumps } from '../util/index.ts';
+/**
+ * A reader that goes away (`authsome list --json | head -1`) ends the command quietly with 141,
+ * the status a shell reports for a writer killed by SIGPIPE (Node ignores the signal itself, so
+ * the write fails with EPIPE instead). Any other failure to write the output (a full device) is
+ * one line on stderr and exit 1, never a stack trace.
+ */
+function endQuietlyWhenOutputCloses(): void {
+  const onError = (stream: NodeJS.WriteStream) => (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(141);
+    if (stream === process.stdout) {
+      try {
+        process.stderr.write(`Error: cannot write to standard output: ${error.message}\n`);
+      } catch { /* stderr is gone too */ }
+    }
+    process.exit(1);
+  };
+  process.stdout.on('error', onError(process.stdout));
+  process.stderr.on('error', onError(process.stderr));
+}
 
-export function buildProgram(): Command {
-  const program = new Command('authsome')
-    .description('Local credential broker for AI agents: log in once, hand out fresh credentials, never leak them.')
-    .version(VERSION, '-V, --version')
-    .addOption(new Option('--json', 'machine-readable output'))
-    .addOption(new Option('--profile <name>', 'profile to use (default: config.json default_profile; env AUTHSOME_PROFILE)'))
-    .addOption(new Option('--home <dir>', 'home folder (default: ~/.authsome; env AUTHSOME_HOME)'))
-    .addOption(new Option('-q, --quiet', 'print only results and errors'))
-    .addOption(new Option('--no-color', 'never colour output'))
-    .addOption(new Option('--verbose', 'debug output on stderr, secrets redacted'))
-    .showHelpAfterError('(run `authsome --help` for usage)')
-    .exitOverride();
-  registerCommands(program);
-  return program;
+/** `authsome __complete <index> <words…>`: the shell scripts' question (see completion.ts); one candidate a line. */
+async function completeWords(args: string[]): Promise<number> {
+  const index = Number.parseInt(args[0] ?? '', 10);
+  const words = args.slice(1);
+  if (!Number.isInteger(index) || index < 1) return 0;
+  // The words may carry --home or --profile: names come from the home and profile they name.
+  const flag = (name: string) => {
+    const at = words.indexOf(name);
+    return at > 0 && at + 1 < index ? words[at + 1] : words.find((w) => w.startsWith(`${name}=`))?.slice(name.length + 1);
+  };
+  const home = flag('--home');
+  const profile = flag('--profile');
+  const ctx = createContext({ ...(home ? { home } : {}), ...(profile ? { profile } : {}) });
+  const names = homeNames(() => {
+    requireSafeHome(ctx.settings.home);
+    return ctx.authsome;
+  }, ctx.settings.home);
+  const candidates = await complete(buildProgram(), words, index, names).finally(() => ctx.authsome.close().catch(() => undefined));
+  if (candidates.length) process.stdout.write(candidates.join('\n') + '\n');
+  return 0;
 }
 
 async function main(argv: string[]): Promise<number> {
   // Before any secret is decrypted: this process — a command, the daemon (`daemon serve`), run's
   // proxy — keeps its memory out of core dumps (Linux; util/core-dumps.ts says what is possible elsewhere).
   excludeMemoryFromCoreDumps();
+  endQuietlyWhenOutputCloses();
+  if (argv[2] === '__complete') return completeWords(argv.slice(3));
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

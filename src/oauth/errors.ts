@@ -48,6 +48,21 @@ interface Oauth4webapiError {
 }
 
 /**
+ * A failure to reach the server says nothing about the credentials: a login, a discovery, a
+ * registration or a revocation that cannot reach its endpoint fails with `network_error` (its own
+ * exit status) rather than `authentication_failed`. A refresh keeps `refresh_failed`, whose
+ * `expired` recovery the documentation gives for network errors.
+ */
+function networkCode(code: ErrorCode): ErrorCode {
+  return code === 'authentication_failed' ? 'network_error' : code;
+}
+
+function networkDetails(code: ErrorCode, details: ErrorDetails): ErrorDetails {
+  if (code !== 'authentication_failed' || details.hint) return details;
+  return { ...details, hint: 'Check the network connection to the provider, then run the command again.' };
+}
+
+/**
  * Converts whatever an OAuth step threw into an OAuthError. `what` names the step for people
  * ("the token endpoint of github"); `code` is the AuthsomeError code the caller reports under.
  */
@@ -60,17 +75,17 @@ export function toOAuthError(thrown: unknown, what: string, code: ErrorCode, det
     return new OAuthError(code, `${what} answered ${e.error}${description ? `: ${description}` : ''}`, { error: e.error, description, status: e.status, fromProvider: true }, details);
   }
   if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-    return new OAuthError(code, `${what} did not answer in time`, { error: 'timeout' }, details);
+    return new OAuthError(networkCode(code), `${what} did not answer in time`, { error: 'timeout' }, networkDetails(code, details));
   }
   // fetch() wraps socket failures in a TypeError whose cause carries the errno code.
   if (e.name === 'TypeError' && e.message === 'fetch failed') {
     const cause = e.cause as { code?: string; message?: string } | undefined;
     // The connection could not even be opened in time (a dropped SYN): the same words as a slow answer.
     if (cause?.code === 'UND_ERR_CONNECT_TIMEOUT' || cause?.code === 'ETIMEDOUT') {
-      return new OAuthError(code, `could not connect to ${what} in time`, { error: 'timeout', description: cause.code }, { ...details, cause: thrown });
+      return new OAuthError(networkCode(code), `could not connect to ${what} in time`, { error: 'timeout', description: cause.code }, { ...networkDetails(code, details), cause: thrown });
     }
     const reason = cause?.code ?? cause?.message ?? 'network error';
-    return new OAuthError(code, `could not reach ${what}: ${reason}`, { error: 'network_error', description: reason }, { ...details, cause: thrown });
+    return new OAuthError(networkCode(code), `could not reach ${what}: ${reason}`, { error: 'network_error', description: reason }, { ...networkDetails(code, details), cause: thrown });
   }
   // OperationProcessingError: the answer was not what RFC 6749 says it must be (HTML, no access_token…).
   if (typeof e.code === 'string' && e.code.startsWith('OAUTH_')) {

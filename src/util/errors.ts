@@ -1,7 +1,7 @@
 // The one error hierarchy: every failure is an AuthsomeError with a stable code from CODES,
 // which also fixes the CLI exit code and the daemon's HTTP status. Callers switch on `code`.
 
-/** code → [exit code, HTTP status]. Exit codes 3–7 keep the Python authsome's meanings. */
+/** code → [exit code, HTTP status]. Exit codes 3–7 keep the Python authsome's meanings; 8 is ours. */
 export const CODES = {
   internal: [1, 500],
   unhealthy: [1, 500],
@@ -28,6 +28,7 @@ export const CODES = {
   master_key_missing: [7, 503],
   master_key_mismatch: [7, 503],
   master_key_unavailable: [7, 503],
+  network_error: [8, 502],
 } as const satisfies Record<string, readonly [number, number]>;
 
 export type ErrorCode = keyof typeof CODES;

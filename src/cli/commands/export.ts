@@ -2,6 +2,7 @@
 // Every format is quoted so that no value can be read as anything but itself (env-quoting.ts).
 import { Option, type Command } from 'commander';
 import type { ExportedVariable } from '../../broker/index.ts';
+import { AuthsomeError } from '../../util/index.ts';
 import { dotenvValue, shellQuote, shellWord } from '../env-quoting.ts';
 import { action } from './run.ts';
 
@@ -12,11 +13,14 @@ export function registerExport(program: Command): void {
     .command('export [provider]')
     .description('print credentials as environment variables, quoted for shells and dotenv loaders (refresh tokens are never exported)')
     .option('--connection <name>', 'connection name (default: the provider\'s default connection)')
-    .addOption(new Option('--format <format>', 'output format').choices(['env', 'dotenv', 'json', 'shell']).default('env'))
-    .action(action<{ connection?: string; format: Format }>(async ({ authsome, out }, [provider], options) => {
+    .addOption(new Option('--format <format>', 'output format (default: env; --json is --format json)').choices(['env', 'dotenv', 'json', 'shell']))
+    .action(action<{ connection?: string; format?: Format }>(async ({ authsome, out }, [provider], options) => {
+      if (out.json && options.format && options.format !== 'json') {
+        throw new AuthsomeError('usage', `--json prints JSON, and --format ${options.format} asks for another format: choose one`, { hint: 'Run `authsome export --help` for the formats.' });
+      }
       const { variables, warnings } = await authsome.export(provider, options.connection ? { connection: options.connection } : {});
       for (const warning of warnings) out.warn(warning);
-      const format = out.json ? 'json' : options.format;
+      const format = out.json ? 'json' : options.format ?? 'env';
       const { text, skipped } = render(variables, format);
       for (const reason of skipped) out.warn(reason);
       out.raw(text);

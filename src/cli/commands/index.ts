@@ -1,6 +1,7 @@
 // Every command, registered on the program.
 import type { Command } from 'commander';
 import { registerAdmin } from './admin.ts';
+import { registerCompletion } from './completion.ts';
 import { registerDaemon } from './daemon.ts';
 import { registerExport } from './export.ts';
 import { registerGet } from './get.ts';
@@ -26,4 +27,5 @@ export function registerCommands(program: Command): void {
   registerAdmin(program);
   registerDaemon(program);
   registerUi(program);
+  registerCompletion(program);
 }

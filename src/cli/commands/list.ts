@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { ProviderSummary } from '../../broker/index.ts';
 import { table } from '../output.ts';
+import { readAllStdin } from '../prompt.ts';
 import { action } from './run.ts';
 
 export function registerList(program: Command): void {
@@ -33,13 +34,16 @@ export function registerList(program: Command): void {
 
   program
     .command('register <file>')
-    .description('add a provider definition (JSON or JSONC) to the home')
+    .description('add a provider definition (JSON or JSONC) to the home; - reads it from standard input')
     .option('--force', 'replace a registered provider, override a bundled one, or take a name that still has stored records')
     .action(action<{ force?: boolean }>(async ({ authsome, out }, [file], options) => {
-      const entry = await authsome.register(file!, { force: Boolean(options.force) });
+      const force = Boolean(options.force);
+      const entry = file === '-'
+        ? await authsome.registerText(await readAllStdin(), { force, label: 'standard input', forceHint: (what) => `Pass --force to ${what}: authsome register - --force` })
+        : await authsome.register(file!, { force });
       // Installed all the same (Python definitions may carry fields of their own), but a typo such
       // as oauth.refresh_ulr would otherwise be ignored without a word.
-      for (const field of entry.unknownFields) out.warn(`${file}: ${field.message}`);
+      for (const field of entry.unknownFields) out.warn(`${file === '-' ? 'standard input' : file}: ${field.message}`);
       out.result({
         name: entry.definition.name, path: entry.path, overrides_bundled: entry.overridesBundled,
         warnings: entry.unknownFields.map((field) => ({ field: field.path, message: field.message })),

@@ -42,6 +42,7 @@ export function registerLogin(program: Command): void {
       }
       const isUrl = /^https?:\/\//i.test(provider!);
       const definition = isUrl ? null : (await ctx.authsome.inspect(provider!)).definition;
+      refuseConflictingOptions(provider!, definition?.auth_type === 'api_key' ? 'api_key' : 'oauth2', isUrl, options);
       if (definition?.auth_type === 'api_key') return loginApiKey(ctx, provider!, options);
       const { DaemonLogin } = await import('../daemon-login.ts');
       const interaction = new DaemonLogin({
@@ -59,6 +60,22 @@ export function registerLogin(program: Command): void {
         result.expires_at ? `The access token expires at ${result.expires_at}; authsome refreshes it for you.` : '',
       ].filter(Boolean).join('\n'));
     }));
+}
+
+/** Options that cannot apply to this provider are refused, not ignored: the user meant something else. */
+function refuseConflictingOptions(provider: string, authType: 'api_key' | 'oauth2', isUrl: boolean, options: LoginOptions): void {
+  const help = `Run \`authsome login --help\` for what each option applies to.`;
+  const refuse = (message: string) => {
+    throw new AuthsomeError('usage', message, { hint: help, provider });
+  };
+  if (authType === 'oauth2') {
+    if (options.apiKeyStdin) refuse(`${provider} signs in with OAuth, not an API key: --api-key-stdin does not apply (log in with: authsome login ${provider})`);
+    if (options.form) refuse(`${provider} signs in with OAuth, not an API key: --form does not apply (log in with: authsome login ${provider})`);
+  } else {
+    if (options.flow) refuse(`${provider} takes an API key: --flow chooses an OAuth flow and does not apply`);
+    if (options.scopes) refuse(`${provider} takes an API key: --scopes asks an OAuth provider for scopes and does not apply`);
+  }
+  if (options.name && !isUrl) refuse(`--name names a provider derived from an MCP server's URL; ${provider} is already a provider name`);
 }
 
 /** `repo,user,gist`, `"repo user gist"` or a mix: RFC 6749 §3.3 scopes never contain either separator. */
