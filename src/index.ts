@@ -7,7 +7,7 @@ export {
   type AuthsomeOptions, type InitResult, type WhoAmI, type ListResult, type ProviderSummary, type ConnectionSummary,
   type ConnectionState, type LoginResult, type ApiKeyLoginOptions, type ExportedVariable, type RemovalResult, type UnregisterResult,
   type ProfileInfo, type RekeyResult, type DoctorReport, type Finding,
-  type RouteExplanation, type RouteCandidateView, type InjectionView,
+  type RouteExplanation, type RouteCandidateView, type InjectionView, type ProviderInfo, type RegisterResult,
 } from './broker/index.ts';
 export { AuthsomeError, CODES, type ErrorCode, Secret, maskSecret } from './util/index.ts';
 export type { ConnectionRecord, KeySourceName, ProviderDefinition, ProviderEntry } from './broker/index.ts';

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { AuditLog, debugLog, type AuditEntry } from '../audit/index.ts';
 import { routeTemplates, type ProviderEntry, type RegisteredProvider } from '../providers/index.ts';
-import { AuthsomeError, credentialProblem, resolveSettings, toAuthsomeError, type Environment, type Settings, type SettingsOverrides } from '../util/index.ts';
+import { AuthsomeError, credentialProblem, JSON_CONTRACT_VERSION, resolveSettings, toAuthsomeError, VERSION, type Environment, type Settings, type SettingsOverrides } from '../util/index.ts';
 import {
   DEFAULT_PROFILE, describeKeySource, keys,
   type ConnectionRecord, type KeySourceName, type StoreChange,
@@ -84,7 +84,7 @@ export interface IssuedCredential {
 export interface InitResult {
   home: string;
   profile: string;
-  keySource: string;
+  key_source: string;
   created: boolean;
   /** Where records live: the SQLite folder, or the PostgreSQL URL without its password. */
   store: string;
@@ -95,8 +95,33 @@ export interface WhoAmI {
   profile: string;
   key_source: string | null;
   store: string;
+  /** This authsome's version (the package's). */
   version: string;
+  /** The store format's version ("2", as the Python authsome 0.2 writes it). */
+  store_version: string;
+  /** The version of the JSON contract every --json output follows (README, "JSON output"). */
+  json_contract: number;
   connections: number;
+}
+
+/** A provider definition and where it comes from; names as `inspect --json` prints them. */
+export interface ProviderInfo {
+  source: ProviderEntry['source'];
+  /** The file, or the bundled catalogue's. */
+  path: string;
+  /** A custom file that replaces a bundled definition of the same name. */
+  overrides_bundled: boolean;
+  definition: ProviderEntry['definition'];
+}
+
+/** What `register` installed (`register --json`): `warnings` names fields no schema knows, kept but unused. */
+export interface RegisterResult extends ProviderInfo {
+  name: string;
+  warnings: Array<{ field: string; message: string }>;
+}
+
+function providerInfo(entry: ProviderEntry): ProviderInfo {
+  return { source: entry.source, path: entry.path, overrides_bundled: entry.overridesBundled, definition: entry.definition };
 }
 
 /** A connection `run` leaves out, and why. */
@@ -146,7 +171,7 @@ export class Authsome {
     const ring = await vault.keyRing(true);
     home.ensureProfile(this.profile);
     if (!existed) this.#ctx.auditEvent('init', { key_source: ring ? describeKeySource(ring.source) : wanted, status: 'success' });
-    return { home: home.root, profile: this.profile, keySource: ring ? describeKeySource(ring.source) : wanted, created: !existed, store: vault.backend().location };
+    return { home: home.root, profile: this.profile, key_source: ring ? describeKeySource(ring.source) : wanted, created: !existed, store: vault.backend().location };
   }
 
   async whoami(): Promise<WhoAmI> {
@@ -158,7 +183,9 @@ export class Authsome {
       profile: this.profile,
       key_source: ring ? describeKeySource(ring.source) : null,
       store: this.#ctx.vault.backend().kind === 'sqlite' ? home.storeFile(this.profile) : this.#ctx.vault.backend().location,
-      version: '2',
+      version: VERSION,
+      store_version: '2',
+      json_contract: JSON_CONTRACT_VERSION,
       connections: list ? list.providers.reduce((n, p) => n + p.connections.length, 0) : 0,
     };
   }
@@ -172,12 +199,13 @@ export class Authsome {
     return (await this.#ctx.registry.all()).entries.map((entry) => entry.definition.name);
   }
 
-  async inspect(provider: string): Promise<ProviderEntry> {
-    return this.#ctx.registry.require(provider);
+  /** A provider definition and where it comes from (`inspect --json`). */
+  async inspect(provider: string): Promise<ProviderInfo> {
+    return providerInfo(await this.#ctx.registry.require(provider));
   }
 
-  /** Installs a provider file; `unknownFields` lists fields no schema knows (installed all the same). */
-  async register(file: string, options: { force?: boolean } = {}): Promise<RegisteredProvider> {
+  /** Installs a provider file; `warnings` names fields no schema knows (installed all the same). */
+  async register(file: string, options: { force?: boolean } = {}): Promise<RegisterResult> {
     return this.#audited(await this.#ctx.registry.register(file, { ...options, claim: this.#claim }));
   }
 
@@ -185,17 +213,20 @@ export class Authsome {
    * Validates a pasted provider definition (JSON or JSONC) with the same schema as `register` and
    * installs it (the dashboard's door). Errors name `label` and each bad field by its path.
    */
-  async registerText(text: string, options: { force?: boolean; label?: string; forceHint?: (what: string) => string } = {}): Promise<RegisteredProvider> {
+  async registerText(text: string, options: { force?: boolean; label?: string; forceHint?: (what: string) => string } = {}): Promise<RegisterResult> {
     return this.#audited(await this.#ctx.registry.registerText(text, { ...options, claim: this.#claim }));
   }
 
   /** A new provider name must not still hold records: their tokens would go to the new definition's endpoints. */
   readonly #claim = (name: string, forceHint: (what: string) => string) => refuseIfHeld(this.#ctx, name, forceHint('register it anyway'));
 
-  #audited(entry: RegisteredProvider): RegisteredProvider {
+  #audited(entry: RegisteredProvider): RegisterResult {
     // Every route the credential may go to under `run` (its host_url, or its routes).
     this.#ctx.auditEvent('register', { provider: entry.definition.name, endpoints: routeTemplates(entry.definition).map((r) => r.url), status: 'success' });
-    return entry;
+    return {
+      name: entry.definition.name, ...providerInfo(entry),
+      warnings: entry.unknownFields.map((field) => ({ field: field.path, message: field.message })),
+    };
   }
 
   /** Stores an API key as a connection; see ApiKeyLoginOptions for overwrite rules. */

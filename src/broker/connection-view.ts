@@ -1,6 +1,5 @@
 // What a long-lived door keeps in memory about each connection: no secrets, just enough to show
 // state and plan renewals. Read from the store; kept current by the store's change feed.
-import { recordToIsoOffset } from '../util/index.ts';
 import { parseKey, type ConnectionRecord } from '../vault/index.ts';
 import { connectionState, type ConnectionState } from './connection-state.ts';
 import type { BrokerContext } from './context.ts';
@@ -44,8 +43,8 @@ function toView(record: ConnectionRecord): ConnectionView {
     provider: record.provider,
     connection: record.connection_name,
     status: connectionState(record),
-    expires_at: recordToIsoOffset(record.expires_at) ?? null,
-    refresh_expires_at: recordToIsoOffset(record.refresh_expires_at as string | undefined) ?? null,
+    expires_at: record.expires_at ?? null,
+    refresh_expires_at: (record.refresh_expires_at as string | undefined) ?? null,
     generation: generationOf(record),
     last_refresh_at: typeof metadata.last_refresh_at === 'string' ? metadata.last_refresh_at : null,
     last_refresh_error: typeof metadata.last_refresh_error === 'string' ? metadata.last_refresh_error : null,

@@ -1,5 +1,5 @@
 // broker: the Authsome service and the types its doors print.
-export { Authsome, type AuthsomeOptions, type InitResult, type WhoAmI, type RefreshResult, type ConnectionRead, type IssuedCredential, type SkippedRoute } from './authsome.ts';
+export { Authsome, type AuthsomeOptions, type InitResult, type WhoAmI, type RefreshResult, type ConnectionRead, type IssuedCredential, type SkippedRoute, type ProviderInfo, type RegisterResult } from './authsome.ts';
 export type { ListResult, ProviderSummary, ConnectionSummary } from './list.ts';
 export type { ConnectionState } from './connection-state.ts';
 export type { LoginResult, ApiKeyLoginOptions } from './api-key-login.ts';

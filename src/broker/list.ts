@@ -1,7 +1,6 @@
 // `list`: every provider (bundled, custom, or only present in the store) with its state and
 // connections in the active profile.
 import type { ProviderEntry } from '../providers/index.ts';
-import { recordToIsoOffset } from '../util/index.ts';
 import { keys, type ClientRecord, type ConnectionRecord, type ProviderMetadataRecord } from '../vault/index.ts';
 import { connectionState, type ConnectionState } from './connection-state.ts';
 import type { BrokerContext } from './context.ts';
@@ -13,9 +12,9 @@ export interface ConnectionSummary {
   status: ConnectionState;
   default: boolean;
   scopes?: string[] | null;
-  /** Python's list --json form (`+00:00`), as scripts written for it expect. */
+  /** As the record keeps it (`…Z`: the one timestamp format of every output; Python's list printed `+00:00`). */
   expires_at?: string | null;
-  /** When the refresh token lapses if unused (`+00:00` like expires_at); present only when known. */
+  /** When the refresh token lapses if unused; present only when known. */
   refresh_expires_at?: string | null;
   /** It lapses within its warning margin (the last quarter of its window, at most 7 days). */
   refresh_lapses_soon?: boolean;
@@ -87,10 +86,10 @@ function summarize(
     };
     if (record.auth_type === 'oauth2') {
       summary.scopes = record.scopes;
-      summary.expires_at = recordToIsoOffset(record.expires_at);
+      summary.expires_at = record.expires_at ?? null;
       const lapse = refreshLapse(record);
       if (lapse) {
-        summary.refresh_expires_at = recordToIsoOffset(record.refresh_expires_at as string);
+        summary.refresh_expires_at = record.refresh_expires_at as string;
         summary.refresh_lapses_soon = lapse.soon && !isRejected(record);
       }
     }

@@ -3,7 +3,23 @@
 // nothing a terminal would act on (escape sequences, control characters) gets through: JSON keeps
 // such characters as \u escapes, text loses them (a provider's label or description can carry them).
 import { redactor } from '../audit/index.ts';
-import { terminalJson, terminalText, toAuthsomeError } from '../util/index.ts';
+import { terminalJson, terminalText, toAuthsomeError, toContractTimestamp } from '../util/index.ts';
+
+/** Fields the JSON contract reads as timestamps: `*_at` and `timestamp`. */
+const TIMESTAMP_FIELD = /(?:^|_)at$|^timestamp$/;
+
+/**
+ * A value as the JSON contract prints it (README, "JSON output"): every timestamp field in the
+ * one format, whichever form it was kept in (records, the audit log, the daemon's clock).
+ */
+export function contractJson(value: unknown, key = ''): unknown {
+  if (typeof value === 'string') return TIMESTAMP_FIELD.test(key) ? toContractTimestamp(value) : value;
+  if (Array.isArray(value)) return value.map((item) => contractJson(item, key));
+  // What JSON.stringify would print for it (a Date's ISO string, an error's envelope).
+  if (value && typeof (value as { toJSON?: unknown }).toJSON === 'function') return contractJson((value as { toJSON(): unknown }).toJSON(), key);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, contractJson(v, k)]));
+  return value;
+}
 
 export interface OutputOptions {
   json: boolean;
@@ -26,7 +42,7 @@ export class Output {
   result(value: unknown, human?: string | (() => string), options: { exact?: boolean } = {}): void {
     const shown = (text: string) => (options.exact ? text : redactor.redact(text));
     if (this.options.json) {
-      process.stdout.write(terminalJson(shown(JSON.stringify(value, null, 2))) + '\n');
+      process.stdout.write(terminalJson(shown(JSON.stringify(contractJson(value), null, 2))) + '\n');
       return;
     }
     const text = typeof human === 'function' ? human() : human;
@@ -40,7 +56,7 @@ export class Output {
    */
   lines(values: readonly unknown[], human?: string | (() => string)): void {
     if (this.options.json) {
-      process.stdout.write(values.map((value) => terminalJson(redactor.redact(JSON.stringify(value))) + '\n').join(''));
+      process.stdout.write(values.map((value) => terminalJson(redactor.redact(JSON.stringify(contractJson(value)))) + '\n').join(''));
       return;
     }
     this.result(values, human);
@@ -86,7 +102,7 @@ export class Output {
   error(value: unknown, context: Record<string, unknown> = {}): number {
     const error = toAuthsomeError(value);
     if (this.options.json) {
-      process.stdout.write(terminalJson(redactor.redact(JSON.stringify({ ...error.toJSON(), ...context }, null, 2))) + '\n');
+      process.stdout.write(terminalJson(redactor.redact(JSON.stringify(contractJson({ ...error.toJSON(), ...context }), null, 2))) + '\n');
     } else {
       const hint = error.hint ? `\n${error.hint}` : '';
       process.stderr.write(`${this.#paint('Error:', 31)} ${terminalText(redactor.redact(`${error.message}${hint}`))}\n`);

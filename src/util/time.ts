@@ -15,10 +15,19 @@ export function toAuditTimestamp(date: Date = new Date()): string {
   return ms === 0 ? iso.slice(0, 19) + '+00:00' : `${iso.slice(0, 19)}.${String(ms).padStart(3, '0')}000+00:00`;
 }
 
-/** `list --json` shows expiry as Python's isoformat() (`+00:00`), as scripts for the Python CLI expect. */
-export function recordToIsoOffset(timestamp: string | null | undefined): string | null {
-  if (!timestamp) return null;
-  return timestamp.endsWith('Z') ? timestamp.slice(0, -1) + '+00:00' : timestamp;
+/**
+ * The one timestamp format of every `--json` output (the JSON contract): the record format above,
+ * `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, whatever form the value was kept in (the audit log's `+00:00`,
+ * a JavaScript `toISOString()`). A value that is no timestamp is returned as it is.
+ */
+export function toContractTimestamp(value: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]00:?00)?$/i.exec(value);
+  if (match) {
+    const fraction = (match[3] ?? '').padEnd(6, '0').slice(0, 6);
+    return `${match[1]}T${match[2]}${/^0*$/.test(fraction) ? '' : `.${fraction}`}Z`;
+  }
+  const date = parseTimestamp(value);
+  return date && /^\d{4}-\d{2}-\d{2}T/.test(value) ? toRecordTimestamp(date) : value;
 }
 
 /** Parses a record timestamp; returns null when absent or unparsable. */

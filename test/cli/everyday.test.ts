@@ -47,9 +47,9 @@ function modes(root: string): Array<[string, number]> {
 describe('init and file modes', () => {
   test('init creates the Python layout with folders 0700 and files 0600', async () => {
     const home = freshHome();
-    const { code, json } = await runCliJson<{ created: boolean; keySource: string }>(['init'], { home });
+    const { code, json } = await runCliJson<{ created: boolean; key_source: string }>(['init'], { home });
     assert.equal(code, 0);
-    assert.deepEqual([json.created, json.keySource], [true, 'local_key']);
+    assert.deepEqual([json.created, json.key_source], [true, 'local_key']);
     assert.equal(readFileSync(join(home, 'version'), 'utf8'), '2\n');
     assert.deepEqual(JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')), { spec_version: 1, default_profile: 'default', encryption: { mode: 'local_key' } });
     const masterKey = JSON.parse(readFileSync(join(home, 'master.key'), 'utf8'));

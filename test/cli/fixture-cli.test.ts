@@ -26,7 +26,11 @@ describe('authsome list on the Python store', () => {
       assert.equal(mine.source, theirs.source, `${theirs.name} source`);
       assert.equal(mine.connections.length, theirs.connections.length, `${theirs.name} connection count`);
       theirs.connections.forEach((connection, i) => {
-        for (const [field, value] of Object.entries(connection)) assert.deepEqual(mine.connections[i]![field], value, `${theirs.name}.${field}`);
+        for (const [field, value] of Object.entries(connection)) {
+          // Timestamps name the same instant in the one format of every output (`Z`, where Python's list printed `+00:00`).
+          if (field.endsWith('_at') && typeof value === 'string') assert.equal(new Date(mine.connections[i]![field] as string).getTime(), new Date(value).getTime(), `${theirs.name}.${field}`);
+          else assert.deepEqual(mine.connections[i]![field], value, `${theirs.name}.${field}`);
+        }
       });
     }
     assert.equal(ours.get('github')!.state, 'connected');
@@ -37,7 +41,7 @@ describe('authsome list on the Python store', () => {
   test('the human table names each connection and its state', async () => {
     const { code, stdout } = await runCli(['list', '--connected'], { home: fixtureHome() });
     assert.equal(code, 0);
-    assert.match(stdout, /^github\s+oauth2\s+connected\s+default\* \(connected, expires 2030-01-01T00:00:00\+00:00\), work \(expired/m);
+    assert.match(stdout, /^github\s+oauth2\s+connected\s+default\* \(connected, expires 2030-01-01T00:00:00Z\), work \(expired/m);
     assert.match(stdout, /^openai\s+api_key\s+connected\s+default \(connected\)/m);
     assert.doesNotMatch(stdout, /anthropic/);
   });
@@ -103,10 +107,13 @@ describe('authsome get on the Python store', () => {
 });
 
 describe('authsome log on the Python store', () => {
-  test('log -n 20 --json returns the Python audit entries unchanged, one JSON object per line', async () => {
+  test('log -n 20 --json returns the Python audit entries, one JSON object per line, timestamps in the one format', async () => {
     const { code, lines } = await runCliJsonLines(['log', '-n', '20'], { home: fixtureHome() });
     assert.equal(code, 0);
-    // The Python authsome printed one array; the documented format is JSON Lines, same entries.
-    assert.deepEqual(lines, JSON.parse(pythonOutput('log_-n_20_--json.txt')));
+    // The Python authsome printed one array with `+00:00` timestamps; the documented format is JSON
+    // Lines, the same entries, each timestamp the same instant in the contract's format (`…Z`).
+    const python = (JSON.parse(pythonOutput('log_-n_20_--json.txt')) as Array<{ timestamp: string }>)
+      .map((entry) => ({ ...entry, timestamp: entry.timestamp.replace(/\+00:00$/, 'Z') }));
+    assert.deepEqual(lines, python);
   });
 });

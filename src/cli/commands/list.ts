@@ -28,8 +28,7 @@ export function registerList(program: Command): void {
     .description('show a provider definition and where it comes from')
     .action(action(async ({ authsome, out }, [provider]) => {
       const entry = await authsome.inspect(provider!);
-      out.result({ source: entry.source, path: entry.path, overrides_bundled: entry.overridesBundled, definition: entry.definition },
-        `# ${entry.source}${entry.overridesBundled ? ' (overrides the bundled definition)' : ''}: ${entry.path}\n${JSON.stringify(entry.definition, null, 2)}`);
+      out.result(entry, `# ${entry.source}${entry.overrides_bundled ? ' (overrides the bundled definition)' : ''}: ${entry.path}\n${JSON.stringify(entry.definition, null, 2)}`);
     }));
 
   program
@@ -43,11 +42,10 @@ export function registerList(program: Command): void {
         : await authsome.register(file!, { force });
       // Installed all the same (Python definitions may carry fields of their own), but a typo such
       // as oauth.refresh_ulr would otherwise be ignored without a word.
-      for (const field of entry.unknownFields) out.warn(`${file === '-' ? 'standard input' : file}: ${field.message}`);
+      for (const warning of entry.warnings) out.warn(`${file === '-' ? 'standard input' : file}: ${warning.message}`);
       out.result({
-        name: entry.definition.name, path: entry.path, overrides_bundled: entry.overridesBundled,
-        warnings: entry.unknownFields.map((field) => ({ field: field.path, message: field.message })),
-      }, `Registered ${entry.definition.name} (${entry.path})${entry.overridesBundled ? ', overriding the bundled definition' : ''}.`);
+        name: entry.name, path: entry.path, overrides_bundled: entry.overrides_bundled, warnings: entry.warnings,
+      }, `Registered ${entry.name} (${entry.path})${entry.overrides_bundled ? ', overriding the bundled definition' : ''}.`);
     }));
 }
 

@@ -12,7 +12,7 @@ export function registerSetup(program: Command): void {
     .option('--store <url>', 'keep records in a shared PostgreSQL (postgres://user@host/db), or "sqlite" (the default); saved in config.json')
     .action(action<{ keySource?: KeySourceName; store?: string }>(async ({ authsome, out }, _args, options) => {
       const result = await authsome.init({ ...(options.keySource ? { keySource: options.keySource } : {}), ...(options.store !== undefined ? { storeUrl: options.store } : {}) });
-      out.result(result, `${result.created ? 'Initialized' : 'Already initialized:'} ${result.home} (profile ${result.profile}, key from ${result.keySource}, records in ${result.store})`);
+      out.result(result, `${result.created ? 'Initialized' : 'Already initialized:'} ${result.home} (profile ${result.profile}, key from ${result.key_source}, records in ${result.store})`);
     }));
 
   program

@@ -104,9 +104,9 @@ export function dashboardActions({ authsome, access, flows }: DashboardActionsOp
       // refresh tokens, so overriding an existing one stays a terminal command (`register --force`).
       const entry = await authsome.registerText(text, { force: false, label: 'definition', forceHint: (what) => `To ${what}, run \`authsome register <file> --force\` in a terminal.` });
       // Registered all the same, as by `authsome register`, but never silently: a typo is said by its path.
-      const unknown = entry.unknownFields.map((field) => field.message);
-      const message = `Registered ${entry.definition.name}${entry.overridesBundled ? ', overriding the bundled definition' : ''}.${unknown.length ? ` Warning: ${unknown.join('; ')}.` : ''}`;
-      if (wantsJson(c)) return c.json({ ok: true, message, provider: entry.definition.name, warnings: entry.unknownFields.map((field) => ({ field: field.path, message: field.message })) });
+      const unknown = entry.warnings.map((warning) => warning.message);
+      const message = `Registered ${entry.name}${entry.overrides_bundled ? ', overriding the bundled definition' : ''}.${unknown.length ? ` Warning: ${unknown.join('; ')}.` : ''}`;
+      if (wantsJson(c)) return c.json({ ok: true, message, provider: entry.name, warnings: entry.warnings });
       c.get('session').flash = { ok: true, message };
       return c.redirect(`/ui?q=${encodeURIComponent(entry.definition.name)}`, 303);
     } catch (error) {
