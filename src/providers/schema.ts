@@ -162,7 +162,18 @@ export const providerSchema = z
         env: z.record(z.string(), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')).nullish(),
       })
       .nullish(),
+    /** A link to the provider's documentation, for people (the Python authsome keeps it as an extra field). */
     docs: z.string().nullish(),
+    /**
+     * Addition: where the definition's facts come from. Each entry is a page of the provider's own
+     * documentation or official SDK (https) and the field paths of this definition it states
+     * (`routes`, `api_key.header_prefix`, `oauth.token_url`, `oauth.scopes`); a path covers the
+     * fields below it.
+     */
+    sources: z.array(z.strictObject({
+      url: z.url({ protocol: /^https$/, error: 'must be an https URL' }),
+      facts: z.array(z.string().regex(/^[a-z_]+(\.[a-z_]+)*$/, 'must be a field path of the definition, e.g. "routes" or "oauth.token_url"')).min(1),
+    })).min(1).nullish(),
     metadata: z.record(z.string(), z.unknown()).nullish(),
     client: z
       .looseObject({
@@ -214,11 +225,25 @@ export const providerSchema = z
         if (!names.has(name!)) ctx.addIssue({ code: 'custom', path, message: `{${name}} is not {key} or a name in api_key.fields` });
       }
     }
+    // A source names a fact this definition states: a path to a field it has (a typo would cite nothing).
+    def.sources?.forEach((source, i) => source.facts.forEach((fact, j) => {
+      if (fact === 'sources' || !hasField(def, fact)) ctx.addIssue({ code: 'custom', path: ['sources', i, 'facts', j], message: `"${fact}" names no field this definition sets` });
+    }));
     if (def.api_key?.location === 'query' && !def.api_key.query_param)
       ctx.addIssue({ code: 'custom', path: ['api_key', 'query_param'], message: 'is required when location is "query"' });
   });
 
 export type ProviderDefinition = z.infer<typeof providerSchema>;
+
+/** Whether a dotted field path leads to a value the definition sets. */
+function hasField(def: object, path: string): boolean {
+  let node: unknown = def;
+  for (const field of path.split('.')) {
+    if (!node || typeof node !== 'object' || Array.isArray(node) || !Object.hasOwn(node, field)) return false;
+    node = (node as Record<string, unknown>)[field];
+  }
+  return node !== undefined && node !== null;
+}
 
 /** Why a route's URL cannot be parsed (a placeholder stands for an https origin), or null. */
 function targetProblem(url: string): string | null {

@@ -45,6 +45,19 @@ describe('unknown fields in provider definitions', () => {
     assert.ok(existsSync(join(home, 'providers', 'typo.json')));
   });
 
+  it('register takes sources without a warning, and refuses one that cites no field of the definition', async () => {
+    const cited = (facts: string[]) => ({
+      ...oauthDefinition('cited', {}), host_url: 'api.typo.test',
+      sources: [{ url: 'https://typo.test/docs/oauth', facts }],
+    });
+    const good = await runCli(['register', write('cited.json', cited(['host_url', 'oauth.token_url']))], { home });
+    assert.equal(good.code, 0, good.stderr);
+    assert.doesNotMatch(good.stderr, /Warning/);
+    const bad = await runCli(['register', write('cited.json', cited(['host_ulr'])), '--force'], { home });
+    assert.equal(bad.code, 3, bad.stderr); // an invalid provider file, as for any other schema error
+    assert.match(bad.stderr, /sources\.0\.facts\.0: "host_ulr" names no field this definition sets/);
+  });
+
   it('register --json lists the warnings', async () => {
     const file = write('typo2.json', { ...oauthDefinition('typo2', { scope: ['x'] }), metadata: { anything: { goes: true } }, docs_ulr: 'https://typo.test' });
     const { code, json } = await runCliJson<{ name: string; warnings: Array<{ field: string; message: string }> }>(['register', file], { home });
