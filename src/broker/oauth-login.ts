@@ -6,7 +6,7 @@ import {
   registerClient, requestClientCredentialsToken, requestDeviceCode, toTokenSet,
   type OAuthTransport, type ResolvedServer, type TokenResponse, type TokenSet,
 } from '../oauth/index.ts';
-import { expandUrl, isTokenResponseValue, routePlaceholders, type ProviderDefinition } from '../providers/index.ts';
+import { isTokenResponseValue, routePlaceholders, type ProviderDefinition } from '../providers/index.ts';
 import { AuthsomeError, isAuthsomeError, toAuthsomeError, toRecordTimestamp } from '../util/index.ts';
 import { keys, orderRecord, type ClientRecord, type ConnectionRecord } from '../vault/index.ts';
 import { addConnectionToMetadata, DEFAULT_CONNECTION } from './connections.ts';
@@ -16,6 +16,7 @@ import { isSameClient, knownClient, markClientRejected, serverFor, transportFor,
 import { generationOf, isRejected } from './refresh-policy.ts';
 import { keptRouteValues } from './route-values.ts';
 import { withRefreshExpiry } from './refresh-records.ts';
+import { chooseTenant, storedTenant } from './tenant.ts';
 
 export type OAuthFlow = 'pkce' | 'device_code' | 'dcr_pkce' | 'client_credentials';
 
@@ -24,6 +25,8 @@ export interface OAuthLoginOptions {
   force?: boolean;
   scopes?: string[];
   baseUrl?: string;
+  /** The directory for a definition whose OAuth URLs name `{tenant}` (Microsoft): an ID, a domain, `organizations`… */
+  tenant?: string;
   /** Overrides the definition's flow (e.g. device_code on a machine with no browser). */
   flow?: OAuthFlow;
 }
@@ -36,6 +39,8 @@ interface FlowOptions extends OAuthLoginOptions {
   sameAccountOnly?: boolean;
   /** The scopes the replaced connection was granted: a new login asks for them again. */
   previousScopes?: string[] | null;
+  /** The replaced connection's tenant: a new login stays in that directory unless --tenant says otherwise. */
+  replacedTenant?: string | null;
 }
 
 export interface OAuthLoginResult {
@@ -64,12 +69,15 @@ export async function loginWithOAuth(ctx: BrokerContext, definition: ProviderDef
   if (existing && !mayReplace) throw existingConnection(provider, connection, profile);
   // A new login of a self-hosted instance stays on that instance unless told otherwise.
   const baseUrl = options.baseUrl ?? (existing && !('damaged' in existing) ? existing.base_url ?? undefined : undefined);
+  // A --tenant the definition cannot use, or that is no tenant, is refused before anything opens.
+  if (options.tenant !== undefined) chooseTenant(definition, { option: options.tenant, env: ctx.env });
+  const replacedTenant = existing && !('damaged' in existing) ? storedTenant(existing) : null;
   const started = Date.now();
   try {
     const transport = transportFor(ctx, definition);
     const reconsent = Boolean(existing && !('damaged' in existing) && options.scopes?.length);
     const sameAccountOnly = reconsent && !options.force && !isRejected(existing as ConnectionRecord);
-    const result = await runFlow(ctx, definition, flow, connection, { ...options, baseUrl, force: mayReplace, reconsent, sameAccountOnly, previousScopes: existing && !('damaged' in existing) ? existing.scopes : null }, interaction, transport);
+    const result = await runFlow(ctx, definition, flow, connection, { ...options, baseUrl, force: mayReplace, reconsent, sameAccountOnly, previousScopes: existing && !('damaged' in existing) ? existing.scopes : null, replacedTenant }, interaction, transport);
     const who = result.account.label ?? result.account.id;
     await interaction.loginFinished({ ok: true, message: `Connected to ${definition.display_name ?? provider}${who ? ` as ${who}` : ''}.` });
     ctx.auditEvent('login', {
@@ -94,7 +102,8 @@ async function runFlow(
   const provider = definition.name;
   let choice = flow === 'dcr_pkce' ? await registeredClient(ctx, definition, options, interaction, transport) : await chooseClient(ctx, definition, flow, options, interaction);
   const baseUrl = options.baseUrl ?? choice.base_url ?? definition.oauth?.base_url ?? null;
-  const server = await serverFor(ctx, definition, baseUrl, transport);
+  const tenant = chooseTenant(definition, { option: options.tenant, replaced: options.replacedTenant, client: choice.tenant, env: ctx.env });
+  const server = await serverFor(ctx, definition, { base_url: baseUrl, tenant }, transport);
   const scopes = options.scopes ?? options.previousScopes ?? choice.record?.scopes ?? definition.oauth?.scopes ?? [];
   transport.secret(choice.client_secret);
 
@@ -128,7 +137,7 @@ async function runFlow(
   const fromUserinfo = userinfo && flow !== 'client_credentials' && !tokens.account?.label ? await fetchAccount(userinfo, tokens.access_token, transport) : null;
   const account = { id: tokens.account?.id ?? fromUserinfo?.id ?? null, label: tokens.account?.label ?? fromUserinfo?.label ?? null };
   const kept = keptRouteValues(definition, response.tokens as Record<string, unknown>);
-  const replaced = await storeLogin(ctx, definition, connection, { ...tokens, account, kept }, choice, baseUrl, flow, Boolean(options.force), Boolean(options.sameAccountOnly));
+  const replaced = await storeLogin(ctx, definition, connection, { ...tokens, account, kept }, choice, { baseUrl, tenant }, flow, Boolean(options.force), Boolean(options.sameAccountOnly));
   return {
     provider, connection, profile: ctx.profile, flow, replaced, account, scopes: tokens.scopes,
     expires_at: tokens.expires_at ? toRecordTimestamp(tokens.expires_at) : null, client_source: choice.source,
@@ -254,7 +263,7 @@ async function chooseClient(ctx: BrokerContext, definition: ProviderDefinition, 
   if (known) return { ...known, base_url };
   const client_id = values.client_id?.trim();
   if (!client_id) throw new AuthsomeError('input_invalid', `no client ID was entered for ${definition.name}`, { provider: definition.name });
-  return { client_id, client_secret: values.client_secret?.trim() || null, base_url, source: 'form', record: null };
+  return { client_id, client_secret: values.client_secret?.trim() || null, base_url, tenant: null, source: 'form', record: null };
 }
 
 /** The RFC 7591 client for dcr_pkce: the stored one while the server still knows it, else a new one. */
@@ -267,7 +276,7 @@ async function registeredClient(
     if (stillThere !== false) return known;
     interaction.info(`${definition.name} no longer knows the client registered earlier; registering a new one.`);
   }
-  const server = await serverFor(ctx, definition, options.baseUrl ?? null, transport);
+  const server = await serverFor(ctx, definition, { base_url: options.baseUrl ?? null }, transport);
   const redirectUri = await interaction.redirectUri();
   const scopes = options.scopes ?? definition.oauth?.scopes ?? [];
   const registered = await registerClient(definition, server, { redirectUri, scopes }, transport);
@@ -283,12 +292,12 @@ async function registeredClient(
   // Kept even if the login then fails: the next attempt reuses it rather than registering again.
   await ctx.vault.transaction(ctx.profile, (tx) => tx.write('client', keys.client(ctx.profile, definition.name), record));
   ctx.auditEvent('client_registered', { provider: definition.name, client_id: registered.client_id, status: 'success' });
-  return { client_id: registered.client_id, client_secret: registered.client_secret, base_url: record.base_url, source: 'dcr_generated', record };
+  return { client_id: registered.client_id, client_secret: registered.client_secret, base_url: record.base_url, tenant: null, source: 'dcr_generated', record };
 }
 
 async function storeLogin(
   ctx: BrokerContext, definition: ProviderDefinition, connection: string, tokens: TokenSet & { kept: Record<string, string> }, choice: ClientChoice,
-  baseUrl: string | null, flow: OAuthFlow, force: boolean, sameAccountOnly = false,
+  { baseUrl, tenant }: { baseUrl: string | null; tenant: string | null }, flow: OAuthFlow, force: boolean, sameAccountOnly = false,
 ): Promise<boolean> {
   const provider = definition.name;
   const profile = ctx.profile;
@@ -320,15 +329,18 @@ async function storeLogin(
       // Values the routes need from this login's token response (an org's instance_url); one the
       // old grant had and this response lacks is dropped, not carried over to another account.
       ...Object.fromEntries(routePlaceholders(definition).filter(isTokenResponseValue).map((name) => [name, tokens.kept[name]])),
+      // The directory the grant was issued in: refreshes must go there (tenant.ts).
+      tenant: tenant ?? undefined,
     }), tokens.refresh_expires_at, null, toRecordTimestamp(tokens.obtained_at));
     await tx.write('connection', recordKey, record);
     await addConnectionToMetadata(tx, profile, provider, connection);
     const clientBaseUrl = baseUrl ?? choice.base_url;
-    if (choice.source === 'form' || choice.source === 'env' || (choice.record && choice.record.base_url !== clientBaseUrl)) {
+    const tenantChanged = tenant !== null && storedTenant(choice.record) !== tenant;
+    if (choice.source === 'form' || choice.source === 'env' || (choice.record && (choice.record.base_url !== clientBaseUrl || tenantChanged))) {
       await tx.write('client', keys.client(profile, provider), orderRecord('client', {
         ...(choice.record ?? {}),
         profile, provider, client_id: choice.client_id, client_secret: choice.client_secret, base_url: clientBaseUrl,
-        host_url: definition.host_url ?? null, scopes: choice.record?.scopes ?? null,
+        host_url: definition.host_url ?? null, scopes: choice.record?.scopes ?? null, tenant: tenant ?? undefined,
         metadata: { ...withoutRejection(choice.record?.metadata ?? {}), source: choice.source === 'stored' ? (choice.record?.metadata.source ?? 'user') : choice.source === 'form' ? 'user' : choice.source },
       }));
     }
@@ -354,7 +366,8 @@ function replaceableWithoutForce(existing: ConnectionRecord | { damaged: true },
   if ('damaged' in existing) return false;
   if (isRejected(existing)) return true;
   // A re-consent is the same connection asking for other scopes: not another instance.
-  return Boolean(options.scopes?.length) && (options.baseUrl === undefined || options.baseUrl === existing.base_url);
+  return Boolean(options.scopes?.length) && (options.baseUrl === undefined || options.baseUrl === existing.base_url)
+    && (options.tenant === undefined || options.tenant === storedTenant(existing));
 }
 
 function existingConnection(provider: string, connection: string, profile: string): AuthsomeError {
@@ -367,5 +380,5 @@ function existingConnection(provider: string, connection: string, profile: strin
 
 function definitionNeedsBaseUrl(definition: ProviderDefinition): boolean {
   const o = definition.oauth;
-  return [o?.authorization_url, o?.token_url, o?.device_authorization_url, o?.issuer].some((url) => Boolean(url) && expandUrl(url, null) === null);
+  return [o?.authorization_url, o?.token_url, o?.device_authorization_url, o?.issuer].some((url) => typeof url === 'string' && url.includes('{base_url}'));
 }

@@ -2,11 +2,12 @@
 // redactor, the provider's authorization server, and the client it logs in as.
 import { redactor } from '../audit/index.ts';
 import { OAuthTransport, resolveServer, type ResolvedServer } from '../oauth/index.ts';
-import type { ProviderDefinition } from '../providers/index.ts';
+import type { ProviderDefinition, UrlValues } from '../providers/index.ts';
 import type { Environment } from '../util/index.ts';
 import { keys, type ClientRecord } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
 import { isReservedVariable } from './reserved-variables.ts';
+import { storedTenant } from './tenant.ts';
 
 export function transportFor(ctx: BrokerContext, definition: ProviderDefinition): OAuthTransport {
   return new OAuthTransport(definition, {
@@ -17,8 +18,9 @@ export function transportFor(ctx: BrokerContext, definition: ProviderDefinition)
   });
 }
 
-export async function serverFor(ctx: BrokerContext, definition: ProviderDefinition, baseUrl: string | null, transport: OAuthTransport): Promise<ResolvedServer> {
-  const server = await resolveServer(definition, baseUrl, transport);
+/** The provider's authorization server at a connection's or login's base URL and tenant. */
+export async function serverFor(ctx: BrokerContext, definition: ProviderDefinition, values: UrlValues, transport: OAuthTransport): Promise<ResolvedServer> {
+  const server = await resolveServer(definition, values, transport);
   ctx.log.record(`authorization server of ${definition.name}`, {
     issuer: server.as.issuer, issuer_verified: server.issuerVerified, token_endpoint: server.as.token_endpoint ?? null,
     ...(server.refreshEndpoint ? { refresh_endpoint: server.refreshEndpoint } : {}),
@@ -32,6 +34,8 @@ export interface ClientChoice {
   client_id: string;
   client_secret: string | null;
   base_url: string | null;
+  /** The `{tenant}` the client was last used with (its app registration's directory), when the definition has one. */
+  tenant: string | null;
   source: ClientSource;
   /** The stored client record, when the credentials came from one. */
   record: ClientRecord | null;
@@ -66,10 +70,10 @@ export async function knownClient(ctx: BrokerContext, definition: ProviderDefini
   // A client the provider rejected (invalid_client) is never presented again: the next login asks
   // for fresh credentials instead of failing the same way.
   const stored: ClientChoice | null = record?.client_id && !isRejectedClient(record)
-    ? { client_id: record.client_id, client_secret: record.client_secret, base_url: record.base_url, source: 'stored', record }
+    ? { client_id: record.client_id, client_secret: record.client_secret, base_url: record.base_url, tenant: storedTenant(record), source: 'stored', record }
     : null;
   if (options.preferStored && stored) return stored;
-  if (fromEnv) return { ...fromEnv, base_url: record?.base_url ?? null, source: 'env', record };
+  if (fromEnv) return { ...fromEnv, base_url: record?.base_url ?? null, tenant: storedTenant(record), source: 'env', record };
   return stored;
 }
 

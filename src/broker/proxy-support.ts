@@ -1,7 +1,7 @@
 // What `run`'s proxy needs from the broker: the routes (which connections, which hosts, which of a
 // provider's own endpoints never get a credential, which variables the child sees placeholders
 // for) and, per request, the credential to inject — renewed first when due.
-import { expandUrl, fillRoute, routePlaceholders, routeTemplates, routeValue, type ProviderDefinition } from '../providers/index.ts';
+import { expandUrl, fillRoute, routePlaceholders, routeTemplates, routeValue, type ProviderDefinition, type UrlValues } from '../providers/index.ts';
 import { credentialProblem, parseTimestamp } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
 import { credentialParts, storedParts } from './api-key-parts.ts';
@@ -10,6 +10,7 @@ import { exportMapping } from './export.ts';
 import { isReservedVariable } from './reserved-variables.ts';
 import { apiKeyEnvVar } from './api-key-login.ts';
 import { refreshWindowMs } from './refresh-policy.ts';
+import { storedTenant } from './tenant.ts';
 
 export interface RouteSpec {
   provider: string;
@@ -65,7 +66,7 @@ export function routeSpec(definition: ProviderDefinition | null, record: Connect
     else missing.push(`${template.url} needs {${filled.missing}}, which ${filled.missing === 'base_url' ? 'neither the connection nor the definition gives' : 'the connection does not hold (the token response gave none usable)'}`);
   }
   if (rules.length === 0) return { unrouted: missing.join('; ') };
-  const own = ownEndpoints(definition, values.base_url);
+  const own = ownEndpoints(definition, { base_url: values.base_url, tenant: storedTenant(record) });
   const env = new Set<string>(Object.values(exportMapping(definition, record)));
   const keyVar = definition ? apiKeyEnvVar(definition) : null;
   if (keyVar) env.add(keyVar);
@@ -88,14 +89,15 @@ export function catalogueSpec(definition: ProviderDefinition): RouteSpec | null 
     return 'url' in filled ? [{ url: filled.url, headers: template.headers }] : [];
   });
   if (rules.length === 0) return null;
-  return { provider: definition.name, connection: 'no connection', auth_type: definition.auth_type, rules, own_endpoints: ownEndpoints(definition, values.base_url), env_vars: [], strip_env_vars: [] };
+  return { provider: definition.name, connection: 'no connection', auth_type: definition.auth_type, rules, own_endpoints: ownEndpoints(definition, { base_url: values.base_url }), env_vars: [], strip_env_vars: [] };
 }
 
 /** A provider's own OAuth endpoints: requests to them never get a credential. */
-function ownEndpoints(definition: ProviderDefinition | null, base: string | null | undefined): string[] {
+function ownEndpoints(definition: ProviderDefinition | null, values: UrlValues): string[] {
   const o = definition?.oauth;
+  const filled: UrlValues = { base_url: values.base_url, tenant: values.tenant ?? o?.tenant ?? null };
   return [o?.authorization_url, o?.token_url, o?.revocation_url, o?.device_authorization_url, o?.registration_endpoint, o?.refresh_url]
-    .map((url) => expandUrl(url, base))
+    .map((url) => expandUrl(url, filled))
     .filter((url): url is string => Boolean(url));
 }
 

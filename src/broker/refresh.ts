@@ -16,6 +16,7 @@ import { accessTokenUsable, canRenew, changedSince, generationOf, isClientCreden
 import { failedForm, isOwnPending, pendingForm, pendingOf, refreshedForm, writeProviderState } from './refresh-records.ts';
 import { hasRescue, readRescue, removeRescue, rescueBytesFor, reserveRescue, type RescueReservation } from './refresh-rescue.ts';
 import { keptRouteValues } from './route-values.ts';
+import { connectionUrlValues } from './tenant.ts';
 
 export interface FreshResult {
   record: ConnectionRecord;
@@ -152,7 +153,7 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
   // and client lookup can take a round trip, and the lease must only cover the token request.
   let server: Awaited<ReturnType<typeof serverFor>>;
   try {
-    server = await serverFor(ctx, definition, seen.base_url, transport);
+    server = await serverFor(ctx, definition, connectionUrlValues(seen), transport);
   } catch (error) {
     // The issuer's metadata could not be read (a provider that is down or unreachable): nothing
     // was spent, and it is the same transient failure as an unreachable token endpoint — the

@@ -6,6 +6,7 @@ import type { ConnectionRecord } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
 import { canRenew, isDue } from './refresh-policy.ts';
 import { ensureFresh } from './refresh.ts';
+import { connectionUrlValues } from './tenant.ts';
 
 export type RemoteRevocation =
   | { status: 'revoked'; token: 'refresh_token' | 'access_token' }
@@ -37,7 +38,7 @@ export async function revokeRemotely(ctx: BrokerContext, stored: ConnectionRecor
     const { token, hint } = chosen;
     if (!definition.oauth?.revocation_url && !definition.oauth?.issuer) return { status: 'not_supported' };
     const transport = transportFor(ctx, definition);
-    const server = await serverFor(ctx, definition, record.base_url, transport);
+    const server = await serverFor(ctx, definition, connectionUrlValues(record), transport);
     if (!server.as.revocation_endpoint) return { status: 'not_supported' };
     const client = await knownClient(ctx, definition, { profile: record.profile, preferStored: true });
     // A bearer revocation, or one naming the token in its URL, needs no client.

@@ -126,6 +126,17 @@ export async function explainRoute(input: ExplainInput): Promise<RouteExplanatio
       injection: describeInjection(input.definitionOf(provider), null, route.spec.auth_type, route.headers), candidates,
     };
   }
+  const variant = all.decision.kind === 'ambiguous' ? variantChoice(all.candidates, unroutedBySpec, input.definitionOf) : null;
+  if (variant) {
+    const provider = variant.chosen.spec.provider;
+    const others = variant.others.join(', ');
+    return {
+      ...base, decision: 'not_connected', provider, connection: null, rule: ruleOf(variant.chosen), status: null,
+      why: `${ruleOf(variant.chosen)} of ${provider} matches, but ${unroutedBySpec.get(variant.chosen.spec)?.why}; ${others} claim${variant.others.length > 1 ? '' : 's'} it too, as another way to log in to ${variant.family}: whichever is connected carries the request`,
+      injection: describeInjection(input.definitionOf(provider), null, variant.chosen.spec.auth_type, variant.chosen.headers),
+      candidates: candidates.map((c) => ({ ...c, chosen: c.provider === provider && c.rule === ruleOf(variant.chosen) })),
+    };
+  }
   if (all.decision.kind === 'own_endpoint' || all.decision.kind === 'ambiguous') {
     return { ...base, decision: all.decision.kind, provider: null, connection: null, rule: null, status: null, why: all.decision.why, injection: null, candidates };
   }
@@ -135,6 +146,24 @@ export async function explainRoute(input: ExplainInput): Promise<RouteExplanatio
     why: elsewhere ? `no route of ${host} is bound to port ${port}: a CONNECT there is a blind tunnel` : `no provider's route matches ${host}:${port}${path}`,
     injection: null, candidates,
   };
+}
+
+/**
+ * A tie among providers none of which is connected, all of one API (`variant_of`: Klaviyo's OAuth
+ * beside its private keys): not a guess between two accounts, since `run` only ever sees the
+ * connected one, so the base provider is named. Null for any other tie.
+ */
+function variantChoice(
+  candidates: Candidate[], unrouted: Map<RouteSpec, Unrouted>, definitionOf: (provider: string) => ProviderDefinition | null,
+): { chosen: Route; others: string[]; family: string } | null {
+  const tied = candidates.filter((c) => c.outcome === 'tied').map((c) => c.route);
+  if (tied.length < 2 || tied.some((route) => unrouted.get(route.spec)?.connected !== false)) return null;
+  const familyOf = (provider: string) => definitionOf(provider)?.variant_of ?? provider;
+  const family = familyOf(tied[0]!.spec.provider);
+  if (tied.some((route) => familyOf(route.spec.provider) !== family)) return null;
+  const chosen = tied.find((route) => route.spec.provider === family) ?? tied[0]!;
+  const others = [...new Set(tied.map((route) => route.spec.provider).filter((name) => name !== chosen.spec.provider))];
+  return { chosen, others, family };
 }
 
 /** How a connection's credential travels, per its definition (credentialShape, as authHeaders sends it), the value masked. */

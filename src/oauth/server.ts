@@ -1,7 +1,7 @@
 // The authorization server of a provider as oauth4webapi sees it: from RFC 8414 metadata when the
 // definition names an issuer (or a discovery gave one), else assembled from the definition's URLs.
 import * as oauth from 'oauth4webapi';
-import { expandUrl, type ProviderDefinition } from '../providers/index.ts';
+import { expandUrl, missingPlaceholder, type ProviderDefinition, type UrlValues } from '../providers/index.ts';
 import { AuthsomeError } from '../util/index.ts';
 import { toOAuthError } from './errors.ts';
 import type { OAuthTransport } from './transport.ts';
@@ -44,20 +44,30 @@ function isUnreachable(error: unknown): boolean {
   return name === 'TimeoutError' || name === 'AbortError' || (name === 'TypeError' && (error as Error).message === 'fetch failed');
 }
 
-export async function resolveServer(definition: ProviderDefinition, baseUrl: string | null, transport: OAuthTransport): Promise<ResolvedServer> {
+/**
+ * The server of a definition at one place: `values` fill `{base_url}` (a self-managed instance) and
+ * `{tenant}` (a Microsoft directory); each falls back to the definition's default.
+ */
+export async function resolveServer(definition: ProviderDefinition, values: UrlValues, transport: OAuthTransport): Promise<ResolvedServer> {
   const o = definition.oauth;
   if (!o) throw new AuthsomeError('provider_invalid', `${definition.name} has no oauth section`, { provider: definition.name });
-  const base = baseUrl ?? o.base_url ?? null;
+  const filled: UrlValues = { base_url: values.base_url ?? o.base_url ?? null, tenant: values.tenant ?? o.tenant ?? null };
   const url = (template: string | null | undefined, field: string): string | undefined => {
     if (!template) return undefined;
-    const expanded = expandUrl(template, base);
-    if (!expanded) {
+    const missing = missingPlaceholder(template, filled);
+    if (missing === 'base_url') {
       throw new AuthsomeError('input_required', `${definition.name} needs a base URL for its ${field}`, {
         hint: `Pass it: authsome login ${definition.name} --base-url https://your-instance.example.com`,
         provider: definition.name,
       });
     }
-    return expanded;
+    if (missing === 'tenant') {
+      throw new AuthsomeError('input_required', `${definition.name} needs a tenant for its ${field}`, {
+        hint: `Pass it: authsome login ${definition.name} --tenant <tenant ID or domain>${definition.client?.tenant_env ? ` (or set ${definition.client.tenant_env})` : ''}`,
+        provider: definition.name,
+      });
+    }
+    return expandUrl(template, filled)!;
   };
   const fromDefinition = {
     authorization_endpoint: url(o.authorization_url, 'authorization_url'),

@@ -111,6 +111,13 @@ export class OAuthTransport {
     } else {
       this.#log(`oauth → ${method} ${url}`);
     }
+    // oauth.headers: what the provider requires on every call authsome makes (the User-Agent Reddit
+    // asks of every client, Notion's Notion-Version). They replace a library default (oauth4webapi's
+    // own User-Agent); on a revocation, oauth.revocation.headers are more specific and keep theirs.
+    const own = purpose === 'revocation' ? Object.keys(this.#definition.oauth?.revocation?.headers ?? {}).map((name) => name.toLowerCase()) : [];
+    for (const [name, value] of Object.entries(this.#definition.oauth?.headers ?? {})) {
+      if (!own.includes(name.toLowerCase())) headers.set(name, value);
+    }
     const authorization = headers.get('authorization');
     if (authorization) {
       const credentials = authorization.replace(/^\S+\s+/, '');

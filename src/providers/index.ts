@@ -5,7 +5,7 @@ export {
 } from './registry.ts';
 export { loadProviderFile, parseProviderText, checkProviderFile, checkProviderText, validateProviderDefinition, type CheckedDefinition } from './load.ts';
 export type { UnknownField } from './known-fields.ts';
-export { expandUrl, hostOf } from './template.ts';
+export { expandUrl, missingPlaceholder, hostOf, TENANT_PATTERN, type UrlValues, type UrlPlaceholder } from './template.ts';
 export { matchesKeyPattern, keyPatternProblem } from './key-pattern.ts';
 export {
   routeTemplates, routePlaceholders, isTokenResponseValue, fillRoute, routeValue, parseRouteTarget, hostMatches, pathMatches, specificity, compareRank,

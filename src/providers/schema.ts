@@ -3,6 +3,7 @@
 // fields real services need.
 import { z } from 'zod';
 import { parseRouteTarget, placeholderProblem } from './route-rule.ts';
+import { TENANT_PATTERN } from './template.ts';
 
 const url = z.string().min(1);
 const nullableUrl = url.nullish();
@@ -91,6 +92,16 @@ export const oauthSchema = z.looseObject({
   refresh_token_idle_lifetime: z.number().int().positive().nullish(),
   /** How the provider revokes a token, when it is not RFC 7009's form POST (revocation.ts). */
   revocation: revocationSchema.nullish(),
+  /**
+   * The default of `{tenant}` in the URLs above: the directory a Microsoft login goes to (`common`,
+   * `organizations`, `consumers`, a tenant ID or domain). `login --tenant` chooses another.
+   */
+  tenant: z.string().regex(TENANT_PATTERN, 'must be a tenant name, ID or domain (letters, digits, "." and "-")').nullish(),
+  /**
+   * Fixed headers on every request authsome itself sends the provider — token, refresh,
+   * revocation, device, registration, userinfo — e.g. the User-Agent Reddit requires, Notion's Notion-Version.
+   */
+  headers: fixedHeaders.nullish(),
 });
 
 /** {key} and the connection record's own fields: a part named so would be read in their place by export. */
@@ -175,10 +186,19 @@ export const providerSchema = z
       facts: z.array(z.string().regex(/^[a-z_]+(\.[a-z_]+)*$/, 'must be a field path of the definition, e.g. "routes" or "oauth.token_url"')).min(1),
     })).min(1).nullish(),
     metadata: z.record(z.string(), z.unknown()).nullish(),
+    /**
+     * Addition: another way to log in to the API of the provider named here (Klaviyo's OAuth beside
+     * its private keys, Cloudflare's Global API Key beside its API tokens). Both claim the same
+     * routes; whichever one is connected carries the request, and `route` names this one's base
+     * when neither is (route-explanation.ts).
+     */
+    variant_of: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'must be a provider name').max(64).nullish(),
     client: z
       .looseObject({
         client_id_env: z.string().nullish(),
         client_secret_env: z.string().nullish(),
+        /** Addition: the variable `login` reads `{tenant}` from when --tenant is not given. */
+        tenant_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').nullish(),
       })
       .nullish(),
   })
@@ -203,6 +223,7 @@ export const providerSchema = z
         if (name.toLowerCase() === credentialHeader) ctx.addIssue({ code: 'custom', path: ['routes', i, 'headers', name], message: 'is the header that carries the API key' });
       }
     });
+    if (def.variant_of === def.name) ctx.addIssue({ code: 'custom', path: ['variant_of'], message: 'must name another provider' });
     const revocation = def.oauth?.revocation;
     if (revocation && def.oauth && !def.oauth.revocation_url && !def.oauth.issuer)
       ctx.addIssue({ code: 'custom', path: ['oauth', 'revocation_url'], message: 'is required when oauth.revocation is given' });

@@ -115,7 +115,7 @@ describe('RFC 7009 §2.2 success', () => {
   it('takes any 2xx (a 204 No Content) as revoked', async () => {
     const definition = { schema_version: 1, name: 'nocontent', auth_type: 'oauth2', flow: 'pkce', oauth: { authorization_url: `${base}/a`, token_url: `${base}/t`, revocation_url: `${base}/r` } } as ProviderDefinition;
     const transport = new OAuthTransport(definition);
-    const resolved = await resolveServer(definition, null, transport);
+    const resolved = await resolveServer(definition, {}, transport);
     await revokeToken(definition, resolved, buildClient(definition, { client_id: 'c', client_secret: 's' }, resolved.as), 'token-123', 'refresh_token', transport);
   });
 });

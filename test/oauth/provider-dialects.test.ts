@@ -177,7 +177,9 @@ describe('the bundled definitions that use these dialects', () => {
     assert.equal((await inspect('dropbox')).definition.oauth.revocation_url, 'https://api.dropboxapi.com/2/auth/token/revoke');
     assert.deepEqual((await inspect('slack')).definition.oauth.revocation, { style: 'bearer' });
     assert.equal((await inspect('slack')).definition.oauth.revocation_url, 'https://slack.com/api/auth.revoke');
-    assert.deepEqual((await inspect('notion')).definition.oauth.revocation, { style: 'json', headers: { 'Notion-Version': '2025-09-03' } });
+    // Notion-Version on every request authsome sends Notion (oauth.headers), the revocation included.
+    assert.deepEqual((await inspect('notion')).definition.oauth.revocation, { style: 'json' });
+    assert.deepEqual((await inspect('notion')).definition.oauth.headers, { 'Notion-Version': '2025-09-03' });
     for (const name of ['hubspot', 'dropbox', 'slack', 'notion']) assert.match((await inspect(name)).definition.docs, /^https:\/\//);
     (await import('node:fs')).rmSync(env.AUTHSOME_HOME, { recursive: true, force: true });
   });

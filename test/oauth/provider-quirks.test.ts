@@ -39,7 +39,7 @@ const definition = (oauth: Record<string, unknown> = {}): ProviderDefinition => 
 async function setup(oauth: Record<string, unknown> = {}, secret: string | null = null) {
   const def = definition(oauth);
   const transport = new OAuthTransport(def);
-  const resolved = await resolveServer(def, null, transport);
+  const resolved = await resolveServer(def, {}, transport);
   return { def, transport, resolved, client: buildClient(def, { client_id: 'cid', client_secret: secret }, resolved.as) };
 }
 
@@ -108,7 +108,7 @@ describe('token endpoints', () => {
     const lines: string[] = [];
     const def = definition();
     const transport = new OAuthTransport(def, { log: (message, fields) => lines.push(message + JSON.stringify(fields ?? {})) });
-    const resolved = await resolveServer(def, null, transport);
+    const resolved = await resolveServer(def, {}, transport);
     await requestClientCredentialsToken(def, resolved, buildClient(def, { client_id: 'c', client_secret: 'client-secret-123456' }, resolved.as), { scopes: [] }, transport);
     const text = lines.join('\n');
     for (const secret of ['xoxb-top-secret-1234', 'xoxp-nested-secret-5678', 'xoxe-nested-refresh-9012']) assert.ok(!text.includes(secret), `${secret} reached the log`);
@@ -132,7 +132,7 @@ describe('token endpoints', () => {
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const def = { ...definition(), oauth: { token_url: `http://127.0.0.1:${port}/token` } } as ProviderDefinition;
     const transport = new OAuthTransport(def);
-    const resolved = await resolveServer(def, null, transport);
+    const resolved = await resolveServer(def, {}, transport);
     await assert.rejects(requestClientCredentialsToken(def, resolved, buildClient(def, { client_id: 'c', client_secret: 's-123456' }), { scopes: [] }, transport), (error: OAuthError) => {
       assert.equal(error.error, 'network_error');
       assert.match(error.message, new RegExp(`^could not reach the token endpoint of quirky: ECONNREFUSED`));
@@ -143,7 +143,7 @@ describe('token endpoints', () => {
   it('refuses plain http:// to anything but loopback', async () => {
     const def = { ...definition(), oauth: { token_url: 'http://auth.example.test/token' } } as ProviderDefinition;
     const transport = new OAuthTransport(def);
-    const resolved = await resolveServer(def, null, transport);
+    const resolved = await resolveServer(def, {}, transport);
     await assert.rejects(requestClientCredentialsToken(def, resolved, buildClient(def, { client_id: 'c', client_secret: 's-123456' }), { scopes: [] }, transport), /https/i);
   });
 });

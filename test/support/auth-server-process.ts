@@ -10,7 +10,29 @@ interface Options {
   deviceCodeTtl?: number;
   refreshTokenTtl?: number;
   interaction?: InteractionMode;
+  /** Token answers without these fields (Salesforce's carry no expires_in). */
+  omitTokenFields?: string[];
+  /** Fields every token answer carries besides the tokens (Salesforce's instance_url). */
+  addTokenFields?: Record<string, unknown>;
 }
+
+/**
+ * Providers' own URL layouts in front of the same server, so a bundled definition can log in here
+ * with only its origin replaced: Microsoft's /{tenant}/oauth2/v2.0/… (the tenant is recorded with
+ * the request) and Salesforce's /services/oauth2/….
+ */
+const LAYOUTS: Array<[RegExp, string]> = [
+  [/^\/[A-Za-z0-9.-]+\/oauth2\/v2\.0\/authorize$/, '/auth'],
+  [/^\/[A-Za-z0-9.-]+\/oauth2\/v2\.0\/token$/, '/token'],
+  [/^\/[A-Za-z0-9.-]+\/oauth2\/v2\.0\/devicecode$/, '/device/auth'],
+  [/^\/services\/oauth2\/authorize$/, '/auth'],
+  [/^\/services\/oauth2\/token$/, '/token'],
+  [/^\/services\/oauth2\/revoke$/, '/token/revocation'],
+  [/^\/services\/oauth2\/userinfo$/, '/me'],
+];
+
+/** Every request the server received (but control requests): method, path as sent, headers. */
+const requests: Array<{ method: string; path: string; headers: Record<string, string | string[] | undefined> }> = [];
 
 // auth-server.ts passes the options as JSON in argv[2] and waits for the ready line printed at the end.
 const options = JSON.parse(process.argv[2] ?? '{}') as Options;
@@ -33,6 +55,7 @@ const ISSUED_FIELDS = ['access_token', 'refresh_token', 'id_token'] as const;
  * provider behaves exactly as without it.
  */
 function captureIssuedTokens(res: ServerResponse): void {
+  const rewrite = Boolean(options.omitTokenFields?.length || options.addTokenFields);
   const chunks: Buffer[] = [];
   const keep = (chunk: unknown, encoding: unknown) => {
     if (typeof chunk === 'string') chunks.push(Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
@@ -49,6 +72,12 @@ function captureIssuedTokens(res: ServerResponse): void {
     try {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
       for (const field of ISSUED_FIELDS) if (typeof body[field] === 'string') issued.push(body[field]);
+      if (rewrite && typeof body.access_token === 'string' && chunks.length === 1 && !this.headersSent) {
+        for (const field of options.omitTokenFields ?? []) delete body[field];
+        Object.assign(body, options.addTokenFields ?? {});
+        this.removeHeader('content-length');
+        return (end as (...args: unknown[]) => ServerResponse).call(this, JSON.stringify(body));
+      }
     } catch {
       // not JSON (or empty): nothing issued
     }
@@ -104,8 +133,10 @@ async function control(req: IncomingMessage, res: ServerResponse, path: string):
   const route = `${req.method} ${path}`;
   if (route === 'GET counts') return send(res, 200, counts);
   if (route === 'GET issued') return send(res, 200, { tokens: issued });
+  if (route === 'GET requests') return send(res, 200, { requests });
   if (route === 'POST reset-counts') {
     counts = emptyCounts();
+    requests.length = 0;
     return send(res, 200, counts);
   }
   if (route === 'POST interaction') {
@@ -133,7 +164,11 @@ async function control(req: IncomingMessage, res: ServerResponse, path: string):
 
 const providerCallback = provider.callback();
 server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-  const path = new URL(req.url ?? '/', issuer).pathname;
+  const url = new URL(req.url ?? '/', issuer);
+  if (!url.pathname.startsWith('/__control/')) requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: { ...req.headers } });
+  const alias = LAYOUTS.find(([pattern]) => pattern.test(url.pathname))?.[1];
+  if (alias) req.url = alias + url.search;
+  const path = alias ?? url.pathname;
   if (req.method === 'POST' && path === '/token') captureIssuedTokens(res);
   const handled = path.startsWith('/__control/')
     ? control(req, res, path.slice('/__control/'.length))

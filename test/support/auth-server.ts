@@ -17,6 +17,17 @@ export interface AuthServerOptions {
   refreshTokenTtl?: number;
   /** How login/consent ends at first (default approve); change it later with setInteraction. */
   interaction?: InteractionMode;
+  /** Token answers without these fields (Salesforce's carry no expires_in). */
+  omitTokenFields?: string[];
+  /** Fields every token answer carries besides the tokens (Salesforce's instance_url). */
+  addTokenFields?: Record<string, unknown>;
+}
+
+/** A request the server received, as sent (before a provider layout's path was mapped to the server's own). */
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export interface AuthServerCounts {
@@ -51,6 +62,13 @@ export interface AuthServer {
    */
   issuedTokens(): Promise<string[]>;
   setInteraction(mode: InteractionMode): Promise<void>;
+  /**
+   * Every request received since the start or the last resetCounts(), oldest first. Besides its own
+   * paths the server answers at Microsoft's (/{tenant}/oauth2/v2.0/authorize, token, devicecode) and
+   * Salesforce's (/services/oauth2/authorize, token, revoke, userinfo), so a bundled definition logs
+   * in here with its origin replaced.
+   */
+  requests(): Promise<ReceivedRequest[]>;
   /** Whether the server would still accept this access or refresh token. */
   isActive(token: string): Promise<boolean>;
   tokenStatus(token: string): Promise<TokenStatus>;
@@ -117,6 +135,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     resetCounts: async () => void (await control('POST', 'reset-counts')),
     issuedTokens: async () => (await control<{ tokens: string[] }>('GET', 'issued')).tokens,
     setInteraction: async (mode) => void (await control('POST', 'interaction', { mode })),
+    requests: async () => (await control<{ requests: ReceivedRequest[] }>('GET', 'requests')).requests,
     isActive: async (token) => (await tokenStatus(token)).active,
     tokenStatus,
     deleteClient: async (clientId) => void (await control('DELETE', `clients/${encodeURIComponent(clientId)}`)),

@@ -17,6 +17,7 @@ interface LoginOptions {
   flow?: OAuthFlow;
   scopes?: string;
   baseUrl?: string;
+  tenant?: string;
   name?: string;
   browser?: boolean;
 }
@@ -32,6 +33,7 @@ export function registerLogin(program: Command): void {
     .option('--flow <flow>', `OAuth flow instead of the provider's default (${FLOWS.join(', ')})`)
     .option('--scopes <list>', 'scopes to ask for instead of the provider\'s defaults, comma- or space-separated (re-consents a connected provider, no --force needed)')
     .option('--base-url <url>', 'the instance URL for self-hosted providers ({base_url} in their URLs)')
+    .option('--tenant <tenant>', 'the directory for providers with {tenant} in their URLs (Microsoft: a tenant ID or domain, organizations, consumers; default common)')
     .option('--name <name>', 'name for a provider derived from a URL')
     .option('--no-browser', 'print URLs, never open a browser')
     .option('--api-key-stdin', 'read the API key from standard input')
@@ -50,7 +52,7 @@ export function registerLogin(program: Command): void {
         log: (line) => ctx.authsome.debug(line),
       });
       const result = await ctx.authsome.loginWithOAuth(provider!, interaction, {
-        connection: options.connection, force: Boolean(options.force), flow: options.flow, baseUrl: options.baseUrl, name: options.name,
+        connection: options.connection, force: Boolean(options.force), flow: options.flow, baseUrl: options.baseUrl, tenant: options.tenant, name: options.name,
         scopes: options.scopes ? parseScopes(options.scopes) : undefined,
       });
       const who = result.account.label ?? result.account.id;
