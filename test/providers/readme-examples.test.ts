@@ -45,7 +45,7 @@ function paths(value: Json, prefix = ''): string[] {
 const ADDITIONS = [
   'routes', 'routes[].headers', 'api_key.fields', 'api_key.headers', 'api_key.header_prefix', 'oauth.header_prefix', 'oauth.scope_separator',
   'oauth.public_client_auth', 'oauth.pkce_support', 'oauth.revocation', 'oauth.token_response_path', 'oauth.refresh_token_lifetime',
-  'oauth.refresh_token_idle_lifetime', 'oauth.tenant', 'client.tenant_env', 'oauth.headers', 'oauth.default_token_lifetime', 'variant_of',
+  'oauth.refresh_token_idle_lifetime', 'oauth.tenant', 'client.tenant_env', 'oauth.headers', 'oauth.default_token_lifetime', 'variant_of', 'sources',
 ];
 
 describe('the README\'s provider examples', () => {
