@@ -31,6 +31,7 @@ import { rekey, type RekeyOptions, type RekeyResult } from './rekey.ts';
 import { logout, removeProvider, revoke, setDefaultConnection, type RemovalResult } from './removal.ts';
 import { unregisterProvider, type UnregisterResult } from './unregister.ts';
 import { refuseIfHeld } from './held-records.ts';
+import { auditedUrl, headersOf, notCovered, type RequestCredential, type RequestHeaders } from './request-headers.ts';
 
 export interface AuthsomeOptions extends SettingsOverrides {
   /**
@@ -322,6 +323,60 @@ export class Authsome {
     const record = await this.#fresh(provider, options.connection);
     const entry = await this.#ctx.registry.get(provider).catch(() => null);
     return authHeaders(entry?.definition ?? null, record);
+  }
+
+  /**
+   * The headers a request would carry (`authsome headers`): the connection's credential, renewed
+   * first when due — or, with `url`, the route decision `run --only provider` makes for that URL,
+   * with the chosen route's fixed headers. Audited like `get --show-secret` (it hands the secret
+   * out). A credential that travels in the query string is refused (flow_unsupported).
+   */
+  async headers(provider: string, options: { connection?: string; url?: string; via?: string } = {}): Promise<RequestHeaders> {
+    requireName('provider', provider);
+    let result: RequestHeaders;
+    if (options.url !== undefined) {
+      await this.#ctx.registry.require(provider);
+      const chosen = await this.requestCredential(options.url, { only: [provider], connections: options.connection ? { [provider]: options.connection } : {} });
+      result = { provider: chosen.provider, connection: chosen.connection, rule: chosen.rule, headers: headersOf(chosen.injection, chosen.extraHeaders, chosen) };
+    } else {
+      const record = await this.#fresh(provider, options.connection);
+      const entry = await this.#ctx.registry.get(provider).catch(() => null);
+      const who = { provider: record.provider, connection: record.connection_name };
+      result = { ...who, rule: null, headers: headersOf(injectionFor(entry?.definition ?? null, record), {}, who) };
+    }
+    this.#ctx.auditEvent('get', {
+      provider: result.provider, connection: result.connection, field: 'headers', show_secret: true,
+      ...(options.url !== undefined ? { url: auditedUrl(options.url), rule: result.rule } : {}), via: options.via ?? 'library', status: 'success',
+    });
+    return result;
+  }
+
+  /**
+   * The headers a request to `url` needs: the credential the route table chooses for it (as `run`
+   * decides among every connected provider, or among `only`), renewed first when due, and the
+   * route's fixed headers. Throws when no route covers the URL (provider_not_found), its provider
+   * has no connection (credential_missing), or the credential travels in the query string
+   * (flow_unsupported: use fetch()). Audited like `get --show-secret`.
+   */
+  async requestHeaders(url: string, options: { only?: string[]; connections?: Record<string, string> } = {}): Promise<Record<string, string>> {
+    const chosen = await this.requestCredential(url, options);
+    const headers = headersOf(chosen.injection, chosen.extraHeaders, chosen);
+    this.#ctx.auditEvent('get', {
+      provider: chosen.provider, connection: chosen.connection, field: 'headers', show_secret: true, url: auditedUrl(url), rule: chosen.rule, via: 'library', status: 'success',
+    });
+    return headers;
+  }
+
+  /**
+   * The route decision for a URL — `run`'s, through route() — and the credential it injects,
+   * renewed first when due. Throws, with the decision's reason, when nothing would be injected.
+   */
+  async requestCredential(url: string, options: { only?: string[]; connections?: Record<string, string> } = {}): Promise<RequestCredential> {
+    const explained = await this.route(url, options);
+    if (explained.decision !== 'inject') throw notCovered(explained);
+    const who = { provider: explained.provider!, connection: explained.connection! };
+    const injection = await this.injection(who.provider, { connection: who.connection });
+    return { ...who, rule: explained.rule!, extraHeaders: explained.injection?.extra_headers ?? {}, injection };
   }
 
   /** Environment variables for one provider, or for every connected provider's default connection. */

@@ -28,4 +28,5 @@ export { normalizePathname } from './proxy-support.ts';
 export { RouteTable, type Route, type Decision, type DecisionKind, type Candidate } from './route-table.ts';
 export type { HostScope } from '../providers/index.ts';
 export type { RouteExplanation, RouteCandidateView, InjectionView } from './route-explanation.ts';
+export type { RequestHeaders, RequestCredential } from './request-headers.ts';
 export { toAuthsomeError, isValidName } from '../util/index.ts';

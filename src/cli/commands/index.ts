@@ -4,6 +4,7 @@ import { registerAdmin } from './admin.ts';
 import { registerDaemon } from './daemon.ts';
 import { registerExport } from './export.ts';
 import { registerGet } from './get.ts';
+import { registerHeaders } from './headers.ts';
 import { registerList } from './list.ts';
 import { registerLogin } from './login.ts';
 import { registerManage } from './manage.ts';
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   registerList(program);
   registerLogin(program);
   registerGet(program);
+  registerHeaders(program);
   registerRefresh(program);
   registerRunProxy(program);
   registerRoute(program);
