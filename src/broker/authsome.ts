@@ -32,6 +32,8 @@ import { logout, removeProvider, revoke, setDefaultConnection, type RemovalResul
 import { unregisterProvider, type UnregisterResult } from './unregister.ts';
 import { refuseIfHeld } from './held-records.ts';
 import { auditedUrl, headersOf, notCovered, type RequestCredential, type RequestHeaders } from './request-headers.ts';
+import { CredentialCache } from './credential-cache.ts';
+import { authenticatedFetch } from './authenticated-fetch.ts';
 
 export interface AuthsomeOptions extends SettingsOverrides {
   /**
@@ -110,6 +112,15 @@ export interface SkippedRoute {
 export class Authsome {
   readonly #ctx: BrokerContext;
   readonly #onWarning: (message: string) => void;
+  /** fetch()'s credentials: the proxy's bounds on refreshing after a 401 hold per instance. */
+  readonly #credentials = new CredentialCache({
+    injection: (provider, connection) => this.injection(provider, { connection }),
+    refresh: async (provider, connection) => {
+      const result = await this.refresh(provider, { connection });
+      // A transient failure leaves the old token (with a warning): nothing new to send again with.
+      return result.warning ? null : this.injection(provider, { connection });
+    },
+  });
 
   constructor(options: AuthsomeOptions = {}) {
     const env = options.env ?? process.env;
@@ -365,6 +376,31 @@ export class Authsome {
       provider: chosen.provider, connection: chosen.connection, field: 'headers', show_secret: true, url: auditedUrl(url), rule: chosen.rule, via: 'library', status: 'success',
     });
     return headers;
+  }
+
+  /**
+   * A WHATWG fetch with the credential the route table chooses for the URL — header, query
+   * parameter or Basic pair, and the route's fixed headers — renewed first when due. An upstream
+   * 401 to an OAuth token leads to one refresh and one retry, within `run`'s bounds (one refresh
+   * per token generation, none for a token under a minute old). Redirects are followed with each
+   * hop decided again, so the credential goes only where a route sends it. The request body is
+   * held in memory to be sent again. Throws, with the decision's reason, when no connection's
+   * route covers the URL (provider_not_found) or its provider has no connection (credential_missing).
+   */
+  async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    return authenticatedFetch({
+      decide: async (url) => {
+        const explained = await this.route(url);
+        if (explained.decision !== 'inject') throw notCovered(explained);
+        const chosen = { provider: explained.provider!, connection: explained.connection!, extraHeaders: explained.injection?.extra_headers ?? {} };
+        // Read again for every request: another process may have refreshed it (the store is the truth).
+        this.#credentials.invalidate(chosen);
+        return chosen;
+      },
+      credentials: this.#credentials,
+      fetch: globalThis.fetch,
+      log: (line) => this.#ctx.log.debug(line),
+    }, input, init);
   }
 
   /**
@@ -640,6 +676,11 @@ export class Authsome {
 
   close(): Promise<void> {
     return this.#ctx.close();
+  }
+
+  /** `await using authsome = new Authsome()` closes the store when the scope ends (close()). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** The connection, renewed first when its token is due (the refresh protocol). */
