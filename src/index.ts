@@ -8,7 +8,7 @@ export {
   type ConnectionState, type LoginResult, type ApiKeyLoginOptions, type ExportedVariable, type RemovalResult, type UnregisterResult,
   type ProfileInfo, type RekeyResult, type RekeyOptions, type DoctorReport, type Finding,
   type RouteExplanation, type RouteCandidateView, type InjectionView,
-  type RequestHeaders, type RequestCredential, type HeadlessLoginOptions, type DeviceCodePrompt,
+  type RequestHeaders, type RequestCredential, type AuthenticatedResponse, type HeadlessLoginOptions, type DeviceCodePrompt,
   type ConnectionRead, type IssuedCredential, type RefreshResult, type SkippedRoute, type RouteSpec, type RouteRule, type Injection,
   type RegisteredProvider, type UnknownField,
   type LoginInteraction, type InputRequest, type InputField, type PendingCallback, type DeviceDisplay, type LoginOutcome, type DeviceCode, type PollProgress,

@@ -29,7 +29,19 @@ export interface FetchDependencies {
 const MAX_REDIRECTS = 20;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-export async function authenticatedFetch(deps: FetchDependencies, input: string | URL | Request, init?: RequestInit): Promise<Response> {
+/** A response and what was sent to get it: for a door that must take the credential out of the answer. */
+export interface AuthenticatedResponse {
+  response: Response;
+  /** The first request's route decision. */
+  provider: string;
+  connection: string;
+  /** Every credential the request carried (the first, one after a refresh, a redirect's hops): what an echo must not give back. */
+  injections: Injection[];
+  /** It was sent again after a 401 and a refresh. */
+  retried: boolean;
+}
+
+export async function authenticatedFetch(deps: FetchDependencies, input: string | URL | Request, init?: RequestInit): Promise<AuthenticatedResponse> {
   let request: Request;
   try {
     request = new Request(input, init);
@@ -43,6 +55,9 @@ export async function authenticatedFetch(deps: FetchDependencies, input: string 
   let method = request.method;
   let sentBody = body;
   const callerHeaders = new Headers(request.headers);
+  const injections: Injection[] = [];
+  let first: HopChoice | null = null;
+  let retried = false;
   for (let hop = 0; ; hop++) {
     // The first URL must be covered (an authenticated fetch that silently sent nothing would be
     // a bug hidden until the 401); a redirect's target gets a credential only if it is covered.
@@ -53,20 +68,26 @@ export async function authenticatedFetch(deps: FetchDependencies, input: string 
     const send = (injection: Injection | null) => deps.fetch(withCredential(url, injection), {
       method, headers: headersFor(callerHeaders, choice, injection), body: sentBody, redirect: mode === 'follow' ? 'manual' : mode, signal: request.signal,
     });
+    first ??= choice;
     let injection = choice ? await deps.credentials.get({ spec: choice }) : null;
+    if (injection) injections.push(injection);
     let response = await send(injection);
     if (response.status === 401 && choice && injection?.oauth) {
       const renewal = await deps.credentials.renewAfter401({ spec: choice }, injection);
       if (renewal.injection) {
         await response.body?.cancel().catch(() => undefined);
         injection = renewal.injection;
+        injections.push(injection);
+        retried = true;
         response = await send(injection);
       } else {
         deps.log(`fetch: ${originAndPath(url)} answered 401 and ${choice.provider} (${choice.connection}) was not renewed (${renewal.why}); the 401 is returned`);
       }
     }
     const location = response.headers.get('location');
-    if (mode !== 'follow' || !REDIRECTS.has(response.status) || location === null) return response;
+    if (mode !== 'follow' || !REDIRECTS.has(response.status) || location === null) {
+      return { response, provider: first!.provider, connection: first!.connection, injections, retried };
+    }
     if (hop >= MAX_REDIRECTS) throw new AuthsomeError('usage', `fetch: more than ${MAX_REDIRECTS} redirects from ${originAndPath(request.url)}`);
     await response.body?.cancel().catch(() => undefined);
     const next = new URL(location, url);

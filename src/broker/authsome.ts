@@ -33,7 +33,7 @@ import { unregisterProvider, type UnregisterResult } from './unregister.ts';
 import { refuseIfHeld } from './held-records.ts';
 import { auditedUrl, headersOf, notCovered, type RequestCredential, type RequestHeaders } from './request-headers.ts';
 import { CredentialCache } from './credential-cache.ts';
-import { authenticatedFetch } from './authenticated-fetch.ts';
+import { authenticatedFetch, type AuthenticatedResponse } from './authenticated-fetch.ts';
 
 export interface AuthsomeOptions extends SettingsOverrides {
   /**
@@ -388,9 +388,18 @@ export class Authsome {
    * route covers the URL (provider_not_found) or its provider has no connection (credential_missing).
    */
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    return (await this.sendAuthenticated(input, init)).response;
+  }
+
+  /**
+   * fetch(), answering also with what was sent: the route decision and every credential the
+   * request carried (for a door that takes them out of the answer: the MCP server). `only` limits
+   * the providers whose routes take part, as `run --only` does, on every redirect hop.
+   */
+  async sendAuthenticated(input: string | URL | Request, init?: RequestInit, options: { only?: string[] } = {}): Promise<AuthenticatedResponse> {
     return authenticatedFetch({
       decide: async (url) => {
-        const explained = await this.route(url);
+        const explained = await this.route(url, { only: options.only });
         if (explained.decision !== 'inject') throw notCovered(explained);
         const chosen = { provider: explained.provider!, connection: explained.connection!, extraHeaders: explained.injection?.extra_headers ?? {} };
         // Read again for every request: another process may have refreshed it (the store is the truth).
@@ -401,6 +410,11 @@ export class Authsome {
       fetch: globalThis.fetch,
       log: (line) => this.#ctx.log.debug(line),
     }, input, init);
+  }
+
+  /** The audit entry of one MCP tool call (the client's name, the tool, names and URLs — never a value). */
+  auditMcp(fields: Record<string, unknown>): void {
+    this.#ctx.auditEvent('mcp', fields);
   }
 
   /**

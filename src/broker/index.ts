@@ -34,5 +34,7 @@ export type { HostScope } from '../providers/index.ts';
 export type { RouteExplanation, RouteCandidateView, InjectionView } from './route-explanation.ts';
 export type { RequestHeaders, RequestCredential } from './request-headers.ts';
 export { EchoScrubber, PLACEHOLDER, scrubText, secretForms } from './echo-scrub.ts';
+export { redactor } from '../audit/index.ts';
+export type { AuthenticatedResponse } from './authenticated-fetch.ts';
 export { CredentialCache, MIN_TOKEN_AGE_FOR_REFRESH_MS, type CredentialSource, type CredentialKey, type Renewal } from './credential-cache.ts';
 export { toAuthsomeError, isValidName } from '../util/index.ts';

@@ -8,6 +8,7 @@ import { registerHeaders } from './headers.ts';
 import { registerList } from './list.ts';
 import { registerLogin } from './login.ts';
 import { registerManage } from './manage.ts';
+import { registerMcpServe } from './mcp-serve.ts';
 import { registerRefresh } from './refresh.ts';
 import { registerRoute } from './route.ts';
 import { registerRunProxy } from './run-proxy.ts';
@@ -28,4 +29,5 @@ export function registerCommands(program: Command): void {
   registerAdmin(program);
   registerDaemon(program);
   registerUi(program);
+  registerMcpServe(program);
 }
