@@ -31,6 +31,7 @@ import { rekey, type RekeyOptions, type RekeyResult } from './rekey.ts';
 import { logout, removeProvider, revoke, setDefaultConnection, type RemovalResult } from './removal.ts';
 import { unregisterProvider, type UnregisterResult } from './unregister.ts';
 import { refuseIfHeld } from './held-records.ts';
+import { RouteTable } from './route-table.ts';
 import { auditedUrl, headersOf, notCovered, type RequestCredential, type RequestHeaders } from './request-headers.ts';
 import { CredentialCache } from './credential-cache.ts';
 import { authenticatedFetch, type AuthenticatedResponse } from './authenticated-fetch.ts';
@@ -399,9 +400,7 @@ export class Authsome {
   async sendAuthenticated(input: string | URL | Request, init?: RequestInit, options: { only?: string[] } = {}): Promise<AuthenticatedResponse> {
     return authenticatedFetch({
       decide: async (url) => {
-        const explained = await this.route(url, { only: options.only });
-        if (explained.decision !== 'inject') throw notCovered(explained);
-        const chosen = { provider: explained.provider!, connection: explained.connection!, extraHeaders: explained.injection?.extra_headers ?? {} };
+        const chosen = await this.#decide(url, { only: options.only });
         // Read again for every request: another process may have refreshed it (the store is the truth).
         this.#credentials.invalidate(chosen);
         return chosen;
@@ -422,11 +421,28 @@ export class Authsome {
    * renewed first when due. Throws, with the decision's reason, when nothing would be injected.
    */
   async requestCredential(url: string, options: { only?: string[]; connections?: Record<string, string> } = {}): Promise<RequestCredential> {
-    const explained = await this.route(url, options);
-    if (explained.decision !== 'inject') throw notCovered(explained);
-    const who = { provider: explained.provider!, connection: explained.connection! };
-    const injection = await this.injection(who.provider, { connection: who.connection });
-    return { ...who, rule: explained.rule!, extraHeaders: explained.injection?.extra_headers ?? {}, injection };
+    const chosen = await this.#decide(url, options);
+    const injection = await this.injection(chosen.provider, { connection: chosen.connection });
+    return { ...chosen, injection };
+  }
+
+  /**
+   * The route decision `run`'s proxy makes for a URL (RouteTable over proxyRoutes, as route()
+   * decides it), without explaining the losers; when nothing would be injected, route() explains
+   * why and that is thrown (notCovered).
+   */
+  async #decide(url: string, options: { only?: string[]; connections?: Record<string, string> }): Promise<Omit<RequestCredential, 'injection'>> {
+    const parsed = URL.canParse(url) ? new URL(url) : null;
+    if (parsed?.protocol === 'https:') {
+      const { routes } = await this.proxyRoutes(options);
+      const host = parsed.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+      const decision = new RouteTable(routes).decide(host, Number(parsed.port) || 443, normalizePathname(parsed.pathname));
+      if (decision.inject) {
+        const { spec, headers, normalized } = decision.route;
+        return { provider: spec.provider, connection: spec.connection, rule: normalized, extraHeaders: headers };
+      }
+    }
+    throw notCovered(await this.route(url, options));
   }
 
   /** Environment variables for one provider, or for every connected provider's default connection. */

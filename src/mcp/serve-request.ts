@@ -41,7 +41,7 @@ export async function sendToolRequest(authsome: Authsome, policy: ServePolicy, r
   const refusal = requestRefusal(policy, method, url);
   if (refusal) return { refused: refusal };
   // The decision among every connection first, so a URL another provider covers is refused by
-  // name; the request itself is then decided among the allowed providers only (every hop).
+  // name; the request itself is then decided among that provider's routes only.
   const explained = await authsome.route(url.href);
   if (explained.decision !== 'inject') return { refused: `no connection's route covers ${url.origin}${url.pathname}: ${explained.why}` };
   if (!allowsProvider(policy, explained.provider!)) return { refused: `${url.origin}${url.pathname} is covered by ${explained.provider} (${explained.connection}), and ${providerRefusal(policy, explained.provider!)}` };
@@ -49,7 +49,7 @@ export async function sendToolRequest(authsome: Authsome, policy: ServePolicy, r
     method, headers: request.headers ?? {}, body: request.body !== undefined && method !== 'GET' && method !== 'HEAD' ? request.body : undefined,
     // A redirect comes back to the agent, which may ask for its target: that request meets the lists again.
     redirect: 'manual',
-  }, { only: policy.providers ?? undefined });
+  }, { only: [explained.provider!] });
   const forms = [...new Set(sent.injections.flatMap((injection) => secretForms(injection)))].sort((a, b) => b.length - a.length);
   let replaced = 0;
   const scrub = (text: string) => {
