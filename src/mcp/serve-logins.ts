@@ -20,7 +20,11 @@ export class ServeLogins {
   /** How each connection's last login ended, until someone waits for it. */
   readonly #finished = new Map<string, LoginState>();
 
-  constructor(private readonly authsome: Authsome) {}
+  readonly #authsome: Authsome;
+
+  constructor(authsome: Authsome) {
+    this.#authsome = authsome;
+  }
 
   /**
    * Starts the login (or joins the one under way) and answers as soon as there is something for a
@@ -33,7 +37,7 @@ export class ServeLogins {
       this.#finished.delete(key);
       let show!: (prompt: DeviceCodePrompt | null) => void;
       const prompt = new Promise<DeviceCodePrompt | null>((resolve) => (show = resolve));
-      const done = this.authsome.loginWithOAuth(provider, headlessLogin({ onDeviceCode: (p) => show(p) }), { flow, connection, force: replace })
+      const done = this.#authsome.loginWithOAuth(provider, headlessLogin({ onDeviceCode: (p) => show(p) }), { flow, connection, force: replace })
         .then((result): LoginState => ({ status: 'connected', provider, connection: result.connection, account: result.account.label, flow: result.flow }))
         .catch((error: unknown): LoginState => {
           const failure = toAuthsomeError(error);
