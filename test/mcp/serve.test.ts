@@ -14,6 +14,7 @@ import { CLI, cleanEnv, runCli } from '../support/cli.ts';
 import { approveUserCode } from '../support/browser-sim.ts';
 import { startGatedOAuth, type GatedOAuth } from '../support/gated-oauth.ts';
 import { startHttpsUpstream, type HttpsUpstream } from '../support/https-upstream.ts';
+import { makeOld } from '../support/make-due.ts';
 import { ACME_KEY, BETA_KEY, acme, beta, proxyHome } from '../proxy/harness.ts';
 
 const PLACEHOLDER = 'authsome-proxy-managed';
@@ -126,6 +127,24 @@ describe('authsome mcp serve: http_request', () => {
     assert.equal(JSON.parse(json(oauth).body).headers.authorization, `Bearer ${PLACEHOLDER}`);
     assert.match(upstream.received('/oauth/me').at(-1)!.headers.authorization!, /^Bearer (?!authsome)/);
     await assertNoSecret(reflected.text + oauth.text);
+  });
+
+  it('an old token answered 401 is refreshed once and the request sent again, with the new token scrubbed from the answer', async () => {
+    await makeOld(g.h.home, 'testas', 10 * 60_000);
+    const old = (await runCli(['get', 'testas', '--field', 'access_token', '--show-secret'], { env: g.h.env })).stdout.trim();
+    upstream.reject.add(old);
+    const tokenPosts = g.gate.requests();
+    const client = await connect();
+    const answer = await call(client, 'http_request', { url: `${origin}/oauth/again` });
+    const response = json(answer);
+    assert.equal(response.status, 200);
+    assert.equal(g.gate.requests() - tokenPosts, 1, 'one refresh');
+    const renewed = (await runCli(['get', 'testas', '--field', 'access_token', '--show-secret'], { env: g.h.env })).stdout.trim();
+    assert.deepEqual(upstream.received('/oauth/again').map((r) => r.headers.authorization), [`Bearer ${old}`, `Bearer ${renewed}`]);
+    assert.equal(JSON.parse(response.body).headers.authorization, `Bearer ${PLACEHOLDER}`);
+    await assertNoSecret(answer.text);
+    assert.equal(lastMcp().retried, true);
+    upstream.reject.clear();
   });
 
   it('a body over 1 MiB is cut off there, and said to be', async () => {
