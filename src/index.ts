@@ -3,11 +3,17 @@
 import { Authsome } from './broker/index.ts';
 
 export {
-  Authsome,
+  Authsome, headlessLogin,
   type AuthsomeOptions, type InitResult, type WhoAmI, type ListResult, type ProviderSummary, type ConnectionSummary,
   type ConnectionState, type LoginResult, type ApiKeyLoginOptions, type ExportedVariable, type RemovalResult, type UnregisterResult,
-  type ProfileInfo, type RekeyResult, type DoctorReport, type Finding,
+  type ProfileInfo, type RekeyResult, type RekeyOptions, type DoctorReport, type Finding,
   type RouteExplanation, type RouteCandidateView, type InjectionView, type ProviderInfo, type RegisterResult,
+  type RequestHeaders, type RequestCredential, type AuthenticatedResponse, type HeadlessLoginOptions, type DeviceCodePrompt,
+  type ConnectionRead, type IssuedCredential, type RefreshResult, type SkippedRoute, type RouteSpec, type RouteRule, type Injection,
+  type RegisteredProvider, type UnknownField,
+  type LoginInteraction, type InputRequest, type InputField, type PendingCallback, type DeviceDisplay, type LoginOutcome, type DeviceCode, type PollProgress,
+  type OAuthLoginOptions, type OAuthLoginResult, type OAuthFlow,
+  type AuditEntry, type StoreChange, type ConnectionView, type MigrationOptions, type MigrationResult, type RemoteRevocation, type ProfileConnections,
 } from './broker/index.ts';
 export { AuthsomeError, CODES, type ErrorCode, Secret, maskSecret } from './util/index.ts';
 export type { ConnectionRecord, KeySourceName, ProviderDefinition, ProviderEntry } from './broker/index.ts';

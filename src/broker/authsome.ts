@@ -31,6 +31,10 @@ import { rekey, type RekeyOptions, type RekeyResult } from './rekey.ts';
 import { logout, removeProvider, revoke, setDefaultConnection, type RemovalResult } from './removal.ts';
 import { unregisterProvider, type UnregisterResult } from './unregister.ts';
 import { refuseIfHeld } from './held-records.ts';
+import { RouteTable } from './route-table.ts';
+import { auditedUrl, headersOf, notCovered, type RequestCredential, type RequestHeaders } from './request-headers.ts';
+import { CredentialCache } from './credential-cache.ts';
+import { authenticatedFetch, type AuthenticatedResponse } from './authenticated-fetch.ts';
 
 export interface AuthsomeOptions extends SettingsOverrides {
   /**
@@ -134,6 +138,15 @@ export interface SkippedRoute {
 export class Authsome {
   readonly #ctx: BrokerContext;
   readonly #onWarning: (message: string) => void;
+  /** fetch()'s credentials: the proxy's bounds on refreshing after a 401 hold per instance. */
+  readonly #credentials = new CredentialCache({
+    injection: (provider, connection) => this.injection(provider, { connection }),
+    refresh: async (provider, connection) => {
+      const result = await this.refresh(provider, { connection });
+      // A transient failure leaves the old token (with a warning): nothing new to send again with.
+      return result.warning ? null : this.injection(provider, { connection });
+    },
+  });
 
   constructor(options: AuthsomeOptions = {}) {
     const env = options.env ?? process.env;
@@ -358,6 +371,114 @@ export class Authsome {
     const record = await this.#fresh(provider, options.connection);
     const entry = await this.#ctx.registry.get(provider).catch(() => null);
     return authHeaders(entry?.definition ?? null, record);
+  }
+
+  /**
+   * The headers a request would carry (`authsome headers`): the connection's credential, renewed
+   * first when due — or, with `url`, the route decision `run --only provider` makes for that URL,
+   * with the chosen route's fixed headers. Audited like `get --show-secret` (it hands the secret
+   * out). A credential that travels in the query string is refused (flow_unsupported).
+   */
+  async headers(provider: string, options: { connection?: string; url?: string; via?: string } = {}): Promise<RequestHeaders> {
+    requireName('provider', provider);
+    let result: RequestHeaders;
+    if (options.url !== undefined) {
+      await this.#ctx.registry.require(provider);
+      const chosen = await this.requestCredential(options.url, { only: [provider], connections: options.connection ? { [provider]: options.connection } : {} });
+      result = { provider: chosen.provider, connection: chosen.connection, rule: chosen.rule, headers: headersOf(chosen.injection, chosen.extraHeaders, chosen) };
+    } else {
+      const record = await this.#fresh(provider, options.connection);
+      const entry = await this.#ctx.registry.get(provider).catch(() => null);
+      const who = { provider: record.provider, connection: record.connection_name };
+      result = { ...who, rule: null, headers: headersOf(injectionFor(entry?.definition ?? null, record), {}, who) };
+    }
+    this.#ctx.auditEvent('get', {
+      provider: result.provider, connection: result.connection, field: 'headers', show_secret: true,
+      ...(options.url !== undefined ? { url: auditedUrl(options.url), rule: result.rule } : {}), via: options.via ?? 'library', status: 'success',
+    });
+    return result;
+  }
+
+  /**
+   * The headers a request to `url` needs: the credential the route table chooses for it (as `run`
+   * decides among every connected provider, or among `only`), renewed first when due, and the
+   * route's fixed headers. Throws when no route covers the URL (provider_not_found), its provider
+   * has no connection (credential_missing), or the credential travels in the query string
+   * (flow_unsupported: use fetch()). Audited like `get --show-secret`.
+   */
+  async requestHeaders(url: string, options: { only?: string[]; connections?: Record<string, string> } = {}): Promise<Record<string, string>> {
+    const chosen = await this.requestCredential(url, options);
+    const headers = headersOf(chosen.injection, chosen.extraHeaders, chosen);
+    this.#ctx.auditEvent('get', {
+      provider: chosen.provider, connection: chosen.connection, field: 'headers', show_secret: true, url: auditedUrl(url), rule: chosen.rule, via: 'library', status: 'success',
+    });
+    return headers;
+  }
+
+  /**
+   * A WHATWG fetch with the credential the route table chooses for the URL — header, query
+   * parameter or Basic pair, and the route's fixed headers — renewed first when due. An upstream
+   * 401 to an OAuth token leads to one refresh and one retry, within `run`'s bounds (one refresh
+   * per token generation, none for a token under a minute old). Redirects are followed with each
+   * hop decided again, so the credential goes only where a route sends it. The request body is
+   * held in memory to be sent again. Throws, with the decision's reason, when no connection's
+   * route covers the URL (provider_not_found) or its provider has no connection (credential_missing).
+   */
+  async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    return (await this.sendAuthenticated(input, init)).response;
+  }
+
+  /**
+   * fetch(), answering also with what was sent: the route decision and every credential the
+   * request carried (for a door that takes them out of the answer: the MCP server). `only` limits
+   * the providers whose routes take part, as `run --only` does, on every redirect hop.
+   */
+  async sendAuthenticated(input: string | URL | Request, init?: RequestInit, options: { only?: string[] } = {}): Promise<AuthenticatedResponse> {
+    return authenticatedFetch({
+      decide: async (url) => {
+        const chosen = await this.#decide(url, { only: options.only });
+        // Read again for every request: another process may have refreshed it (the store is the truth).
+        this.#credentials.invalidate(chosen);
+        return chosen;
+      },
+      credentials: this.#credentials,
+      fetch: globalThis.fetch,
+      log: (line) => this.#ctx.log.debug(line),
+    }, input, init);
+  }
+
+  /** The audit entry of one MCP tool call (the client's name, the tool, names and URLs — never a value). */
+  auditMcp(fields: Record<string, unknown>): void {
+    this.#ctx.auditEvent('mcp', fields);
+  }
+
+  /**
+   * The route decision for a URL — `run`'s, through route() — and the credential it injects,
+   * renewed first when due. Throws, with the decision's reason, when nothing would be injected.
+   */
+  async requestCredential(url: string, options: { only?: string[]; connections?: Record<string, string> } = {}): Promise<RequestCredential> {
+    const chosen = await this.#decide(url, options);
+    const injection = await this.injection(chosen.provider, { connection: chosen.connection });
+    return { ...chosen, injection };
+  }
+
+  /**
+   * The route decision `run`'s proxy makes for a URL (RouteTable over proxyRoutes, as route()
+   * decides it), without explaining the losers; when nothing would be injected, route() explains
+   * why and that is thrown (notCovered).
+   */
+  async #decide(url: string, options: { only?: string[]; connections?: Record<string, string> }): Promise<Omit<RequestCredential, 'injection'>> {
+    const parsed = URL.canParse(url) ? new URL(url) : null;
+    if (parsed?.protocol === 'https:') {
+      const { routes } = await this.proxyRoutes(options);
+      const host = parsed.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+      const decision = new RouteTable(routes).decide(host, Number(parsed.port) || 443, normalizePathname(parsed.pathname));
+      if (decision.inject) {
+        const { spec, headers, normalized } = decision.route;
+        return { provider: spec.provider, connection: spec.connection, rule: normalized, extraHeaders: headers };
+      }
+    }
+    throw notCovered(await this.route(url, options));
   }
 
   /** Environment variables for one provider, or for every connected provider's default connection. */
@@ -621,6 +742,11 @@ export class Authsome {
 
   close(): Promise<void> {
     return this.#ctx.close();
+  }
+
+  /** `await using authsome = new Authsome()` closes the store when the scope ends (close()). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** The connection, renewed first when its token is due (the refresh protocol). */

@@ -7,9 +7,10 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
+import { PLACEHOLDER } from '../broker/index.ts';
 import { ensurePrivateDir, writePrivateFile } from '../util/index.ts';
 
-export const PLACEHOLDER = 'authsome-proxy-managed';
+export { PLACEHOLDER };
 /** Never handed to a child: they unlock the vault. */
 const VAULT_SECRETS = ['AUTHSOME_MASTER_KEY', 'AUTHSOME_PASSPHRASE', 'AUTHSOME_NEW_MASTER_KEY'];
 const BUNDLE_VARS = ['SSL_CERT_FILE', 'CURL_CA_BUNDLE', 'REQUESTS_CA_BUNDLE', 'GIT_SSL_CAINFO', 'AWS_CA_BUNDLE', 'PIP_CERT'];

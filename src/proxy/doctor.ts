@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { LeafCache, createRunCA } from './certificates.ts';
 import { childEnvironment, removeChildFiles, writeChildFiles, type ChildFiles } from './child-env.ts';
-import { CredentialCache } from './credentials.ts';
+import { CredentialCache } from '../broker/index.ts';
 import { RouteTable } from './routes.ts';
 import { startProxy } from './server.ts';
 

@@ -5,8 +5,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate, constants as zlib } from 'node:zlib';
-import type { Injection } from '../broker/index.ts';
-import { EchoScrubber, scrubText, secretForms } from './echo-scrub.ts';
+import { EchoScrubber, scrubText, secretForms, type Injection } from '../broker/index.ts';
 
 /**
  * Media types a server quotes a request in: text/*, JSON, XML, JavaScript, forms, YAML, NDJSON (and

@@ -10,7 +10,7 @@ import { AuthsomeError, spawnWithCoreDumps } from '../util/index.ts';
 import { mergeScopes } from './ca-scope.ts';
 import { LeafCache, createRunCA, removeInstallCA } from './certificates.ts';
 import { childEnvironment, removeChildFiles, writeChildFiles } from './child-env.ts';
-import { CredentialCache, type CredentialSource } from './credentials.ts';
+import { CredentialCache, type CredentialSource } from '../broker/index.ts';
 import { RouteTable } from './routes.ts';
 import { startProxy } from './server.ts';
 

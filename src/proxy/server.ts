@@ -9,7 +9,7 @@ import { Readable, pipeline } from 'node:stream';
 import { TLSSocket, rootCertificates } from 'node:tls';
 import { normalizePathname, type Injection } from '../broker/index.ts';
 import type { LeafCache } from './certificates.ts';
-import type { CredentialCache } from './credentials.ts';
+import type { CredentialCache } from '../broker/index.ts';
 import { PLACEHOLDER } from './child-env.ts';
 import { credentialRefusal, rawRefusal, sendRefusal } from './refusal.ts';
 import { decodableAcceptEncoding, guardResponse, scrubBody, scrubRawHeaders } from './response-guard.ts';

@@ -5,9 +5,11 @@ import { registerCompletion } from './completion.ts';
 import { registerDaemon } from './daemon.ts';
 import { registerExport } from './export.ts';
 import { registerGet } from './get.ts';
+import { registerHeaders } from './headers.ts';
 import { registerList } from './list.ts';
 import { registerLogin } from './login.ts';
 import { registerManage } from './manage.ts';
+import { registerMcpServe } from './mcp-serve.ts';
 import { registerRefresh } from './refresh.ts';
 import { registerRoute } from './route.ts';
 import { registerRunProxy } from './run-proxy.ts';
@@ -19,6 +21,7 @@ export function registerCommands(program: Command): void {
   registerList(program);
   registerLogin(program);
   registerGet(program);
+  registerHeaders(program);
   registerRefresh(program);
   registerRunProxy(program);
   registerRoute(program);
@@ -27,5 +30,6 @@ export function registerCommands(program: Command): void {
   registerAdmin(program);
   registerDaemon(program);
   registerUi(program);
+  registerMcpServe(program);
   registerCompletion(program);
 }

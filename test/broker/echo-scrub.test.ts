@@ -3,7 +3,7 @@
 // a credential is passed on at once — what keeps server-sent events streaming.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EchoScrubber, secretForms } from '../../src/proxy/echo-scrub.ts';
+import { EchoScrubber, secretForms } from '../../src/broker/echo-scrub.ts';
 
 const KEY = 'sk-abcabcabd-0123456789';
 const injection = { headers: { 'X-Api-Key': KEY }, query: {}, credential: KEY, secrets: [KEY], renewAt: null, obtainedAt: null, oauth: false };

@@ -1,7 +1,12 @@
-// Credentials for the proxy, held in memory per route and renewed through the broker when due;
-// an upstream 401 causes at most one refresh per token generation, and none for a young token.
-import type { Injection } from '../broker/index.ts';
-import type { Route } from './routes.ts';
+// Credentials held in memory per connection and renewed through the broker when due, for the
+// doors that send requests themselves (run's proxy, the library's fetch, the MCP server): an
+// upstream 401 causes at most one refresh per token generation, and none for a young token.
+import type { Injection, RouteSpec } from './proxy-support.ts';
+
+/** What a credential is held for: a route of the table (its spec names the connection). */
+export interface CredentialKey {
+  spec: Pick<RouteSpec, 'provider' | 'connection'>;
+}
 
 export interface CredentialSource {
   injection(provider: string, connection: string): Promise<Injection>;
@@ -16,7 +21,7 @@ export interface CredentialSource {
 
 /**
  * A token younger than this that an upstream answers 401 is not refreshed: the 401 goes to the
- * child. Lifetimes are minutes at the least (5 min for the shortest common ones), and a token due
+ * caller (run's child, fetch's caller). Lifetimes are minutes at the least (5 min for the shortest common ones), and a token due
  * soon is renewed before it is injected anyway, so a token under a minute old that is refused lacks
  * a permission (scope, audience, a revoked grant) that a new one would lack too. It also caps the
  * refreshes a refusing upstream can cause at one a minute per connection.
@@ -38,7 +43,7 @@ export class CredentialCache {
   }
 
   /** The credential for a route; asks the broker again once the token falls due. */
-  async get(route: Route): Promise<Injection> {
+  async get(route: CredentialKey): Promise<Injection> {
     const key = keyOf(route);
     let pending = this.#cache.get(key);
     if (pending) {
@@ -68,9 +73,9 @@ export class CredentialCache {
    * these bounds an upstream that refuses every request — for a missing scope, a wrong audience, or
    * out of malice — turned each request into a refresh, spending rotating refresh tokens at the
    * provider's rate limit (issue 14, item 7). `injection` is null when nothing new came: the 401
-   * then goes to the child, the refused token is not sent again, and `why` says which bound held.
+   * then goes to the caller, the refused token is not sent again, and `why` says which bound held.
    */
-  async renewAfter401(route: Route, used: Injection): Promise<Renewal> {
+  async renewAfter401(route: CredentialKey, used: Injection): Promise<Renewal> {
     const key = keyOf(route);
     const current = await this.get(route);
     if (current.credential !== used.credential) return { injection: current, why: 'replaced meanwhile' };
@@ -93,6 +98,6 @@ export class CredentialCache {
   }
 }
 
-function keyOf(route: Route): string {
+function keyOf(route: CredentialKey): string {
   return `${route.spec.provider}\0${route.spec.connection}`;
 }

@@ -1,10 +1,13 @@
-// Finding an injected credential in what the upstream answers, so the child cannot read it back
+// Finding an injected credential in what the upstream answers, so the caller cannot read it back
 // (issue 14, item 8): the forms a credential takes when a server quotes it, a replace for header
 // values and a streaming Transform for bodies. The stream keeps back only the bytes that could be
 // the start of a credential (at most its length − 1), so server-sent events and downloads stream.
+// Run's proxy and the MCP server's requests both answer with it.
 import { Transform, type TransformCallback } from 'node:stream';
-import type { Injection } from '../broker/index.ts';
-import { PLACEHOLDER } from './child-env.ts';
+import type { Injection } from './proxy-support.ts';
+
+/** What stands in for a credential: in the child's key variables under `run`, and in place of an echoed one. */
+export const PLACEHOLDER = 'authsome-proxy-managed';
 
 const PLACEHOLDER_BYTES = Buffer.from(PLACEHOLDER);
 /** Values shorter than this are not looked for: too likely to be ordinary text. Credentials are longer. */
