@@ -10,17 +10,16 @@ export {
   type RouteExplanation, type RouteCandidateView, type InjectionView, type ProviderInfo, type RegisterResult,
   type RequestHeaders, type RequestCredential, type AuthenticatedResponse, type HeadlessLoginOptions, type DeviceCodePrompt,
   type ConnectionRead, type IssuedCredential, type RefreshResult, type SkippedRoute, type RouteSpec, type RouteRule, type Injection,
-  type RegisteredProvider, type UnknownField,
   type LoginInteraction, type InputRequest, type InputField, type PendingCallback, type DeviceDisplay, type LoginOutcome, type DeviceCode, type PollProgress,
   type OAuthLoginOptions, type OAuthLoginResult, type OAuthFlow,
   type AuditEntry, type StoreChange, type ConnectionView, type MigrationOptions, type MigrationResult, type RemoteRevocation, type ProfileConnections,
 } from './broker/index.ts';
 export { AuthsomeError, CODES, type ErrorCode, Secret, maskSecret } from './util/index.ts';
-export type { ConnectionRecord, KeySourceName, ProviderDefinition, ProviderEntry } from './broker/index.ts';
+export type { ConnectionRecord, KeySourceName, ProviderDefinition } from './broker/index.ts';
 
 /**
  * `AuthLayer` is the name the authsome documentation gives the library entry
- * (`import { AuthLayer } from 'authsome'`): an alias of {@link Authsome}, the very same class, so
+ * (`import { AuthLayer } from 'authsome-cli'`): an alias of {@link Authsome}, the very same class, so
  * `new AuthLayer(options)` takes the same options and `instanceof Authsome` holds for its instances.
  */
 export const AuthLayer = Authsome;

@@ -1,5 +1,5 @@
 // Issue 16, part 4: the package's typings hold for a strict consumer. A project with strict: true,
-// skipLibCheck: false and moduleResolution nodenext imports 'authsome' — the built dist/index.d.ts,
+// skipLibCheck: false and moduleResolution nodenext imports 'authsome-cli' — the built dist/index.d.ts,
 // through package.json's exports, as npm would install it — and test/fixtures/library-consumer/agent.ts,
 // which names every export and every public method, compiles with the repository's own tsc. A new
 // export or method that the consumer does not name fails here, so the file keeps up.
@@ -17,7 +17,7 @@ test('a strict consumer project type-checks against the built typings (skipLibCh
   const dir = mkdtempSync(join(tmpdir(), 'consumer-'));
   try {
     mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
-    symlinkSync(REPO_ROOT, join(dir, 'node_modules', 'authsome'));
+    symlinkSync(REPO_ROOT, join(dir, 'node_modules', 'authsome-cli'));
     symlinkSync(join(REPO_ROOT, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'));
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({

@@ -1,4 +1,4 @@
-// The library as a user installs it: `import { AuthLayer } from 'authsome'` resolves to the built
+// The library as a user installs it: `import { AuthLayer } from 'authsome-cli'` resolves to the built
 // package entry (dist/index.js, through package.json's "exports") and is the same class as Authsome.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -8,11 +8,11 @@ import { REPO_ROOT, cleanupHomes, freshHome } from '../support/homes.ts';
 
 after(cleanupHomes);
 
-describe("import { AuthLayer } from 'authsome'", () => {
+describe("import { AuthLayer } from 'authsome-cli'", () => {
   test('is the built entry\'s Authsome under the documented name, and works', async () => {
     // The package's own name resolves to what ships (a self-reference through "exports"), not to src/.
-    assert.equal(import.meta.resolve('authsome'), pathToFileURL(join(REPO_ROOT, 'dist', 'index.js')).href);
-    const { AuthLayer, Authsome, AuthsomeError } = await import('authsome');
+    assert.equal(import.meta.resolve('authsome-cli'), pathToFileURL(join(REPO_ROOT, 'dist', 'index.js')).href);
+    const { AuthLayer, Authsome, AuthsomeError } = await import('authsome-cli');
     assert.equal(AuthLayer, Authsome, 'an alias of the same class');
 
     const layer = new AuthLayer({ home: freshHome(), env: {} });

@@ -1,4 +1,4 @@
-// Runs a small program against the built package (dist/index.js, what `import 'authsome'` loads)
+// Runs a small program against the built package (dist/index.js, what `import 'authsome-cli'` loads)
 // in its own Node process: the library as an agent uses it, with the environment it is given
 // (NODE_EXTRA_CA_CERTS for a test upstream's CA, read by Node at start). The program's body runs
 // with `authsome` (a new Authsome()) and `headlessLogin` in scope; what it passes to `emit` is one
