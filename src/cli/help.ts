@@ -59,6 +59,12 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     env: REFRESH_ENV,
   },
   'route': { examples: ['authsome route https://api.github.com/user', 'authsome route https://gmail.googleapis.com/gmail/v1/users/me/messages --json', 'authsome route https://api.github.com/user --connection github=work'] },
+  'headers': {
+    examples: ['authsome headers github --json', 'authsome headers google --url https://gmail.googleapis.com/gmail/v1/users/me/messages --json', 'authsome headers openai | curl -fsS -H @- https://api.openai.com/v1/models'],
+    env: REFRESH_ENV,
+  },
+  'mcp': { examples: ['authsome mcp serve', 'authsome mcp serve --allow-provider github --allow-method GET'] },
+  'mcp serve': { examples: ['authsome mcp serve', 'authsome mcp serve --allow-provider github --allow-method GET', 'authsome mcp serve --allow-host api.github.com --allow-host "*.googleapis.com"'], env: REFRESH_ENV },
   'export': {
     examples: ['authsome export openai', 'eval "$(authsome export openai --format shell)"', 'authsome export --format dotenv > .env', 'authsome export github --connection work --json'],
     env: REFRESH_ENV,

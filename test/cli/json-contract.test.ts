@@ -30,6 +30,8 @@ const NO_JSON: Record<string, string> = {
   'daemon serve': 'the daemon in the foreground: its log, not a result',
   'help': 'commander\'s help text',
   'daemon': 'a group of commands: alone, it prints its help',
+  'mcp': 'a group of commands: alone, it prints its help',
+  'mcp serve': 'an MCP server on stdio: it speaks JSON-RPC, tested in test/mcp/',
 };
 
 interface Problem { path: string; problem: string }
@@ -83,7 +85,7 @@ async function check(args: string[], options: { input?: string; expectError?: bo
   } else {
     assert.ok(!options.expectError, `${args.join(' ')} was expected to fail`);
   }
-  // export's document is its variables, named as the environment names them.
+  // export's document is its variables, named as the environment names them; headers' its header names.
   const problems = docs.flatMap((doc) => contractProblems(path.split(' ')[0]!, doc, '$', '', Boolean(options.variables) && result.code === 0));
   assert.deepEqual(problems, [], `${args.join(' ')}: ${JSON.stringify(docs, null, 1).slice(0, 2000)}`);
   return docs;
@@ -136,6 +138,8 @@ describe('every --json output follows the contract', () => {
     await check(['refresh', 'openai'], { expectError: true });
     await check(['route', 'https://api.github.com/user']);
     await check(['export', 'openai'], { variables: true });
+    // headers --json is the object a header helper reads: header names to values.
+    await check(['headers', 'github'], { variables: true });
     await check(['set-default', 'openai', 'second']);
     await check(['logout', 'openai', '--connection', 'second']);
     await check(['login', 'openai', '--api-key-stdin', '--connection', 'third'], { input: 'sk-test-abcdefghijklmnopqrstuv' });

@@ -202,7 +202,7 @@ function inertProgram(): Command {
 /** The words of the authsome command in an example line (after a pipe, inside $(…), without VAR=… or a redirection). */
 function authsomeWords(example: string): string[] {
   const start = example.lastIndexOf('authsome ');
-  let text = example.slice(start + 'authsome '.length);
+  let text = example.slice(start + 'authsome '.length).split(/\s\|\s/)[0]!;
   text = text.replace(/\)"?\s*$/, '').replace(/\s*>\s*\S+\s*$/, '');
   const words: string[] = [];
   for (const match of text.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)) words.push(match[1] ?? match[2] ?? match[3]!);
