@@ -9,10 +9,10 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CommanderError, type Command } from 'commander';
 import { allCommands, commandPath, COMMAND_HELP } from '../../src/cli/help.ts';
 import { buildProgram } from '../../src/cli/program.ts';
 import { CLI, cleanEnv, runCli, runCliJson } from '../support/cli.ts';
+import { authsomeWords, inertProgram } from '../support/cli-parse.ts';
 import { cleanupHomes, freshHome, tempDir } from '../support/homes.ts';
 
 after(cleanupHomes);
@@ -187,27 +187,6 @@ describe('help and usage errors', () => {
     }
   });
 });
-
-/** The command tree with every action replaced by nothing: parsing checks options, choices and arguments only. */
-function inertProgram(): Command {
-  const program = buildProgram();
-  for (const command of [program, ...allCommands(program)]) {
-    command.exitOverride((error: CommanderError) => { throw error; });
-    command.configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
-    if (command.commands.length === 0) command.action(() => undefined);
-  }
-  return program;
-}
-
-/** The words of the authsome command in an example line (after a pipe, inside $(…), without VAR=… or a redirection). */
-function authsomeWords(example: string): string[] {
-  const start = example.lastIndexOf('authsome ');
-  let text = example.slice(start + 'authsome '.length).split(/\s\|\s/)[0]!;
-  text = text.replace(/\)"?\s*$/, '').replace(/\s*>\s*\S+\s*$/, '');
-  const words: string[] = [];
-  for (const match of text.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)) words.push(match[1] ?? match[2] ?? match[3]!);
-  return words;
-}
 
 describe('shell completion', () => {
   let bin: string;
