@@ -220,6 +220,12 @@ export class Authsome {
     return { ...result, provider_created: created };
   }
 
+  /** The provider `login <url>` saved for an MCP server's URL, or null when it was never logged in to. */
+  async providerForResource(url: string): Promise<string | null> {
+    const { providerForResource } = await import('./resource-provider.ts');
+    return (await providerForResource(this.#ctx, url))?.definition.name ?? null;
+  }
+
   /** The input form that asks for this provider's API key (the door shows it in a browser). */
   async apiKeyForm(provider: string): Promise<InputRequest> {
     const { definition } = await this.#ctx.registry.require(provider);

@@ -29,3 +29,4 @@ export { RouteTable, type Route, type Decision, type DecisionKind, type Candidat
 export type { HostScope } from '../providers/index.ts';
 export type { RouteExplanation, RouteCandidateView, InjectionView } from './route-explanation.ts';
 export { toAuthsomeError, isValidName } from '../util/index.ts';
+export { parseBearerChallenge } from '../oauth/index.ts';
