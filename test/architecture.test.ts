@@ -17,7 +17,8 @@ const ALLOWED: Record<string, string[]> = {
   broker: ['vault', 'providers', 'oauth', 'audit'],
   daemon: ['broker'],
   proxy: ['broker'],
-  cli: ['broker', 'daemon', 'proxy', 'audit'],
+  mcp: ['broker'],
+  cli: ['broker', 'daemon', 'proxy', 'mcp', 'audit'],
   '(root)': ['broker', 'util'],
 };
 

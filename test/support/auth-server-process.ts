@@ -10,6 +10,7 @@ interface Options {
   deviceCodeTtl?: number;
   refreshTokenTtl?: number;
   interaction?: InteractionMode;
+  loopbackResources?: boolean;
 }
 
 // auth-server.ts passes the options as JSON in argv[2] and waits for the ready line printed at the end.
@@ -66,6 +67,7 @@ const provider = createProvider({
   accessTokenTtl: options.accessTokenTtl ?? 3600,
   deviceCodeTtl: options.deviceCodeTtl ?? 600,
   refreshTokenTtl: options.refreshTokenTtl ?? 86400,
+  loopbackResources: options.loopbackResources,
 });
 resource.attach(provider, issuer);
 provider.on('server_error', (_ctx: unknown, err: unknown) => console.error('provider server_error', err));

@@ -17,6 +17,8 @@ export interface AuthServerOptions {
   refreshTokenTtl?: number;
   /** How login/consent ends at first (default approve); change it later with setInteraction. */
   interaction?: InteractionMode;
+  /** Also accept any http://127.0.0.1 resource indicator, scopes mcp:read mcp:write mcp:admin (the tests' own MCP servers). */
+  loopbackResources?: boolean;
 }
 
 export interface AuthServerCounts {

@@ -7,6 +7,7 @@ import { registerGet } from './get.ts';
 import { registerList } from './list.ts';
 import { registerLogin } from './login.ts';
 import { registerManage } from './manage.ts';
+import { registerMcpConnect } from './mcp-connect.ts';
 import { registerRefresh } from './refresh.ts';
 import { registerRoute } from './route.ts';
 import { registerRunProxy } from './run-proxy.ts';
@@ -26,4 +27,5 @@ export function registerCommands(program: Command): void {
   registerAdmin(program);
   registerDaemon(program);
   registerUi(program);
+  registerMcpConnect(program);
 }

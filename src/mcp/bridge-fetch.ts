@@ -1,0 +1,112 @@
+// The bridge's fetch: every request to the MCP server gets the broker's Authorization header (the
+// stdio client never sees it); a 401 leads to at most one refresh per token generation and one
+// retry, with the proxy's bounds; a 403 insufficient_scope to at most one step-up login per scope set.
+import { parseBearerChallenge } from '../broker/index.ts';
+
+/** The credential for one request, from the broker's access path (renewed first when due). */
+export interface BridgeCredential {
+  /** The headers that carry it (Authorization: Bearer …, or an API key's own). Never logged, never relayed. */
+  headers: Record<string, string>;
+  /** The token itself, to tell one generation from the next. */
+  credential: string;
+  /** When the token was issued (epoch ms), null when unknown. */
+  obtainedAt: number | null;
+}
+
+export interface BridgeCredentials {
+  /** The current credential: refreshed first when due (the refresh protocol, leases shared with every process). */
+  current(): Promise<BridgeCredential>;
+  /** Renews now (through the same lease); null when the provider could not renew it for now. */
+  refresh(): Promise<BridgeCredential | null>;
+  /** Logs in again asking for these scopes (MCP 2025-11-25 step-up); false when that is not possible. */
+  stepUp?(scopes: string[]): Promise<boolean>;
+}
+
+/**
+ * Like the proxy's bound (src/proxy/credentials.ts): a token under a minute old that the server
+ * refuses lacks a permission a new one would lack too, and the bound caps the refreshes a refusing
+ * server can cause at one a minute.
+ */
+export const MIN_TOKEN_AGE_FOR_REFRESH_MS = 60_000;
+/** Step-ups per bridge process, whatever scopes are asked: a server that keeps asking is not obeyed forever. */
+export const MAX_STEP_UPS = 3;
+
+export interface AuthorizedFetchOptions {
+  credentials: BridgeCredentials;
+  log: (line: string) => void;
+  fetch?: typeof fetch;
+}
+
+export function authorizedFetch(options: AuthorizedFetchOptions): typeof fetch {
+  const { credentials, log } = options;
+  const send = options.fetch ?? fetch;
+  /** The token whose 401 last caused a refresh: one refresh per token generation. */
+  let refreshedAfter401: string | null = null;
+  let refreshing: Promise<BridgeCredential | null> | null = null;
+  const steppedUpFor = new Set<string>();
+  let stepUps = 0;
+  let steppingUp: Promise<boolean> | null = null;
+
+  const withCredential = (init: RequestInit | undefined, credential: BridgeCredential): RequestInit => {
+    const headers = new Headers(init?.headers);
+    for (const [name, value] of Object.entries(credential.headers)) headers.set(name, value);
+    return { ...init, headers };
+  };
+
+  /** After a 401 for a request that carried `used`: a credential to retry with, or null (the 401 stands). */
+  const renewAfter401 = async (used: BridgeCredential): Promise<BridgeCredential | null> => {
+    const current = await credentials.current();
+    if (current.credential !== used.credential) return current; // renewed meanwhile (another request, another process)
+    if (!refreshing) {
+      if (refreshedAfter401 === used.credential) {
+        log('mcp: 401 again for a token refreshed once after a 401 already; the client gets the 401');
+        return null;
+      }
+      const ageMs = used.obtainedAt === null ? null : Date.now() - used.obtainedAt;
+      if (ageMs !== null && ageMs < MIN_TOKEN_AGE_FOR_REFRESH_MS) {
+        log(`mcp: 401 for a token ${Math.max(0, Math.round(ageMs / 1000))} s old; not refreshed (under ${MIN_TOKEN_AGE_FOR_REFRESH_MS / 1000} s it is refused for what it may do, not its age)`);
+        return null;
+      }
+      refreshedAfter401 = used.credential;
+      refreshing = credentials.refresh().finally(() => (refreshing = null));
+    }
+    const renewed = await refreshing;
+    return renewed && renewed.credential !== used.credential ? renewed : null;
+  };
+
+  /** After a 403 insufficient_scope: whether a step-up login got a token worth retrying with. */
+  const stepUp = async (scopes: string[]): Promise<boolean> => {
+    if (!credentials.stepUp || scopes.length === 0) return false;
+    const key = [...scopes].sort().join(' ');
+    if (steppingUp) return steppingUp;
+    if (steppedUpFor.has(key) || stepUps >= MAX_STEP_UPS) {
+      log(`mcp: 403 insufficient_scope for "${key}" again; no more step-up (one per scope set, ${MAX_STEP_UPS} per session)`);
+      return false;
+    }
+    steppedUpFor.add(key);
+    stepUps++;
+    steppingUp = credentials.stepUp(scopes).finally(() => (steppingUp = null));
+    return steppingUp;
+  };
+
+  return async (input, init) => {
+    let used = await credentials.current();
+    let response = await send(input, withCredential(init, used));
+    if (response.status === 401) {
+      const renewed = await renewAfter401(used);
+      if (renewed) {
+        await response.body?.cancel().catch(() => undefined);
+        used = renewed;
+        response = await send(input, withCredential(init, used));
+      }
+    }
+    if (response.status === 403) {
+      const challenge = parseBearerChallenge(response.headers.get('www-authenticate'));
+      if (challenge?.error === 'insufficient_scope' && (await stepUp(challenge.scope?.split(' ').filter(Boolean) ?? []))) {
+        await response.body?.cancel().catch(() => undefined);
+        response = await send(input, withCredential(init, await credentials.current()));
+      }
+    }
+    return response;
+  };
+}

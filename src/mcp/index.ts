@@ -1,0 +1,3 @@
+// mcp: the MCP doors for agents, on the official @modelcontextprotocol/sdk.
+export { runBridge, type BridgeOptions } from './bridge.ts';
+export { authorizedFetch, type BridgeCredential, type BridgeCredentials } from './bridge-fetch.ts';

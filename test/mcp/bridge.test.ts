@@ -1,0 +1,286 @@
+// `authsome mcp connect`: the SDK's own Client (StdioClientTransport spawning the built CLI) ↔ the
+// bridge ↔ the SDK's own McpServer over Streamable HTTP, behind a bearer check against the test
+// authorization server (oidc-provider). Login from the URL alone (each RFC 9728 discovery variant of
+// the MCP authorization spec 2025-11-25), relaying both ways, step-up, a server restart, tokens that
+// fall due or are refused mid-session, two clients sharing one login and one refresh, and a token
+// that never reaches the client.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CallToolResultSchema, CreateMessageRequestSchema, ProgressNotificationSchema, LATEST_PROTOCOL_VERSION, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
+import { assertNoTokenIn } from '../support/canary.ts';
+import { CLI, cleanEnv, collectOutput, runCli, runCliJson } from '../support/cli.ts';
+import { makeDue, makeOld } from '../support/make-due.ts';
+import { startMcpServer, type Discovery, type McpTestServer } from '../support/mcp-server.ts';
+import { oauthHome, type OAuthHome } from '../support/oauth-home.ts';
+
+let as: AuthServer;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+before(async () => {
+  as = await startAuthServer({ loopbackResources: true });
+});
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  await as?.close();
+});
+
+async function mcpServer(discovery: Discovery = 'challenge'): Promise<McpTestServer> {
+  const server = await startMcpServer({ discovery, introspect: (token) => as.tokenStatus(token) });
+  server.attach(as.issuer);
+  cleanups.push(() => server.close());
+  return server;
+}
+
+async function home(): Promise<OAuthHome> {
+  const h = await oauthHome({ AUTHSOME_TESTING: '1' });
+  cleanups.push(() => h.cleanup());
+  return h;
+}
+
+interface Connected {
+  client: Client;
+  stderr(): string;
+  close(): Promise<void>;
+}
+
+/** The SDK's client, speaking stdio to `authsome mcp connect <target>`; it answers sampling requests with "yes". */
+async function connect(h: OAuthHome, target: string, extraArgs: string[] = []): Promise<Connected> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, 'mcp', 'connect', target, ...extraArgs],
+    env: cleanEnv({ NO_COLOR: '1', ...h.env }),
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const client = new Client({ name: 'bridge-test', version: '1.0.0' }, { capabilities: { sampling: {} } });
+  client.setRequestHandler(CreateMessageRequestSchema, async () => ({ role: 'assistant', content: { type: 'text', text: 'yes' }, model: 'test' }));
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    throw new Error(`connect failed: ${(error as Error).message}\nstderr: ${stderr}`);
+  }
+  const close = async () => void (await client.close().catch(() => undefined));
+  cleanups.push(close);
+  return { client, stderr: () => stderr, close };
+}
+
+const text = (result: unknown) => ((result as { content: Array<{ text: string }> }).content[0]!.text);
+const providerOf = (server: McpTestServer) => `127.0.0.1-${new URL(server.url).port}`;
+
+async function token(h: OAuthHome, provider: string): Promise<string> {
+  const result = await runCli(['get', provider, '--field', 'access_token', '--show-secret'], { env: h.env });
+  assert.equal(result.code, 0, result.stderr);
+  return result.stdout.trim();
+}
+
+describe('mcp connect', () => {
+  it('logs in from the URL alone (metadata from the WWW-Authenticate resource_metadata, scope from its challenge) and relays requests, progress, a sampling request and a list_changed notification', async () => {
+    const h = await home();
+    const server = await mcpServer('challenge');
+    await as.resetCounts();
+    const { client, stderr } = await connect(h, server.url);
+    // The login's start link is on stderr (stdout belongs to the MCP client).
+    assert.match(stderr(), /open this URL in a browser:\n\n {2}http:\/\/127\.0\.0\.1:\d+\/auth\/start\//);
+    assert.equal((await as.counts()).token.authorization_code, 1);
+
+    const tools = await client.listTools();
+    assert.deepEqual(tools.tools.map((tool) => tool.name).sort(), ['admin', 'ask', 'echo', 'progress', 'root']);
+    assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'hello through the bridge' } })), 'hello through the bridge');
+
+    // Progress notifications on the request's SSE stream, in order before the result. (Recorded by a
+    // notification handler: the SDK client's own onprogress drops those that arrive in the same stdio
+    // chunk as the result, since it runs notification handlers a microtask late.)
+    const progress: number[] = [];
+    client.setNotificationHandler(ProgressNotificationSchema, async (notification) => void progress.push(notification.params.progress));
+    const result = await client.request({ method: 'tools/call', params: { name: 'progress', arguments: { steps: 3 }, _meta: { progressToken: 'p1' } } }, CallToolResultSchema);
+    assert.equal(text(result), 'done 3');
+    assert.deepEqual(progress, [1, 2, 3]);
+
+    // A request from the server to the client (sampling), answered through the bridge.
+    assert.equal(text(await client.callTool({ name: 'ask', arguments: { question: 'ok?' } })), 'client said: yes');
+
+    // A notification on the standalone SSE stream (GET), outside any request.
+    const changed = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, async () => resolve()));
+    const stream = server.seen.some((seen) => seen.method === 'GET' && seen.status === 200) ? Promise.resolve() : server.nextStream();
+    await stream;
+    server.toolListChanged();
+    await changed;
+
+    // Every request carried the broker's token, and after initialize the negotiated protocol version and the session.
+    const posts = server.seen.filter((seen) => seen.method === 'POST' && seen.status !== 401);
+    assert.ok(posts.every((seen) => seen.authorization?.startsWith('Bearer ')));
+    assert.ok(posts.slice(1).every((seen) => seen.protocolVersion === LATEST_PROTOCOL_VERSION && seen.sessionId), JSON.stringify(posts));
+    // Scopes from the challenge's scope="mcp:read mcp:write", not the metadata's scopes_supported (which adds mcp:admin).
+    const { json } = await runCliJson<{ scopes: string[] }>(['get', providerOf(server)], { env: h.env });
+    assert.deepEqual(json.scopes.sort(), ['mcp:read', 'mcp:write']);
+  });
+
+  for (const discovery of ['path', 'root'] as const) {
+    it(`finds the metadata at the ${discovery === 'path' ? 'path-inserted' : 'root'} well-known URL when the challenge names none`, async () => {
+      const h = await home();
+      const server = await mcpServer(discovery);
+      const { client } = await connect(h, server.url);
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: discovery } })), discovery);
+      const { json } = await runCliJson<{ scopes: string[] | null }>(['get', providerOf(server)], { env: h.env });
+      // path: the metadata's scopes_supported; root: the challenge's scope (the metadata lists none).
+      assert.deepEqual([...(json.scopes ?? [])].sort(), discovery === 'path' ? ['mcp:read', 'mcp:write'] : ['mcp:read']);
+      const { json: definition } = await runCliJson<{ definition: { oauth: { resource: string } } }>(['inspect', providerOf(server)], { env: h.env });
+      assert.equal(definition.definition.oauth.resource, server.resource);
+    });
+  }
+
+  it('asks for no scope when neither the challenge nor the metadata names one', async () => {
+    const h = await home();
+    const server = await startMcpServer({ discovery: 'root', noScopes: true, introspect: (value) => as.tokenStatus(value) });
+    server.attach(as.issuer);
+    cleanups.push(() => server.close());
+    const result = await runCli(['login', server.url, '--verbose'], { env: h.env });
+    const [request] = /authorization request: (\S+)/.exec(result.stderr) ?? [];
+    assert.ok(request, result.stderr);
+    const params = new URL(request.slice('authorization request: '.length)).searchParams;
+    assert.equal(params.get('scope'), null);
+    assert.equal(params.get('resource'), server.resource);
+    // (The test authorization server, oidc-provider, grants nothing to a request that names no scope.)
+  });
+
+  it('steps up on 403 insufficient_scope with one new login, and gives up after one step-up for a scope the server never grants', async () => {
+    const h = await home();
+    const server = await mcpServer('challenge');
+    const { client, stderr } = await connect(h, server.url);
+    await as.resetCounts();
+    assert.equal(text(await client.callTool({ name: 'admin', arguments: {} })), 'admin ok');
+    assert.equal((await as.counts()).token.authorization_code, 1);
+    assert.match(stderr(), /asks for more access \(scope mcp:read mcp:write mcp:admin\); logging in again/);
+    const { json } = await runCliJson<{ scopes: string[] }>(['get', providerOf(server)], { env: h.env });
+    assert.deepEqual(json.scopes.sort(), ['mcp:admin', 'mcp:read', 'mcp:write']);
+
+    // mcp:root is never granted: one step-up is tried, then the 403 reaches the client, and asking again logs in no more.
+    await assert.rejects(client.callTool({ name: 'root', arguments: {} }), /403/);
+    assert.equal((await as.counts()).token.authorization_code, 2);
+    await assert.rejects(client.callTool({ name: 'root', arguments: {} }), /403/);
+    assert.equal((await as.counts()).token.authorization_code, 2);
+    // The session still works.
+    assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'still here' } })), 'still here');
+  });
+
+  it('carries on through a server restart: a new session is started and the client sees nothing', async () => {
+    const h = await home();
+    const server = await mcpServer('challenge');
+    const { client } = await connect(h, server.url);
+    assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'before' } })), 'before');
+    const oldSession = server.seen.at(-1)!.sessionId;
+    await server.restart();
+    assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'after' } })), 'after');
+    assert.ok(server.seen.some((seen) => seen.sessionId === oldSession && seen.status === 404), 'the old session was refused');
+    const last = server.seen.at(-1)!;
+    assert.ok(last.sessionId && last.sessionId !== oldSession);
+    assert.equal(last.protocolVersion, LATEST_PROTOCOL_VERSION);
+  });
+
+  it('a token that falls due mid-session is refreshed once before the next request; one the server refuses is refreshed once and the request retried', async () => {
+    const h = await home();
+    const server = await mcpServer('challenge');
+    const provider = providerOf(server);
+    const { client } = await connect(h, server.url);
+    const first = await token(h, provider);
+    await as.resetCounts();
+
+    await makeDue(h.home, provider);
+    assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'due' } })), 'due');
+    assert.deepEqual((await as.counts()).token, { refresh_token: 1 });
+    const second = await token(h, provider);
+    assert.notEqual(second, first);
+    assert.equal(server.seen.at(-1)!.authorization, `Bearer ${second}`);
+
+    // The server refuses a token in use for a while (revoked, expired early): one refresh, one retry.
+    await makeOld(h.home, provider);
+    server.refuse(second);
+    assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'refused' } })), 'refused');
+    assert.deepEqual((await as.counts()).token, { refresh_token: 2 });
+    const third = await token(h, provider);
+    assert.equal(server.seen.at(-1)!.authorization, `Bearer ${third}`);
+
+    // A token under a minute old that is refused is not refreshed: the 401 reaches the client.
+    server.refuse(third);
+    await assert.rejects(client.callTool({ name: 'echo', arguments: { text: 'young' } }), /401/);
+    assert.deepEqual((await as.counts()).token, { refresh_token: 2 });
+  });
+
+  it('two clients at once share one login and one refresh', async () => {
+    const h = await home();
+    const server = await mcpServer('challenge');
+    const provider = providerOf(server);
+    const one = await connect(h, server.url);
+    await as.resetCounts();
+    const two = await connect(h, server.url);
+    assert.deepEqual((await as.counts()).token, {}, 'the second client logged in again');
+    await makeDue(h.home, provider);
+    const [a, b] = await Promise.all([
+      one.client.callTool({ name: 'echo', arguments: { text: 'one' } }),
+      two.client.callTool({ name: 'echo', arguments: { text: 'two' } }),
+    ]);
+    assert.deepEqual([text(a), text(b)], ['one', 'two']);
+    assert.deepEqual((await as.counts()).token, { refresh_token: 1 });
+    const fresh = await token(h, provider);
+    assert.deepEqual(server.seen.slice(-2).map((seen) => seen.authorization), [`Bearer ${fresh}`, `Bearer ${fresh}`]);
+  });
+
+  it('never writes the token to stdout (or stderr with --verbose), and closes cleanly on stdin EOF and on SIGTERM', async () => {
+    const h = await home();
+    const server = await mcpServer('challenge');
+    await connect(h, server.url).then((c) => c.close()); // logs in
+    for (const ending of ['eof', 'SIGTERM'] as const) {
+      const child = spawn(process.execPath, [CLI, 'mcp', 'connect', server.url, '--verbose'], { env: cleanEnv({ NO_COLOR: '1', ...h.env }), stdio: ['pipe', 'pipe', 'pipe'] });
+      const output = collectOutput(child);
+      let stdout = '';
+      const lines: Array<Record<string, unknown>> = [];
+      const waiters = new Map<unknown, (message: Record<string, unknown>) => void>();
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+        for (const line of chunk.split('\n').filter(Boolean)) {
+          const message = JSON.parse(line) as Record<string, unknown>;
+          lines.push(message);
+          waiters.get(message.id)?.(message);
+        }
+      });
+      const request = (id: number, method: string, params: unknown) => {
+        const answer = new Promise<Record<string, unknown>>((resolve) => waiters.set(id, resolve));
+        child.stdin.write(JSON.stringify({ jsonrpc: '2.0', id, method, params }) + '\n');
+        return answer;
+      };
+      const init = await request(1, 'initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } });
+      assert.equal((init.result as { protocolVersion: string }).protocolVersion, LATEST_PROTOCOL_VERSION);
+      child.stdin.write(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) + '\n');
+      const call = await request(2, 'tools/call', { name: 'echo', arguments: { text: 'raw' } });
+      assert.equal(text(call.result), 'raw');
+      const deletes = server.seen.filter((seen) => seen.method === 'DELETE').length;
+      if (ending === 'eof') child.stdin.end();
+      else child.kill('SIGTERM');
+      const done = await output;
+      assert.equal(done.code, 0, done.stderr);
+      // MCP transports: a client that is done ends its session with DELETE.
+      assert.equal(server.seen.filter((seen) => seen.method === 'DELETE').length, deletes + 1);
+      for (const issued of await as.issuedTokens()) {
+        assert.ok(!stdout.includes(issued), 'a token reached the client');
+        assert.ok(!done.stderr.includes(issued), 'a token reached stderr');
+      }
+      assert.match(done.stderr, /mcp: closing/);
+    }
+    await assertNoTokenIn([join(h.home, 'audit.log'), join(h.home, 'logs')], await as.issuedTokens());
+  });
+
+  it('with --no-login, an unknown server is refused with the command to run', async () => {
+    const h = await home();
+    const server = await mcpServer('challenge');
+    const result = await runCli(['mcp', 'connect', server.url, '--no-login'], { env: h.env });
+    assert.equal(result.code, 5);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, new RegExp(`Log in first: authsome login ${server.url.replaceAll('.', '\\.')}`));
+  });
+});
