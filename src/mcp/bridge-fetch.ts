@@ -11,6 +11,8 @@ export interface BridgeCredential {
   credential: string;
   /** When the token was issued (epoch ms), null when unknown. */
   obtainedAt: number | null;
+  /** When to ask the broker again (the token falls due), epoch ms; null: until the store says otherwise. */
+  renewAt: number | null;
 }
 
 export interface BridgeCredentials {
@@ -37,8 +39,59 @@ export interface AuthorizedFetchOptions {
   fetch?: typeof fetch;
 }
 
-export function authorizedFetch(options: AuthorizedFetchOptions): typeof fetch {
-  const { credentials, log } = options;
+export interface AuthorizedFetch {
+  fetch: typeof fetch;
+  /** Forgets the credential held: the store changed (another process refreshed, a login, a logout). */
+  invalidate(): void;
+}
+
+/**
+ * The credential held in memory until it falls due or the store's change feed says it changed, as
+ * the proxy holds its credentials (src/proxy/credentials.ts): a store read and a decryption per
+ * message would cost more than the bridge's whole relaying.
+ */
+function holdCredential(credentials: BridgeCredentials): { current(): Promise<BridgeCredential>; set(value: BridgeCredential): void; invalidate(): void } {
+  let held: Promise<BridgeCredential> | null = null;
+  return {
+    async current() {
+      if (held) {
+        const value = await held.catch(() => null);
+        if (value && (value.renewAt === null || Date.now() < value.renewAt)) return value;
+      }
+      const asked = credentials.current();
+      held = asked;
+      asked.catch(() => {
+        if (held === asked) held = null;
+      });
+      return asked;
+    },
+    set(value) {
+      held = Promise.resolve(value);
+    },
+    invalidate() {
+      held = null;
+    },
+  };
+}
+
+export function authorizedFetch(options: AuthorizedFetchOptions): AuthorizedFetch {
+  const { log } = options;
+  const holder = holdCredential(options.credentials);
+  const credentials: BridgeCredentials = {
+    current: () => holder.current(),
+    refresh: async () => {
+      const renewed = await options.credentials.refresh();
+      if (renewed) holder.set(renewed);
+      return renewed;
+    },
+    ...(options.credentials.stepUp ? {
+      stepUp: async (scopes: string[]) => {
+        const done = await options.credentials.stepUp!(scopes);
+        holder.invalidate();
+        return done;
+      },
+    } : {}),
+  };
   const send = options.fetch ?? fetch;
   /** The token whose 401 last caused a refresh: one refresh per token generation. */
   let refreshedAfter401: string | null = null;
@@ -89,7 +142,7 @@ export function authorizedFetch(options: AuthorizedFetchOptions): typeof fetch {
     return steppingUp;
   };
 
-  return async (input, init) => {
+  const fetchWithCredential: typeof fetch = async (input, init) => {
     let used = await credentials.current();
     let response = await send(input, withCredential(init, used));
     if (response.status === 401) {
@@ -109,4 +162,5 @@ export function authorizedFetch(options: AuthorizedFetchOptions): typeof fetch {
     }
     return response;
   };
+  return { fetch: fetchWithCredential, invalidate: () => holder.invalidate() };
 }

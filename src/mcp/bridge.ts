@@ -23,6 +23,8 @@ export interface BridgeOptions {
   warn: (line: string) => void;
   /** The one redactor: every text that leaves for the client or a log passes through it. */
   redact: (text: string) => string;
+  /** The store's change feed for this connection (null: anything may have changed); resolves to a stop function. */
+  watch?: (onChange: () => void) => Promise<(() => Promise<void>) | null>;
 }
 
 /** JSON-RPC "server error" range (JSON-RPC 2.0 §5.1): the bridge could not deliver a request. */
@@ -34,7 +36,13 @@ export async function runBridge(options: BridgeOptions): Promise<number> {
   const { url, log, redact } = options;
   const stdin = options.stdin ?? process.stdin;
   const client = new StdioServerTransport(stdin, options.stdout ?? process.stdout);
-  const fetchWithToken = authorizedFetch({ credentials: options.credentials, log });
+  const authorized = authorizedFetch({ credentials: options.credentials, log });
+  const fetchWithToken = authorized.fetch;
+  // Another process refreshed, a login replaced the token, a logout removed it: the next request asks the broker again.
+  const stopWatching = await (options.watch?.(() => {
+    log('mcp: credential changed in the store');
+    authorized.invalidate();
+  }) ?? Promise.resolve(null));
   let initialize: JSONRPCRequest | null = null;
   let initialized: JSONRPCMessage | null = null;
   let protocolVersion: string | null = null;
@@ -135,6 +143,7 @@ export async function runBridge(options: BridgeOptions): Promise<number> {
       await Promise.race([ended, new Promise((done) => setTimeout(done, 2000).unref())]);
       await remote.close().catch(() => undefined);
       await client.close().catch(() => undefined);
+      await stopWatching?.().catch(() => undefined);
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
       // A paused stdin still holds the event loop open; the client is gone either way.

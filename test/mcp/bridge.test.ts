@@ -45,19 +45,41 @@ async function home(): Promise<OAuthHome> {
 interface Connected {
   client: Client;
   stderr(): string;
+  /** Waits (up to 20 s, for a loaded machine) until the bridge's stderr after `from` matches. */
+  logged(pattern: RegExp, from: number): Promise<void>;
   close(): Promise<void>;
 }
+
+const CHANGED = /mcp: credential changed in the store/;
 
 /** The SDK's client, speaking stdio to `authsome mcp connect <target>`; it answers sampling requests with "yes". */
 async function connect(h: OAuthHome, target: string, extraArgs: string[] = []): Promise<Connected> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [CLI, 'mcp', 'connect', target, ...extraArgs],
+    args: [CLI, 'mcp', 'connect', target, '--verbose', ...extraArgs],
     env: cleanEnv({ NO_COLOR: '1', ...h.env }),
     stderr: 'pipe',
   });
   let stderr = '';
-  transport.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const waiters = new Set<() => void>();
+  transport.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    for (const waiter of waiters) waiter();
+  });
+  const logged = (pattern: RegExp, from: number) => new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (!pattern.test(stderr.slice(from))) return;
+      waiters.delete(check);
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(check);
+      reject(new Error(`the bridge never logged ${pattern}; stderr: ${stderr.slice(from)}`));
+    }, 20_000);
+    waiters.add(check);
+    check();
+  });
   const client = new Client({ name: 'bridge-test', version: '1.0.0' }, { capabilities: { sampling: {} } });
   client.setRequestHandler(CreateMessageRequestSchema, async () => ({ role: 'assistant', content: { type: 'text', text: 'yes' }, model: 'test' }));
   try {
@@ -67,7 +89,7 @@ async function connect(h: OAuthHome, target: string, extraArgs: string[] = []): 
   }
   const close = async () => void (await client.close().catch(() => undefined));
   cleanups.push(close);
-  return { client, stderr: () => stderr, close };
+  return { client, stderr: () => stderr, logged, close };
 }
 
 const text = (result: unknown) => ((result as { content: Array<{ text: string }> }).content[0]!.text);
@@ -187,11 +209,14 @@ describe('mcp connect', () => {
     const h = await home();
     const server = await mcpServer('challenge');
     const provider = providerOf(server);
-    const { client } = await connect(h, server.url);
+    const { client, stderr, logged } = await connect(h, server.url);
     const first = await token(h, provider);
     await as.resetCounts();
 
+    // The bridge holds the token until it falls due; the store's change feed tells it of the change.
+    let mark = stderr().length;
     await makeDue(h.home, provider);
+    await logged(CHANGED, mark);
     assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'due' } })), 'due');
     assert.deepEqual((await as.counts()).token, { refresh_token: 1 });
     const second = await token(h, provider);
@@ -199,7 +224,9 @@ describe('mcp connect', () => {
     assert.equal(server.seen.at(-1)!.authorization, `Bearer ${second}`);
 
     // The server refuses a token in use for a while (revoked, expired early): one refresh, one retry.
+    mark = stderr().length;
     await makeOld(h.home, provider);
+    await logged(CHANGED, mark);
     server.refuse(second);
     assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'refused' } })), 'refused');
     assert.deepEqual((await as.counts()).token, { refresh_token: 2 });
@@ -220,7 +247,9 @@ describe('mcp connect', () => {
     await as.resetCounts();
     const two = await connect(h, server.url);
     assert.deepEqual((await as.counts()).token, {}, 'the second client logged in again');
+    const marks = [one.stderr().length, two.stderr().length];
     await makeDue(h.home, provider);
+    await Promise.all([one.logged(CHANGED, marks[0]!), two.logged(CHANGED, marks[1]!)]);
     const [a, b] = await Promise.all([
       one.client.callTool({ name: 'echo', arguments: { text: 'one' } }),
       two.client.callTool({ name: 'echo', arguments: { text: 'two' } }),

@@ -3,6 +3,7 @@
 // link, warnings, errors — goes to stderr.
 import type { Command } from 'commander';
 import { redactor } from '../../audit/index.ts';
+import { RESYNC } from '../../broker/index.ts';
 import { AuthsomeError } from '../../util/index.ts';
 import type { CommandContext } from '../context.ts';
 import { action } from './run.ts';
@@ -33,7 +34,7 @@ export function registerMcpConnect(program: Command): void {
       const { authsome } = ctx;
       const current = async () => {
         const injection = await authsome.injection(provider, { connection });
-        return { headers: injection.headers, credential: injection.credential, obtainedAt: injection.obtainedAt };
+        return { headers: injection.headers, credential: injection.credential, obtainedAt: injection.obtainedAt, renewAt: injection.renewAt };
       };
       authsome.debug(`mcp: relaying stdio to ${url} with ${provider} (${connection})`);
       return runBridge({
@@ -56,6 +57,10 @@ export function registerMcpConnect(program: Command): void {
         log: (line) => authsome.debug(line),
         warn: (line) => ctx.out.warn(line),
         redact: (text) => redactor.redact(text),
+        watch: (onChange) => authsome.watchStore((change) => {
+          if (change.profile === '*') return change.key === RESYNC.key ? onChange() : undefined;
+          if (change.profile === authsome.profile && change.key === `profile:${authsome.profile}:${provider}:connection:${connection}`) onChange();
+        }),
       });
     }));
 }
