@@ -1,6 +1,7 @@
 // The bridge's fetch: every request to the MCP server gets the broker's Authorization header (the
 // stdio client never sees it); a 401 leads to at most one refresh per token generation and one
 // retry, with the proxy's bounds; a 403 insufficient_scope to at most one step-up login per scope set.
+import { setMaxListeners } from 'node:events';
 import { parseBearerChallenge } from '../broker/index.ts';
 
 /** The credential for one request, from the broker's access path (renewed first when due). */
@@ -142,7 +143,15 @@ export function authorizedFetch(options: AuthorizedFetchOptions): AuthorizedFetc
     return steppingUp;
   };
 
+  const quieted = new WeakSet<AbortSignal>();
   const fetchWithCredential: typeof fetch = async (input, init) => {
+    // The SDK's transport gives every request its one AbortSignal; Node's fetch hangs a listener on
+    // it per Request and lets it go only when that Request is collected, so a busy session passes
+    // Node's 1500-listener warning between collections (on stderr, to the user) without leaking.
+    if (init?.signal && !quieted.has(init.signal)) {
+      setMaxListeners(0, init.signal);
+      quieted.add(init.signal);
+    }
     let used = await credentials.current();
     let response = await send(input, withCredential(init, used));
     if (response.status === 401) {
