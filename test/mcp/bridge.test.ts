@@ -6,6 +6,7 @@
 // that never reaches the client.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -157,6 +158,32 @@ describe('mcp connect', () => {
     });
   }
 
+  it('finds an issuer with a path at its OpenID Connect path-inserted metadata when RFC 8414 has none (the spec\'s second URL)', async () => {
+    const h = await home();
+    const server = await mcpServer('path');
+    // An issuer at /tenant whose only document is /.well-known/openid-configuration/tenant; its endpoints are the test server's.
+    const metadataServer = http.createServer((req, res) => {
+      const issuer = `http://127.0.0.1:${(metadataServer.address() as { port: number }).port}/tenant`;
+      if (req.url !== '/.well-known/openid-configuration/tenant') return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
+        issuer, authorization_endpoint: `${as.issuer}/auth`, token_endpoint: `${as.issuer}/token`, registration_endpoint: `${as.issuer}/reg`,
+        response_types_supported: ['code'], code_challenge_methods_supported: ['S256'],
+      }));
+    });
+    await new Promise<void>((resolve) => metadataServer.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => metadataServer.close(resolve)));
+    const tenant = `http://127.0.0.1:${(metadataServer.address() as { port: number }).port}/tenant`;
+    server.attach(tenant);
+    const result = await runCli(['login', server.url, '--verbose'], { env: h.env });
+    const asked = [...result.stderr.matchAll(/oauth ← (\d+) GET (\S+\/\.well-known\/\S+)/g)].map(([, status, url]) => `${status} ${new URL(url!).pathname}`);
+    assert.ok(asked.includes('404 /.well-known/oauth-authorization-server/tenant'), asked.join('\n'));
+    assert.ok(asked.includes('200 /.well-known/openid-configuration/tenant'), asked.join('\n'));
+    assert.ok(asked.indexOf('404 /.well-known/oauth-authorization-server/tenant') < asked.indexOf('200 /.well-known/openid-configuration/tenant'));
+    const { json } = await runCliJson<{ definition: { oauth: { issuer: string; token_url: string } } }>(['inspect', providerOf(server)], { env: h.env });
+    assert.equal(json.definition.oauth.issuer, tenant);
+    assert.equal(json.definition.oauth.token_url, `${as.issuer}/token`);
+  });
+
   it('asks for no scope when neither the challenge nor the metadata names one', async () => {
     const h = await home();
     const server = await startMcpServer({ discovery: 'root', noScopes: true, introspect: (value) => as.tokenStatus(value) });
@@ -302,6 +329,22 @@ describe('mcp connect', () => {
       assert.match(done.stderr, /mcp: closing/);
     }
     await assertNoTokenIn([join(h.home, 'audit.log'), join(h.home, 'logs')], await as.issuedTokens());
+  });
+
+  it('connects by provider name with a pre-registered client (a provider file naming the server as its resource), registering none', async () => {
+    const h = await home();
+    const server = await mcpServer('path');
+    await h.register({
+      schema_version: 1, name: 'premcp', display_name: 'Pre-registered MCP', auth_type: 'oauth2', flow: 'pkce',
+      oauth: { issuer: as.issuer, resource: server.url, scopes: ['mcp:read'] },
+      client: { client_id_env: 'TESTAS_CLIENT_ID' },
+    });
+    await as.resetCounts();
+    const { client } = await connect(h, 'premcp');
+    assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'by name' } })), 'by name');
+    assert.equal((await as.counts()).registration, 0, 'no client was registered');
+    const { json } = await runCliJson<{ client_id: string; scopes: string[] }>(['get', 'premcp'], { env: h.env });
+    assert.deepEqual(json.scopes, ['mcp:read']);
   });
 
   it('with --no-login, an unknown server is refused with the command to run', async () => {
