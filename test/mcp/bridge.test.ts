@@ -347,6 +347,27 @@ describe('mcp connect', () => {
     assert.deepEqual(json.scopes, ['mcp:read']);
   });
 
+  it('authenticates at the token endpoint with the method the server registered the client with (RFC 7591 §3.2.1), at login and at refresh', async () => {
+    const h = await home();
+    const server = await mcpServer('challenge');
+    await as.setRegistrationAuthMethod('client_secret_post');
+    try {
+      await as.resetCounts();
+      const { client, stderr, logged } = await connect(h, server.url);
+      assert.deepEqual((await as.counts()).tokenAuth, { client_secret_post: 1 });
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'post' } })), 'post');
+      await as.resetCounts();
+      const mark = stderr().length;
+      await makeDue(h.home, providerOf(server));
+      await logged(CHANGED, mark);
+      assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'refreshed' } })), 'refreshed');
+      assert.deepEqual((await as.counts()).token, { refresh_token: 1 });
+      assert.deepEqual((await as.counts()).tokenAuth, { client_secret_post: 1 });
+    } finally {
+      await as.setRegistrationAuthMethod(null);
+    }
+  });
+
   it('with --no-login, an unknown server is refused with the command to run', async () => {
     const h = await home();
     const server = await mcpServer('challenge');

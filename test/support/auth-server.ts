@@ -24,6 +24,8 @@ export interface AuthServerOptions {
 export interface AuthServerCounts {
   /** Token endpoint POSTs per grant_type, successful or not ('(none)' when the request had none). */
   token: Record<string, number>;
+  /** Token endpoint POSTs per client authentication: client_secret_basic, client_secret_post or none. */
+  tokenAuth: Record<string, number>;
   revocation: number;
   registration: number;
   deviceAuthorization: number;
@@ -56,6 +58,8 @@ export interface AuthServer {
   /** Whether the server would still accept this access or refresh token. */
   isActive(token: string): Promise<boolean>;
   tokenStatus(token: string): Promise<TokenStatus>;
+  /** Dynamic registrations get this token_endpoint_auth_method whatever they ask for (null: what they ask). */
+  setRegistrationAuthMethod(method: string | null): Promise<void>;
   /** Forgets a dynamically registered client (to test re-registration). */
   deleteClient(clientId: string): Promise<void>;
   /** What the server wrote to stderr so far (for failure messages). */
@@ -121,6 +125,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     setInteraction: async (mode) => void (await control('POST', 'interaction', { mode })),
     isActive: async (token) => (await tokenStatus(token)).active,
     tokenStatus,
+    setRegistrationAuthMethod: async (method) => void (await control('POST', 'registration-auth-method', { method })),
     deleteClient: async (clientId) => void (await control('DELETE', `clients/${encodeURIComponent(clientId)}`)),
     stderr,
     close: async () => {
