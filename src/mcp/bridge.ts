@@ -11,6 +11,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Readable, Writable } from 'node:stream';
 import { authorizedFetch, type BridgeCredentials } from './bridge-fetch.ts';
+import { requireSecureEndpoint } from './endpoint.ts';
 
 export interface BridgeOptions {
   url: URL;
@@ -33,7 +34,8 @@ const REINIT_ID_PREFIX = 'authsome-bridge-reinitialize-';
 
 /** Runs until stdin ends or a SIGTERM/SIGINT arrives; resolves with the exit code. */
 export async function runBridge(options: BridgeOptions): Promise<number> {
-  const { url, log, redact } = options;
+  const { log, redact } = options;
+  const url = requireSecureEndpoint(options.url.href);
   const stdin = options.stdin ?? process.stdin;
   const client = new StdioServerTransport(stdin, options.stdout ?? process.stdout);
   const authorized = authorizedFetch({ credentials: options.credentials, log });

@@ -376,4 +376,13 @@ describe('mcp connect', () => {
     assert.equal(result.stdout, '');
     assert.match(result.stderr, new RegExp(`Log in first: authsome login ${server.url.replaceAll('.', '\\.')}`));
   });
+
+  it('refuses a plain http:// server that is not on this machine before anything is sent', async () => {
+    const h = await home();
+    const result = await runCli(['mcp', 'connect', 'http://mcp.example.test/mcp'], { env: h.env });
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /refusing to send a token to http:\/\/mcp\.example\.test: only https:\/\/ \(or http:\/\/ on this machine\) carries one/);
+    assert.match(result.stderr, /authsome mcp connect https:\/\/mcp\.example\.test\/mcp/);
+  });
 });

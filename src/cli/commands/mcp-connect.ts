@@ -68,8 +68,9 @@ export function registerMcpConnect(program: Command): void {
 /** The provider and the MCP endpoint: from a URL (its provider saved by `login <url>`) or a provider name. */
 async function resolveTarget(ctx: CommandContext, target: string, connection: string, options: ConnectOptions): Promise<{ provider: string; url: string }> {
   const { authsome } = ctx;
+  const { requireSecureEndpoint } = await import('../../mcp/index.ts');
   if (/^https?:\/\//i.test(target)) {
-    const url = new URL(target).href;
+    const url = requireSecureEndpoint(target).href;
     const known = await authsome.providerForResource(url);
     if (known && (await authsome.hasConnection(known, { connection }))) return { provider: known, url };
     refuseWithoutLogin(options, target, connection);
@@ -84,11 +85,12 @@ async function resolveTarget(ctx: CommandContext, target: string, connection: st
       hint: 'Pass the server\'s URL instead: authsome mcp connect https://mcp.example.com/mcp', provider: target,
     });
   }
+  requireSecureEndpoint(endpoint);
   if (!(await authsome.hasConnection(target, { connection }))) {
     refuseWithoutLogin(options, target, connection);
     await login(ctx, target, connection, options);
   }
-  return { provider: target, url: new URL(endpoint).href };
+  return { provider: target, url: requireSecureEndpoint(endpoint).href };
 }
 
 function refuseWithoutLogin(options: ConnectOptions, target: string, connection: string): void {
