@@ -488,6 +488,11 @@ export class Authsome {
     });
   }
 
+  /** The audit entry of one `mcp connect` session (the server, the connection, counts; never a value). */
+  auditMcpConnect(fields: Record<string, unknown>): void {
+    this.#ctx.auditEvent('mcp_connect', { ...fields, status: 'success' });
+  }
+
   /** The audit entry of one `run` (counts and names, never a value). */
   auditRun(fields: Record<string, unknown>): void {
     this.#ctx.auditEvent('run', { ...fields, status: fields.exit_code === 0 ? 'success' : 'failure' });

@@ -42,6 +42,8 @@ export interface AuthorizedFetchOptions {
 
 export interface AuthorizedFetch {
   fetch: typeof fetch;
+  /** What the session's requests led to, for the audit entry. */
+  readonly stats: { refreshes_after_401: number; step_ups: number };
   /** Forgets the credential held: the store changed (another process refreshed, a login, a logout). */
   invalidate(): void;
 }
@@ -99,6 +101,7 @@ export function authorizedFetch(options: AuthorizedFetchOptions): AuthorizedFetc
   let refreshing: Promise<BridgeCredential | null> | null = null;
   const steppedUpFor = new Set<string>();
   let stepUps = 0;
+  const stats = { refreshes_after_401: 0, step_ups: 0 };
   let steppingUp: Promise<boolean> | null = null;
 
   const withCredential = (init: RequestInit | undefined, credential: BridgeCredential): RequestInit => {
@@ -122,6 +125,7 @@ export function authorizedFetch(options: AuthorizedFetchOptions): AuthorizedFetc
         return null;
       }
       refreshedAfter401 = used.credential;
+      stats.refreshes_after_401++;
       refreshing = credentials.refresh().finally(() => (refreshing = null));
     }
     const renewed = await refreshing;
@@ -139,6 +143,7 @@ export function authorizedFetch(options: AuthorizedFetchOptions): AuthorizedFetc
     }
     steppedUpFor.add(key);
     stepUps++;
+    stats.step_ups++;
     steppingUp = credentials.stepUp(scopes).finally(() => (steppingUp = null));
     return steppingUp;
   };
@@ -171,5 +176,5 @@ export function authorizedFetch(options: AuthorizedFetchOptions): AuthorizedFetc
     }
     return response;
   };
-  return { fetch: fetchWithCredential, invalidate: () => holder.invalidate() };
+  return { fetch: fetchWithCredential, stats, invalidate: () => holder.invalidate() };
 }

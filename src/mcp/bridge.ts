@@ -26,6 +26,20 @@ export interface BridgeOptions {
   redact: (text: string) => string;
   /** The store's change feed for this connection (null: anything may have changed); resolves to a stop function. */
   watch?: (onChange: () => void) => Promise<(() => Promise<void>) | null>;
+  /** Called once when the session ends, with its counts (the audit entry; never a value). */
+  onClose?: (stats: BridgeStats) => void;
+}
+
+export interface BridgeStats {
+  messages_to_server: number;
+  messages_to_client: number;
+  /** Requests the bridge answered itself because the server could not be reached or refused them. */
+  refused: number;
+  /** New sessions started after the server forgot one (a restart). */
+  new_sessions: number;
+  refreshes_after_401: number;
+  step_ups: number;
+  ended_by: string;
 }
 
 /** JSON-RPC "server error" range (JSON-RPC 2.0 §5.1): the bridge could not deliver a request. */
@@ -52,6 +66,7 @@ export async function runBridge(options: BridgeOptions): Promise<number> {
   let reinitCount = 0;
   const pendingReinit = new Map<string, (message: JSONRPCMessage) => void>();
   let closing = false;
+  const counts = { messages_to_server: 0, messages_to_client: 0, refused: 0, new_sessions: 0 };
 
   const open = (): StreamableHTTPClientTransport => {
     const transport = new StreamableHTTPClientTransport(url, { fetch: fetchWithToken });
@@ -69,6 +84,7 @@ export async function runBridge(options: BridgeOptions): Promise<number> {
           }
         }
       }
+      counts.messages_to_client++;
       client.send(message).catch((error: unknown) => log(`mcp: could not write to the client: ${redact(String(error))}`));
     };
     transport.onerror = (error) => log(`mcp: server transport: ${redact(error.message)}`);
@@ -100,6 +116,7 @@ export async function runBridge(options: BridgeOptions): Promise<number> {
     if (typeof version === 'string' && version !== protocolVersion) log(`mcp: the new session speaks ${version}, the client agreed on ${String(protocolVersion)}`);
     if (typeof version === 'string') remote.setProtocolVersion(version);
     if (initialized) await remote.send(initialized);
+    counts.new_sessions++;
     log(`mcp: the server forgot the session; a new one was started (${remote.sessionId ?? 'no session id'})`);
   };
 
@@ -124,6 +141,7 @@ export async function runBridge(options: BridgeOptions): Promise<number> {
     log(`mcp: could not relay ${describe(message)}: ${text}`);
     // A request gets its answer, so the client does not wait forever; a notification or a response has no one to tell.
     if (isJSONRPCRequest(message)) {
+      counts.refused++;
       void client.send({ jsonrpc: '2.0', id: message.id, error: { code: BRIDGE_ERROR, message: `authsome mcp connect: ${text}` } }).catch(() => undefined);
     }
   };
@@ -131,6 +149,7 @@ export async function runBridge(options: BridgeOptions): Promise<number> {
   client.onmessage = (message) => {
     if (isInitializeRequest(message)) initialize = message as JSONRPCRequest;
     else if (isInitializedNotification(message)) initialized = message;
+    counts.messages_to_server++;
     deliver(message).catch((error: unknown) => refuse(message, error));
   };
   client.onerror = (error) => log(`mcp: client transport: ${redact(error.message)}`);
@@ -148,6 +167,7 @@ export async function runBridge(options: BridgeOptions): Promise<number> {
       await stopWatching?.().catch(() => undefined);
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
+      options.onClose?.({ ...counts, ...authorized.stats, ended_by: why });
       // A paused stdin still holds the event loop open; the client is gone either way.
       stdin.destroy();
       resolve(0);

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -329,6 +330,13 @@ describe('mcp connect', () => {
       assert.match(done.stderr, /mcp: closing/);
     }
     await assertNoTokenIn([join(h.home, 'audit.log'), join(h.home, 'logs')], await as.issuedTokens());
+    // Each session leaves one audit entry: the server, the connection and counts.
+    const entries = readFileSync(join(h.home, 'audit.log'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => entry.event === 'mcp_connect');
+    assert.deepEqual(entries.slice(-2).map(({ url, provider, connection, messages_to_server, messages_to_client, refused, new_sessions, refreshes_after_401, step_ups, ended_by }) =>
+      ({ url, provider, connection, messages_to_server, messages_to_client, refused, new_sessions, refreshes_after_401, step_ups, ended_by })), ['the client closed stdin', 'SIGTERM'].map((ended_by) => ({
+      url: server.url, provider: providerOf(server), connection: 'default', messages_to_server: 3, messages_to_client: 2, refused: 0, new_sessions: 0, refreshes_after_401: 0, step_ups: 0, ended_by,
+    })));
   });
 
   it('connects by provider name with a pre-registered client (a provider file naming the server as its resource), registering none', async () => {

@@ -57,6 +57,7 @@ export function registerMcpConnect(program: Command): void {
         log: (line) => authsome.debug(line),
         warn: (line) => ctx.out.warn(line),
         redact: (text) => redactor.redact(text),
+        onClose: (stats) => authsome.auditMcpConnect({ url, provider, connection, ...stats }),
         watch: (onChange) => authsome.watchStore((change) => {
           if (change.profile === '*') return change.key === RESYNC.key ? onChange() : undefined;
           if (change.profile === authsome.profile && change.key === `profile:${authsome.profile}:${provider}:connection:${connection}`) onChange();
