@@ -37,6 +37,8 @@ export interface BridgeStats {
   refused: number;
   /** New sessions started after the server forgot one (a restart). */
   new_sessions: number;
+  /** Messages from the server that quoted a secret, replaced before they reached the client. */
+  secrets_replaced: number;
   refreshes_after_401: number;
   step_ups: number;
   ended_by: string;
@@ -66,7 +68,7 @@ export async function runBridge(options: BridgeOptions): Promise<number> {
   let reinitCount = 0;
   const pendingReinit = new Map<string, (message: JSONRPCMessage) => void>();
   let closing = false;
-  const counts = { messages_to_server: 0, messages_to_client: 0, refused: 0, new_sessions: 0 };
+  const counts = { messages_to_server: 0, messages_to_client: 0, refused: 0, new_sessions: 0, secrets_replaced: 0 };
 
   const open = (): StreamableHTTPClientTransport => {
     const transport = new StreamableHTTPClientTransport(url, { fetch: fetchWithToken });
@@ -85,10 +87,22 @@ export async function runBridge(options: BridgeOptions): Promise<number> {
         }
       }
       counts.messages_to_client++;
-      client.send(message).catch((error: unknown) => log(`mcp: could not write to the client: ${redact(String(error))}`));
+      client.send(scrubbed(message)).catch((error: unknown) => log(`mcp: could not write to the client: ${redact(String(error))}`));
     };
     transport.onerror = (error) => log(`mcp: server transport: ${redact(error.message)}`);
     return transport;
+  };
+  /**
+   * A server that quotes the request back (an echo tool, an error that repeats the headers) would
+   * hand the client the token: every secret this process holds is replaced before a message goes out.
+   */
+  const scrubbed = (message: JSONRPCMessage): JSONRPCMessage => {
+    const text = JSON.stringify(message);
+    const clean = redact(text);
+    if (clean === text) return message;
+    counts.secrets_replaced++;
+    log(`mcp: a message from the server quoted a secret; replaced before it reached the client (${describe(message)})`);
+    return JSON.parse(clean) as JSONRPCMessage;
   };
   let remote = open();
   await remote.start();

@@ -114,7 +114,7 @@ describe('mcp connect', () => {
     assert.equal((await as.counts()).token.authorization_code, 1);
 
     const tools = await client.listTools();
-    assert.deepEqual(tools.tools.map((tool) => tool.name).sort(), ['admin', 'ask', 'echo', 'progress', 'root']);
+    assert.deepEqual(tools.tools.map((tool) => tool.name).sort(), ['admin', 'ask', 'echo', 'headers', 'progress', 'root']);
     assert.equal(text(await client.callTool({ name: 'echo', arguments: { text: 'hello through the bridge' } })), 'hello through the bridge');
 
     // Progress notifications on the request's SSE stream, in order before the result. (Recorded by a
@@ -316,6 +316,9 @@ describe('mcp connect', () => {
       child.stdin.write(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) + '\n');
       const call = await request(2, 'tools/call', { name: 'echo', arguments: { text: 'raw' } });
       assert.equal(text(call.result), 'raw');
+      // A server that quotes the request's headers back: the token is replaced before the client sees it.
+      const quoted = JSON.parse(text((await request(3, 'tools/call', { name: 'headers', arguments: {} })).result)) as Record<string, string>;
+      assert.equal(quoted.authorization, 'Bearer [REDACTED]');
       const deletes = server.seen.filter((seen) => seen.method === 'DELETE').length;
       if (ending === 'eof') child.stdin.end();
       else child.kill('SIGTERM');
@@ -333,9 +336,9 @@ describe('mcp connect', () => {
     // Each session leaves one audit entry: the server, the connection and counts.
     const entries = readFileSync(join(h.home, 'audit.log'), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)
       .filter((entry) => entry.event === 'mcp_connect');
-    assert.deepEqual(entries.slice(-2).map(({ url, provider, connection, messages_to_server, messages_to_client, refused, new_sessions, refreshes_after_401, step_ups, ended_by }) =>
-      ({ url, provider, connection, messages_to_server, messages_to_client, refused, new_sessions, refreshes_after_401, step_ups, ended_by })), ['the client closed stdin', 'SIGTERM'].map((ended_by) => ({
-      url: server.url, provider: providerOf(server), connection: 'default', messages_to_server: 3, messages_to_client: 2, refused: 0, new_sessions: 0, refreshes_after_401: 0, step_ups: 0, ended_by,
+    assert.deepEqual(entries.slice(-2).map(({ url, provider, connection, messages_to_server, messages_to_client, secrets_replaced, refused, new_sessions, refreshes_after_401, step_ups, ended_by }) =>
+      ({ url, provider, connection, messages_to_server, messages_to_client, secrets_replaced, refused, new_sessions, refreshes_after_401, step_ups, ended_by })), ['the client closed stdin', 'SIGTERM'].map((ended_by) => ({
+      url: server.url, provider: providerOf(server), connection: 'default', messages_to_server: 4, messages_to_client: 3, secrets_replaced: 1, refused: 0, new_sessions: 0, refreshes_after_401: 0, step_ups: 0, ended_by,
     })));
   });
 

@@ -74,6 +74,9 @@ function buildServer(): McpServer {
     const answer = await server.server.createMessage({ messages: [{ role: 'user', content: { type: 'text', text: question } }], maxTokens: 10 });
     return { content: [{ type: 'text', text: `client said: ${answer.content.type === 'text' ? answer.content.text : '?'}` }] };
   });
+  server.registerTool('headers', { description: 'quotes the request headers back (an echo a careless server might have)' }, async (extra) => ({
+    content: [{ type: 'text', text: JSON.stringify(extra.requestInfo?.headers ?? {}) }],
+  }));
   server.registerTool('admin', { description: 'needs mcp:admin' }, async () => ({ content: [{ type: 'text', text: 'admin ok' }] }));
   server.registerTool('root', { description: 'needs mcp:root, which nobody is granted' }, async () => ({ content: [{ type: 'text', text: 'root ok' }] }));
   return server;
