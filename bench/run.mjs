@@ -45,6 +45,13 @@
 //   rounds after a warm-up round; then one `authsome refresh testas` must still succeed.
 // The database, the server, the helpers and any daemon are stopped at the end, also on failure or a signal.
 //
+// The MCP part (bench/mcp.ts, on the test suite's support code) logs in to the test suite's MCP
+// server (the SDK's McpServer over Streamable HTTP, behind oidc-provider) from its URL, then times
+// `tools/call` with a 256-byte echo from the SDK's Client, directly (token in a header) and through
+// `authsome mcp connect` (stdio → bridge → server), passes alternating after a warm-up pass each:
+// - sequential calls: median and p99 latency, calls/s, the bridge's added median (goal ≤ 1 ms);
+// - concurrent calls (C in flight): calls/s both ways and the ratio bridge/direct.
+//
 // The windows part (bench/refresh-windows.ts, opt-in: `--only windows`; it takes minutes) measures
 // what the refresh protocol cannot close, against the same server behind the test suite's token
 // gate: for each delay d, T times, a `get` SIGKILLed d ms after the server's answer left the gate,
@@ -61,10 +68,10 @@
 //                      [--refresh-procs N] [--refresh-calls M] [--refresh-rounds R]
 //                      [--proxy-requests N] [--proxy-streams S] [--proxy-stream-requests M] [--proxy-new-hosts K]
 //                      [--store-procs N] [--store-calls M] [--store-rounds R] [--store-fleet-procs P]
-//                      [--windows-trials T]
+//                      [--mcp-requests N] [--mcp-concurrency C] [--windows-trials T]
 //
 // --only runs some parts, in their usual order: startup (the main table), daemon, refresh, proxy,
-// store, windows (default: all but windows; without startup there is no `node -e 0` baseline, so the refresh part's
+// store, mcp, windows (default: all but windows; without startup there is no `node -e 0` baseline, so the refresh part's
 // latencies have no × ratio, and the daemon part no end-to-end row).
 // --runs and --warmup count fresh processes (per command, per cold/warm login, and per fresh/
 // must-refresh get); --requests counts the in-process API round trips (50 untimed ones come
@@ -104,7 +111,9 @@ const storeCalls = intOption('--store-calls', 20);
 const storeRounds = intOption('--store-rounds', 3);
 const storeFleetProcs = intOption('--store-fleet-procs', 12);
 const windowsTrials = intOption('--windows-trials', 4);
-const PARTS = ['startup', 'daemon', 'refresh', 'proxy', 'store', 'windows'];
+const mcpRequests = intOption('--mcp-requests', 1000);
+const mcpConcurrency = intOption('--mcp-concurrency', 8);
+const PARTS = ['startup', 'daemon', 'refresh', 'proxy', 'store', 'mcp', 'windows'];
 /** The windows part takes minutes (every lost grant needs a new login): only when asked for. */
 const DEFAULT_PARTS = PARTS.filter((part) => part !== 'windows');
 const only = partsOption('--only');
@@ -206,6 +215,8 @@ try {
     report.store = { get_throughput: getThroughput, coalescing };
   }
 
+  if (wants('mcp')) report.mcp = measureMcp(mcpRequests, mcpConcurrency);
+
   if (wants('windows')) report.windows = measureWindows(windowsTrials);
 
   if (wantsJson) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -217,6 +228,23 @@ try {
   cleanup();
 }
 process.exitCode = exitCode;
+
+/** `authsome mcp connect` against the SDK's client talking to the server directly (bench/mcp.ts). */
+function measureMcp(requests, concurrency) {
+  const result = spawnSync(node, [...tsx('bench/mcp.ts'), '--json', '--requests', String(requests), '--concurrency', String(concurrency)], { cwd: REPO, encoding: 'utf8', env: cleanEnv() });
+  if (result.status !== 0) throw new Error(`the mcp part failed (exit ${result.status ?? result.signal}): ${result.stderr.trim()}`);
+  return JSON.parse(result.stdout.trim().split('\n').at(-1));
+}
+
+function printMcpSection(m) {
+  const s = m.sequential;
+  console.log('');
+  console.log(`MCP bridge (authsome mcp connect): the SDK's Client calling tools/call (${m.payload_bytes}-byte echo) on the SDK's McpServer over Streamable HTTP`);
+  console.log(`  sequential, ${m.requests_per_pass} calls a pass: direct median ${s.direct.median_ms} ms (p99 ${s.direct.p99_ms}), ${s.direct.calls_per_s} calls/s`);
+  console.log(`                               bridge median ${s.bridge.median_ms} ms (p99 ${s.bridge.p99_ms}), ${s.bridge.calls_per_s} calls/s (${s.throughput_ratio}× direct)`);
+  console.log(`  added median latency: ${s.added_median_ms} ms (goal ≤ ${s.goal_added_median_ms} ms: ${s.meets_goal ? 'met' : 'MISSED'})`);
+  console.log(`  concurrent, ${m.concurrent.in_flight} in flight: direct ${m.concurrent.direct_calls_per_s} calls/s, bridge ${m.concurrent.bridge_calls_per_s} calls/s (${m.concurrent.throughput_ratio}× direct)`);
+}
 
 /** The refresh protocol's remaining windows (bench/refresh-windows.ts, which runs on the test suite's support code). */
 function measureWindows(trials) {
@@ -305,6 +333,7 @@ function printReport(report) {
   if (report.refresh) printRefreshSections(report);
   if (report.proxy) printProxySections(report);
   if (report.store) printStoreSections(report);
+  if (report.mcp) printMcpSection(report.mcp);
   if (report.windows) printWindowsSection(report.windows);
   console.log('');
   console.log('Timing goals are reported, not asserted.');

@@ -269,6 +269,12 @@ export class Authsome {
     return { ...result, provider_created: created };
   }
 
+  /** The provider `login <url>` saved for an MCP server's URL, or null when it was never logged in to. */
+  async providerForResource(url: string): Promise<string | null> {
+    const { providerForResource } = await import('./resource-provider.ts');
+    return (await providerForResource(this.#ctx, url))?.definition.name ?? null;
+  }
+
   /** The input form that asks for this provider's API key (the door shows it in a browser). */
   async apiKeyForm(provider: string): Promise<InputRequest> {
     const { definition } = await this.#ctx.registry.require(provider);
@@ -637,6 +643,11 @@ export class Authsome {
         return { definition: definitions.get(route.spec.provider) ?? null, record, status: connectionState(record) };
       },
     });
+  }
+
+  /** The audit entry of one `mcp connect` session (the server, the connection, counts; never a value). */
+  auditMcpConnect(fields: Record<string, unknown>): void {
+    this.#ctx.auditEvent('mcp_connect', { ...fields, status: 'success' });
   }
 
   /** The audit entry of one `run` (counts and names, never a value). */

@@ -287,12 +287,16 @@ async function registeredClient(
     metadata: {
       source: 'dcr_generated', registered_at: toRecordTimestamp(), redirect_uri: redirectUri,
       registration_client_uri: registered.registration_client_uri, registration_access_token: registered.registration_access_token,
+      token_endpoint_auth_method: registered.token_endpoint_auth_method,
     },
   });
   // Kept even if the login then fails: the next attempt reuses it rather than registering again.
   await ctx.vault.transaction(ctx.profile, (tx) => tx.write('client', keys.client(ctx.profile, definition.name), record));
   ctx.auditEvent('client_registered', { provider: definition.name, client_id: registered.client_id, status: 'success' });
-  return { client_id: registered.client_id, client_secret: registered.client_secret, base_url: record.base_url, tenant: null, source: 'dcr_generated', record };
+  return {
+    client_id: registered.client_id, client_secret: registered.client_secret, base_url: record.base_url, tenant: null, source: 'dcr_generated', record,
+    registered_auth_method: registered.token_endpoint_auth_method,
+  };
 }
 
 async function storeLogin(

@@ -39,6 +39,14 @@ export interface ClientChoice {
   source: ClientSource;
   /** The stored client record, when the credentials came from one. */
   record: ClientRecord | null;
+  /** token_endpoint_auth_method as the server registered it (RFC 7591 clients only). */
+  registered_auth_method?: string | null;
+}
+
+/** The method a dynamically registered client was registered with, kept in its record's metadata. */
+function registeredMethodOf(record: ClientRecord): string | null {
+  const method = record.metadata?.token_endpoint_auth_method;
+  return record.metadata?.source === 'dcr_generated' && typeof method === 'string' ? method : null;
 }
 
 export async function readClientRecord(ctx: BrokerContext, provider: string, profile = ctx.profile): Promise<ClientRecord | null> {
@@ -70,7 +78,7 @@ export async function knownClient(ctx: BrokerContext, definition: ProviderDefini
   // A client the provider rejected (invalid_client) is never presented again: the next login asks
   // for fresh credentials instead of failing the same way.
   const stored: ClientChoice | null = record?.client_id && !isRejectedClient(record)
-    ? { client_id: record.client_id, client_secret: record.client_secret, base_url: record.base_url, tenant: storedTenant(record), source: 'stored', record }
+    ? { client_id: record.client_id, client_secret: record.client_secret, base_url: record.base_url, tenant: storedTenant(record), source: 'stored', record, registered_auth_method: registeredMethodOf(record) }
     : null;
   if (options.preferStored && stored) return stored;
   if (fromEnv) return { ...fromEnv, base_url: record?.base_url ?? null, tenant: storedTenant(record), source: 'env', record };

@@ -19,12 +19,29 @@ export function providerNameFor(url: string): string {
   return `${hostname}${port ? `-${port}` : ''}`.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64);
 }
 
+/**
+ * Whether a provider was derived from this URL: its `metadata.derived_from`, or its RFC 8707
+ * resource (a definition saved before derived_from was compared, or written by hand).
+ */
+function isDerivedFrom(entry: ProviderEntry, url: string): boolean {
+  const derived = (entry.definition.metadata as Record<string, unknown> | undefined)?.derived_from;
+  return derived === url || entry.definition.oauth?.resource === url;
+}
+
+/** The provider saved for an MCP server's URL (by `login <url>`), or null when there is none. */
+export async function providerForResource(ctx: BrokerContext, url: string): Promise<ProviderEntry | null> {
+  const normalized = new URL(url).href;
+  const byName = await ctx.registry.get(providerNameFor(url)).catch(() => null);
+  if (byName && isDerivedFrom(byName, normalized)) return byName;
+  const { entries } = await ctx.registry.all();
+  return entries.find((entry) => isDerivedFrom(entry, normalized)) ?? null;
+}
+
 export async function providerFromResource(ctx: BrokerContext, url: string, options: { name?: string; force?: boolean }): Promise<{ entry: ProviderEntry; created: boolean }> {
   const name = options.name ?? providerNameFor(url);
   const existing = await ctx.registry.get(name).catch(() => null);
-  const resourceOf = (entry: ProviderEntry | null) => entry?.definition.oauth?.resource ?? null;
   const normalized = new URL(url).href;
-  if (existing && resourceOf(existing) === normalized && !options.force) return { entry: existing, created: false };
+  if (existing && isDerivedFrom(existing, normalized) && !options.force) return { entry: existing, created: false };
   if (existing && !options.force) {
     throw new AuthsomeError('conflict', `a provider named "${name}" already exists and is not ${normalized}; nothing was changed`, {
       hint: `Choose another name: authsome login ${url} --name my-server (or --force to replace "${name}")`,
@@ -38,6 +55,7 @@ export async function providerFromResource(ctx: BrokerContext, url: string, opti
   const bootstrap = { name, auth_type: 'oauth2', flow: 'dcr_pkce' } as ProviderDefinition;
   const transport = transportFor(ctx, bootstrap);
   const resource = await discoverProtectedResource(normalized, transport);
+  ctx.log.debug(`resource metadata of ${normalized} found at the ${resource.foundAt === 'challenge' ? 'WWW-Authenticate resource_metadata URL' : resource.foundAt === 'path' ? 'path-inserted well-known URL' : 'root well-known URL'} (RFC 9728)`);
   const issuer = resource.authorizationServers[0]!;
   const as = await discoverAuthorizationServer(issuer, transport);
   if (!as.registration_endpoint) {

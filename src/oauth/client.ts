@@ -6,7 +6,14 @@ import type { ProviderDefinition } from '../providers/index.ts';
 export interface ClientCredentials {
   client_id: string;
   client_secret?: string | null;
+  /**
+   * The method the server registered the client with (RFC 7591 §3.2.1 returns it, and a server may
+   * have replaced the one asked for): what the token endpoint then expects of this client.
+   */
+  registered_auth_method?: string | null;
 }
+
+const REGISTERED_METHODS: readonly string[] = ['client_secret_basic', 'client_secret_post', 'none'];
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none' | 'basic_empty_secret';
 
@@ -18,7 +25,11 @@ export interface OAuthClient {
 
 export function buildClient(definition: ProviderDefinition, credentials: ClientCredentials, as?: oauth.AuthorizationServer): OAuthClient {
   const secret = credentials.client_secret || null;
-  const method = chooseAuthMethod(definition, secret, as);
+  const registered = credentials.registered_auth_method;
+  // The registered method wins when it can be used: a secret method needs the secret the registration gave.
+  const method: AuthMethod = registered && REGISTERED_METHODS.includes(registered) && (registered === 'none' || secret)
+    ? (registered as AuthMethod)
+    : chooseAuthMethod(definition, secret, as);
   const client: oauth.Client = { client_id: credentials.client_id, token_endpoint_auth_method: method === 'basic_empty_secret' ? 'client_secret_basic' : method };
   const auth = method === 'none' ? oauth.None()
     : method === 'basic_empty_secret' ? basicWithEmptySecret

@@ -20,19 +20,34 @@ export interface ResolvedServer {
   refreshEndpoint?: string;
 }
 
-/** Fetches RFC 8414 metadata (falling back to OpenID discovery) for an issuer URL. */
+/**
+ * Fetches an issuer's metadata at the URLs the MCP authorization spec (2025-11-25, "Authorization
+ * Server Metadata Discovery") lists, in its order: RFC 8414 §3.1's path-inserted
+ * `/.well-known/oauth-authorization-server{path}`, then OpenID Connect discovery path-inserted
+ * (`/.well-known/openid-configuration{path}`) and path-appended (`{path}/.well-known/openid-configuration`,
+ * OIDC Discovery §4.1). Without a path the first and last are the two root documents.
+ */
 export async function discoverAuthorizationServer(issuer: string, transport: OAuthTransport): Promise<oauth.AuthorizationServer> {
   const url = new URL(issuer);
+  const hasPath = url.pathname !== '/' && url.pathname !== '';
+  const attempts: Array<() => Promise<Response>> = [
+    () => oauth.discoveryRequest(url, { algorithm: 'oauth2', ...transport.options(url) }),
+    ...(hasPath ? [() => {
+      const inserted = new URL(`/.well-known/openid-configuration${url.pathname.replace(/\/$/, '')}`, url);
+      return transport.options(inserted)[oauth.customFetch](inserted.href, { method: 'GET', headers: { accept: 'application/json' }, redirect: 'manual' });
+    }] : []),
+    () => oauth.discoveryRequest(url, { algorithm: 'oidc', ...transport.options(url) }),
+  ];
   let firstError: unknown;
-  for (const algorithm of ['oauth2', 'oidc'] as const) {
+  for (const attempt of attempts) {
     try {
-      const response = await oauth.discoveryRequest(url, { algorithm, ...transport.options(url) });
-      return await oauth.processDiscoveryResponse(url, response);
+      // processDiscoveryResponse checks that the document names this very issuer (RFC 8414 §3.3).
+      return await oauth.processDiscoveryResponse(url, await attempt());
     } catch (error) {
       firstError ??= error;
-      // The OpenID path is another document on the same server: worth asking when the first one
-      // was missing or not metadata, never when the server could not be reached at all (that
-      // would double the wait on an unreachable provider).
+      // Another document on the same server is worth asking for when one was missing or not
+      // metadata, never when the server could not be reached at all (that would multiply the wait
+      // on an unreachable provider).
       if (isUnreachable(error)) break;
     }
   }

@@ -14,6 +14,7 @@ interface Options {
   omitTokenFields?: string[];
   /** Fields every token answer carries besides the tokens (Salesforce's instance_url). */
   addTokenFields?: Record<string, unknown>;
+  loopbackResources?: boolean;
 }
 
 /**
@@ -37,13 +38,15 @@ const requests: Array<{ method: string; path: string; headers: Record<string, st
 // auth-server.ts passes the options as JSON in argv[2] and waits for the ready line printed at the end.
 const options = JSON.parse(process.argv[2] ?? '{}') as Options;
 let mode: InteractionMode = options.interaction ?? 'approve';
+/** When set, dynamic registrations get this token_endpoint_auth_method whatever they ask (RFC 7591 §3.2.1 lets a server replace it). */
+let registrationAuthMethod: string | null = null;
 
 // The parent holds our stdin pipe: EOF means it closed us or died, either way we go.
 process.stdin.on('end', () => process.exit(0));
 process.stdin.on('error', () => process.exit(0));
 process.stdin.resume();
 
-const emptyCounts = () => ({ token: {} as Record<string, number>, revocation: 0, registration: 0, deviceAuthorization: 0, introspection: 0 });
+const emptyCounts = () => ({ token: {} as Record<string, number>, tokenAuth: {} as Record<string, number>, revocation: 0, registration: 0, deviceAuthorization: 0, introspection: 0 });
 let counts = emptyCounts();
 /** Every access_token, refresh_token and id_token the token endpoint answered with, in order (never reset). */
 const issued: string[] = [];
@@ -95,13 +98,14 @@ const provider = createProvider({
   accessTokenTtl: options.accessTokenTtl ?? 3600,
   deviceCodeTtl: options.deviceCodeTtl ?? 600,
   refreshTokenTtl: options.refreshTokenTtl ?? 86400,
+  loopbackResources: options.loopbackResources,
 });
 resource.attach(provider, issuer);
 provider.on('server_error', (_ctx: unknown, err: unknown) => console.error('provider server_error', err));
 
 // Count every POST to the counted endpoints after the provider has parsed it, success or failure: the parsed
 // parameters are there even when client authentication or the grant fails, and the request body stays untouched.
-provider.use(async (ctx: { method: string; path: string; oidc?: { params?: Record<string, unknown> } }, next: () => Promise<void>) => {
+provider.use(async (ctx: { method: string; path: string; headers?: Record<string, unknown>; oidc?: { params?: Record<string, unknown> } }, next: () => Promise<void>) => {
   try {
     await next();
   } finally {
@@ -109,6 +113,9 @@ provider.use(async (ctx: { method: string; path: string; oidc?: { params?: Recor
       if (ctx.path === '/token') {
         const grantType = String(ctx.oidc?.params?.grant_type ?? '(none)');
         counts.token[grantType] = (counts.token[grantType] ?? 0) + 1;
+        // How the client authenticated (RFC 6749 §2.3.1): Basic, the secret in the body, or neither.
+        const auth = /^Basic /i.test(String(ctx.headers?.authorization ?? '')) ? 'client_secret_basic' : ctx.oidc?.params?.client_secret !== undefined ? 'client_secret_post' : 'none';
+        counts.tokenAuth[auth] = (counts.tokenAuth[auth] ?? 0) + 1;
       } else if (ctx.path === '/token/revocation') counts.revocation++;
       else if (ctx.path === '/token/introspection') counts.introspection++;
       else if (ctx.path === '/reg') counts.registration++;
@@ -145,6 +152,11 @@ async function control(req: IncomingMessage, res: ServerResponse, path: string):
     mode = body.mode;
     return send(res, 200, { mode });
   }
+  if (route === 'POST registration-auth-method') {
+    const body = await readJson(req);
+    registrationAuthMethod = typeof body.method === 'string' ? body.method : null;
+    return send(res, 200, { method: registrationAuthMethod });
+  }
   if (route === 'POST introspect') {
     const body = await readJson(req);
     const token = typeof body.token === 'string' ? await findActiveToken(provider, body.token) : undefined;
@@ -163,6 +175,16 @@ async function control(req: IncomingMessage, res: ServerResponse, path: string):
 }
 
 const providerCallback = provider.callback();
+
+/**
+ * A registration whose token_endpoint_auth_method the server replaces: the body is read here and
+ * handed to oidc-provider as an already parsed body (it reads req.body when the stream is consumed).
+ */
+async function replaceAuthMethod(req: IncomingMessage, res: ServerResponse, method: string): Promise<void> {
+  const body = await readJson(req);
+  (req as IncomingMessage & { body?: string }).body = JSON.stringify({ ...body, token_endpoint_auth_method: method });
+  await providerCallback(req, res);
+}
 server.on('request', (req: IncomingMessage, res: ServerResponse) => {
   const url = new URL(req.url ?? '/', issuer);
   if (!url.pathname.startsWith('/__control/')) requests.push({ method: req.method ?? 'GET', path: url.pathname, headers: { ...req.headers } });
@@ -175,6 +197,7 @@ server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     : path.startsWith('/interaction/')
       ? autoInteraction(provider, mode, req, res)
       : undefined;
+  if (!handled && req.method === 'POST' && path === '/reg' && registrationAuthMethod) return void replaceAuthMethod(req, res, registrationAuthMethod);
   if (!handled) return providerCallback(req, res);
   handled.catch((err: unknown) => {
     console.error(`test auth server: ${req.method} ${path} failed`, err);

@@ -14,7 +14,15 @@ export interface ProviderOptions {
   accessTokenTtl: number;
   deviceCodeTtl: number;
   refreshTokenTtl: number;
+  /**
+   * Also accept any http://127.0.0.1 resource indicator (MCP servers the tests run themselves, on
+   * ports chosen after this server started), with the scopes mcp:read mcp:write mcp:admin.
+   */
+  loopbackResources?: boolean;
 }
+
+/** The scopes of a loopback MCP resource (loopbackResources): mcp:admin is for step-up tests. */
+export const LOOPBACK_RESOURCE_SCOPES = 'mcp:read mcp:write mcp:admin';
 
 // Loopback redirect URIs registered without a port: oidc-provider lets *native* clients use any port on the same
 // host and path (RFC 8252 §7.3). Web clients (the default application_type) get exact matching only, so every
@@ -71,8 +79,11 @@ export function createProvider(options: ProviderOptions): Provider {
         // A refresh (or a code exchange) without `resource` keeps the audience that was granted.
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx: unknown, indicator: string) => {
-          if (indicator !== resourceUrl) throw new errors.InvalidTarget();
-          return { scope: MCP_SCOPES, audience: resourceUrl, accessTokenFormat: 'opaque', accessTokenTTL: options.accessTokenTtl };
+          if (indicator === resourceUrl) return { scope: MCP_SCOPES, audience: resourceUrl, accessTokenFormat: 'opaque', accessTokenTTL: options.accessTokenTtl };
+          if (options.loopbackResources && indicator.startsWith('http://127.0.0.1:')) {
+            return { scope: LOOPBACK_RESOURCE_SCOPES, audience: indicator, accessTokenFormat: 'opaque', accessTokenTTL: options.accessTokenTtl };
+          }
+          throw new errors.InvalidTarget();
         },
       },
     },

@@ -17,6 +17,8 @@ export interface AuthServerOptions {
   refreshTokenTtl?: number;
   /** How login/consent ends at first (default approve); change it later with setInteraction. */
   interaction?: InteractionMode;
+  /** Also accept any http://127.0.0.1 resource indicator, scopes mcp:read mcp:write mcp:admin (the tests' own MCP servers). */
+  loopbackResources?: boolean;
   /** Token answers without these fields (Salesforce's carry no expires_in). */
   omitTokenFields?: string[];
   /** Fields every token answer carries besides the tokens (Salesforce's instance_url). */
@@ -33,6 +35,8 @@ export interface ReceivedRequest {
 export interface AuthServerCounts {
   /** Token endpoint POSTs per grant_type, successful or not ('(none)' when the request had none). */
   token: Record<string, number>;
+  /** Token endpoint POSTs per client authentication: client_secret_basic, client_secret_post or none. */
+  tokenAuth: Record<string, number>;
   revocation: number;
   registration: number;
   deviceAuthorization: number;
@@ -72,6 +76,8 @@ export interface AuthServer {
   /** Whether the server would still accept this access or refresh token. */
   isActive(token: string): Promise<boolean>;
   tokenStatus(token: string): Promise<TokenStatus>;
+  /** Dynamic registrations get this token_endpoint_auth_method whatever they ask for (null: what they ask). */
+  setRegistrationAuthMethod(method: string | null): Promise<void>;
   /** Forgets a dynamically registered client (to test re-registration). */
   deleteClient(clientId: string): Promise<void>;
   /** What the server wrote to stderr so far (for failure messages). */
@@ -138,6 +144,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     requests: async () => (await control<{ requests: ReceivedRequest[] }>('GET', 'requests')).requests,
     isActive: async (token) => (await tokenStatus(token)).active,
     tokenStatus,
+    setRegistrationAuthMethod: async (method) => void (await control('POST', 'registration-auth-method', { method })),
     deleteClient: async (clientId) => void (await control('DELETE', `clients/${encodeURIComponent(clientId)}`)),
     stderr,
     close: async () => {

@@ -10,6 +10,7 @@ import { registerList } from './list.ts';
 import { registerLogin } from './login.ts';
 import { registerManage } from './manage.ts';
 import { registerMcpServe } from './mcp-serve.ts';
+import { registerMcpConnect } from './mcp-connect.ts';
 import { registerRefresh } from './refresh.ts';
 import { registerRoute } from './route.ts';
 import { registerRunProxy } from './run-proxy.ts';
@@ -30,6 +31,7 @@ export function registerCommands(program: Command): void {
   registerAdmin(program);
   registerDaemon(program);
   registerUi(program);
+  registerMcpConnect(program);
   registerMcpServe(program);
   registerCompletion(program);
 }

@@ -1,6 +1,7 @@
 // mcp serve: an MCP server on stdio for agents that must ask for access (src/mcp/serve.ts). stdout
 // belongs to the protocol: nothing else is printed there; --verbose lines go to stderr.
 import type { Command } from 'commander';
+import { mcpGroup } from './mcp-group.ts';
 import { action } from './run.ts';
 
 interface ServeCommandOptions {
@@ -10,12 +11,6 @@ interface ServeCommandOptions {
 }
 
 const collect = (value: string, all: string[] = []) => [...all, value];
-
-/** The `mcp` command group, shared with the other mcp subcommands (whichever registers first creates it). */
-export function mcpGroup(program: Command): Command {
-  return program.commands.find((command) => command.name() === 'mcp')
-    ?? program.command('mcp').description('MCP doors for agents');
-}
 
 export function registerMcpServe(program: Command): void {
   mcpGroup(program)
