@@ -63,7 +63,11 @@ export const COMMAND_HELP: Record<string, CommandHelp> = {
     examples: ['authsome headers github --json', 'authsome headers google --url https://gmail.googleapis.com/gmail/v1/users/me/messages --json', 'authsome headers openai | curl -fsS -H @- https://api.openai.com/v1/models'],
     env: REFRESH_ENV,
   },
-  'mcp': { examples: ['authsome mcp serve', 'authsome mcp serve --allow-provider github --allow-method GET'] },
+  'mcp': { examples: ['authsome mcp connect https://mcp.example.com/mcp', 'authsome mcp serve --allow-provider github --allow-method GET'] },
+  'mcp connect': {
+    examples: ['authsome mcp connect https://mcp.example.com/mcp', 'authsome mcp connect my-server --connection work', 'authsome mcp connect https://mcp.example.com/mcp --no-login'],
+    env: [...REFRESH_ENV, ...DAEMON_ENV, ...BROWSER_ENV],
+  },
   'mcp serve': { examples: ['authsome mcp serve', 'authsome mcp serve --allow-provider github --allow-method GET', 'authsome mcp serve --allow-host api.github.com --allow-host "*.googleapis.com"'], env: REFRESH_ENV },
   'export': {
     examples: ['authsome export openai', 'eval "$(authsome export openai --format shell)"', 'authsome export --format dotenv > .env', 'authsome export github --connection work --json'],

@@ -32,6 +32,7 @@ const NO_JSON: Record<string, string> = {
   'daemon': 'a group of commands: alone, it prints its help',
   'mcp': 'a group of commands: alone, it prints its help',
   'mcp serve': 'an MCP server on stdio: it speaks JSON-RPC, tested in test/mcp/',
+  'mcp connect': 'a bridge on stdio: it relays JSON-RPC, tested in test/mcp/',
 };
 
 interface Problem { path: string; problem: string }
