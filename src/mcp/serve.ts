@@ -9,7 +9,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { redactor, toAuthsomeError, type Authsome } from '../broker/index.ts';
 import { VERSION } from '../util/index.ts';
-import { ServeLogins } from './serve-logins.ts';
+import { ServeLogins, type BrowserLoginFactory, type ServeFlow } from './serve-logins.ts';
 import { allowsProvider, providerRefusal, type ServePolicy } from './serve-policy.ts';
 import { sendToolRequest } from './serve-request.ts';
 
@@ -20,6 +20,19 @@ export interface ServeOptions {
   log(line: string): void;
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
+  /** Browser logins, their start link handed to the agent (the CLI's daemon receives the callback); absent, only device and client-credentials logins. */
+  browserLogin?: BrowserLoginFactory;
+}
+
+/**
+ * The flow of a login an agent asks for: client credentials when that is the provider's flow (no
+ * person); else what the agent asked for; else the provider's own — its browser flow when a browser
+ * login can be offered, the device code when that is its flow or no browser login can be.
+ */
+function loginFlow(providerFlow: string | null, asked: 'browser' | 'device_code' | undefined, offersBrowser: boolean): ServeFlow {
+  if (providerFlow === 'client_credentials') return 'client_credentials';
+  if (asked) return asked;
+  return providerFlow === 'device_code' || !offersBrowser ? 'device_code' : 'browser';
 }
 
 /** The longest a wait_for_login call waits (a device code lives minutes; the client's own timeout may be shorter). */
@@ -30,7 +43,7 @@ export async function serveMcp(options: ServeOptions): Promise<void> {
   const server = new McpServer({ name: 'authsome', version: VERSION }, {
     instructions: 'authsome holds credentials for HTTP APIs. list_connections shows what is connected and which URLs each covers; http_request sends a request with the credential added (you never see it); request_login asks the person to log in.',
   });
-  const logins = new ServeLogins(authsome);
+  const logins = new ServeLogins(authsome, options.browserLogin);
   const client = () => server.server.getClientVersion()?.name ?? 'unknown';
   /** Every call leaves one audit entry: the tool, the client, what it named, how it ended. */
   const audit = (tool: string, fields: Record<string, unknown>) => authsome.auditMcp({ tool, client: client(), ...fields });
@@ -86,9 +99,9 @@ export async function serveMcp(options: ServeOptions): Promise<void> {
   });
 
   server.registerTool('request_login', {
-    description: 'Asks the person to log in to a provider: answers with a URL and a code to show them (device flow), or logs in by itself when the provider uses client credentials. Then call wait_for_login. You never receive the credential.',
-    inputSchema: { provider: z.string(), connection: z.string().optional() },
-  }, async ({ provider, connection }) => {
+    description: 'Asks the person to log in to a provider: answers with a link to show them (login_url: they sign in in their browser), or a URL and a code (device flow: any device), or logs in by itself when the provider uses client credentials. Then call wait_for_login. You never receive the credential. flow: "browser" or "device_code" instead of the provider\'s own.',
+    inputSchema: { provider: z.string(), connection: z.string().optional(), flow: z.enum(['browser', 'device_code']).optional() },
+  }, async ({ provider, connection, flow: asked }) => {
     if (!allowsProvider(policy, provider)) return refuse('request_login', providerRefusal(policy, provider), { provider });
     const name = connection ?? 'default';
     try {
@@ -102,7 +115,8 @@ export async function serveMcp(options: ServeOptions): Promise<void> {
         audit('request_login', { provider, connection: name, status: 'success', outcome: 'already_connected' });
         return answer({ status: 'connected', provider, connection: name, account: existing.account?.label ?? null });
       }
-      const flow = summary.flow === 'client_credentials' ? 'client_credentials' : 'device_code';
+      const flow = loginFlow(summary.flow, asked, logins.offersBrowser);
+      if (flow === 'browser' && !logins.offersBrowser) return refuse('request_login', 'browser logins are not available here; ask for flow "device_code", or ask the person to run `authsome login ' + provider + '`', { provider });
       const state = await logins.request(provider, name, flow, existing !== undefined);
       audit('request_login', { provider, connection: name, flow, status: state.status === 'failed' ? 'failure' : 'success', outcome: state.status });
       return state.status === 'failed' ? { isError: true, content: [{ type: 'text', text: redactor.redact(JSON.stringify(state, null, 2)) }] } : answer(state);

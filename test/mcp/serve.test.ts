@@ -11,7 +11,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { CLI, cleanEnv, runCli } from '../support/cli.ts';
-import { approveUserCode } from '../support/browser-sim.ts';
+import { approveUserCode, followAuthorizationUrl } from '../support/browser-sim.ts';
 import { startGatedOAuth, type GatedOAuth } from '../support/gated-oauth.ts';
 import { startHttpsUpstream, type HttpsUpstream } from '../support/https-upstream.ts';
 import { makeOld } from '../support/make-due.ts';
@@ -203,12 +203,12 @@ describe('authsome mcp serve: http_request', () => {
 describe('authsome mcp serve: logins', () => {
   it('request_login answers the device code for the person, wait_for_login waits for the approval; no credential reaches the agent', async () => {
     const client = await connect([], 'login-agent');
-    const asked = await call(client, 'request_login', { provider: 'testas', connection: 'agent' });
+    const asked = await call(client, 'request_login', { provider: 'testas', connection: 'agent', flow: 'device_code' });
     const pending = json(asked);
     assert.equal(pending.status, 'pending');
     assert.match(pending.next, /then call wait_for_login/);
     // The same request again joins the login under way: the same code.
-    assert.equal(json(await call(client, 'request_login', { provider: 'testas', connection: 'agent' })).user_code, pending.user_code);
+    assert.equal(json(await call(client, 'request_login', { provider: 'testas', connection: 'agent', flow: 'device_code' })).user_code, pending.user_code);
     const early = json(await call(client, 'wait_for_login', { provider: 'testas', connection: 'agent', timeout_seconds: 1 }));
     assert.equal(early.status, 'pending');
     await approveUserCode(pending.verification_uri, pending.user_code);
@@ -221,6 +221,22 @@ describe('authsome mcp serve: logins', () => {
     assert.deepEqual([entry.tool, entry.client, entry.outcome], ['wait_for_login', 'login-agent', 'connected']);
     // Already connected: nothing is started.
     assert.equal(json(await call(client, 'request_login', { provider: 'testas', connection: 'agent' })).status, 'connected');
+  });
+
+  it('a browser provider: request_login answers the start link for the person, who signs in; wait_for_login sees it connected', async () => {
+    const client = await connect([], 'browser-agent');
+    const asked = await call(client, 'request_login', { provider: 'testas', connection: 'browser' });
+    const pending = json(asked);
+    assert.equal(pending.status, 'pending');
+    assert.match(pending.login_url, /^http:\/\/127\.0\.0\.1:\d+\/auth\/start\//, 'the daemon\'s start link, which binds the login to the browser that opens it');
+    assert.match(pending.next, /open http:\/\/127\.0\.0\.1:\d+\/auth\/start\/\S+ in their browser on this computer and sign in; then call wait_for_login/);
+    // The person opens it (a browser following every redirect, as oidc-provider's auto-interactions allow).
+    const page = await followAuthorizationUrl(pending.login_url);
+    assert.equal(page.status, 200, page.html.slice(0, 300));
+    const done = await call(client, 'wait_for_login', { provider: 'testas', connection: 'browser', timeout_seconds: 60 });
+    assert.deepEqual(json(done), { status: 'connected', provider: 'testas', connection: 'browser', account: 'alice@example.test', flow: 'pkce' });
+    await assertNoSecret(asked.text + done.text);
+    assert.equal((await runCli(['get', 'testas', '--connection', 'browser', '--field', 'status'], { env: g.h.env })).stdout.trim(), 'connected');
   });
 
   it('an API-key provider is refused: a person enters the key', async () => {
