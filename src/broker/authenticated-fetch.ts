@@ -4,6 +4,7 @@
 // sent again once, within the proxy's bounds (CredentialCache: one refresh per token generation,
 // none for a token under a minute old). Redirects are followed here, each hop decided afresh, so a
 // credential never follows a redirect to a host its routes do not name.
+import { withoutInjectedQuery } from './echo-scrub.ts';
 import { AuthsomeError } from '../util/index.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { Injection } from './proxy-support.ts';
@@ -90,7 +91,10 @@ export async function authenticatedFetch(deps: FetchDependencies, input: string 
     }
     if (hop >= MAX_REDIRECTS) throw new AuthsomeError('usage', `fetch: more than ${MAX_REDIRECTS} redirects from ${originAndPath(request.url)}`);
     await response.body?.cancel().catch(() => undefined);
-    const next = new URL(location, url);
+    // A redirect that repeats the request's query must not carry an injected key to wherever it
+    // points (a host no route names would get it as it stands): the key is added again only where
+    // a route covers the next hop, as the proxy strips it from a Location for the child.
+    const next = new URL(injection ? withoutInjectedQuery(location, injection) : location, url);
     // Fetch standard §4.4: 303 (and 301/302 after a POST) becomes a GET without a body; a
     // cross-origin hop drops the caller's own Authorization.
     if (response.status === 303 ? method !== 'HEAD' : (response.status === 301 || response.status === 302) && method === 'POST') {

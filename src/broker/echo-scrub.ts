@@ -141,3 +141,22 @@ function failureOf(bytes: Buffer): Int32Array {
 function escapeHtml(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
+
+/**
+ * A URL (absolute or relative) without the query parameters that carry an injected value: a
+ * redirect that repeats the request's query must not hand the key to the child. The child (or
+ * `authsome.fetch`) follows it, and the key is added again only where a route names the target. Other parameters keep their exact text.
+ */
+export function withoutInjectedQuery(url: string, injection: Injection): string {
+  const injected = new Set(Object.values(injection.query));
+  if (injected.size === 0) return url;
+  const hash = url.indexOf('#');
+  const beforeHash = hash === -1 ? url : url.slice(0, hash);
+  const q = beforeHash.indexOf('?');
+  if (q === -1) return url;
+  const kept = beforeHash.slice(q + 1).split('&').filter((pair) => {
+    const value = [...new URLSearchParams(pair).values()][0];
+    return value === undefined || !injected.has(value);
+  });
+  return beforeHash.slice(0, q) + (kept.length ? `?${kept.join('&')}` : '') + (hash === -1 ? '' : url.slice(hash));
+}

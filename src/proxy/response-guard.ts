@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate, constants as zlib } from 'node:zlib';
-import { EchoScrubber, scrubText, secretForms, type Injection } from '../broker/index.ts';
+import { EchoScrubber, scrubText, secretForms, withoutInjectedQuery, type Injection } from '../broker/index.ts';
 
 /**
  * Media types a server quotes a request in: text/*, JSON, XML, JavaScript, forms, YAML, NDJSON (and
@@ -95,25 +95,6 @@ export function scrubRawHeaders(raw: string[], injection: Injection): { raw: str
     return scrubbed.text;
   });
   return { raw: out, replaced };
-}
-
-/**
- * A URL (absolute or relative) without the query parameters that carry an injected value: a
- * redirect that repeats the request's query must not hand the key to the child. The child follows
- * it through the proxy, which adds the key again. Other parameters keep their exact text.
- */
-function withoutInjectedQuery(url: string, injection: Injection): string {
-  const injected = new Set(Object.values(injection.query));
-  if (injected.size === 0) return url;
-  const hash = url.indexOf('#');
-  const beforeHash = hash === -1 ? url : url.slice(0, hash);
-  const q = beforeHash.indexOf('?');
-  if (q === -1) return url;
-  const kept = beforeHash.slice(q + 1).split('&').filter((pair) => {
-    const value = [...new URLSearchParams(pair).values()][0];
-    return value === undefined || !injected.has(value);
-  });
-  return beforeHash.slice(0, q) + (kept.length ? `?${kept.join('&')}` : '') + (hash === -1 ? '' : url.slice(hash));
 }
 
 /** An injection is one object per credential (CredentialCache): its forms are worked out once, not per response. */

@@ -45,7 +45,7 @@ before(async () => {
   const h = await proxyHome(upstream, g.h);
   await h.register({ ...acme, routes: [{ url: `${origin}/echo/acme`, headers: { 'anthropic-version': '2023-06-01' } }, { url: `${origin}/redirect` }] });
   await h.register({ ...gitty, host_url: undefined, routes: [{ url: `${origin}/echo/git` }] });
-  await h.register({ schema_version: 1, name: 'qkey', auth_type: 'api_key', flow: 'api_key', routes: [{ url: `${origin}/echo/q` }], api_key: { location: 'query', query_param: 'api_key', env_var: 'QKEY' } });
+  await h.register({ schema_version: 1, name: 'qkey', auth_type: 'api_key', flow: 'api_key', routes: [{ url: `${origin}/echo/q` }, { url: `${origin}/redirectq` }], api_key: { location: 'query', query_param: 'api_key', env_var: 'QKEY' } });
   await h.login('acme', ACME_KEY);
   await h.login('gitty', BETA_KEY);
   await h.login('qkey', Q_KEY);
@@ -86,6 +86,13 @@ describe('authsome.fetch: the credential the route table chooses', () => {
     const landed = upstream.received('/echo/landed').at(-1)!;
     assert.equal(landed.headers['x-api-key'], undefined, 'the key followed the redirect to a path no route covers');
     assert.equal(landed.headers['anthropic-version'], undefined);
+  });
+
+  it('a redirect that repeats the query does not carry a query key to a hop no route covers', async () => {
+    const { status } = only(await fetchJson(`${origin}/redirectq/go?term=x`));
+    assert.equal(status, 200);
+    assert.deepEqual(upstream.received('/redirectq').at(-1)!.query, { term: 'x', api_key: Q_KEY });
+    assert.deepEqual(upstream.received('/echo/landed').at(-1)!.query, { term: 'x' }, 'the key went along in the redirect\'s query');
   });
 
   it('a URL no route covers, and plain http, are refused with the reason; nothing is sent', async () => {

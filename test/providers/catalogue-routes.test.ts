@@ -165,3 +165,15 @@ describe('no two bundled providers claim one URL', () => {
     assert.deepEqual(claimed, []);
   });
 });
+
+describe('a wildcard route names only a domain its provider alone serves', () => {
+  // A status page on twilio.com is Atlassian's Statuspage: Twilio's SID and Auth Token must not go
+  // there, so Twilio routes its product hosts (twilio-node's src/rest/*Base.ts) and its regions,
+  // not every name under twilio.com.
+  it('hosts a provider does not serve itself are not routed', async () => {
+    for (const url of ['https://status.twilio.com/api/v2/status.json', 'https://www.twilio.com/en-us']) {
+      const e = await authsome.route(url);
+      assert.equal(e.provider, null, `${url} reaches ${e.provider}`);
+    }
+  });
+});
