@@ -34,7 +34,8 @@ export type Renewal = { injection: Injection; why: string } | { injection: null;
 export class CredentialCache {
   readonly #source: CredentialSource;
   readonly #cache = new Map<string, Promise<Injection>>();
-  readonly #refreshing = new Map<string, Promise<Injection | null>>();
+  /** The refresh under way per route: the renewed credential, null for none, or why it failed. */
+  readonly #refreshing = new Map<string, Promise<Injection | null | { failed: string }>>();
   /** Per route, the token whose 401 last caused a refresh: one refresh per token generation. */
   readonly #refreshedAfter401 = new Map<string, string>();
 
@@ -87,13 +88,16 @@ export class CredentialCache {
         return { injection: null, why: `the token is ${Math.max(0, Math.round(ageMs / 1000))} s old; one under ${MIN_TOKEN_AGE_FOR_REFRESH_MS / 1000} s is refused for what it may do, not for its age, so it is not refreshed` };
       }
       this.#refreshedAfter401.set(key, used.credential);
+      // A refresh that fails (no refresh token, a rejected grant, a store outage) leaves the 401 as
+      // the answer: the caller gets the upstream's refusal, as `run`'s child does, not an exception.
       refreshing = this.#source.refresh(route.spec.provider, route.spec.connection).then((renewed) => {
         if (renewed) this.#cache.set(key, Promise.resolve(renewed));
         return renewed;
-      }).finally(() => this.#refreshing.delete(key));
+      }, (error: unknown) => ({ failed: error instanceof Error ? error.message : String(error) })).finally(() => this.#refreshing.delete(key));
       this.#refreshing.set(key, refreshing);
     }
     const renewed = await refreshing;
+    if (renewed && 'failed' in renewed) return { injection: null, why: `the refresh failed: ${renewed.failed}` };
     return renewed && renewed.credential !== used.credential ? { injection: renewed, why: 'refreshed' } : { injection: null, why: 'the refresh gave no new token' };
   }
 }

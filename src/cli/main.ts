@@ -10,23 +10,25 @@ import { Output } from './output.ts';
 import { buildProgram } from './program.ts';
 
 /**
- * A reader that goes away (`authsome list --json | head -1`) ends the command quietly with 141,
- * the status a shell reports for a writer killed by SIGPIPE (Node ignores the signal itself, so
- * the write fails with EPIPE instead). Any other failure to write the output (a full device) is
- * one line on stderr and exit 1, never a stack trace.
+ * A reader of stdout that goes away (`authsome list --json | head -1`) ends the command quietly
+ * with 141, the status a shell reports for a writer killed by SIGPIPE (Node ignores the signal
+ * itself, so the write fails with EPIPE instead). Any other failure to write stdout (a full device)
+ * is one line on stderr and exit 1, never a stack trace. A stderr that goes away is only stopped
+ * being written to: `run` and the MCP doors still clean up (the run's CA file, the session's DELETE,
+ * the audit entry) and end on their own.
  */
 function endQuietlyWhenOutputCloses(): void {
-  const onError = (stream: NodeJS.WriteStream) => (error: NodeJS.ErrnoException) => {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(141);
-    if (stream === process.stdout) {
-      try {
-        process.stderr.write(`Error: cannot write to standard output: ${error.message}\n`);
-      } catch { /* stderr is gone too */ }
-    }
+    try {
+      process.stderr.write(`Error: cannot write to standard output: ${error.message}\n`);
+    } catch { /* stderr is gone too */ }
     process.exit(1);
-  };
-  process.stdout.on('error', onError(process.stdout));
-  process.stderr.on('error', onError(process.stderr));
+  });
+  process.stderr.on('error', () => {
+    // Nothing more can be said there; what is left of the command goes on without it.
+    process.stderr.write = () => true;
+  });
 }
 
 /** `authsome __complete <index> <words…>`: the shell scripts' question (see completion.ts); one candidate a line. */

@@ -122,7 +122,11 @@ export function authorizedFetch(options: AuthorizedFetchOptions): AuthorizedFetc
       }
       refreshedAfter401 = used.credential;
       stats.refreshes_after_401++;
-      refreshing = credentials.refresh().finally(() => (refreshing = null));
+      // A refresh that fails leaves the 401 as the answer for the client (with its HTTP status), not a bridge error.
+      refreshing = credentials.refresh().catch((error: unknown) => {
+        log(`mcp: 401, and the refresh failed (${error instanceof Error ? error.message : String(error)}); the client gets the 401`);
+        return null;
+      }).finally(() => (refreshing = null));
     }
     const renewed = await refreshing;
     return renewed && renewed.credential !== used.credential ? renewed : null;

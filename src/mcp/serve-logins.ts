@@ -50,7 +50,8 @@ export class ServeLogins {
    * Starts the login (or joins the one under way) and answers as soon as there is something for a
    * person to do — the device code — or the login is over (client credentials need no one).
    */
-  async request(provider: string, connection: string, flow: ServeFlow, replace: boolean): Promise<LoginState> {
+  /** `browserFlow`: the provider's browser flow (dcr_pkce for an MCP server's URL, else pkce), used when `flow` is browser. */
+  async request(provider: string, connection: string, flow: ServeFlow, replace: boolean, browserFlow: 'pkce' | 'dcr_pkce' = 'pkce'): Promise<LoginState> {
     const key = `${provider}\0${connection}`;
     let pending = this.#pending.get(key);
     if (!pending) {
@@ -59,7 +60,7 @@ export class ServeLogins {
       const prompt = new Promise<Prompt | null>((resolve) => (show = resolve));
       // A browser login runs the provider's own flow (pkce, or dcr_pkce for an MCP server's URL).
       const login = flow === 'browser'
-        ? this.#authsome.loginWithOAuth(provider, this.#browser!((url) => show({ kind: 'browser', url })), { connection, force: replace })
+        ? this.#authsome.loginWithOAuth(provider, this.#browser!((url) => show({ kind: 'browser', url })), { flow: browserFlow, connection, force: replace })
         : this.#authsome.loginWithOAuth(provider, headlessLogin({ onDeviceCode: (code) => show({ kind: 'device', code }) }), { flow, connection, force: replace });
       const done = login
         .then((result): LoginState => ({ status: 'connected', provider, connection: result.connection, account: result.account.label, flow: result.flow }))

@@ -117,7 +117,7 @@ export async function serveMcp(options: ServeOptions): Promise<void> {
       }
       const flow = loginFlow(summary.flow, asked, logins.offersBrowser);
       if (flow === 'browser' && !logins.offersBrowser) return refuse('request_login', 'browser logins are not available here; ask for flow "device_code", or ask the person to run `authsome login ' + provider + '`', { provider });
-      const state = await logins.request(provider, name, flow, existing !== undefined);
+      const state = await logins.request(provider, name, flow, existing !== undefined, summary.flow === 'dcr_pkce' ? 'dcr_pkce' : 'pkce');
       audit('request_login', { provider, connection: name, flow, status: state.status === 'failed' ? 'failure' : 'success', outcome: state.status });
       return state.status === 'failed' ? { isError: true, content: [{ type: 'text', text: redactor.redact(JSON.stringify(state, null, 2)) }] } : answer(state);
     } catch (error) {

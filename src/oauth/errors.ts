@@ -103,3 +103,9 @@ export function toOAuthError(thrown: unknown, what: string, code: ErrorCode, det
   }
   return new OAuthError(code, `${what} failed: ${e.message ?? String(thrown)}`, { error: 'internal' }, { ...details, cause: thrown });
 }
+
+/** The server could not be reached at all (refused, no such host, no answer in time): asking it for another document only multiplies the wait. */
+export function isUnreachable(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name;
+  return name === 'TimeoutError' || name === 'AbortError' || (name === 'TypeError' && (error as Error).message === 'fetch failed');
+}

@@ -5,7 +5,7 @@
 // well-known URL (§3.1), else the well-known URL at the root of the origin.
 import * as oauth from 'oauth4webapi';
 import { AuthsomeError } from '../util/index.ts';
-import { toOAuthError } from './errors.ts';
+import { isUnreachable, toOAuthError } from './errors.ts';
 import { parseBearerChallenge } from './challenge.ts';
 import type { OAuthTransport } from './transport.ts';
 
@@ -30,6 +30,11 @@ export async function discoverProtectedResource(resourceUrl: string, transport: 
     errors.push(error);
     return null;
   });
+  // A server that cannot be reached has no metadata elsewhere either: the well-known URLs would
+  // each wait for their own timeout (network_error, exit 8, at once instead).
+  if (!challenge && errors.length && isUnreachable(errors[0])) {
+    throw toOAuthError(errors[0], `the protected resource ${url.href}`, 'authentication_failed');
+  }
   const attempts: Array<[ProtectedResource['foundAt'], () => Promise<oauth.ResourceServer | null>]> = [
     ['challenge', async () => (challenge?.resource_metadata ? fromChallenge(url, new URL(challenge.resource_metadata, url), transport) : null)],
     ['path', async () => fromWellKnown(url, url, transport)],

@@ -3,7 +3,7 @@
 import * as oauth from 'oauth4webapi';
 import { expandUrl, missingPlaceholder, type ProviderDefinition, type UrlValues } from '../providers/index.ts';
 import { AuthsomeError } from '../util/index.ts';
-import { toOAuthError } from './errors.ts';
+import { isUnreachable, toOAuthError } from './errors.ts';
 import type { OAuthTransport } from './transport.ts';
 
 export interface ResolvedServer {
@@ -54,10 +54,6 @@ export async function discoverAuthorizationServer(issuer: string, transport: OAu
   throw toOAuthError(firstError, `the metadata of ${issuer} (RFC 8414)`, 'authentication_failed');
 }
 
-function isUnreachable(error: unknown): boolean {
-  const name = (error as { name?: string } | null)?.name;
-  return name === 'TimeoutError' || name === 'AbortError' || (name === 'TypeError' && (error as Error).message === 'fetch failed');
-}
 
 /**
  * The server of a definition at one place: `values` fill `{base_url}` (a self-managed instance) and

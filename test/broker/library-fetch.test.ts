@@ -166,6 +166,22 @@ describe('authsome.fetch and OAuth tokens', () => {
     assert.equal(upstream.received('/oauth/always').length, 4, 'the first request, its one retry, and two more');
     upstream.reject.clear();
   });
+
+  it('an old token answered 401 whose refresh fails: the 401 is returned, not an exception', async () => {
+    await makeOld(g.h.home, 'testas', 10 * 60_000);
+    upstream.reject.add('*');
+    g.gate.mode('oauth-error', { error: 'invalid_grant' });
+    try {
+      const result = await runAgent(`const r = await authsome.fetch(${JSON.stringify(`${origin}/oauth/unrenewable`)}); emit(r.status);`, env);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(result.emitted, [401], JSON.stringify(result.emitted));
+    } finally {
+      g.gate.mode('pass');
+      upstream.reject.clear();
+      // The grant was rejected: log in again for the tests after this one.
+      assert.equal((await runCli(['login', 'testas', '--force'], { env: g.h.env })).code, 0);
+    }
+  });
 });
 
 describe('headless login and disposal', () => {

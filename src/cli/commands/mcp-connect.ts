@@ -31,7 +31,10 @@ export function registerMcpConnect(program: Command): void {
         const injection = await authsome.injection(provider, { connection });
         return { headers: injection.headers, credential: injection.credential, obtainedAt: injection.obtainedAt, renewAt: injection.renewAt };
       };
-      authsome.debug(`mcp: relaying stdio to ${url} with ${provider} (${connection})`);
+      // Logged and audited without the query: a hosted server's URL may carry a key there.
+      const { origin, pathname } = new URL(url);
+      const shown = `${origin}${pathname}`;
+      authsome.debug(`mcp: relaying stdio to ${shown} with ${provider} (${connection})`);
       return runBridge({
         url: new URL(url),
         credentials: {
@@ -44,7 +47,7 @@ export function registerMcpConnect(program: Command): void {
           stepUp: async (scopes) => {
             const record = await authsome.getConnection(provider, { connection });
             const wanted = [...new Set([...(record.scopes ?? []), ...scopes])];
-            ctx.out.notice(`${url} asks for more access (scope ${scopes.join(' ')}); logging in again.`);
+            ctx.out.notice(`${shown} asks for more access (scope ${scopes.join(' ')}); logging in again.`);
             await login(ctx, provider, connection, options, wanted);
             return true;
           },
@@ -52,7 +55,7 @@ export function registerMcpConnect(program: Command): void {
         log: (line) => authsome.debug(line),
         warn: (line) => ctx.out.warn(line),
         redact: (text) => redactor.redact(text),
-        onClose: (stats) => authsome.auditMcpConnect({ url, provider, connection, ...stats }),
+        onClose: (stats) => authsome.auditMcpConnect({ url: shown, provider, connection, ...stats }),
         watch: (onChange) => authsome.watchStore((change) => {
           if (change.profile === '*') return change.key === RESYNC.key ? onChange() : undefined;
           if (change.profile === authsome.profile && change.key === `profile:${authsome.profile}:${provider}:connection:${connection}`) onChange();
@@ -102,7 +105,9 @@ async function login(ctx: CommandContext, target: string, connection: string, op
     home: ctx.settings.home, port: ctx.settings.port, env: ctx.env, out: ctx.out, noBrowser: options.browser === false,
     log: (line) => ctx.authsome.debug(line),
   });
-  const result = await ctx.authsome.loginWithOAuth(target, interaction, { connection, force: scopes !== undefined, scopes });
+  // A step-up is a re-consent with more scopes: never --force, so the person must sign in as the
+  // same account (another account would silently replace the connection every process shares).
+  const result = await ctx.authsome.loginWithOAuth(target, interaction, { connection, force: false, scopes });
   ctx.out.info(`Connected ${result.provider} (${result.connection}) in profile ${result.profile}.`);
   return result;
 }
