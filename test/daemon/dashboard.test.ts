@@ -232,6 +232,10 @@ describe('the dashboard', { timeout: 180_000 }, () => {
     assert.equal(status.stdout.trim(), 'connected', status.stderr);
     const headers = await runCliJson<Record<string, unknown>>(openai[3]!.split(' ').slice(1), { env: home.env });
     assert.equal(headers.code, 0, headers.stderr);
+    const exported = /^eval "\$\(authsome (.*)\)" # sets TESTAS_TOKEN$/.exec(testas[1]!);
+    const shell = await runCli(exported![1]!.split(' '), { env: home.env });
+    assert.equal(shell.code, 0, shell.stderr);
+    assert.match(shell.stdout, /^export TESTAS_TOKEN=/m, 'the variable the line names is the one export sets');
   });
 
   it('shows no expiry or refresh fields on API-key rows', async () => {
