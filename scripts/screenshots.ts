@@ -32,15 +32,22 @@ try {
   await cli(['login', 'anthropic', '--api-key-stdin'], home.env, 'sk-ant-screenshot-not-a-real-key-0000000000');
   const child = "const get = (n) => require('http').get('http://api.example.invalid/v1', (r) => { r.resume(); r.on('end', () => (n > 1 ? get(n - 1) : process.exit(0))); }).on('error', () => process.exit(0)); get(3);";
   await cli(['run', '--', process.execPath, '-e', child], home.env);
+  // A second profile, so the page shows its switcher.
+  await cli(['profile', 'create', 'work'], home.env);
+  await cli(['login', 'openai', '--api-key-stdin', '--profile', 'work'], home.env, 'sk-screenshot-work-not-a-real-key-000000000');
 
   const { json } = await runCliJson<{ url: string }>(['ui', '--no-browser'], { env: home.env });
   const origin = new URL(json.url).origin;
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 }, colorScheme: 'light' });
   const page = await context.newPage();
   await page.goto(json.url);
-  // Filtered to the connected ones: the bundled catalogue (80-odd available providers) fills the rest.
-  await page.goto(`${origin}/ui?state=connected`);
-  await page.screenshot({ path: `${DOCS}dashboard-connections.png`, fullPage: true });
+  // Your connections, one with its usage lines open, and the top of the catalogue (80-odd
+  // providers) below them: the picture stops a few rows into it.
+  await page.goto(`${origin}/ui`);
+  await page.locator('tr[data-usage-for="openai/default"] summary').click();
+  const cut = await page.locator('#catalogue tbody tr').nth(3).boundingBox();
+  if (!cut) throw new Error('the catalogue is not on the page');
+  await page.screenshot({ path: `${DOCS}dashboard-connections.png`, clip: { x: 0, y: 0, width: 1200, height: Math.ceil(cut.y + cut.height) }, fullPage: true });
 
   await page.goto(`${origin}/ui/log`);
   await page.screenshot({ path: `${DOCS}dashboard-log.png`, fullPage: true });

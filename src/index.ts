@@ -13,6 +13,7 @@ export {
   type LoginInteraction, type InputRequest, type InputField, type PendingCallback, type DeviceDisplay, type LoginOutcome, type DeviceCode, type PollProgress,
   type OAuthLoginOptions, type OAuthLoginResult, type OAuthFlow,
   type AuditEntry, type StoreChange, type ConnectionView, type MigrationOptions, type MigrationResult, type RemoteRevocation, type ProfileConnections,
+  type ConnectionUsage,
 } from './broker/index.ts';
 export { AuthsomeError, CODES, type ErrorCode, Secret, maskSecret } from './util/index.ts';
 export type { ConnectionRecord, KeySourceName, ProviderDefinition } from './broker/index.ts';

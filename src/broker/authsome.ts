@@ -24,6 +24,7 @@ import { connectionViewOf, connectionViews, type ConnectionView } from './connec
 import type { MigrationOptions, MigrationResult } from './store-migration.ts';
 import { exportVariables, type ExportedVariable } from './export.ts';
 import { listProviders, type ListResult } from './list.ts';
+import { connectionUsage, type ConnectionUsage } from './connection-usage.ts';
 import type { InputRequest, LoginInteraction } from './login-interaction.ts';
 import type { OAuthLoginOptions, OAuthLoginResult } from './oauth-login.ts';
 import { createProfile, listProfiles, useProfile, type ProfileInfo } from './profiles.ts';
@@ -138,6 +139,8 @@ export interface SkippedRoute {
 export class Authsome {
   readonly #ctx: BrokerContext;
   readonly #onWarning: (message: string) => void;
+  /** Read views of the home's other profiles, made on first use (#readContext). */
+  readonly #profileViews = new Map<string, BrokerContext>();
   /** fetch()'s credentials: the proxy's bounds on refreshing after a 401 hold per instance. */
   readonly #credentials = new CredentialCache({
     injection: (provider, connection) => this.injection(provider, { connection }),
@@ -203,8 +206,14 @@ export class Authsome {
     };
   }
 
-  list(): Promise<ListResult> {
-    return listProviders(this.#ctx);
+  /** Every provider with its connections, in this profile or (`profile`) another of the home's. */
+  async list(options: { profile?: string } = {}): Promise<ListResult> {
+    return listProviders(await this.#readContext(options.profile));
+  }
+
+  /** For each connection, the variable names and a routed URL its usage lines are built from (no value). */
+  async connectionUsage(options: { profile?: string } = {}): Promise<ConnectionUsage[]> {
+    return connectionUsage(await this.#readContext(options.profile));
   }
 
   /** The names of every provider definition (bundled and the home's), without opening the store. */
@@ -324,8 +333,8 @@ export class Authsome {
    * The record as it is stored, secrets masked, without renewing anything: what a view shows
    * (the dashboard lists connections; looking must not spend a refresh token).
    */
-  async storedView(provider: string, options: { connection?: string } = {}): Promise<Record<string, unknown>> {
-    return presentConnection(await requireConnection(this.#ctx, provider, options.connection));
+  async storedView(provider: string, options: { connection?: string; profile?: string } = {}): Promise<Record<string, unknown>> {
+    return presentConnection(await requireConnection(await this.#readContext(options.profile), provider, options.connection));
   }
 
   /**
@@ -761,6 +770,24 @@ export class Authsome {
   }
 
   /** The connection, renewed first when its token is due (the refresh protocol). */
+  /**
+   * This profile's context, or a read view of another profile of the home: the name is checked as
+   * a name, then against the profiles the home (or shared store) has, so a caller's parameter can
+   * never open a folder or key prefix of its own making.
+   */
+  async #readContext(profile?: string): Promise<BrokerContext> {
+    if (profile === undefined || profile === this.profile) return this.#ctx;
+    requireName('profile', profile);
+    const known = this.#profileViews.get(profile);
+    if (known) return known;
+    if (!(await listProfiles(this.#ctx)).some((p) => p.name === profile)) {
+      throw new AuthsomeError('profile_not_found', `profile "${profile}" does not exist`, { hint: 'List profiles with `authsome profile list`.' });
+    }
+    const view = this.#ctx.withProfile(profile);
+    this.#profileViews.set(profile, view);
+    return view;
+  }
+
   async #fresh(provider: string, connection?: string): Promise<ConnectionRecord> {
     const record = await requireConnection(this.#ctx, provider, connection);
     // A rejected connection goes through too: the refresh protocol throws its error (a token that

@@ -6,6 +6,13 @@ import { ProviderRegistry } from '../providers/index.ts';
 import { AuthsomeError, requireName, writeFailureCode, type Environment, type Settings } from '../util/index.ts';
 import { DEFAULT_PROFILE, homeSafetyProblem, requireSafeHome, Vault } from '../vault/index.ts';
 
+/** What a profile view shares with the context it came from. */
+interface SharedParts {
+  vault: Vault;
+  registry: ProviderRegistry;
+  audit: AuditLog;
+}
+
 export class BrokerContext {
   readonly #vault: Vault;
   readonly #registry: ProviderRegistry;
@@ -23,19 +30,29 @@ export class BrokerContext {
    * @param env where provider-named variables are read (client.client_id_env, api_key.env_var):
    * the door passes its environment in, so no room reads process.env itself.
    */
-  constructor(readonly settings: Settings, readonly log: DebugLog = silentLog, readonly env: Environment = {}) {
-    this.#vault = new Vault({
+  constructor(readonly settings: Settings, readonly log: DebugLog = silentLog, readonly env: Environment = {}, shared?: SharedParts) {
+    this.#vault = shared?.vault ?? new Vault({
       home: settings.home,
       secrets: { masterKey: settings.masterKey, passphrase: settings.passphrase },
       storeUrl: settings.storeUrl,
       onSecret: (value) => redactor.register(value),
     });
-    this.#registry = new ProviderRegistry({ userDir: this.#vault.home.providersDir });
-    this.#audit = new AuditLog(join(settings.home, 'audit.log'));
+    this.#registry = shared?.registry ?? new ProviderRegistry({ userDir: this.#vault.home.providersDir });
+    this.#audit = shared?.audit ?? new AuditLog(join(settings.home, 'audit.log'));
     this.#profile = settings.profile;
     if (settings.masterKey) redactor.register(settings.masterKey);
     if (settings.passphrase) redactor.register(settings.passphrase);
     log.debug(`home ${settings.home}`, { profile: settings.profile ?? '(config default)', master_key_env: Boolean(settings.masterKey) });
+  }
+
+  /**
+   * The same home, store and catalogue seen from another profile (the dashboard shows one
+   * profile's connections at a time): nothing is opened twice, and closing it is the owner's job.
+   */
+  withProfile(profile: string): BrokerContext {
+    const view = new BrokerContext({ ...this.settings, profile: requireName('profile', profile) }, this.log, this.env, { vault: this.#vault, registry: this.#registry, audit: this.#audit });
+    view.onWarning = (message) => this.onWarning(message);
+    return view;
   }
 
   // Everything that reads or writes the home goes through these three: each first makes sure the

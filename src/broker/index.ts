@@ -11,6 +11,7 @@ export type { ExportedVariable } from './export.ts';
 export type { RemovalResult } from './removal.ts';
 export type { UnregisterResult, ProfileConnections } from './unregister.ts';
 export type { ProfileInfo } from './profiles.ts';
+export type { ConnectionUsage } from './connection-usage.ts';
 export type { RekeyResult } from './rekey.ts';
 export type { ConnectionView } from './connection-view.ts';
 export type { MigrationResult } from './store-migration.ts';

@@ -182,6 +182,9 @@ export function browserRoutes({ sessions, port, log, dashboard, redact, launches
   return app;
 }
 
+/** Where a form the dashboard opened leads back to. */
+const DASHBOARD_HOME = '/ui';
+
 /** Paths are chosen by whoever sends the request (any local user): at most 120 characters of one are logged. */
 const LOGGED_PATH_CHARS = 120;
 
@@ -198,6 +201,8 @@ function inputForm(c: Context<Env>, session: Session, values: Record<string, str
     fields: spec.fields.map((f) => ({ ...f, value: f.secret ? null : values[f.name] ?? f.value ?? null })),
     redirectUri: spec.redirect_uri ?? null, docsUrl: spec.docs_url ?? null, fieldErrors,
     error: Object.keys(fieldErrors).length ? 'Some values need another look.' : null, expiresAt: session.expiresAt,
+    // A form the dashboard opened leads back to it; one a terminal opened has its terminal to go back to.
+    back: spec.next_url ? { href: DASHBOARD_HOME, label: 'Cancel and go back to your connections' } : null,
   });
 }
 

@@ -5,6 +5,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ListResult } from '../../src/broker/index.ts';
 import { buildAuditView } from '../../src/daemon/dashboard/audit-view.ts';
+import { renderRefreshChart } from '../../src/daemon/dashboard/pages/chart.ts';
+import { usageLines } from '../../src/daemon/dashboard/usage.ts';
 import { buildDashboardView, filterView } from '../../src/daemon/dashboard/view-model.ts';
 
 const SECRET = 'gho_canarysecretvalue0123456789';
@@ -91,5 +93,42 @@ describe('the audit view', () => {
     const weekly = buildAuditView(entries, { fromMs: now - 10 * 86_400_000 }, now);
     assert.equal(weekly.chart.unit, 'day');
     assert.equal(weekly.chart.buckets.length, 11);
+  });
+
+  test('the chart is labelled with the span its bars cover: from the first bar\'s start to the last bar\'s end', () => {
+    const { chart } = buildAuditView(entries, {}, now);
+    assert.equal(chart.from, '2030-01-01T12:00:00.000Z');
+    assert.equal(chart.to, '2030-01-02T13:00:00.000Z', 'the hour now in progress (12:00–13:00) is the last bar');
+    assert.equal(Date.parse(chart.to) - Date.parse(chart.from), chart.buckets.length * 3_600_000);
+    const html = renderRefreshChart(chart);
+    assert.match(html, /<desc id="chart-desc">1 refreshes succeeded and 2 failed, per hour, from 2030-01-01 12:00 to 2030-01-02 13:00 UTC\.<\/desc>/);
+    assert.match(html, /<p id="chart-range" class="fine">Per hour \(UTC\), <time datetime="2030-01-01T12:00:00.000Z">2030-01-01 12:00<\/time> to <time datetime="2030-01-02T13:00:00.000Z">2030-01-02 13:00<\/time> UTC<\/p>/);
+    const daily = buildAuditView(entries, { fromMs: now - 10 * 86_400_000 }, now).chart;
+    assert.equal(daily.from, '2029-12-23T00:00:00.000Z');
+    assert.equal(daily.to, '2030-01-03T00:00:00.000Z', 'today is the last bar, to its end');
+    assert.match(renderRefreshChart(daily), /per day, from 2029-12-23 00:00 to 2030-01-03 00:00 UTC/);
+  });
+});
+
+describe('the usage lines', () => {
+  const openai = { provider: 'openai', connection: 'default', auth_type: 'api_key', env_vars: ['OPENAI_API_KEY'], url: 'https://api.openai.com/' };
+  test('the default connection of the default profile: plain commands and the library', () => {
+    assert.deepEqual(usageLines(openai, { profile: 'default', isDefaultProfile: true, isDefaultConnection: true }).map((l) => l.text), [
+      'authsome get openai --field status',
+      'eval "$(authsome export openai --format shell)" # sets OPENAI_API_KEY',
+      'authsome run -- curl https://api.openai.com/',
+      'authsome headers openai --json',
+      "import { Authsome } from 'authsome-cli';\nconst authsome = new Authsome();\nconst response = await authsome.fetch('https://api.openai.com/');",
+    ]);
+  });
+
+  test('another connection and profile are named; no route, no library line; odd names are quoted for the shell', () => {
+    const lines = usageLines({ ...openai, connection: "o'k", url: null }, { profile: 'work', isDefaultProfile: false, isDefaultConnection: false }).map((l) => l.text);
+    assert.deepEqual(lines, [
+      "authsome get openai --connection 'o'\\''k' --field status --profile work",
+      "eval \"$(authsome export openai --connection 'o'\\''k' --format shell --profile work)\" # sets OPENAI_API_KEY",
+      "authsome run --connection 'openai=o'\\''k' --profile work -- <command>",
+      "authsome headers openai --connection 'o'\\''k' --json --profile work",
+    ]);
   });
 });

@@ -170,25 +170,82 @@ describe('the dashboard', { timeout: 180_000 }, () => {
     assert.equal(api.status, 401);
   });
 
-  it('filters by state in the page and on the server', async () => {
-    const total = await page.locator('tr[data-state]').count();
+  it('shows your connections first, and filters the catalogue below them in the page and on the server', async () => {
+    const headings = await page.getByRole('heading', { level: 2 }).allInnerTexts();
+    assert.deepEqual(headings.slice(0, 2), ['Your connections', 'Add a connection']);
+    const mine = () => page.locator('#mine tr[data-row]').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { row: string } }).dataset.row));
+    assert.deepEqual(await mine(), ['openai/default', 'openai/work', 'testas/default']);
+    const total = await page.locator('#catalogue tr[data-state]').count();
+    assert.ok(total > 80, 'the whole catalogue is below');
     await page.getByLabel('State', { exact: true }).selectOption('connected');
-    await page.locator('#filter-count', { hasText: `3 of ${total} shown` }).waitFor();
-    assert.deepEqual(await page.locator('tr[data-state]:visible').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { row: string } }).dataset.row)),
-      ['openai/default', 'openai/work', 'testas/default']);
+    await page.locator('#filter-count', { hasText: `2 of ${total} shown` }).waitFor();
+    assert.deepEqual(await page.locator('#catalogue tr[data-state]:visible').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { row: string } }).dataset.row)),
+      ['openai/', 'testas/']);
     await page.getByLabel('Search', { exact: true }).fill('test');
     await page.locator('#filter-count', { hasText: `1 of ${total} shown` }).waitFor();
-    assert.equal(await row('testas/default').isVisible(), true);
-    assert.equal(await row('openai/default').isVisible(), false);
+    assert.equal(await row('testas/').isVisible(), true);
+    assert.equal(await row('openai/').isVisible(), false);
+    assert.equal(await row('openai/default').isVisible(), true, 'the filter is the catalogue\'s: your connections stay');
 
     await page.goto(`${origin}/ui?state=available`);
-    assert.equal(await row('testas/default').isHidden(), true);
+    assert.equal(await row('testas/').isHidden(), true);
     assert.equal(await row('github/').isVisible(), true);
+    assert.deepEqual(await mine(), ['openai/default', 'openai/work', 'testas/default']);
     const state = await page.request.get(`${origin}/ui/api/state?state=connected`);
     const json = (await state.json()) as { providers: Array<{ name: string; connections: Array<{ connection: string; state: string }> }> };
     assert.deepEqual(json.providers.map((p) => [p.name, p.connections.map((c) => `${c.connection}:${c.state}`)]), [
       ['openai', ['default:connected', 'work:connected']], ['testas', ['default:connected']],
     ]);
+  });
+
+  it('says how to use each connection: lines to copy that work and hold no secret', async () => {
+    await page.goto(`${origin}/ui`);
+    const lines = async (key: string) => {
+      const usage = page.locator(`tr[data-usage-for="${key}"]`);
+      await usage.locator('summary').click();
+      return usage.locator('pre').allInnerTexts();
+    };
+    const openai = await lines('openai/work');
+    assert.deepEqual(openai.slice(0, 4), [
+      'authsome get openai --connection work --field status',
+      'eval "$(authsome export openai --connection work --format shell)" # sets OPENAI_API_KEY',
+      'authsome run --connection openai=work -- curl https://api.openai.com/',
+      'authsome headers openai --connection work --json',
+    ]);
+    const apiHost = new URL(as.apiUrl).host;
+    const testas = await lines('testas/default');
+    assert.deepEqual(testas, [
+      'authsome get testas --field status',
+      'eval "$(authsome export testas --format shell)" # sets TESTAS_TOKEN',
+      `authsome run -- curl https://${apiHost}/`,
+      'authsome headers testas --json',
+      `import { Authsome } from 'authsome-cli';\nconst authsome = new Authsome();\nconst response = await authsome.fetch('https://${apiHost}/');`,
+    ]);
+    // Each Copy button carries exactly the line shown.
+    const copies = await page.locator('tr[data-usage-for="testas/default"] button[data-copy]').evaluateAll((buttons) => buttons.map((b) => (b as unknown as { dataset: { copy: string } }).dataset.copy));
+    assert.deepEqual(copies, testas);
+    // No line holds a secret: not the key, not a token.
+    const shown = [...openai, ...testas, ...copies].join('\n');
+    for (const secret of [apiKey, secondKey, ...(await as.issuedTokens())]) assert.ok(!shown.includes(secret), 'a usage line holds a secret');
+    // The lines work as shown: the CLI ones run as they are.
+    const status = await runCli(openai[0]!.split(' ').slice(1), { env: home.env });
+    assert.equal(status.stdout.trim(), 'connected', status.stderr);
+    const headers = await runCliJson<Record<string, unknown>>(openai[3]!.split(' ').slice(1), { env: home.env });
+    assert.equal(headers.code, 0, headers.stderr);
+    const exported = /^eval "\$\(authsome (.*)\)" # sets TESTAS_TOKEN$/.exec(testas[1]!);
+    const shell = await runCli(exported![1]!.split(' '), { env: home.env });
+    assert.equal(shell.code, 0, shell.stderr);
+    assert.match(shell.stdout, /^export TESTAS_TOKEN=/m, 'the variable the line names is the one export sets');
+  });
+
+  it('shows no expiry or refresh fields on API-key rows', async () => {
+    await page.goto(`${origin}/ui`);
+    for (const key of ['openai/default', 'openai/work']) {
+      assert.equal(await row(key).locator('td[data-label="Expires"], td[data-label="Last refresh"], [data-countdown]').count(), 0, key);
+      assert.doesNotMatch(await row(key).innerText(), /never|expire/i, key);
+    }
+    assert.equal(await row('testas/default').locator('td[data-label="Expires"] [data-countdown]').count(), 1, 'an OAuth row keeps them');
+    assert.equal(await row('testas/default').locator('td[data-label="Last refresh"]').count(), 1);
   });
 
   it('forces a refresh and shows the new expiry', async () => {
@@ -388,6 +445,15 @@ describe('the dashboard', { timeout: 180_000 }, () => {
     assert.match((await chart.getAttribute('aria-labelledby'))!, /chart-desc/);
     assert.match(await page.locator('#chart-desc').textContent() ?? '', /^1 refreshes succeeded and 0 failed, per hour/);
     assert.equal(await page.locator('.chart rect.ok-bar').count(), 1);
+    // The range the chart states is the span its bars cover, and the refreshes it counts lie in it.
+    const [from, to] = (await page.locator('#chart-range time').evaluateAll((times) => times.map((t) => (t as unknown as { getAttribute(n: string): string }).getAttribute('datetime')))).map((iso) => Date.parse(iso));
+    const bars = await page.locator('.chart svg > g').count();
+    assert.equal(to! - from!, bars * 3_600_000, 'the label spans every bar, the newest hour included');
+    assert.ok(Date.now() < to! && Date.now() >= to! - 3_600_000, 'it ends with the hour now in progress');
+    assert.match(await page.locator('#chart-range').innerText(), /^Per hour \(UTC\), \d{4}-\d\d-\d\d \d\d:00 to \d{4}-\d\d-\d\d \d\d:00 UTC$/);
+    assert.ok((await page.locator('#chart-desc').textContent())!.endsWith(`to ${new Date(to!).toISOString().slice(0, 16).replace('T', ' ')} UTC.`));
+    const refreshes = (await (await page.request.get(`${origin}/ui/api/log?event=refresh`)).json()) as { rows: Array<{ timestamp: string }> };
+    assert.ok(refreshes.rows.length > 0 && refreshes.rows.every((r) => Date.parse(r.timestamp) >= from! && Date.parse(r.timestamp) < to!));
 
     await page.getByLabel('Event').selectOption('refresh');
     await page.getByLabel('Outcome').selectOption('success');
@@ -409,6 +475,68 @@ describe('the dashboard', { timeout: 180_000 }, () => {
     await page.goto(`${origin}/ui/log`);
     assert.deepEqual(await page.getByRole('table', { name: 'Proxy requests per host' }).locator('tbody tr').allInnerTexts(), ['dash.invalid\t2\t1\tno (tunnelled)']);
     assert.deepEqual(cspErrors, [], 'no CSP violation on any page');
+  });
+
+  it('leads back to your connections from every form: connect (API key, OAuth client), register', async () => {
+    // The API-key form the dashboard opened.
+    await page.goto(`${origin}/ui`);
+    await page.getByLabel('Provider', { exact: true }).selectOption('anthropic');
+    await act(page.getByRole('button', { name: 'Connect', exact: true }));
+    assert.match(new URL(page.url()).pathname, /^\/input\//);
+    await act(page.getByRole('link', { name: 'Cancel and go back to your connections' }));
+    assert.equal(new URL(page.url()).pathname, '/ui');
+    assert.equal(await row('anthropic/default').count(), 0, 'nothing was stored');
+
+    // The OAuth client form: a provider whose client the daemon's environment does not give.
+    await home.register(testProvider(as, { name: 'testas-noclient', display_name: 'Test AS (no client)', client: { client_id_env: 'TESTAS_NOCLIENT_ID', client_secret_env: 'TESTAS_NOCLIENT_SECRET' } }));
+    await page.goto(`${origin}/ui`);
+    await page.getByLabel('Provider', { exact: true }).selectOption('testas-noclient');
+    await act(page.getByRole('button', { name: 'Connect', exact: true }));
+    assert.match(new URL(page.url()).pathname, /^\/input\//);
+    assert.equal(await page.getByLabel('Client ID').count(), 1, 'the client form');
+    await act(page.getByRole('link', { name: 'Cancel and go back to your connections' }));
+    assert.equal(new URL(page.url()).pathname, '/ui');
+
+    // Register.
+    await page.goto(`${origin}/ui/register`);
+    await act(page.getByRole('link', { name: 'Back to your connections' }));
+    assert.equal(new URL(page.url()).pathname, '/ui');
+  });
+
+  it('switches profile to show another profile\'s connections, read-only, through a validated GET parameter', async () => {
+    const created = await runCli(['profile', 'create', 'side'], { env: home.env });
+    assert.equal(created.code, 0, created.stderr);
+    const key = canary('sk-');
+    extraCanaries.push(key);
+    const stored = await runCli(['login', 'openai', '--api-key-stdin', '--connection', 'personal', '--profile', 'side'], { env: home.env, input: key });
+    assert.equal(stored.code, 0, stored.stderr);
+
+    await page.goto(`${origin}/ui`);
+    assert.equal(await row('openai/personal').count(), 0);
+    await page.getByLabel('Profile', { exact: true }).selectOption('side');
+    await act(page.getByRole('button', { name: 'Show' }));
+    assert.equal(new URL(page.url()).search, '?profile=side');
+    assert.match(await page.locator('main').innerText(), /Profile side\b/);
+    assert.deepEqual(await page.locator('#mine tr[data-row]').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: { row: string } }).dataset.row)), ['openai/personal']);
+    assert.equal(await row('openai/personal').locator('code[aria-label="credential, masked"]').innerText(), 'sk-****');
+    await page.locator('tr[data-usage-for="openai/personal"] summary').click();
+    const lines = await page.locator('tr[data-usage-for="openai/personal"] pre').allInnerTexts();
+    assert.equal(lines[0], 'authsome get openai --connection personal --field status --profile side');
+    const status = await runCli(lines[0]!.split(' ').slice(1), { env: home.env });
+    assert.equal(status.stdout.trim(), 'connected', status.stderr);
+    // Viewing changes nothing: no action forms for a profile the daemon does not act on.
+    assert.equal(await page.locator('form[method="post"]').count(), 0);
+    assert.match(await page.getByRole('note').innerText(), /shown read-only: this daemon acts on profile default/);
+    await act(page.getByRole('link', { name: 'go back to default' }));
+    assert.equal(await row('openai/personal').count(), 0);
+
+    // The parameter is a name, and one the home has.
+    for (const [bad, status] of [['..%2F..%2Fetc', 400], ['nope', 404]] as const) {
+      const res = await page.request.get(`${origin}/ui?profile=${bad}`);
+      assert.equal(res.status(), status, bad);
+      const api = await page.request.get(`${origin}/ui/api/state?profile=${bad}`);
+      assert.equal(api.status(), status, bad);
+    }
   });
 
   it('never serves a token or key: every page and API answer passes the canary check', async () => {

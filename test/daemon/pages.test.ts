@@ -242,6 +242,14 @@ describe('renderInputForm', () => {
     }
     assert.match(renderInputForm(formView({ action: '/input/abc' })), /action="\/input\/abc"/);
   });
+
+  test('a way back when the dashboard opened it, and only to a path on the daemon', () => {
+    assert.doesNotMatch(renderInputForm(formView()), /Cancel and go back/, 'a form a terminal opened has its terminal to go back to');
+    assert.match(renderInputForm(formView({ back: { href: '/ui', label: 'Cancel and go back to your connections' } })), /<a href="\/ui">Cancel and go back to your connections<\/a>/);
+    for (const href of ['https://evil.example/', '//evil.example/', 'javascript:alert(1)', '/\\evil.example']) {
+      assert.doesNotMatch(renderInputForm(formView({ back: { href, label: 'Back' } })), />Back<\/a>/, href);
+    }
+  });
 });
 
 describe('renderDevicePage', () => {

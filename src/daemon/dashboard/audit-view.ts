@@ -48,7 +48,8 @@ export interface AuditView {
   matched: number;
   events: string[];
   providers: string[];
-  chart: { unit: 'hour' | 'day'; buckets: ChartBucket[]; success: number; failure: number };
+  /** `from`/`to`: the span the bars cover (the first bar's start, the last bar's end), ISO UTC. */
+  chart: { unit: 'hour' | 'day'; from: string; to: string; buckets: ChartBucket[]; success: number; failure: number };
   proxy: ProxyHostCount[];
 }
 
@@ -140,7 +141,7 @@ function chartOf(refreshes: AuditEntry[], filter: AuditFilter, nowMs: number): A
       failure += 1;
     }
   }
-  return { unit, buckets, success, failure };
+  return { unit, from: new Date(first).toISOString(), to: new Date(last + size).toISOString(), buckets, success, failure };
 }
 
 /** `run` entries record `hosts: { host: { requests, statuses, intercepted } }` (src/proxy/stats.ts). */

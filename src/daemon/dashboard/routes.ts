@@ -15,9 +15,10 @@ import type { ConnectFlows, DashboardLogin } from './connect.ts';
 import type { ConnectionChange } from '../store-watch.ts';
 import { renderAuditPage, type AuditFormValues } from './pages/audit.ts';
 import { LIVE_SCRIPT, renderOverview } from './pages/overview.ts';
-import { CONTINUE_SCRIPT, renderContinue, renderRegister } from './pages/register.ts';
+import { BACK, CONTINUE_SCRIPT, renderContinue, renderRegister } from './pages/register.ts';
 import { renderShell } from './pages/shell.ts';
 import { failure, isApi, page, refuse, result, takeFlash, type Ctx, type DashEnv } from './respond.ts';
+import { usageLines } from './usage.ts';
 import { buildDashboardView, filterView, type ConnectionDetail, type DashboardView, type ViewFilter } from './view-model.ts';
 
 export interface DashboardRoutesOptions {
@@ -79,10 +80,12 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Hono<DashEnv> 
 
   app.get('/', (c) => page(c, async () => {
     const filter = viewFilter(c);
-    const view = await dashboardView(authsome);
+    const view = await dashboardView(authsome, c.req.query('profile'));
     return renderShell({
       title: 'Connections', section: 'connections', nonce: c.get('nonce'), flash: takeFlash(c), profile: view.profile,
-      body: renderOverview({ view, filter, csrf: c.get('session').csrf }), script: options.changes ? LIVE_SCRIPT : undefined,
+      body: renderOverview({ view, filter, csrf: c.get('session').csrf }),
+      // The live feed reports the daemon's own profile: another profile's page is a read-only view.
+      script: options.changes && view.profile === view.activeProfile ? LIVE_SCRIPT : undefined,
     });
   }));
 
@@ -132,8 +135,8 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Hono<DashEnv> 
 
   app.get('/api/state', async (c) => {
     try {
-      const view = await dashboardView(authsome);
-      return c.json({ profile: view.profile, counts: view.counts, problems: view.problems, providers: filterView(view, viewFilter(c)) });
+      const view = await dashboardView(authsome, c.req.query('profile'));
+      return c.json({ profile: view.profile, profiles: view.profiles, counts: view.counts, problems: view.problems, providers: filterView(view, viewFilter(c)) });
     } catch (error) {
       return failure(c, error);
     }
@@ -150,7 +153,7 @@ async function stepResponse(c: Ctx, login: DashboardLogin): Promise<Response> {
   const step = await login.nextStep(STEP_WAIT_MS);
   const nonce = c.get('nonce');
   if (!step) {
-    return c.html(renderShell({ title: 'Connecting…', section: 'connections', nonce, flash: null, refreshSeconds: 2, body: '<p>authsome is still starting the login. This page updates itself.</p>' }), 200);
+    return c.html(renderShell({ title: 'Connecting…', section: 'connections', nonce, flash: null, refreshSeconds: 2, body: `<p>authsome is still starting the login. This page updates itself.</p>${BACK}` }), 200);
   }
   if (step.kind === 'page') return c.redirect(step.url, 303);
   if (step.kind === 'done') {
@@ -169,18 +172,29 @@ async function stepResponse(c: Ctx, login: DashboardLogin): Promise<Response> {
   return c.html(renderShell({ title: `Continue to ${step.provider}`, section: 'connections', nonce, flash: null, body: renderContinue(step.provider, url.href), script: CONTINUE_SCRIPT }), 200);
 }
 
-async function dashboardView(authsome: Authsome): Promise<DashboardView> {
-  const list = await authsome.list();
+/**
+ * The page's data for the daemon's profile, or (`?profile=`, a GET: viewing changes nothing) another
+ * profile of the home, which the broker checks as a name and against the home's profiles.
+ */
+async function dashboardView(authsome: Authsome, requested?: string): Promise<DashboardView> {
+  const profile = requested || undefined;
+  const scope = profile ? { profile } : {};
+  const [list, usage, profiles] = await Promise.all([authsome.list(scope), authsome.connectionUsage(scope), authsome.profiles()]);
   const details = new Map<string, ConnectionDetail | null>();
   for (const provider of list.providers) {
     for (const connection of provider.connections) {
       // The masked record as stored (secrets masked by the broker, and again by the view-model):
       // showing a page renews nothing; the Refresh button does.
-      const detail = await authsome.storedView(provider.name, { connection: connection.connection_name }).catch(() => null);
+      const detail = await authsome.storedView(provider.name, { connection: connection.connection_name, ...scope }).catch(() => null);
       details.set(`${provider.name}\0${connection.connection_name}`, detail as ConnectionDetail | null);
     }
   }
-  return buildDashboardView(list, (provider, connection) => details.get(`${provider}\0${connection}`) ?? null);
+  const isDefaultProfile = profiles.find((p) => p.name === list.profile)?.default ?? list.profile === 'default';
+  const view = buildDashboardView(list, (provider, connection) => details.get(`${provider}\0${connection}`) ?? null, (provider, connection, isDefaultConnection) => {
+    const found = usage.find((u) => u.provider === provider && u.connection === connection);
+    return found ? usageLines(found, { profile: list.profile, isDefaultProfile, isDefaultConnection }) : [];
+  });
+  return { ...view, activeProfile: authsome.profile, profiles: [...new Set([...profiles.map((p) => p.name), list.profile])].sort() };
 }
 
 function viewFilter(c: Ctx): ViewFilter {

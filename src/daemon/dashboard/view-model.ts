@@ -4,6 +4,7 @@
 // here, so a new record field or a broker change cannot carry a token into a page or an API answer.
 import type { ConnectionState, ListResult, ProviderSummary } from '../../broker/index.ts';
 import { maskSecret } from '../../util/index.ts';
+import type { UsageLine } from './usage.ts';
 
 export const STATES: readonly ConnectionState[] = ['available', 'configured', 'connected', 'expired', 'invalid'];
 
@@ -21,13 +22,20 @@ export interface ConnectionView {
   last_refresh_error: string | null;
   /** The credential masked to its vendor prefix at most (`sk-****`), or null. */
   credential: string | null;
+  /** The command lines (and library lines) that use it: names only, never a value. */
+  usage: UsageLine[];
 }
 
 /** A provider as `list` summarizes it, with its connections as the dashboard shows them. */
 export type ProviderView = Omit<ProviderSummary, 'connections'> & { connections: ConnectionView[] };
 
 export interface DashboardView {
+  /** The profile shown. */
   profile: string;
+  /** The profile the daemon acts on (its actions, connect and register); others are shown read-only. */
+  activeProfile: string;
+  /** Every profile of the home, for the switcher. */
+  profiles: string[];
   providers: ProviderView[];
   /** How many rows (connections, or providers without one) are in each state. */
   counts: Record<ConnectionState, number>;
@@ -47,7 +55,11 @@ export interface ViewFilter {
   state?: string;
 }
 
-export function buildDashboardView(list: ListResult, details: (provider: string, connection: string) => ConnectionDetail | null): DashboardView {
+export function buildDashboardView(
+  list: ListResult,
+  details: (provider: string, connection: string) => ConnectionDetail | null,
+  usage: (provider: string, connection: string, isDefault: boolean) => UsageLine[] = () => [],
+): DashboardView {
   const providers = list.providers.map((p): ProviderView => ({
     name: p.name,
     display_name: p.display_name,
@@ -70,12 +82,13 @@ export function buildDashboardView(list: ListResult, details: (provider: string,
         last_refresh_at: isoOrNull(metadata.last_refresh_at),
         last_refresh_error: typeof metadata.last_refresh_error === 'string' ? metadata.last_refresh_error : null,
         credential: remask(c.auth_type === 'api_key' ? detail?.api_key : detail?.access_token),
+        usage: usage(p.name, c.connection_name, c.default),
       };
     }),
   }));
   const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<ConnectionState, number>;
   for (const row of rows(providers)) counts[row.state] += 1;
-  return { profile: list.profile, providers, counts, problems: [...list.problems] };
+  return { profile: list.profile, activeProfile: list.profile, profiles: [list.profile], providers, counts, problems: [...list.problems] };
 }
 
 /** One row per connection, or one per provider without connections (its state: available or configured). */

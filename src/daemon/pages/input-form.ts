@@ -27,6 +27,8 @@ export interface InputFormView {
   error?: string | null;
   fieldErrors?: Record<string, string>;
   expiresAt: Date;
+  /** A way back without saving (the dashboard, when it opened this form): a path on the daemon. */
+  back?: { href: string; label: string } | null;
 }
 
 /** A path on this daemon: no scheme and no `//host`, so the form can only post back here. */
@@ -105,6 +107,7 @@ export function renderInputForm(view: InputFormView): string {
     ...view.fields.map((field, index) => renderField(view, field, index, index === focusIndex)),
     '<button type="submit" class="primary">Save</button>',
     '</form>',
+    view.back && /^\/(?![/\\])/.test(view.back.href) ? `<p><a href="${escapeHtml(view.back.href)}">${escapeHtml(view.back.label)}</a></p>` : '',
     `<p class="fine">This link expires at ${renderTime(view.expiresAt)}. What you enter is sent only to` +
       ' authsome on this computer.</p>',
   ];

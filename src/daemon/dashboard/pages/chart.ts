@@ -1,5 +1,6 @@
 // A tiny inline SVG bar chart of refreshes (succeeded / failed) per hour or day: no library, no
 // external asset, no inline style (the CSP forbids it; colours come from the stylesheet's classes).
+// Its caption states the span the bars really cover, in UTC like the axis labels.
 import { escapeHtml } from '../../pages/index.ts';
 import type { AuditView } from '../audit-view.ts';
 
@@ -17,6 +18,7 @@ export function renderRefreshChart(chart: AuditView['chart']): string {
   const barWidth = Math.min(40, Math.max(2, slot * 0.7));
   const y = (value: number) => (value / max) * plotHeight;
   const label = (iso: string) => (unit === 'hour' ? `${iso.slice(11, 13)}:00` : iso.slice(5, 10));
+  const utc = (iso: string) => iso.slice(0, 16).replace('T', ' ');
   const every = Math.max(1, Math.ceil(buckets.length / 8));
   const bars = buckets.map((bucket, i) => {
     const x = LEFT + i * slot + (slot - barWidth) / 2;
@@ -32,9 +34,10 @@ export function renderRefreshChart(chart: AuditView['chart']): string {
       '</g>',
     ].join('');
   });
-  const first = buckets[0]?.start ?? '';
-  const last = buckets.at(-1)?.start ?? '';
-  const summary = `${chart.success} refreshes succeeded and ${chart.failure} failed, per ${unit}, from ${first.slice(0, 16).replace('T', ' ')} to ${last.slice(0, 16).replace('T', ' ')} UTC.`;
+  // The span is what the bars cover: from the first bar's start to the last bar's end (not its
+  // start, which would leave the newest hour or day out of the stated range).
+  const span = `${utc(chart.from)} to ${utc(chart.to)} UTC`;
+  const summary = `${chart.success} refreshes succeeded and ${chart.failure} failed, per ${unit}, from ${span}.`;
   return [
     '<figure class="chart">',
     `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="chart-title chart-desc" focusable="false">`,
@@ -43,8 +46,8 @@ export function renderRefreshChart(chart: AuditView['chart']): string {
     `<text x="${LEFT - 4}" y="${TOP + 8}" text-anchor="end">${max}</text><text x="${LEFT - 4}" y="${HEIGHT - BOTTOM}" text-anchor="end">0</text>`,
     ...bars,
     '</svg>',
-    `<figcaption class="legend"><span><span class="swatch ok-bar" aria-hidden="true"></span>Refreshed: ${chart.success}</span>` +
-      `<span><span class="swatch bad-bar" aria-hidden="true"></span>Failed: ${chart.failure}</span></figcaption>`,
+    `<figcaption><p id="chart-range" class="fine">Per ${unit} (UTC), <time datetime="${escapeHtml(chart.from)}">${escapeHtml(utc(chart.from))}</time> to <time datetime="${escapeHtml(chart.to)}">${escapeHtml(utc(chart.to))}</time> UTC</p><span class="legend"><span><span class="swatch ok-bar" aria-hidden="true"></span>Refreshed: ${chart.success}</span>` +
+      `<span><span class="swatch bad-bar" aria-hidden="true"></span>Failed: ${chart.failure}</span></span></figcaption>`,
     '</figure>',
   ].join('\n');
 }

@@ -1,8 +1,10 @@
-// The Connections page: every provider and connection with its state, account, scopes, expiry
-// countdown, last refresh and default; a search and state filter; and the actions — connect,
-// disconnect, make default, refresh — each a small POST form carrying the CSRF token.
-import { escapeHtml } from '../../pages/index.ts';
-import { STATES, matchesFilter, rows, searchText, type ConnectionView, type DashboardView, type ProviderView, type ViewFilter } from '../view-model.ts';
+// The Connections page: first "Your connections" — each with its state, account, scopes, expiry
+// countdown (OAuth only), last refresh, default, and the lines to copy to use it — then the
+// catalogue to add one from, behind a search and state filter; a profile switcher (GET, viewing
+// only); and the actions — connect, disconnect, make default, refresh — each a small POST form
+// carrying the CSRF token.
+import { escapeHtml, renderCopyButton } from '../../pages/index.ts';
+import { STATES, matchesFilter, rows, searchText, type ConnectionView, type DashboardView, type ProviderView, type Row, type ViewFilter } from '../view-model.ts';
 import { actionForm, renderInstant } from './shell.ts';
 
 export interface OverviewOptions {
@@ -12,31 +14,68 @@ export interface OverviewOptions {
 }
 
 export function renderOverview({ view, filter, csrf }: OverviewOptions): string {
-  const all = rows(view.providers);
-  const shownCount = all.filter((row) => matchesFilter(row, filter)).length;
+  const readOnly = view.profile !== view.activeProfile;
+  const mine = rows(view.providers).filter((row): row is Row & { connection: ConnectionView } => row.connection !== null);
+  const catalogue = view.providers.map((provider): Row => ({ provider, connection: null, state: provider.state }));
+  const shownCount = catalogue.filter((row) => matchesFilter(row, filter)).length;
   return [
+    renderProfileSwitcher(view),
+    readOnly
+      ? `<p class="notice" role="note">Profile <strong>${escapeHtml(view.profile)}</strong> is shown read-only: this daemon acts on profile <strong>${escapeHtml(view.activeProfile)}</strong>. ` +
+        `Change this profile's connections in a terminal with <code>--profile ${escapeHtml(view.profile)}</code>, or <a href="/ui">go back to ${escapeHtml(view.activeProfile)}</a>.</p>`
+      : '',
     `<ul class="summary" aria-label="Connections by state">${STATES.map((s) => `<li><span class="badge state-${s}">${view.counts[s]} ${s}</span></li>`).join('')}</ul>`,
     view.problems.length ? `<div class="alert" role="alert"><p>Some records or provider files could not be read:</p><ul>${view.problems.map((p) => `<li>${escapeHtml(p)}</li>`).join('')}</ul></div>` : '',
-    renderConnectForm(view, csrf),
-    '<h2 id="connections-heading">Providers and connections</h2>',
-    renderFilter(filter),
-    `<p id="filter-count" class="fine" role="status">${shownCount} of ${all.length} shown</p>`,
+    '<section aria-labelledby="connections-heading">',
+    '<h2 id="connections-heading">Your connections</h2>',
     // Filled by LIVE_SCRIPT when the daemon reports a change made elsewhere.
     '<div id="live" class="notice" role="status" aria-live="polite" hidden><span data-live-text></span> <button type="button" data-live-reload>Reload</button></div>',
+    mine.length ? renderMine(mine, csrf, readOnly) : '<p class="muted">No connections in this profile yet. Connect one from the catalogue below.</p>',
+    '</section>',
+    '<section aria-labelledby="catalogue-heading">',
+    '<h2 id="catalogue-heading">Add a connection</h2>',
+    readOnly ? '' : renderConnectForm(view, csrf),
+    renderFilter(filter, view),
+    `<p id="filter-count" class="fine" role="status">${shownCount} of ${catalogue.length} shown</p>`,
     '<div class="table-wrap">',
-    '<table class="cards" aria-labelledby="connections-heading">',
-    '<thead><tr><th scope="col">Provider</th><th scope="col">Connection</th><th scope="col">State</th><th scope="col">Account</th>' +
-      '<th scope="col">Scopes</th><th scope="col">Expires</th><th scope="col">Last refresh</th><th scope="col">Actions</th></tr></thead>',
+    '<table id="catalogue" class="cards" aria-labelledby="catalogue-heading">',
+    '<thead><tr><th scope="col">Provider</th><th scope="col">Kind</th><th scope="col">State</th><th scope="col">Actions</th></tr></thead>',
     '<tbody>',
-    ...all.map((row) => renderRow(row.provider, row.connection, row.state, csrf, !matchesFilter(row, filter))),
+    ...catalogue.map((row) => renderCatalogueRow(row.provider, csrf, readOnly, !matchesFilter(row, filter))),
     '</tbody></table></div>',
+    '</section>',
   ].filter(Boolean).join('\n');
 }
 
-function renderFilter(filter: ViewFilter): string {
+/** Which profile the page shows: a GET form, so switching only views (nothing changes, no CSRF token needed). */
+function renderProfileSwitcher(view: DashboardView): string {
+  if (view.profiles.length < 2) return '';
+  const options = view.profiles.map((name) => `<option value="${escapeHtml(name)}"${name === view.profile ? ' selected' : ''}>${escapeHtml(name)}${name === view.activeProfile ? ' (this daemon\'s)' : ''}</option>`).join('');
+  return [
+    '<form class="filters" method="get" action="/ui" aria-label="Switch profile">',
+    `<div class="field"><label for="profile-switch">Profile</label><select id="profile-switch" name="profile">${options}</select></div>`,
+    '<div class="field"><button type="submit">Show</button></div>',
+    '</form>',
+  ].join('');
+}
+
+function renderMine(mine: Array<Row & { connection: ConnectionView }>, csrf: string, readOnly: boolean): string {
+  return [
+    '<div class="table-wrap">',
+    '<table id="mine" class="cards" aria-labelledby="connections-heading">',
+    '<thead><tr><th scope="col">Provider</th><th scope="col">Connection</th><th scope="col">State</th><th scope="col">Account</th>' +
+      '<th scope="col">Scopes</th><th scope="col">Expires</th><th scope="col">Last refresh</th><th scope="col">Actions</th></tr></thead>',
+    '<tbody>',
+    ...mine.map((row) => renderRow(row.provider, row.connection, row.state, csrf, readOnly)),
+    '</tbody></table></div>',
+  ].join('\n');
+}
+
+function renderFilter(filter: ViewFilter, view: DashboardView): string {
   const options = ['', ...STATES].map((s) => `<option value="${s}"${(filter.state ?? '') === s ? ' selected' : ''}>${s || 'Any state'}</option>`).join('');
   return [
-    '<form class="filters" method="get" action="/ui" role="search" aria-label="Filter connections">',
+    '<form class="filters" method="get" action="/ui" role="search" aria-label="Filter the catalogue">',
+    view.profile !== view.activeProfile ? `<input type="hidden" name="profile" value="${escapeHtml(view.profile)}">` : '',
     `<div class="field"><label for="filter-q">Search</label><input id="filter-q" name="q" type="search" value="${escapeHtml(filter.q ?? '')}" autocomplete="off"></div>`,
     `<div class="field"><label for="filter-state">State</label><select id="filter-state" name="state">${options}</select></div>`,
     '<div class="field"><button type="submit">Filter</button></div>',
@@ -50,38 +89,70 @@ function renderConnectForm(view: DashboardView, csrf: string): string {
     .map((p) => `<option value="${escapeHtml(p.name)}">${escapeHtml(p.display_name)} (${escapeHtml(p.name)})</option>`)
     .join('');
   return [
-    '<section aria-labelledby="connect-heading">',
-    '<h2 id="connect-heading">Connect a provider</h2>',
-    '<form class="filters" method="post" action="/ui/actions/connect">',
+    '<form class="filters" method="post" action="/ui/actions/connect" aria-label="Connect a provider">',
     `<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">`,
     `<div class="field"><label for="connect-provider">Provider</label><select id="connect-provider" name="provider" required>${options}</select></div>`,
     '<div class="field"><label for="connect-connection">Connection name</label><input id="connect-connection" name="connection" value="default" required pattern="[A-Za-z0-9._\\-]+" autocomplete="off"></div>',
     '<div class="field"><label class="check" for="connect-force"><input id="connect-force" name="force" type="checkbox" value="1">Replace an existing connection</label></div>',
     '<div class="field"><button type="submit" class="primary">Connect</button></div>',
     '</form>',
-    '<p class="fine">OAuth providers open their sign-in page; API-key providers open a local form. Nothing you type leaves this computer except to the provider.</p>',
-    '</section>',
+    '<p class="fine">OAuth providers open their sign-in page; API-key providers open a local form. Nothing you type leaves this computer except to the provider. Or pick one in the catalogue:</p>',
   ].join('\n');
 }
 
-function renderRow(provider: ProviderView, connection: ConnectionView | null, state: string, csrf: string, hidden: boolean): string {
+function providerCell(provider: ProviderView): string {
   const custom = provider.source === 'custom' ? ' <span class="fine">(custom)</span>' : provider.source === 'unknown' ? ' <span class="fine">(no definition)</span>' : '';
-  const search = escapeHtml(searchText({ provider, connection }));
-  const cells = [
-    `<th scope="row">${escapeHtml(provider.display_name)}${custom}<br><code class="fine">${escapeHtml(provider.name)}</code></th>`,
-    `<td data-label="Connection">${connection ? `${escapeHtml(connection.connection)}${connection.default ? ' <span class="badge">default</span>' : ''}${connection.credential ? `<br><code class="fine" aria-label="credential, masked">${escapeHtml(connection.credential)}</code>` : ''}` : '<span class="muted">—</span>'}</td>`,
-    `<td data-label="State"><span class="badge state-${escapeHtml(state)}">${escapeHtml(state)}</span></td>`,
-    `<td data-label="Account">${connection?.account ? escapeHtml(connection.account) : '<span class="muted">—</span>'}</td>`,
-    `<td data-label="Scopes" class="scopes">${connection?.scopes.length ? connection.scopes.map(escapeHtml).join(' ') : '<span class="muted">—</span>'}</td>`,
-    `<td data-label="Expires">${renderExpiry(connection)}</td>`,
-    `<td data-label="Last refresh">${renderLastRefresh(connection)}</td>`,
-    `<td data-label="Actions"><div class="actions">${renderActions(provider, connection, csrf)}</div></td>`,
-  ];
-  const key = `${provider.name}/${connection?.connection ?? ''}`;
-  return `<tr data-state="${escapeHtml(state)}" data-search="${search}" data-row="${escapeHtml(key)}"${hidden ? ' hidden' : ''}>${cells.join('')}</tr>`;
+  return `<th scope="row">${escapeHtml(provider.display_name)}${custom}<br><code class="fine">${escapeHtml(provider.name)}</code></th>`;
 }
 
-function renderExpiry(connection: ConnectionView | null): string {
+function renderCatalogueRow(provider: ProviderView, csrf: string, readOnly: boolean, hidden: boolean): string {
+  const search = escapeHtml(searchText({ provider, connection: null }));
+  const count = provider.connections.length;
+  const actions = count
+    ? `<span class="fine">${count} connection${count === 1 ? '' : 's'} above</span>`
+    : readOnly ? '<span class="muted">—</span>' : renderActions(provider, null, csrf);
+  const cells = [
+    providerCell(provider),
+    `<td data-label="Kind">${provider.auth_type === 'api_key' ? 'API key' : provider.auth_type === 'oauth2' ? 'OAuth' : escapeHtml(provider.auth_type)}</td>`,
+    `<td data-label="State"><span class="badge state-${escapeHtml(provider.state)}">${escapeHtml(provider.state)}</span></td>`,
+    `<td data-label="Actions"><div class="actions">${actions}</div></td>`,
+  ];
+  return `<tr data-state="${escapeHtml(provider.state)}" data-search="${search}" data-row="${escapeHtml(provider.name)}/"${hidden ? ' hidden' : ''}>${cells.join('')}</tr>`;
+}
+
+function renderRow(provider: ProviderView, connection: ConnectionView, state: string, csrf: string, readOnly: boolean): string {
+  const key = `${provider.name}/${connection.connection}`;
+  const cells = [
+    providerCell(provider),
+    `<td data-label="Connection">${escapeHtml(connection.connection)}${connection.default ? ' <span class="badge">default</span>' : ''}${connection.credential ? `<br><code class="fine" aria-label="credential, masked">${escapeHtml(connection.credential)}</code>` : ''}</td>`,
+    `<td data-label="State"><span class="badge state-${escapeHtml(state)}">${escapeHtml(state)}</span></td>`,
+    `<td data-label="Account">${connection.account ? escapeHtml(connection.account) : '<span class="muted">—</span>'}</td>`,
+    `<td data-label="Scopes" class="scopes">${connection.scopes.length ? connection.scopes.map(escapeHtml).join(' ') : '<span class="muted">—</span>'}</td>`,
+    // An API key has no expiry and is never refreshed: no such fields, rather than empty ones.
+    connection.auth_type === 'api_key'
+      ? '<td colspan="2" class="na"><span class="fine">API key</span></td>'
+      : `<td data-label="Expires">${renderExpiry(connection)}</td><td data-label="Last refresh">${renderLastRefresh(connection)}</td>`,
+    `<td data-label="Actions"><div class="actions">${readOnly ? '<span class="muted">—</span>' : renderActions(provider, connection, csrf)}</div></td>`,
+  ];
+  return `<tr data-state="${escapeHtml(state)}" data-row="${escapeHtml(key)}">${cells.join('')}</tr>\n` + renderUsage(key, connection);
+}
+
+/** The lines to copy, under the connection's row: names, never values (usage.ts). */
+function renderUsage(key: string, connection: ConnectionView): string {
+  if (!connection.usage.length) return '';
+  const id = `use-${key.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const lines = connection.usage.map((line, i) => [
+    '<div class="usage-line">',
+    `<span class="fine">${escapeHtml(line.label)}</span>`,
+    '<div class="copy-row">',
+    `<pre class="code-block" id="${id}-${i}"><code>${escapeHtml(line.text)}</code></pre>`,
+    renderCopyButton(line.text, `${id}-${i}`, `Copy: ${line.label}`),
+    '</div></div>',
+  ].join(''));
+  return `<tr class="usage" data-usage-for="${escapeHtml(key)}"><td colspan="8"><details><summary>How to use ${escapeHtml(key.replace('/', ' ('))})</summary>${lines.join('')}</details></td></tr>`;
+}
+
+function renderExpiry(connection: ConnectionView): string {
   if (!connection?.expires_at) return '<span class="muted">—</span>';
   return `<span class="countdown" data-countdown="${escapeHtml(connection.expires_at)}">${escapeHtml(relative(connection.expires_at))}</span><br>` +
     `<span class="fine">${renderInstant(connection.expires_at)}</span>`;

@@ -3,6 +3,9 @@
 // sends the browser on to a provider's sign-in page during "Connect".
 import { escapeHtml } from '../../pages/index.ts';
 
+/** Every form page has a way back to the overview, besides the navigation. */
+export const BACK = '<p><a href="/ui">Back to your connections</a></p>';
+
 export interface RegisterForm {
   csrf: string;
   text: string;
@@ -39,6 +42,7 @@ export function renderRegister(form: RegisterForm): string {
     '<p class="fine">New providers only. To replace a registered definition or override a bundled one, use <code>authsome register &lt;file&gt; --force</code> in a terminal.</p>',
     '<button type="submit" class="primary">Register</button>',
     '</form>',
+    BACK,
   ].join('\n');
 }
 
@@ -47,6 +51,7 @@ export function renderContinue(provider: string, url: string): string {
   return [
     `<p>authsome started the login. Continue to ${escapeHtml(provider)}'s sign-in page; it sends you back here when you are done.</p>`,
     `<p><a id="continue-link" data-go href="${escapeHtml(url)}">Continue to ${escapeHtml(provider)}</a></p>`,
+    BACK,
   ].join('\n');
 }
 

@@ -107,6 +107,11 @@ button.small{padding:.25rem .625rem;font-size:.875rem}
 .swatch{display:inline-block;width:.75rem;height:.75rem;border-radius:2px;margin-right:.35rem;vertical-align:-1px}
 .swatch.ok-bar{background:var(--ok)}
 .swatch.bad-bar{background:var(--bad)}
+.usage td{border-bottom:1px solid var(--border);padding-top:0}
+.usage summary{cursor:pointer;font-size:.875rem}
+.usage-line{margin:.5rem 0}
+.usage-line pre{margin:.15rem 0 0;white-space:pre-wrap;overflow-wrap:anywhere;flex:1 1 auto}
+tr[data-row]:has(+ tr.usage) > *{border-bottom:0}
 .detail{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.8125rem;overflow-wrap:anywhere}
 @media (max-width:44rem){
 .page.wide{width:100%;margin:0}
@@ -146,7 +151,7 @@ const SCRIPT = `
   const q = document.getElementById('filter-q');
   const state = document.getElementById('filter-state');
   const count = document.getElementById('filter-count');
-  const rows = [...document.querySelectorAll('tr[data-state]')];
+  const rows = [...document.querySelectorAll('#catalogue tr[data-state]')];
   const apply = () => {
     const text = q.value.trim().toLowerCase();
     let shown = 0;
