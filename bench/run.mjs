@@ -89,10 +89,15 @@ import { DaemonBench, printDaemonSections } from './daemon.mjs';
 import { ProxyBench, printProxySections } from './proxy.mjs';
 import { RefreshBench, printRefreshSections } from './refresh.mjs';
 import { StoreBench, printStoreSections } from './store.mjs';
+import { profileRun, printProfileSection } from './startup-profile.mjs';
 
 const API_KEY = 'sk-bench-0000000000000000';
 const PASSPHRASE = 'bench-pass';
-const TARGET_RATIO = 1.6;
+// Issue 18, part 1: `get --field status` and `--help` within 1.3 × a bare `node -e 0`, `list` 1.5 ×.
+const TARGET_RATIO = 1.3;
+const LIST_TARGET_RATIO = 1.5;
+/** `get --show-secret` keeps the earlier goal: it decrypts like `get`, and prints through the same path. */
+const SECRET_TARGET_RATIO = 1.6;
 
 const args = process.argv.slice(2);
 const wantsJson = args.includes('--json');
@@ -181,7 +186,7 @@ try {
 
   let baseline = null;
   if (wants('startup')) {
-    ({ baseline, results: report.results } = measureStartup());
+    ({ baseline, results: report.results, profiles: report.startup_profile } = measureStartup());
     report.baseline_median_ms = round(baseline);
   }
 
@@ -268,9 +273,9 @@ function measureStartup() {
   const cases = [
     { id: 'baseline', label: 'node -e 0', argv: [node, '-e', '0'], env: cleanEnv(), expect: '' },
     { id: 'get_status', label: 'authsome get openai --field status', argv: cli('get', 'openai', '--field', 'status'), env: localEnv, expect: 'connected\n', target: TARGET_RATIO },
-    { id: 'get_secret', label: 'authsome get openai --field api_key --show-secret', argv: cli('get', 'openai', '--field', 'api_key', '--show-secret'), env: localEnv, expect: `${API_KEY}\n`, target: TARGET_RATIO },
-    { id: 'help', label: 'authsome --help', argv: cli('--help'), env: localEnv },
-    { id: 'list_json', label: 'authsome list --json', argv: cli('list', '--json'), env: localEnv },
+    { id: 'get_secret', label: 'authsome get openai --field api_key --show-secret', argv: cli('get', 'openai', '--field', 'api_key', '--show-secret'), env: localEnv, expect: `${API_KEY}\n`, target: SECRET_TARGET_RATIO },
+    { id: 'help', label: 'authsome --help', argv: cli('--help'), env: localEnv, target: TARGET_RATIO },
+    { id: 'list_json', label: 'authsome list --json', argv: cli('list', '--json'), env: localEnv, target: LIST_TARGET_RATIO },
     { id: 'get_status_passphrase', label: 'authsome get openai --field status (passphrase)', argv: cli('get', 'openai', '--field', 'status'), env: passEnv, expect: 'connected\n',
       note: 'passphrase key source: pays scrypt (N=2^17, r=8, p=1) once per process' },
     daemon.statusCase(),
@@ -321,7 +326,9 @@ function measureStartup() {
       ...(c.note ? { note: c.note } : {}),
     };
   });
-  return { baseline, results };
+  // One profiled run of each, after the timed ones: the breakdown printed under the table.
+  const profiles = cases.map((c) => ({ id: c.id, command: c.label, ms: profileRun(c.argv, c.env) }));
+  return { baseline, results, profiles };
 }
 
 function printReport(report) {
@@ -329,6 +336,7 @@ function printReport(report) {
   else console.log(`authsome benchmark, parts: ${report.parts.join(', ')}`);
   console.log(`node ${report.node} on ${report.platform}, ${report.cpus} × ${report.cpu}`);
   if (report.results) printStartupTable(report.results);
+  if (report.startup_profile) printProfileSection(report.startup_profile);
   if (report.daemon_api) printDaemonSections(report);
   if (report.refresh) printRefreshSections(report);
   if (report.proxy) printProxySections(report);

@@ -48,8 +48,26 @@ await esbuild.build({
   // whichever file esbuild puts it in.
   chunkNames: '[name]-[hash]',
   banner: { js: "import { createRequire as __authsomeRequire } from 'node:module'; const require = __authsomeRequire(import.meta.url);" },
+  // Our own modules run no code on import that another module relies on (no import is there for
+  // its side effects): marked so, esbuild keeps only the modules a command's imports reach, not
+  // every module a door (broker/index.ts) re-exports. `get` then loads no PostgreSQL store, no
+  // doctor, no rekey.
+  plugins: [{
+    name: 'authsome-side-effect-free',
+    setup(build) {
+      const src = join(root, 'src') + '/';
+      build.onResolve({ filter: /^\.\.?\// }, async (args) => {
+        if (args.pluginData?.sideEffectFree || !args.importer.startsWith(src)) return undefined;
+        const resolved = await build.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { sideEffectFree: true } });
+        if (resolved.errors.length || !resolved.path.startsWith(src)) return undefined;
+        return { path: resolved.path, sideEffects: false };
+      });
+    },
+  }],
   logLevel: 'warning',
   allowOverwrite: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
 });
 const bin = join(out, 'cli/main.js');
 if (existsSync(bin)) chmodSync(bin, 0o755);

@@ -58,22 +58,73 @@ interface Needle {
   failure: Int32Array;
 }
 
+/** A credential's forms encoded once, for every response that may quote it (see echoNeedles). */
+export type EchoNeedles = readonly Needle[];
+
+const EMPTY = Buffer.alloc(0);
+
+/** The forms as byte needles: built once per credential, not per response or per chunk. */
+export function echoNeedles(forms: string[]): EchoNeedles {
+  return forms.map((form) => {
+    const bytes = Buffer.from(form);
+    return { bytes, failure: failureOf(bytes) };
+  });
+}
+
+/**
+ * A body held whole (small enough to keep in memory) with every form replaced, and how many were;
+ * the same bytes, unallocated, when it quotes none — the common case.
+ */
+export function scrubBytes(data: Buffer, needles: EchoNeedles): { body: Buffer; replaced: number } {
+  const out = replaceNeedles(data, needles, 0);
+  return { body: out.pieces ? Buffer.concat(out.pieces) : data, replaced: out.replaced };
+}
+
+/**
+ * Every form in data[from..] replaced, the earliest match first and the longest on a tie (forms
+ * are sorted longest first). `pieces` is null when nothing matched; `end` is where the unmatched
+ * rest begins.
+ */
+function replaceNeedles(data: Buffer, needles: EchoNeedles, from: number): { pieces: Buffer[] | null; end: number; replaced: number } {
+  let pieces: Buffer[] | null = null;
+  let pos = from;
+  let replaced = 0;
+  let next: number[] | null = null;
+  for (let i = 0; i < needles.length; i++) {
+    const at = data.indexOf(needles[i]!.bytes, pos);
+    if (at === -1) continue;
+    next ??= new Array<number>(needles.length).fill(-1);
+    next[i] = at;
+  }
+  if (!next) return { pieces: null, end: pos, replaced: 0 };
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < next.length; i++) {
+      if (next[i]! !== -1 && next[i]! < pos) next[i] = data.indexOf(needles[i]!.bytes, pos);
+      if (next[i]! !== -1 && (best === -1 || next[i]! < next[best]!)) best = i;
+    }
+    if (best === -1) break;
+    (pieces ??= []).push(data.subarray(pos, next[best]!), PLACEHOLDER_BYTES);
+    replaced++;
+    pos = next[best]! + needles[best]!.bytes.length;
+  }
+  pieces?.push(data.subarray(pos));
+  return { pieces, end: pos, replaced };
+}
+
 /**
  * Replaces the secrets' forms in a byte stream with the placeholder. A form split across chunks is
  * found: the end of a chunk that could begin one is held back until the next chunk (or the end)
  * says whether it does. Nothing else is held, so an event that ends its chunk passes at once.
  */
 export class EchoScrubber extends Transform {
-  readonly #needles: Needle[];
-  #carry: Buffer = Buffer.alloc(0);
+  readonly #needles: EchoNeedles;
+  #carry: Buffer = EMPTY;
   replaced = 0;
 
-  constructor(forms: string[]) {
+  constructor(forms: string[] | EchoNeedles) {
     super();
-    this.#needles = forms.map((form) => {
-      const bytes = Buffer.from(form);
-      return { bytes, failure: failureOf(bytes) };
-    });
+    this.#needles = forms.length && typeof forms[0] === 'string' ? echoNeedles(forms as string[]) : (forms as EchoNeedles);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
@@ -84,31 +135,23 @@ export class EchoScrubber extends Transform {
 
   override _flush(done: TransformCallback): void {
     if (this.#carry.length) this.#emit(this.#carry, true);
-    this.#carry = Buffer.alloc(0);
+    this.#carry = EMPTY;
     done();
   }
 
   #emit(data: Buffer, final: boolean): void {
-    const pieces: Buffer[] = [];
-    let pos = 0;
-    const next = this.#needles.map((n) => data.indexOf(n.bytes));
-    for (;;) {
-      // The earliest match, the longest on a tie (forms are sorted longest first).
-      let best = -1;
-      for (let i = 0; i < next.length; i++) {
-        if (next[i]! !== -1 && next[i]! < pos) next[i] = data.indexOf(this.#needles[i]!.bytes, pos);
-        if (next[i]! !== -1 && (best === -1 || next[i]! < next[best]!)) best = i;
-      }
-      if (best === -1) break;
-      pieces.push(data.subarray(pos, next[best]!), PLACEHOLDER_BYTES);
-      this.replaced++;
-      pos = next[best]! + this.#needles[best]!.bytes.length;
-    }
+    const { pieces, end, replaced } = replaceNeedles(data, this.#needles, 0);
+    this.replaced += replaced;
     let hold = 0;
-    if (!final) for (const needle of this.#needles) hold = Math.max(hold, prefixAtEnd(data, pos, needle));
-    pieces.push(data.subarray(pos, data.length - hold));
-    this.#carry = hold ? Buffer.from(data.subarray(data.length - hold)) : Buffer.alloc(0);
-    const out = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+    if (!final) for (const needle of this.#needles) hold = Math.max(hold, prefixAtEnd(data, end, needle));
+    // The held end is copied (the chunk's memory is not kept alive); everything before it goes now.
+    this.#carry = hold ? Buffer.from(data.subarray(data.length - hold)) : EMPTY;
+    let out: Buffer;
+    if (!pieces) out = hold ? data.subarray(0, data.length - hold) : data;
+    else {
+      if (hold) pieces[pieces.length - 1] = pieces[pieces.length - 1]!.subarray(0, pieces[pieces.length - 1]!.length - hold);
+      out = Buffer.concat(pieces);
+    }
     if (out.length) this.push(out);
   }
 }

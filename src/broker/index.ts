@@ -34,7 +34,7 @@ export { RouteTable, type Route, type Decision, type DecisionKind, type Candidat
 export type { HostScope } from '../providers/index.ts';
 export type { RouteExplanation, RouteCandidateView, InjectionView } from './route-explanation.ts';
 export type { RequestHeaders, RequestCredential } from './request-headers.ts';
-export { EchoScrubber, PLACEHOLDER, scrubText, secretForms, withoutInjectedQuery } from './echo-scrub.ts';
+export { EchoScrubber, PLACEHOLDER, echoNeedles, scrubBytes, scrubText, secretForms, withoutInjectedQuery, type EchoNeedles } from './echo-scrub.ts';
 export { redactor } from '../audit/index.ts';
 export type { AuthenticatedResponse } from './authenticated-fetch.ts';
 export { CredentialCache, MIN_TOKEN_AGE_FOR_REFRESH_MS, type CredentialSource, type CredentialKey, type Renewal } from './credential-cache.ts';

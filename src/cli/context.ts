@@ -1,7 +1,10 @@
 // What every command gets: the Authsome service built from the global flags, and the Output.
-import { Authsome } from '../broker/index.ts';
+// Loaded when a command runs (commands/run.ts), so building the program loads no broker.
+import { Authsome, requireSafeHome } from '../broker/index.ts';
 import { resolveSettings, type Settings } from '../util/index.ts';
 import { Output } from './output.ts';
+
+export { requireSafeHome };
 
 export interface GlobalFlags {
   json?: boolean;

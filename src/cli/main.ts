@@ -2,10 +2,8 @@
 // The authsome CLI: parse arguments, run one command against the Authsome service, print the
 // result, exit with the code from the error table. Commands live in ./commands, one per file.
 import { CommanderError } from 'commander';
-import { requireSafeHome } from '../broker/index.ts';
 import { excludeMemoryFromCoreDumps } from '../util/index.ts';
 import { complete, homeNames } from './completion.ts';
-import { createContext } from './context.ts';
 import { Output } from './output.ts';
 import { buildProgram } from './program.ts';
 
@@ -43,6 +41,7 @@ async function completeWords(args: string[]): Promise<number> {
   };
   const home = flag('--home');
   const profile = flag('--profile');
+  const { createContext, requireSafeHome } = await import('./context.ts');
   const ctx = createContext({ ...(home ? { home } : {}), ...(profile ? { profile } : {}) });
   const names = homeNames(() => {
     requireSafeHome(ctx.settings.home);

@@ -5,7 +5,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate, constants as zlib } from 'node:zlib';
-import { EchoScrubber, scrubText, secretForms, withoutInjectedQuery, type Injection } from '../broker/index.ts';
+import { EchoScrubber, echoNeedles, scrubBytes, scrubText, secretForms, withoutInjectedQuery, type EchoNeedles, type Injection } from '../broker/index.ts';
 
 /**
  * Media types a server quotes a request in: text/*, JSON, XML, JavaScript, forms, YAML, NDJSON (and
@@ -26,10 +26,23 @@ const DECODERS: Record<string, () => Transform> = {
   br: () => createBrotliDecompress({ flush: zlib.BROTLI_OPERATION_FLUSH }),
 };
 
+/**
+ * A scanned body that declares a length up to this is kept whole, scanned in one piece and sent
+ * with its new length in one write: most API answers are small JSON, and a Transform pipeline per
+ * answer (and a chunked reframing) costs the proxy more than the request's own parsing. Larger or
+ * unsized bodies stream through the scrubber, so downloads and server-sent events still flow.
+ */
+export const WHOLE_BODY_LIMIT = 256 * 1024;
+
 export interface GuardedResponse {
   headers: OutgoingHttpHeaders;
-  /** What the body passes through on its way to the child, in order; empty: passed as it is. */
+  /** What the body passes through on its way to the child, in order; empty: passed as it is (or kept whole, below). */
   transforms: Transform[];
+  /**
+   * Set when the body is to be kept whole instead: its declared length, and the replacement to
+   * apply to it (which also sets the Content-Length of `headers` to the result's length).
+   */
+  whole: { length: number; scrub(body: Buffer): Buffer } | null;
   /** Copies of the credential replaced so far, in the headers and the body. */
   replaced(): number;
   /** Why a body with a credential in it could still reach the child unscanned; null when scanned or bodiless. */
@@ -45,7 +58,7 @@ export function decodableAcceptEncoding(value: string | string[] | undefined): s
 }
 
 export function guardResponse(status: number, upstreamHeaders: IncomingHttpHeaders, injection: Injection, method: string | undefined): GuardedResponse {
-  const forms = formsOf(injection);
+  const { forms, needles } = formsOf(injection);
   let inHeaders = 0;
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(upstreamHeaders)) {
@@ -57,9 +70,10 @@ export function guardResponse(status: number, upstreamHeaders: IncomingHttpHeade
     };
     headers[name] = Array.isArray(value) ? value.map(scrub) : scrub(value);
   }
-  const guarded = (transforms: Transform[], unscanned: string | null): GuardedResponse => ({
-    headers, transforms, unscanned,
-    replaced: () => inHeaders + transforms.reduce((n, t) => n + (t instanceof EchoScrubber ? t.replaced : 0), 0),
+  let inWholeBody = 0;
+  const guarded = (transforms: Transform[], unscanned: string | null, whole: GuardedResponse['whole'] = null): GuardedResponse => ({
+    headers, transforms, unscanned, whole,
+    replaced: () => inHeaders + inWholeBody + transforms.reduce((n, t) => n + (t instanceof EchoScrubber ? t.replaced : 0), 0),
   });
   const bodiless = method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
   const type = headers['content-type'];
@@ -67,25 +81,36 @@ export function guardResponse(status: number, upstreamHeaders: IncomingHttpHeade
   const codings = String(headers['content-encoding'] ?? '').split(',').map((c) => c.trim().toLowerCase()).filter((c) => c && c !== 'identity');
   const unknown = codings.find((c) => !Object.hasOwn(DECODERS, c));
   if (unknown) return guarded([], `its content coding "${unknown}" cannot be decoded`);
-  // The body changes length (the placeholder, the decoding): Node frames it anew, chunked.
+  const declared = codings.length === 0 && typeof headers['content-length'] === 'string' && /^\d{1,9}$/.test(headers['content-length'])
+    ? Number(headers['content-length']) : -1;
+  // The body changes length (the placeholder, the decoding): sent with its new length when kept
+  // whole, otherwise framed anew by Node, chunked.
   for (const name of ['content-length', 'transfer-encoding', 'content-md5', 'digest', 'repr-digest', 'content-digest']) delete headers[name];
   if (codings.length) delete headers['content-encoding'];
+  if (declared >= 0 && declared <= WHOLE_BODY_LIMIT) {
+    return guarded([], null, {
+      length: declared,
+      scrub: (body) => {
+        const out = scrubBytes(body, needles);
+        inWholeBody += out.replaced;
+        headers['content-length'] = String(out.body.length);
+        return out.body;
+      },
+    });
+  }
   // Codings are listed in the order they were applied (RFC 9110 §8.4): undone last to first.
   const decoders = codings.reverse().map((coding) => DECODERS[coding]!());
-  return guarded([...decoders, new EchoScrubber(forms)], null);
+  return guarded([...decoders, new EchoScrubber(needles)], null);
 }
 
 /** A body kept whole (a refused upgrade's answer): the same replacement, without decoding. */
 export function scrubBody(body: Buffer, injection: Injection): { body: Buffer; replaced: number } {
-  const forms = formsOf(injection);
-  const text = body.toString('latin1'); // byte for byte: the forms are ASCII
-  const out = scrubText(text, forms);
-  return { body: out.replaced ? Buffer.from(out.text, 'latin1') : body, replaced: out.replaced };
+  return scrubBytes(body, formsOf(injection).needles);
 }
 
 /** Header names and values as they arrived, with the credential's forms replaced in the values. */
 export function scrubRawHeaders(raw: string[], injection: Injection): { raw: string[]; replaced: number } {
-  const forms = formsOf(injection);
+  const { forms } = formsOf(injection);
   let replaced = 0;
   const out = raw.map((item, i) => {
     if (i % 2 === 0) return item;
@@ -97,10 +122,13 @@ export function scrubRawHeaders(raw: string[], injection: Injection): { raw: str
   return { raw: out, replaced };
 }
 
-/** An injection is one object per credential (CredentialCache): its forms are worked out once, not per response. */
-const FORMS = new WeakMap<Injection, string[]>();
-function formsOf(injection: Injection): string[] {
-  let forms = FORMS.get(injection);
-  if (!forms) FORMS.set(injection, (forms = secretForms(injection)));
-  return forms;
+/** An injection is one object per credential (CredentialCache): its forms and their bytes are worked out once, not per response. */
+const FORMS = new WeakMap<Injection, { forms: string[]; needles: EchoNeedles }>();
+function formsOf(injection: Injection): { forms: string[]; needles: EchoNeedles } {
+  let entry = FORMS.get(injection);
+  if (!entry) {
+    const forms = secretForms(injection);
+    FORMS.set(injection, (entry = { forms, needles: echoNeedles(forms) }));
+  }
+  return entry;
 }

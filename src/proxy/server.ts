@@ -49,7 +49,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const stats = new RunStats();
   const agent = new HttpsAgent({
     // Explicit: a NODE_TLS_REJECT_UNAUTHORIZED=0 in the parent must never send credentials to an unverified host.
-    keepAlive: true, maxSockets: 64, ALPNProtocols: ['http/1.1'], rejectUnauthorized: true,
+    keepAlive: true, noDelay: true, maxSockets: 64, ALPNProtocols: ['http/1.1'], rejectUnauthorized: true,
     ...(options.upstreamCA ? { ca: [...rootCertificates, ...options.upstreamCA] } : {}),
   } as ConstructorParameters<typeof HttpsAgent>[0]);
   const expected = `Basic ${Buffer.from(`authsome:${options.secret}`).toString('base64')}`;
@@ -202,13 +202,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     const deliver = (status: number, headers: IncomingMessage['headers'], body: Readable, used: Injection) => {
       const guarded = guardResponse(status, headers, used, req.method);
       if (guarded.unscanned) options.log(`proxy: ${req.method} ${target.host}${pathOnly(req.url)}: the body is not scanned for the credential: ${guarded.unscanned}`);
-      res.writeHead(status, guarded.headers);
       const reported = () => {
         const replaced = guarded.replaced();
         if (!replaced) return;
         stats.echoed(replaced);
         options.log(`proxy: ${req.method} ${target.host}${pathOnly(req.url)}: the answer quoted the credential; ${replaced} ${replaced === 1 ? 'copy' : 'copies'} replaced with ${PLACEHOLDER}`);
       };
+      if (guarded.whole) return keepWhole(body, guarded.whole, () => res.writeHead(status, guarded.headers), res, reported);
+      res.writeHead(status, guarded.headers);
       if (guarded.transforms.length === 0) {
         body.pipe(res);
         return void body.once('end', reported);
@@ -391,6 +392,31 @@ function strip(headers: IncomingMessage['headers']): Record<string, string | str
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.includes(name)) out[name] = value;
   return out;
+}
+
+/**
+ * A small answer (response-guard.ts, WHOLE_BODY_LIMIT) read into one buffer of its declared size,
+ * scrubbed, and sent with its length: head and body leave in one write. An answer that breaks off
+ * before its end never reaches the child as if it were whole: the child's connection is reset.
+ */
+function keepWhole(body: Readable, whole: { length: number; scrub(body: Buffer): Buffer }, writeHead: () => void, res: ServerResponse, reported: () => void): void {
+  let held = Buffer.allocUnsafe(whole.length);
+  let at = 0;
+  let ended = false;
+  body.on('data', (chunk: Buffer) => {
+    // Node's parser holds the upstream to its Content-Length; a replayed 401 is one buffer. Growing is a safety net.
+    if (at + chunk.length > held.length) held = Buffer.concat([held.subarray(0, at), chunk]), at = held.length;
+    else at += chunk.copy(held, at);
+  });
+  body.once('end', () => {
+    ended = true;
+    const out = whole.scrub(held.subarray(0, at));
+    writeHead();
+    res.end(out);
+    reported();
+  });
+  body.once('close', () => { if (!ended) res.destroy(); });
+  body.once('error', () => res.destroy());
 }
 
 function rawHeaders(raw: string[]): string {

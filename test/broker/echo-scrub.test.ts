@@ -3,7 +3,7 @@
 // a credential is passed on at once — what keeps server-sent events streaming.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EchoScrubber, secretForms } from '../../src/broker/echo-scrub.ts';
+import { EchoScrubber, echoNeedles, scrubBytes, secretForms } from '../../src/broker/echo-scrub.ts';
 
 const KEY = 'sk-abcabcabd-0123456789';
 const injection = { headers: { 'X-Api-Key': KEY }, query: {}, credential: KEY, secrets: [KEY], renewAt: null, obtainedAt: null, oauth: false };
@@ -54,5 +54,16 @@ describe('the echo scrubber', () => {
     const all = secretForms({ ...injection, headers: { 'X-Auth-Email': email, 'X-Auth-Key': secret, Authorization: `Basic ${basic}` }, credential: secret, secrets: [secret] });
     assert.ok(all.includes(secret) && all.includes(basic));
     assert.ok(!all.some((form) => form.includes('ops@') || form.includes('ops%40')), 'the email would be hidden from the child');
+  });
+
+  it('replaces every form in a body held whole, and hands back the very same buffer when there is none', () => {
+    const needles = echoNeedles(forms);
+    const whole = scrubBytes(Buffer.from(TEXT), needles);
+    assert.equal(whole.body.toString(), EXPECTED);
+    assert.equal(whole.replaced, 3);
+    const clean = Buffer.from('{"ok":true,"n":"sk-abcab"}');
+    const untouched = scrubBytes(clean, needles);
+    assert.equal(untouched.body, clean);
+    assert.equal(untouched.replaced, 0);
   });
 });

@@ -63,6 +63,20 @@ describe('an upstream that echoes the request', () => {
     assert.ok(upstream.received('/reflect').every((r) => r.headers.authorization === `Basic ${BASIC}`));
   });
 
+  it('a small answer that quotes the key is scrubbed whole and sent with its new Content-Length, not re-chunked', async () => {
+    // Kept whole (response-guard.ts, WHOLE_BODY_LIMIT): the placeholder changes the length, and
+    // the child is told the new one, so head and body leave the proxy together.
+    const result = await h.run(curl('-D', '-', 'https://api.example.test/reflect?pad=2000'));
+    assert.equal(result.code, 0, result.stderr);
+    // curl -D shows the proxy's CONNECT answer first; the upstream's head and body come last.
+    const [head, body] = result.stdout.split(/\r?\n\r?\n/).slice(-2) as [string, string];
+    assert.equal(JSON.parse(body).headers['x-api-key'], PLACEHOLDER);
+    assert.match(head, new RegExp(`^content-length: ${Buffer.byteLength(body)}\\r?$`, 'im'), head);
+    assert.doesNotMatch(head, /^transfer-encoding:/im);
+    assertNoSecretIn(result.stdout, SECRETS, 'what the child read');
+    assert.equal((await h.lastRun()).echoes_replaced, 1);
+  });
+
   it('a query key: stripped from Location and Content-Location; the followed redirect still gets it', async () => {
     const result = await h.run(curl('-L', '-D', '-', 'https://third.example.test/redirect?x=1&api_key=child-value&y=2'));
     assert.equal(result.code, 0, result.stderr);

@@ -2,7 +2,7 @@
 // Every get is an access call: a due token is renewed first, and what is printed is the
 // connection after that attempt (a failed one is reported on stderr with its exit code).
 import type { Command } from 'commander';
-import { isSecretField, type Authsome, type ConnectionRead } from '../../broker/index.ts';
+import type { Authsome, ConnectionRead } from '../../broker/index.ts';
 import { AuthsomeError, displayText } from '../../util/index.ts';
 import { table, type Output } from '../output.ts';
 import { action } from './run.ts';
@@ -36,12 +36,14 @@ export function registerGet(program: Command): void {
       // Only what --show-secret asked for is printed exactly; everything else passes the redactor,
       // since a provider's words (an error description) can quote a token or the client secret.
       const exact = read.revealed;
-      print(out, value, Boolean(options.field), exact);
+      // Loaded already (the command's context holds the broker): no cost, and none for `get --help`.
+      const { isSecretField } = await import('../../broker/index.ts');
+      print(out, value, Boolean(options.field), exact, isSecretField);
       return failure ? out.error(failure) : 0;
     }));
 }
 
-function print(out: Output, value: unknown, isField: boolean, exact: boolean): void {
+function print(out: Output, value: unknown, isField: boolean, exact: boolean, isSecretField: (key: string) => boolean): void {
   if (out.json) return out.result(value, undefined, { exact });
   if (!exact) {
     out.value(isField ? bare(value) : table(Object.entries(value as Record<string, unknown>).map(([key, v]) => [key, v == null ? '-' : bare(v)])));

@@ -2,7 +2,7 @@
 // MCP server's URL, client credentials), or an API key from stdin, the provider's env var, a
 // masked prompt or the local browser form. A secret is never accepted as a command-line argument.
 import type { Command } from 'commander';
-import { apiKeyEnvVar, credentialParts, parsePartsInput, type OAuthFlow } from '../../broker/index.ts';
+import type { OAuthFlow } from '../../broker/index.ts';
 import type { ProviderDefinition } from '../../broker/index.ts';
 import { AuthsomeError } from '../../util/index.ts';
 import type { CommandContext } from '../context.ts';
@@ -91,6 +91,7 @@ async function loginApiKey(ctx: CommandContext, provider: string, options: Login
   const { authsome, out, env } = ctx;
   if (options.apiKeyStdin && options.form) throw new AuthsomeError('usage', '--api-key-stdin and --form are two ways to give the key: choose one', { hint: `authsome login ${provider} --help` });
   const { definition } = await authsome.inspect(provider);
+  const { apiKeyEnvVar, credentialParts } = await import('../../broker/index.ts');
   if (credentialParts(definition) && !options.form) return loginApiKeyParts(ctx, definition, options);
   const name = definition.display_name ?? definition.name;
   const envVar = apiKeyEnvVar(definition);
@@ -150,6 +151,7 @@ async function loginApiKeyWithForm({ authsome, out, env, settings }: CommandCont
  */
 async function loginApiKeyParts({ authsome, out, env }: CommandContext, definition: ProviderDefinition, options: LoginOptions): Promise<void> {
   const provider = definition.name;
+  const { credentialParts, parsePartsInput } = await import('../../broker/index.ts');
   const parts = credentialParts(definition)!;
   let values: Record<string, string>;
   let via: 'stdin' | 'env' | 'prompt';

@@ -1,7 +1,7 @@
 // logout, revoke, remove, unregister, set-default: removing connections, provider state and
 // custom definitions, and re-pointing connections.
 import type { Command } from 'commander';
-import { describeRemote, type RemovalResult } from '../../broker/index.ts';
+import type { RemovalResult } from '../../broker/index.ts';
 import { action } from './run.ts';
 
 export function registerManage(program: Command): void {
@@ -11,7 +11,7 @@ export function registerManage(program: Command): void {
     .option('--connection <name>', 'connection name (default: the provider\'s default connection)')
     .action(action<{ connection?: string }>(async ({ authsome, out }, [provider], options) => {
       const result = await authsome.logout(provider!, options.connection ? { connection: options.connection } : {});
-      out.result(result, [`Removed ${provider} (${result.connections[0]}) from this computer.`, remoteLines(result)].filter(Boolean).join('\n'));
+      out.result(result, [`Removed ${provider} (${result.connections[0]}) from this computer.`, await remoteLines(result)].filter(Boolean).join('\n'));
     }));
 
   program
@@ -19,7 +19,7 @@ export function registerManage(program: Command): void {
     .description('revoke every connection of a provider at the provider, then remove them and its OAuth client record')
     .action(action(async ({ authsome, out }, [provider]) => {
       const result = await authsome.revoke(provider!);
-      out.result(result, [describe('Revoked', result), remoteLines(result)].filter(Boolean).join('\n'));
+      out.result(result, [describe('Revoked', result), await remoteLines(result)].filter(Boolean).join('\n'));
     }));
 
   program
@@ -29,7 +29,7 @@ export function registerManage(program: Command): void {
       const result = await authsome.remove(provider!);
       out.result(result, [
         describe('Removed', result),
-        remoteLines(result),
+        await remoteLines(result),
         `The ${provider} definition is unchanged; the next login starts afresh: authsome login ${provider}`,
       ].filter(Boolean).join('\n'));
     }));
@@ -65,7 +65,8 @@ function describe(verb: string, result: RemovalResult): string {
 }
 
 /** What the provider said about each connection's tokens (RFC 7009 revocation). */
-function remoteLines(result: RemovalResult): string {
+async function remoteLines(result: RemovalResult): Promise<string> {
+  const { describeRemote } = await import('../../broker/index.ts');
   const entries = Object.entries(result.remote);
   return entries
     .map(([connection, remote]) => describeRemote(entries.length > 1 ? `${result.provider} (${connection})` : result.provider, remote))

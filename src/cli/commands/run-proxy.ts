@@ -1,7 +1,5 @@
 // run: execute a command behind the credential-injecting proxy; the child never holds a secret.
 import type { Command } from 'commander';
-import { redactor } from '../../audit/index.ts';
-import { RESYNC } from '../../broker/index.ts';
 import { routeChoice } from './route.ts';
 import { action } from './run.ts';
 
@@ -21,7 +19,7 @@ export function registerRunProxy(program: Command): void {
       const { only, connections } = routeChoice(options);
       const { routes, skipped } = await authsome.proxyRoutes({ only, connections });
       for (const s of skipped) authsome.debug(`proxy: not routed: ${s.provider} (${s.connection}): ${s.reason}`);
-      const { runBehindProxy } = await import('../../proxy/index.ts');
+      const [{ runBehindProxy }, { RESYNC }, { redactor }] = await Promise.all([import('../../proxy/index.ts'), import('../../broker/index.ts'), import('../../audit/index.ts')]);
       return runBehindProxy({
         home: settings.home,
         command,

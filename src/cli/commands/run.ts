@@ -1,8 +1,9 @@
 // Wraps a command body: builds the context from the global flags, reports failures through
 // Output with the right exit code, and always closes the store.
+// The broker (and the store, the native SQLite addon, the OAuth code) is loaded here, when a command
+// runs, never when the program is built: `--help`, `--version` and usage errors load none of it.
 import type { Command } from 'commander';
-import { requireSafeHome } from '../../broker/index.ts';
-import { createContext, type CommandContext, type GlobalFlags } from '../context.ts';
+import type { CommandContext, GlobalFlags } from '../context.ts';
 
 export type CommandBody<O> = (ctx: CommandContext, args: string[], options: O) => Promise<number | void>;
 
@@ -16,6 +17,7 @@ export function action<O extends object>(body: CommandBody<O>, { checksHome = tr
     const options = command.optsWithGlobals() as O & GlobalFlags;
     // Variadic arguments (run's command) arrive as one array.
     const args = received.slice(0, -2).flat().filter((a): a is string => typeof a === 'string');
+    const { createContext, requireSafeHome } = await import('../context.ts');
     const ctx = createContext(options);
     try {
       if (checksHome) requireSafeHome(ctx.settings.home);

@@ -1,6 +1,6 @@
 // init, whoami, doctor: setting up the home and checking that it is healthy.
 import { Option, type Command } from 'commander';
-import { requireSafeHome, type KeySourceName } from '../../broker/index.ts';
+import type { KeySourceName } from '../../broker/index.ts';
 import { table } from '../output.ts';
 import { action } from './run.ts';
 
@@ -32,6 +32,7 @@ export function registerSetup(program: Command): void {
     .option('--proxy', 'also check, per client runtime (curl, Python, Node, git), that `run`\'s proxy and CA work')
     .action(action<{ proxy?: boolean }>(async ({ authsome, out, env, settings }, _args, options) => {
       if (options.proxy) {
+        const { requireSafeHome } = await import('../../broker/index.ts');
         requireSafeHome(settings.home);
         const { probeRuntimes } = await import('../../proxy/index.ts');
         const probes = await probeRuntimes(settings.home, env);
