@@ -4,7 +4,6 @@
 import type { Command } from 'commander';
 import { mcpGroup } from './mcp-group.ts';
 import { redactor } from '../../audit/index.ts';
-import { RESYNC } from '../../broker/index.ts';
 import { AuthsomeError } from '../../util/index.ts';
 import type { CommandContext } from '../context.ts';
 import { action } from './run.ts';
@@ -26,6 +25,8 @@ export function registerMcpConnect(program: Command): void {
       const connection = options.connection ?? 'default';
       const { provider, url } = await resolveTarget(ctx, target!, connection, options);
       const { runBridge } = await import('../../mcp/index.ts');
+      // Loaded when the command runs: `--help` and the other commands' start-up never load the broker.
+      const { RESYNC } = await import('../../broker/index.ts');
       const { authsome } = ctx;
       const current = async () => {
         const injection = await authsome.injection(provider, { connection });
