@@ -537,10 +537,11 @@ export class Authsome {
   /**
    * Renews every OAuth connection of every profile that falls due within lookaheadMs: the
    * daemon's background refresher, so foreground callers rarely wait. Failures are reported, not thrown.
+   * `candidates`: only these connections are read (the daemon passes those whose renew_from has come).
    */
-  async refreshDue(options: { lookaheadMs: number }): Promise<Array<{ profile: string; provider: string; connection: string; outcome: string }>> {
+  async refreshDue(options: { lookaheadMs: number; candidates?: ReadonlyArray<{ profile: string; provider: string; connection: string }> }): Promise<Array<{ profile: string; provider: string; connection: string; outcome: string }>> {
     const { refreshDue } = await import('./refresh-due.ts');
-    return refreshDue(this.#ctx, options.lookaheadMs);
+    return refreshDue(this.#ctx, options.lookaheadMs, options.candidates);
   }
 
   /**
