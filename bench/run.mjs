@@ -45,6 +45,11 @@
 //   rounds after a warm-up round; then one `authsome refresh testas` must still succeed.
 // The database, the server, the helpers and any daemon are stopped at the end, also on failure or a signal.
 //
+// The scale part (bench/scale.mjs) seeds three homes with one AUTHSOME_MASTER_KEY (1 connection;
+// 10,000 in one profile; 100 profiles × 100) and times fresh `get`, `list --json` and `export` in each,
+// round-robin, against the one-connection home; then the daemon's resident memory and idle CPU with
+// 1 and 10,000 connections. Each figure is printed with its goal and met/MISSED.
+//
 // The windows part (bench/refresh-windows.ts, opt-in: `--only windows`; it takes minutes) measures
 // what the refresh protocol cannot close, against the same server behind the test suite's token
 // gate: for each delay d, T times, a `get` SIGKILLed d ms after the server's answer left the gate,
@@ -61,7 +66,7 @@
 //                      [--refresh-procs N] [--refresh-calls M] [--refresh-rounds R]
 //                      [--proxy-requests N] [--proxy-streams S] [--proxy-stream-requests M] [--proxy-new-hosts K]
 //                      [--store-procs N] [--store-calls M] [--store-rounds R] [--store-fleet-procs P]
-//                      [--windows-trials T]
+//                      [--windows-trials T] [--scale-runs N] [--refresh-crowd N]
 //
 // --only runs some parts, in their usual order: startup (the main table), daemon, refresh, proxy,
 // store, windows (default: all but windows; without startup there is no `node -e 0` baseline, so the refresh part's
@@ -82,6 +87,7 @@ import { DaemonBench, printDaemonSections } from './daemon.mjs';
 import { ProxyBench, printProxySections } from './proxy.mjs';
 import { RefreshBench, printRefreshSections } from './refresh.mjs';
 import { StoreBench, printStoreSections } from './store.mjs';
+import { ScaleBench, printScaleSections } from './scale.mjs';
 
 const API_KEY = 'sk-bench-0000000000000000';
 const PASSPHRASE = 'bench-pass';
@@ -104,7 +110,9 @@ const storeCalls = intOption('--store-calls', 20);
 const storeRounds = intOption('--store-rounds', 3);
 const storeFleetProcs = intOption('--store-fleet-procs', 12);
 const windowsTrials = intOption('--windows-trials', 4);
-const PARTS = ['startup', 'daemon', 'refresh', 'proxy', 'store', 'windows'];
+const scaleRuns = intOption('--scale-runs', 10);
+const refreshCrowd = intOption('--refresh-crowd', 100);
+const PARTS = ['startup', 'daemon', 'refresh', 'proxy', 'store', 'scale', 'windows'];
 /** The windows part takes minutes (every lost grant needs a new login): only when asked for. */
 const DEFAULT_PARTS = PARTS.filter((part) => part !== 'windows');
 const only = partsOption('--only');
@@ -144,11 +152,13 @@ const daemon = new DaemonBench(join(temp, 'daemon'));
 const refresh = new RefreshBench(join(temp, 'refresh'));
 const proxy = new ProxyBench(join(temp, 'proxy'));
 const store = new StoreBench(join(temp, 'store'));
+const scale = new ScaleBench(join(temp, 'scale'));
 const cleanup = () => {
   daemon.shutdown();
   refresh.shutdown();
   proxy.shutdown();
   store.shutdown();
+  scale.shutdown();
   rmSync(temp, { recursive: true, force: true });
 };
 process.on('SIGINT', () => { cleanup(); process.exit(130); });
@@ -204,6 +214,12 @@ try {
     const getThroughput = await store.throughput({ processes: storeProcs, calls: storeCalls, rounds: storeRounds });
     const coalescing = await store.coalescing({ processes: storeFleetProcs, rounds: storeRounds });
     report.store = { get_throughput: getThroughput, coalescing };
+  }
+
+  if (wants('scale')) {
+    // Homes 11 to 13: 1 connection, 10,000 in one profile, 100 profiles × 100.
+    scale.setup();
+    report.scale = scale.measure({ runs: scaleRuns, warmup });
   }
 
   if (wants('windows')) report.windows = measureWindows(windowsTrials);
@@ -305,6 +321,7 @@ function printReport(report) {
   if (report.refresh) printRefreshSections(report);
   if (report.proxy) printProxySections(report);
   if (report.store) printStoreSections(report);
+  if (report.scale) printScaleSections(report);
   if (report.windows) printWindowsSection(report.windows);
   console.log('');
   console.log('Timing goals are reported, not asserted.');
