@@ -77,7 +77,9 @@
 // measurement (one untimed round comes first); --proxy-requests (1000), --proxy-streams (8),
 // --proxy-stream-requests (200) and --proxy-new-hosts (5) shape the proxy part; --store-procs (10),
 // --store-calls (20) and --store-rounds (3) the throughput measurement, and --store-fleet-procs (12)
-// and --store-rounds the coalescing across machines (one untimed round comes first in both).
+// and --store-rounds the coalescing across machines (one untimed round comes first in both);
+// --refresh-crowd (100) sizes the refresh part's crowd at expiry; --scale-runs (10) counts the
+// scale part's fresh processes per command and home.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release, tmpdir } from 'node:os';
@@ -199,7 +201,8 @@ try {
     await refresh.setup(temp);
     const coalescing = await refresh.coalescing({ processes: refreshProcs, calls: refreshCalls, rounds: refreshRounds });
     const refreshLatency = await refresh.latency({ runs, warmup, baseline });
-    report.refresh = { coalescing, latency: refreshLatency };
+    const crowd = await refresh.crowd({ processes: refreshCrowd, oneRefreshMs: refreshLatency.must_refresh.median_ms });
+    report.refresh = { coalescing, latency: refreshLatency, crowd };
   }
 
   if (wants('proxy')) {
