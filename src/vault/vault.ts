@@ -219,7 +219,11 @@ export class Vault {
 
   async #checkKeyBeforeFirstWrite(keyRing: KeyRing): Promise<void> {
     for (const profile of await this.profiles()) {
-      const sample = (await this.store(profile).list('profile:')).find((entry) => looksLikeSealedValue(entry.value));
+      // A few records, not the profile: this runs before a refresh's first write, on a single-connection path (issue 18).
+      const store = this.store(profile);
+      const first = await store.list('profile:', 8);
+      const sample = (first.length < 8 || first.some((entry) => looksLikeSealedValue(entry.value)) ? first : await store.list('profile:'))
+        .find((entry) => looksLikeSealedValue(entry.value));
       if (!sample) continue;
       if (![keyRing.primary, ...keyRing.fallbacks].some((key) => openValue(key, sample.value) !== null)) {
         throw new AuthsomeError('master_key_mismatch', `cannot decrypt ${sample.key}: the master key does not match this store; nothing was written`, {
