@@ -51,6 +51,10 @@
 // `authsome mcp connect` (stdio → bridge → server), passes alternating after a warm-up pass each:
 // - sequential calls: median and p99 latency, calls/s, the bridge's added median (goal ≤ 1 ms);
 // - concurrent calls (C in flight): calls/s both ways and the ratio bridge/direct.
+// The scale part (bench/scale.mjs) seeds three homes with one AUTHSOME_MASTER_KEY (1 connection;
+// 10,000 in one profile; 100 profiles × 100) and times fresh `get`, `list --json` and `export` in each,
+// round-robin, against the one-connection home; then the daemon's resident memory and idle CPU with
+// 1 and 10,000 connections. Each figure is printed with its goal and met/MISSED.
 //
 // The windows part (bench/refresh-windows.ts, opt-in: `--only windows`; it takes minutes) measures
 // what the refresh protocol cannot close, against the same server behind the test suite's token
@@ -68,7 +72,7 @@
 //                      [--refresh-procs N] [--refresh-calls M] [--refresh-rounds R]
 //                      [--proxy-requests N] [--proxy-streams S] [--proxy-stream-requests M] [--proxy-new-hosts K]
 //                      [--store-procs N] [--store-calls M] [--store-rounds R] [--store-fleet-procs P]
-//                      [--mcp-requests N] [--mcp-concurrency C] [--windows-trials T]
+//                      [--mcp-requests N] [--mcp-concurrency C] [--windows-trials T] [--scale-runs N] [--refresh-crowd N]
 //
 // --only runs some parts, in their usual order: startup (the main table), daemon, refresh, proxy,
 // store, mcp, windows (default: all but windows; without startup there is no `node -e 0` baseline, so the refresh part's
@@ -79,7 +83,9 @@
 // measurement (one untimed round comes first); --proxy-requests (1000), --proxy-streams (8),
 // --proxy-stream-requests (200) and --proxy-new-hosts (5) shape the proxy part; --store-procs (10),
 // --store-calls (20) and --store-rounds (3) the throughput measurement, and --store-fleet-procs (12)
-// and --store-rounds the coalescing across machines (one untimed round comes first in both).
+// and --store-rounds the coalescing across machines (one untimed round comes first in both);
+// --refresh-crowd (100) sizes the refresh part's crowd at expiry; --scale-runs (10) counts the
+// scale part's fresh processes per command and home.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, platform, release, tmpdir } from 'node:os';
@@ -90,6 +96,7 @@ import { ProxyBench, printProxySections } from './proxy.mjs';
 import { RefreshBench, printRefreshSections } from './refresh.mjs';
 import { StoreBench, printStoreSections } from './store.mjs';
 import { profileRun, printProfileSection } from './startup-profile.mjs';
+import { ScaleBench, printScaleSections } from './scale.mjs';
 
 const API_KEY = 'sk-bench-0000000000000000';
 const PASSPHRASE = 'bench-pass';
@@ -118,7 +125,9 @@ const storeFleetProcs = intOption('--store-fleet-procs', 12);
 const windowsTrials = intOption('--windows-trials', 4);
 const mcpRequests = intOption('--mcp-requests', 1000);
 const mcpConcurrency = intOption('--mcp-concurrency', 8);
-const PARTS = ['startup', 'daemon', 'refresh', 'proxy', 'store', 'mcp', 'windows'];
+const scaleRuns = intOption('--scale-runs', 10);
+const refreshCrowd = intOption('--refresh-crowd', 100);
+const PARTS = ['startup', 'daemon', 'refresh', 'proxy', 'store', 'mcp', 'scale', 'windows'];
 /** The windows part takes minutes (every lost grant needs a new login): only when asked for. */
 const DEFAULT_PARTS = PARTS.filter((part) => part !== 'windows');
 const only = partsOption('--only');
@@ -158,11 +167,13 @@ const daemon = new DaemonBench(join(temp, 'daemon'));
 const refresh = new RefreshBench(join(temp, 'refresh'));
 const proxy = new ProxyBench(join(temp, 'proxy'));
 const store = new StoreBench(join(temp, 'store'));
+const scale = new ScaleBench(join(temp, 'scale'));
 const cleanup = () => {
   daemon.shutdown();
   refresh.shutdown();
   proxy.shutdown();
   store.shutdown();
+  scale.shutdown();
   rmSync(temp, { recursive: true, force: true });
 };
 process.on('SIGINT', () => { cleanup(); process.exit(130); });
@@ -203,7 +214,8 @@ try {
     await refresh.setup(temp);
     const coalescing = await refresh.coalescing({ processes: refreshProcs, calls: refreshCalls, rounds: refreshRounds });
     const refreshLatency = await refresh.latency({ runs, warmup, baseline });
-    report.refresh = { coalescing, latency: refreshLatency };
+    const crowd = await refresh.crowd({ processes: refreshCrowd, oneRefreshMs: refreshLatency.must_refresh.median_ms });
+    report.refresh = { coalescing, latency: refreshLatency, crowd };
   }
 
   if (wants('proxy')) {
@@ -221,6 +233,11 @@ try {
   }
 
   if (wants('mcp')) report.mcp = measureMcp(mcpRequests, mcpConcurrency);
+  if (wants('scale')) {
+    // Homes 11 to 13: 1 connection, 10,000 in one profile, 100 profiles × 100.
+    scale.setup();
+    report.scale = scale.measure({ runs: scaleRuns, warmup });
+  }
 
   if (wants('windows')) report.windows = measureWindows(windowsTrials);
 
@@ -342,6 +359,7 @@ function printReport(report) {
   if (report.proxy) printProxySections(report);
   if (report.store) printStoreSections(report);
   if (report.mcp) printMcpSection(report.mcp);
+  if (report.scale) printScaleSections(report);
   if (report.windows) printWindowsSection(report.windows);
   console.log('');
   console.log('Timing goals are reported, not asserted.');

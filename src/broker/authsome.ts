@@ -4,7 +4,7 @@ import { AuditLog, debugLog, type AuditEntry } from '../audit/index.ts';
 import { routeTemplates, type ProviderEntry, type RegisteredProvider } from '../providers/index.ts';
 import { AuthsomeError, credentialProblem, JSON_CONTRACT_VERSION, resolveSettings, toAuthsomeError, VERSION, type Environment, type Settings, type SettingsOverrides } from '../util/index.ts';
 import {
-  DEFAULT_PROFILE, describeKeySource, keys,
+  DEFAULT_PROFILE, describeKeySource, keys, parseKey,
   type ConnectionRecord, type KeySourceName, type StoreChange,
 } from '../vault/index.ts';
 import { loginWithApiKey, type ApiKeyLoginOptions, type LoginResult } from './api-key-login.ts';
@@ -193,7 +193,9 @@ export class Authsome {
   async whoami(): Promise<WhoAmI> {
     const { home, vault } = this.#ctx;
     const ring = home.exists() ? await vault.keyRing(false) : null;
-    const list = home.exists() ? await listProviders(this.#ctx) : null;
+    // Counted by key, without opening a record: whoami is a question about the home, and a profile
+    // of 10,000 connections made it decrypt every one (issue 18).
+    const count = home.exists() ? await this.#countConnections() : 0;
     return {
       home: home.root,
       profile: this.profile,
@@ -202,8 +204,14 @@ export class Authsome {
       version: VERSION,
       store_version: '2',
       json_contract: JSON_CONTRACT_VERSION,
-      connections: list ? list.providers.reduce((n, p) => n + p.connections.length, 0) : 0,
+      connections: count,
     };
+  }
+
+  async #countConnections(): Promise<number> {
+    const profile = this.#ctx.requireProfileForRead();
+    const entries = await this.#ctx.vault.store(profile).list(keys.profilePrefix(profile));
+    return entries.filter((entry) => parseKey(entry.key)?.kind === 'connection').length;
   }
 
   /** Every provider with its connections, in this profile or (`profile`) another of the home's. */
@@ -552,10 +560,11 @@ export class Authsome {
   /**
    * Renews every OAuth connection of every profile that falls due within lookaheadMs: the
    * daemon's background refresher, so foreground callers rarely wait. Failures are reported, not thrown.
+   * `candidates`: only these connections are read (the daemon passes those whose renew_from has come).
    */
-  async refreshDue(options: { lookaheadMs: number }): Promise<Array<{ profile: string; provider: string; connection: string; outcome: string }>> {
+  async refreshDue(options: { lookaheadMs: number; candidates?: ReadonlyArray<{ profile: string; provider: string; connection: string }> }): Promise<Array<{ profile: string; provider: string; connection: string; outcome: string }>> {
     const { refreshDue } = await import('./refresh-due.ts');
-    return refreshDue(this.#ctx, options.lookaheadMs);
+    return refreshDue(this.#ctx, options.lookaheadMs, options.candidates);
   }
 
   /**

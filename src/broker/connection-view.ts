@@ -1,9 +1,10 @@
 // What a long-lived door keeps in memory about each connection: no secrets, just enough to show
 // state and plan renewals. Read from the store; kept current by the store's change feed.
+import { toRecordTimestamp } from '../util/index.ts';
 import { parseKey, type ConnectionRecord } from '../vault/index.ts';
 import { connectionState, type ConnectionState } from './connection-state.ts';
 import type { BrokerContext } from './context.ts';
-import { generationOf } from './refresh-policy.ts';
+import { dueFrom, generationOf } from './refresh-policy.ts';
 
 export interface ConnectionView {
   profile: string;
@@ -16,6 +17,12 @@ export interface ConnectionView {
   generation: number;
   last_refresh_at: string | null;
   last_refresh_error: string | null;
+  /**
+   * The earliest moment the connection may fall due for renewal (refresh-policy.ts dueFrom), so a
+   * scan reads only the records that may be due; null when it never falls due by itself (an API
+   * key, a connection waiting for a login). A time in the past: due now.
+   */
+  renew_from: string | null;
 }
 
 /** Every connection of every profile. */
@@ -48,5 +55,14 @@ function toView(record: ConnectionRecord): ConnectionView {
     generation: generationOf(record),
     last_refresh_at: typeof metadata.last_refresh_at === 'string' ? metadata.last_refresh_at : null,
     last_refresh_error: typeof metadata.last_refresh_error === 'string' ? metadata.last_refresh_error : null,
+    renew_from: renewFrom(record),
   };
+}
+
+function renewFrom(record: ConnectionRecord): string | null {
+  const from = dueFrom(record);
+  if (from === null) return null;
+  // Due now (an `expired` connection): any past time says so; the epoch cannot be mistaken for a real one.
+  if (from === -Infinity) return toRecordTimestamp(new Date(0));
+  return toRecordTimestamp(new Date(from));
 }

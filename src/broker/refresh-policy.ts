@@ -83,6 +83,28 @@ export function isDue(record: ConnectionRecord, now = Date.now(), lookaheadMs = 
   return expiresAt.getTime() - now <= window + Math.min(lookaheadMs, window / 2);
 }
 
+/**
+ * The earliest moment isDue can hold for this record, whatever the look-ahead (it adds at most half
+ * the window): what a long-lived door keeps per connection so that a scan reads only the records
+ * that may be due, not every record of every profile (issue 18). Never later than isDue's answer;
+ * it may be earlier (a keep-alive that ended, a token with nothing left to renew it): such a record
+ * is read and checked again, never skipped. Null when the record can never fall due: an API key, a
+ * connection waiting for a login, or nothing to renew with. -Infinity: due now (`expired`).
+ */
+export function dueFrom(record: ConnectionRecord): number | null {
+  if (!canRenew(record) || isRejected(record)) return null;
+  if (record.status === 'expired') return -Infinity;
+  let earliest = Infinity;
+  const lapse = refreshLapse(record);
+  if (lapse) earliest = lapse.at.getTime() - lapse.marginMs;
+  const expiresAt = parseTimestamp(record.expires_at);
+  if (expiresAt) {
+    const window = refreshWindowMs(record);
+    earliest = Math.min(earliest, expiresAt.getTime() - window - window / 2);
+  }
+  return earliest === Infinity ? null : earliest;
+}
+
 /** The access token still works (not past expires_at), whatever the stored status says. */
 export function accessTokenUsable(record: ConnectionRecord, now = Date.now()): boolean {
   if (!record.access_token) return false;

@@ -10,17 +10,22 @@ export interface BackgroundRefreshOptions {
   /** How far ahead of the refresh window to renew. */
   lookaheadMs: number;
   log: (line: string) => void;
+  /**
+   * The connections that may be due now, from a view the change feed keeps current; null: read the
+   * whole store (no such view yet). With it, a scan costs what is due, not what is stored.
+   */
+  candidates?: () => Promise<ReadonlyArray<{ profile: string; provider: string; connection: string }> | null>;
   /** Runs after each scan (the daemon refreshes its in-memory view there when it has no change feed). */
   afterTick?: () => Promise<void>;
 }
 
-export function startBackgroundRefresh({ authsome, intervalMs, lookaheadMs, log, afterTick }: BackgroundRefreshOptions): () => Promise<void> {
+export function startBackgroundRefresh({ authsome, intervalMs, lookaheadMs, log, afterTick, candidates }: BackgroundRefreshOptions): () => Promise<void> {
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   let lastProblem = '';
   const tick = async () => {
     try {
-      const outcomes = await authsome.refreshDue({ lookaheadMs });
+      const outcomes = await authsome.refreshDue({ lookaheadMs, candidates: (await candidates?.()) ?? undefined });
       for (const o of outcomes) if (o.outcome !== 'already fresh') log(`background refresh ${o.provider} (${o.connection}, profile ${o.profile}): ${o.outcome}`);
       lastProblem = '';
     } catch (error) {

@@ -160,6 +160,12 @@ export async function startDaemonServer(options: DaemonOptions): Promise<Running
         authsome: options.authsome, intervalMs: options.refreshIntervalMs ?? 30_000, lookaheadMs: 60_000, log,
         // Without a working change feed (lost, or a backend with none), the in-memory view catches up on every scan.
         afterTick: () => (watch.feed() === 'listening' ? Promise.resolve() : watch.reload()),
+        // The look-ahead is inside renew_from (it assumes the most any look-ahead can add). The first
+        // scan waits for the view's first reading, so starting reads every record once, not twice.
+        candidates: async () => {
+          await watch.ready();
+          return watch.dueCandidates(Date.now());
+        },
       });
     }
   } catch (error) {

@@ -18,6 +18,13 @@ export interface StoreWatch {
   /** Connections as last seen, sorted by profile, provider, connection. */
   views(): ConnectionView[];
   feed(): ChangeFeedState;
+  /**
+   * The connections whose renew_from has come by `now`, as last seen; null while the view cannot be
+   * trusted to be current (no working change feed, or not yet read), so the caller reads the store.
+   */
+  dueCandidates(now: number): ConnectionView[] | null;
+  /** Settles once the first attempt to subscribe (and read every connection) is over, whatever its outcome. */
+  ready(): Promise<void>;
   /** Re-reads every connection (on each scan while there is no working feed, and after a feed interruption). */
   reload(): Promise<void>;
   /** Calls listener for every change seen from now on; the result unsubscribes. */
@@ -35,6 +42,8 @@ export function watchStore(authsome: Authsome, log: (line: string) => void): Sto
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
   let lastProblem = '';
+  /** Every connection has been read once since the feed started listening. */
+  let loaded = false;
 
   const keyOf = (v: Pick<ConnectionView, 'profile' | 'provider' | 'connection'>) => `profile:${v.profile}:${v.provider}:connection:${v.connection}`;
   const same = (a: ConnectionView, b: ConnectionView) =>
@@ -65,10 +74,12 @@ export function watchStore(authsome: Authsome, log: (line: string) => void): Sto
       for (const key of [...views.keys()]) if (!fresh.has(key)) update(key, null);
       for (const [key, view] of fresh) update(key, view);
       lastProblem = '';
+      return true;
     } catch (error) {
       const problem = (error as Error).message;
       if (problem !== lastProblem) log(`store: could not read connections: ${problem}`);
       lastProblem = problem;
+      return false;
     }
   };
 
@@ -76,12 +87,14 @@ export function watchStore(authsome: Authsome, log: (line: string) => void): Sto
     if (change.profile === '*') {
       if (change.key === FEED_LOST.key) {
         feed = 'unavailable';
+        loaded = false;
         log('store: change feed lost; reconnecting (connections as last seen meanwhile)');
         return;
       }
       feed = 'listening';
+      loaded = false;
       log('store: change feed reconnected; reloading every connection');
-      void reload();
+      void reload().then((ok) => (loaded = ok && feed === 'listening'));
       return;
     }
     if (!/:connection:[^:]+$/.test(change.key)) return;
@@ -108,7 +121,7 @@ export function watchStore(authsome: Authsome, log: (line: string) => void): Sto
       feed = unsubscribe ? 'listening' : 'none';
       if (unsubscribe) log(`store: listening for changes in ${authsome.storeLocation().location}`);
       // Changes made before LISTEN took effect are covered by reading everything once after it.
-      await reload();
+      loaded = (await reload()) && feed === 'listening';
     } catch (error) {
       if (stopped) return;
       feed = 'unavailable';
@@ -117,12 +130,19 @@ export function watchStore(authsome: Authsome, log: (line: string) => void): Sto
       retry.unref();
     }
   };
-  void subscribeToStore();
+  const firstLook = subscribeToStore();
 
   return {
     views: () => [...views.values()].sort((a, b) => keyOf(a).localeCompare(keyOf(b))),
     feed: () => feed,
-    reload,
+    dueCandidates(now) {
+      if (feed !== 'listening' || !loaded) return null;
+      const due: ConnectionView[] = [];
+      for (const view of views.values()) if (view.renew_from !== null && Date.parse(view.renew_from) <= now) due.push(view);
+      return due;
+    },
+    reload: async () => void (await reload()),
+    ready: () => firstLook,
     subscribe(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);

@@ -1,14 +1,25 @@
 // The value codec of the Python store: AES-256-GCM, 12-byte random nonce, 16-byte tag, no AAD,
 // stored as base64(nonce) + "." + base64(ciphertext || tag). See store-format.md.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 
 export const KEY_BYTES = 32;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
+/**
+ * Each raw key imported once: a cipher made from a Buffer imports the key again every time, which a
+ * `list` of 10,000 records paid 10,000 times (issue 18).
+ */
+const imported = new WeakMap<Buffer, KeyObject>();
+function keyObject(key: Buffer): KeyObject {
+  let object = imported.get(key);
+  if (!object) imported.set(key, (object = createSecretKey(key)));
+  return object;
+}
+
 export function sealValue(key: Buffer, plaintext: string): string {
   const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const cipher = createCipheriv('aes-256-gcm', keyObject(key), nonce);
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
   return nonce.toString('base64') + '.' + body.toString('base64');
 }
@@ -21,7 +32,7 @@ export function openValue(key: Buffer, value: string): string | null {
   const body = Buffer.from(value.slice(dot + 1), 'base64');
   if (nonce.length !== NONCE_BYTES || body.length < TAG_BYTES) return null;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+    const decipher = createDecipheriv('aes-256-gcm', keyObject(key), nonce);
     decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
     return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString('utf8');
   } catch {

@@ -59,8 +59,8 @@ export class PgStore implements Store {
     return this.#query((db) => this.#get(db, key));
   }
 
-  list(prefix: string): Promise<StoreEntry[]> {
-    return this.#query((db) => this.#list(db, prefix));
+  list(prefix: string, limit?: number): Promise<StoreEntry[]> {
+    return this.#query((db) => this.#list(db, prefix, limit));
   }
 
   put(key: string, value: string): Promise<void> {
@@ -250,11 +250,12 @@ export class PgStore implements Store {
     return result.rows[0]?.value;
   }
 
-  async #list(db: Queryable, prefix: string): Promise<StoreEntry[]> {
+  async #list(db: Queryable, prefix: string, limit?: number): Promise<StoreEntry[]> {
     // starts_with, never LIKE: keys may contain "_" and "%". The >= bound lets the index help.
+    // LIMIT NULL is no limit.
     const result = await db.query<StoreEntry & QueryResultRow>(
-      'SELECT key, value FROM kv WHERE profile = $1 AND key >= $2 AND starts_with(key, $2) ORDER BY key',
-      [this.profile, prefix],
+      'SELECT key, value FROM kv WHERE profile = $1 AND key >= $2 AND starts_with(key, $2) ORDER BY key LIMIT $3',
+      [this.profile, prefix, limit ?? null],
     );
     return result.rows.map((row) => ({ key: row.key, value: row.value }));
   }

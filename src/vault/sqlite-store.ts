@@ -91,8 +91,8 @@ export class SqliteStore implements Store {
     return this.#run((db) => this.#get(db, key));
   }
 
-  list(prefix: string): Promise<StoreEntry[]> {
-    return this.#run((db) => this.#list(db, prefix));
+  list(prefix: string, limit?: number): Promise<StoreEntry[]> {
+    return this.#run((db) => this.#list(db, prefix, limit));
   }
 
   put(key: string, value: string): Promise<void> {
@@ -190,11 +190,15 @@ export class SqliteStore implements Store {
     return row?.value;
   }
 
-  #list(db: Database.Database | null, prefix: string): StoreEntry[] {
+  #list(db: Database.Database | null, prefix: string, limit = -1): StoreEntry[] {
     if (!db) return [];
     // substr comparison rather than LIKE: keys may contain "_" and "%", which LIKE treats as wildcards.
-    return this.#guard(
-      () => db.prepare('SELECT key, value FROM kv WHERE substr(key, 1, ?) = ? ORDER BY key').all(prefix.length, prefix) as StoreEntry[],
+    // The bounds let the primary key's index find the range: one provider's records of a profile
+    // with 10,000 connections are read without visiting the others (issue 18).
+    const upper = upperBound(prefix);
+    return this.#guard(() => upper === null
+      ? db.prepare('SELECT key, value FROM kv WHERE substr(key, 1, ?) = ? ORDER BY key LIMIT ?').all(prefix.length, prefix, limit) as StoreEntry[]
+      : db.prepare('SELECT key, value FROM kv WHERE key >= ? AND key < ? AND substr(key, 1, ?) = ? ORDER BY key LIMIT ?').all(prefix, upper, prefix.length, prefix, limit) as StoreEntry[],
     );
   }
 
@@ -350,4 +354,15 @@ function storeError(path: string, error: unknown): AuthsomeError {
     });
   }
   return new AuthsomeError('store_unavailable', `the store ${path} cannot be used: ${reason}`, { cause: error });
+}
+
+/**
+ * The least string above every string that starts with prefix, in the kv table's BINARY order
+ * (UTF-8 bytes, which follow code points): the prefix with its last character's successor. Null
+ * when there is none to compute (an empty prefix, or a last character at the edge of a surrogate).
+ */
+function upperBound(prefix: string): string | null {
+  const last = prefix.charCodeAt(prefix.length - 1);
+  if (!prefix || last >= 0xd7ff) return null;
+  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
 }

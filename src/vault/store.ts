@@ -8,8 +8,8 @@ export interface StoreEntry {
 
 export interface StoreReader {
   get(key: string): Promise<string | undefined>;
-  /** Entries whose key starts with prefix, ordered by key. */
-  list(prefix: string): Promise<StoreEntry[]>;
+  /** Entries whose key starts with prefix, ordered by key; at most `limit` of them, when given. */
+  list(prefix: string, limit?: number): Promise<StoreEntry[]>;
 }
 
 export interface StoreWriter extends StoreReader {

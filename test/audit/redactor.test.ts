@@ -33,3 +33,26 @@ test('a 64 KiB secret (an older version stored one) is redacted, and redacting n
   // One alternation of every secret outgrew V8's limit: `Regular expression too large` broke every command.
   assert.equal(redactor.redact(`a ${huge} b sk-ordinary-secret-1`), 'a [REDACTED] b [REDACTED]');
 });
+
+test('overlapping secrets are covered whole: no piece of either is left', () => {
+  for (const count of [2, 100]) {
+    const redactor = new Redactor();
+    redactor.register('ABCDEFG-first');
+    redactor.register('first-HIJKLMNOP');
+    // Beyond a few dozen secrets the text is scanned once instead of searched per secret: same answer.
+    for (let i = 2; i < count; i++) redactor.register(`filler-secret-${i}`);
+    assert.equal(redactor.redact('x ABCDEFG-first-HIJKLMNOP y'), 'x [REDACTED] y', `${count} secrets`);
+    assert.equal(redactor.redact('ABCDEFG-firstfirst-HIJKLMNOP'), '[REDACTED][REDACTED]', `${count} secrets`);
+  }
+});
+
+test('10,000 registered secrets (a list of 10,000 connections) are each found, in every encoded form', () => {
+  const redactor = new Redactor();
+  const secrets = Array.from({ length: 10_000 }, (_, i) => `tok/${i}+${'z'.repeat(i % 40)}`);
+  for (const secret of secrets) redactor.register(secret);
+  const text = secrets.map((s, i) => (i % 3 === 0 ? `a=${s};` : i % 3 === 1 ? `u=${encodeURIComponent(s)}&` : JSON.stringify({ s }))).join('\n');
+  const out = redactor.redact(text);
+  assert.ok(!out.includes('tok'), 'a secret, or a piece of one, was left');
+  assert.equal(out.split('[REDACTED]').length - 1, secrets.length);
+  assert.equal(redactor.redact('nothing secret here'), 'nothing secret here');
+});

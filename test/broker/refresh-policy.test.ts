@@ -2,7 +2,7 @@
 // makes a short-lived token due on every scan; API keys and tokens of unknown expiry never are.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isDue, refreshWindowMs } from '../../src/broker/refresh-policy.ts';
+import { dueFrom, isDue, refreshWindowMs } from '../../src/broker/refresh-policy.ts';
 import { toRecordTimestamp } from '../../src/util/index.ts';
 import type { ConnectionRecord } from '../../src/vault/index.ts';
 
@@ -37,5 +37,40 @@ describe('the refresh window', () => {
     assert.equal(isDue({ ...token(3600, -10), auth_type: 'api_key' }, NOW), false);
     assert.equal(isDue({ ...token(3600, 10), expires_at: null }, NOW), false);
     assert.equal(isDue(token(3600, 3000, { status: 'expired' }), NOW), true);
+  });
+});
+
+describe('dueFrom: the earliest moment a scan must look at a connection (issue 18)', () => {
+  it('is never later than isDue, for any look-ahead: a scan that reads only connections past it misses none', () => {
+    const lifetimes = [60, 120, 600, 3600, 86_400];
+    const lapses = [undefined, 3600, 86_400, 30 * 86_400];
+    let checked = 0;
+    for (const lifetime of lifetimes) {
+      for (const lapseS of lapses) {
+        for (const status of ['connected', 'expired'] as const) {
+          const extra: Partial<ConnectionRecord> = { status };
+          if (lapseS !== undefined) extra.refresh_expires_at = toRecordTimestamp(new Date(NOW + lapseS * 1000));
+          const record = token(lifetime, lifetime, extra);
+          const from = dueFrom(record);
+          for (let offsetS = -lifetime; offsetS <= 40 * 86_400; offsetS += Math.max(1, Math.floor(lifetime / 7))) {
+            for (const lookahead of [0, 60_000, 3_600_000]) {
+              const now = NOW + offsetS * 1000;
+              if (!isDue(record, now, lookahead)) continue;
+              checked++;
+              assert.ok(from !== null && from <= now, `${lifetime} s token, lapse ${lapseS}, ${status}: due at +${offsetS} s but dueFrom says ${from}`);
+            }
+          }
+        }
+      }
+    }
+    assert.ok(checked > 100);
+  });
+
+  it('is null for what never falls due by itself, and far off for a fresh month-long token', () => {
+    assert.equal(dueFrom({ ...token(3600, 3600), auth_type: 'api_key', access_token: null, refresh_token: null, api_key: 'k' }), null);
+    assert.equal(dueFrom(token(3600, 3600, { status: 'invalid' })), null);
+    assert.equal(dueFrom(token(3600, 3600, { refresh_token: null })), null);
+    assert.equal(dueFrom(token(3600, 3600, { status: 'expired' })), -Infinity);
+    assert.ok(dueFrom(token(30 * 86_400, 30 * 86_400))! > NOW + 29 * 86_400_000);
   });
 });

@@ -137,7 +137,14 @@ for (const backend of [sqlite, postgres]) {
       assert.deepEqual(await store.list(`${ns}%`), expected('%'));
       assert.deepEqual(await store.list(`${ns}a\\`), expected('a\\'));
       assert.deepEqual(await store.list(`${ns}zz`), []);
+      // Prefixes ending in a non-ASCII character, and in an astral one (a surrogate pair): the
+      // SQLite store reads a range of its index between the prefix and its successor.
+      assert.deepEqual(await store.list(`${ns}aé`), expected('aé'));
+      assert.deepEqual(await store.list(`${ns}a😀`), expected('a😀'));
       assert.deepEqual((await store.list(`${ns}a_`)).map((e) => e.key), [`${ns}a_`, `${ns}a_b`]);
+      // A limit keeps the first entries in key order.
+      assert.deepEqual(await store.list(ns, 3), expected('').slice(0, 3));
+      assert.deepEqual(await store.list(`${ns}a`, 1), expected('a').slice(0, 1));
       const all = await store.list('');
       assert.deepEqual(all.map((e) => e.key), [...all.map((e) => e.key)].sort());
       assert.ok(all.some((e) => e.key === `${other}a`));
