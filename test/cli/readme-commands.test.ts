@@ -4,12 +4,13 @@
 // exactly the events the code writes.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CLI, cleanEnv } from '../support/cli.ts';
 import { authsomeWords, inertProgram } from '../support/cli-parse.ts';
 import { cleanupHomes, freshHome, REPO_ROOT, tempDir } from '../support/homes.ts';
+import { compileStrict } from '../support/strict-consumer.ts';
 
 after(cleanupHomes);
 
@@ -78,18 +79,8 @@ describe('the README', () => {
   it('its library example compiles in a strict TypeScript project against the built typings', () => {
     const example = blocks(/^(js|ts|typescript)$/).find((block) => block.includes('new Authsome('));
     assert.ok(example);
-    const dir = tempDir();
-    mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
-    symlinkSync(REPO_ROOT, join(dir, 'node_modules', 'authsome-cli'));
-    symlinkSync(join(REPO_ROOT, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'));
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'readme-example', private: true, type: 'module' }));
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { strict: true, skipLibCheck: false, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'dom'], types: ['node'] },
-      files: ['example.ts'],
-    }));
-    writeFileSync(join(dir, 'example.ts'), `${example}\nexport {};\n`);
-    const tsc = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
-    assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+    const tsc = compileStrict(`${example}\nexport {};\n`, { lib: ['es2022', 'dom'] });
+    assert.equal(tsc.status, 0, tsc.output);
   });
 
   it('the log --event list names exactly the events the code writes', () => {

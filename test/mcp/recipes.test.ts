@@ -6,14 +6,15 @@
 // through a shell and must print a JSON object of headers; the TypeScript agent compiles strictly.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
 import { CLI, cleanEnv, runCli } from '../support/cli.ts';
-import { REPO_ROOT, tempDir } from '../support/homes.ts';
+import { cleanupHomes, REPO_ROOT, tempDir } from '../support/homes.ts';
+import { compileStrict } from '../support/strict-consumer.ts';
 import { startMcpServer, type McpTestServer } from '../support/mcp-server.ts';
 import { oauthHome, type OAuthHome } from '../support/oauth-home.ts';
 
@@ -53,6 +54,7 @@ before(async () => {
   symlinkSync(CLI, join(bin, 'authsome'));
 });
 after(async () => {
+  cleanupHomes();
   await h?.cleanup();
   await mcp?.close();
   await as?.close();
@@ -111,17 +113,7 @@ describe('the README recipes', () => {
   it('the TypeScript agent compiles in a strict project against the built typings', () => {
     const [agent] = fenced('ts');
     assert.ok(agent?.includes('authsome.fetch('));
-    const dir = tempDir();
-    mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
-    symlinkSync(REPO_ROOT, join(dir, 'node_modules', 'authsome-cli'));
-    symlinkSync(join(REPO_ROOT, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'));
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'agent', private: true, type: 'module' }));
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { strict: true, skipLibCheck: false, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022', 'esnext.disposable', 'dom'], types: ['node'] },
-      files: ['agent.ts'],
-    }));
-    writeFileSync(join(dir, 'agent.ts'), agent!);
-    const tsc = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
-    assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+    const tsc = compileStrict(agent!);
+    assert.equal(tsc.status, 0, tsc.output);
   });
 });
