@@ -104,7 +104,8 @@ export function homeNames(open: () => Authsome, home: string): NameSource {
   const quietly = async (read: () => Promise<string[]>) => read().catch(() => []);
   const exists = existsSync(home);
   return {
-    providers: () => quietly(async () => (exists ? (await service().list()).providers.map((p) => p.name) : await service().providerNames())),
+    // The definitions alone (bundled and the home's): a Tab never decrypts the store for them.
+    providers: () => quietly(() => service().providerNames()),
     connections: (provider) => quietly(async () => (exists ? (await service().list()).providers.find((p) => p.name === provider)?.connections.map((c) => c.connection_name) ?? [] : [])),
     profiles: () => quietly(async () => (exists ? (await service().profiles()).map((p) => p.name) : [])),
   };
