@@ -41,7 +41,13 @@ export function testProvider(as: AuthServer, overrides: Record<string, unknown> 
 export async function oauthHome(extraEnv: Record<string, string> = {}): Promise<OAuthHome> {
   // Short: the daemon's Unix socket lives in the home, and socket paths are limited to 107 bytes.
   const home = mkdtempSync(join(tmpdir(), 'as-'));
-  const env: Record<string, string> = { AUTHSOME_HOME: home, AUTHSOME_PORT: '0', BROWSER: SIMULATED_BROWSER, TESTAS_CLIENT_ID: 'authsome-public', ...extraEnv };
+  // The daemon a login starts renews due connections every AUTHSOME_DAEMON_REFRESH_INTERVAL; a
+  // test that makes a token due and then points the token endpoint somewhere must be the only
+  // one refreshing it (a scan landing between the two once took the refresh in CI). Tests of the
+  // background refresh set their own interval.
+  const env: Record<string, string> = {
+    AUTHSOME_HOME: home, AUTHSOME_PORT: '0', BROWSER: SIMULATED_BROWSER, TESTAS_CLIENT_ID: 'authsome-public', AUTHSOME_DAEMON_REFRESH_INTERVAL: '600', ...extraEnv,
+  };
   let count = 0;
   return {
     home,
