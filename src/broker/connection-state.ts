@@ -5,7 +5,7 @@ import type { ConnectionRecord } from '../vault/index.ts';
 
 export type ConnectionState = 'available' | 'configured' | 'connected' | 'expired' | 'invalid';
 
-export function connectionState(record: ConnectionRecord, now: Date = new Date()): ConnectionState {
+export function connectionState(record: Pick<ConnectionRecord, 'status'> & { expires_at?: string | null }, now: Date = new Date()): ConnectionState {
   switch (record.status) {
     case 'revoked':
     case 'invalid':

@@ -25,12 +25,15 @@ export function isClientCredentials(record: ConnectionRecord): boolean {
 }
 
 /** The provider rejected the connection (`invalid`; the Python's `revoked`): it waits for a new login. */
-export function isRejected(record: ConnectionRecord): boolean {
+export function isRejected(record: Pick<ConnectionRecord, 'status'>): boolean {
   return record.status === 'invalid' || record.status === 'revoked';
 }
 
 /** The most warning a lapsing refresh token gets: a week. */
 const LAPSE_WARNING_MS = 7 * 24 * 3600_000;
+
+/** What refreshLapse reads of a connection. */
+export type LapseFields = Pick<ConnectionRecord, 'auth_type'> & Partial<Pick<ConnectionRecord, 'refresh_token' | 'obtained_at' | 'metadata'>> & { refresh_expires_at?: unknown };
 
 export interface RefreshLapse {
   /** When the refresh token lapses (record.refresh_expires_at). */
@@ -48,7 +51,7 @@ export interface RefreshLapse {
  * window from when that date last moved later (metadata.refresh_expires_from) to the date, at most
  * 7 days — a week's notice for a 90-day token, 15 minutes for a one-hour window.
  */
-export function refreshLapse(record: ConnectionRecord, now = Date.now()): RefreshLapse | null {
+export function refreshLapse(record: LapseFields, now = Date.now()): RefreshLapse | null {
   if (record.auth_type !== 'oauth2' || !record.refresh_token) return null;
   const at = parseTimestamp(record.refresh_expires_at as string | undefined);
   if (!at) return null;

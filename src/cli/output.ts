@@ -10,16 +10,22 @@ const TIMESTAMP_FIELD = /(?:^|_)at$|^timestamp$/;
 
 /**
  * A value as the JSON contract prints it (README, "JSON output"): every timestamp field in the
- * one format, whichever form it was kept in (records, the audit log, the daemon's clock).
+ * one format, whichever form it was kept in (records, the audit log, the daemon's clock). A
+ * replacer rather than a copy of the value: `list --json` of 10,000 connections spent 60 ms
+ * rebuilding objects (issue 18). JSON.stringify has called toJSON (a Date, an error) by then.
  */
-export function contractJson(value: unknown, key = ''): unknown {
-  if (typeof value === 'string') return TIMESTAMP_FIELD.test(key) ? toContractTimestamp(value) : value;
-  if (Array.isArray(value)) return value.map((item) => contractJson(item, key));
-  // What JSON.stringify would print for it (a Date's ISO string, an error's envelope).
-  if (value && typeof (value as { toJSON?: unknown }).toJSON === 'function') return contractJson((value as { toJSON(): unknown }).toJSON(), key);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, contractJson(v, k)]));
-  return value;
+export function contractJsonText(value: unknown, indent?: number): string {
+  return JSON.stringify(value, contractReplacer, indent);
 }
+
+function contractReplacer(this: unknown, key: string, value: unknown): unknown {
+  // An array's items carry the key of the field that holds the array.
+  const field = Array.isArray(this) ? arrayFields.get(this) ?? '' : key;
+  if (Array.isArray(value)) arrayFields.set(value, field);
+  return typeof value === 'string' && TIMESTAMP_FIELD.test(field) ? toContractTimestamp(value) : value;
+}
+
+const arrayFields = new WeakMap<unknown[], string>();
 
 export interface OutputOptions {
   json: boolean;
@@ -42,7 +48,7 @@ export class Output {
   result(value: unknown, human?: string | (() => string), options: { exact?: boolean } = {}): void {
     const shown = (text: string) => (options.exact ? text : redactor.redact(text));
     if (this.options.json) {
-      process.stdout.write(terminalJson(shown(JSON.stringify(contractJson(value), null, 2))) + '\n');
+      process.stdout.write(terminalJson(shown(contractJsonText(value, 2))) + '\n');
       return;
     }
     const text = typeof human === 'function' ? human() : human;
@@ -56,7 +62,7 @@ export class Output {
    */
   lines(values: readonly unknown[], human?: string | (() => string)): void {
     if (this.options.json) {
-      process.stdout.write(values.map((value) => terminalJson(redactor.redact(JSON.stringify(contractJson(value)))) + '\n').join(''));
+      process.stdout.write(values.map((value) => terminalJson(redactor.redact(contractJsonText(value))) + '\n').join(''));
       return;
     }
     this.result(values, human);
@@ -102,7 +108,7 @@ export class Output {
   error(value: unknown, context: Record<string, unknown> = {}): number {
     const error = toAuthsomeError(value);
     if (this.options.json) {
-      process.stdout.write(terminalJson(redactor.redact(JSON.stringify(contractJson({ ...error.toJSON(), ...context }), null, 2))) + '\n');
+      process.stdout.write(terminalJson(redactor.redact(contractJsonText({ ...error.toJSON(), ...context }, 2))) + '\n');
     } else {
       const hint = error.hint ? `\n${error.hint}` : '';
       process.stderr.write(`${this.#paint('Error:', 31)} ${terminalText(redactor.redact(`${error.message}${hint}`))}\n`);

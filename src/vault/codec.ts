@@ -40,6 +40,28 @@ export function openValue(key: Buffer, value: string): string | null {
   }
 }
 
+/**
+ * The same sealing as raw bytes, nonce || ciphertext || tag, for authsome's own files outside the
+ * store (the list memo): no base64 to encode or decode.
+ */
+export function sealBytes(key: Buffer, plaintext: string): Buffer {
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', keyObject(key), nonce);
+  return Buffer.concat([nonce, cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+}
+
+/** Opens sealBytes' output; null when the key does not open it (another key, damage, not ours). */
+export function openBytes(key: Buffer, sealed: Buffer): string | null {
+  if (sealed.length < NONCE_BYTES + TAG_BYTES) return null;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', keyObject(key), sealed.subarray(0, NONCE_BYTES));
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+    return Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+  } catch {
+    return null;
+  }
+}
+
 export function looksLikeSealedValue(value: string): boolean {
   return /^[A-Za-z0-9+/]{16}\.[A-Za-z0-9+/]+=*$/.test(value);
 }

@@ -13,11 +13,12 @@ export {
   type ConnectionRecord, type ProviderMetadataRecord, type ClientRecord, type ProviderStateRecord, type RecordByKind,
   type StoredStatus, type AuthType, type Account,
 } from './records.ts';
-export { FEED_LOST, RESYNC, type LeaseInfo, type Store, type StoreBackend, type StoreChange, type StoreEntry, type StoreProbe, type StoreReader, type StoreWriter } from './store.ts';
+export { FEED_LOST, RESYNC, type LeaseInfo, type Store, type StoreBackend, type StoreChange, type StoreEntry, type StoreFingerprint, type StoreProbe, type StoreReader, type StoreWriter } from './store.ts';
 export { SqliteStore } from './sqlite-store.ts';
 export { SqliteBackend } from './sqlite-backend.ts';
 export { PgStore } from './pg-store.ts';
 export { PgBackend } from './pg-backend.ts';
 export { redactUrl, urlPassword } from './pg-pool.ts';
 export { createBackend, parseStoreUrl, isPostgresUrl } from './backend.ts';
-export { Vault, type VaultOptions, type VaultTransaction, type ListedRecord, type RecordProblem } from './vault.ts';
+export { Vault, type VaultOptions, type VaultTransaction, type ListedRecord, type ProjectedRecord, type RecordProblem } from './vault.ts';
+export type { Projection } from './projection-memo.ts';

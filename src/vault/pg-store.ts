@@ -10,7 +10,7 @@ import {
   NOW_MS, SCHEMA_VERSION, acquirePool, ensureMigrated, isConnectionFailure, pgError, redactUrl, releasePool,
   type SharedPool,
 } from './pg-pool.ts';
-import type { LeaseInfo, Store, StoreEntry, StoreWriter } from './store.ts';
+import type { LeaseInfo, Store, StoreEntry, StoreFingerprint, StoreWriter } from './store.ts';
 
 /**
  * How long an operation keeps retrying on fresh connections: a restart takes about a second, and a
@@ -61,6 +61,13 @@ export class PgStore implements Store {
 
   list(prefix: string, limit?: number): Promise<StoreEntry[]> {
     return this.#query((db) => this.#list(db, prefix, limit));
+  }
+
+  fingerprints(prefix: string): Promise<StoreFingerprint[]> {
+    return this.#query(async (db) => (await db.query<StoreFingerprint & QueryResultRow>(
+      'SELECT key, left(value, 16) || right(value, 24) AS fingerprint FROM kv WHERE profile = $1 AND key >= $2 AND starts_with(key, $2) ORDER BY key',
+      [this.profile, prefix],
+    )).rows.map((row) => ({ key: row.key, fingerprint: row.fingerprint })));
   }
 
   put(key: string, value: string): Promise<void> {

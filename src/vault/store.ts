@@ -6,6 +6,21 @@ export interface StoreEntry {
   value: string;
 }
 
+/**
+ * What identifies one sealed value without reading it: its nonce and its GCM tag (the first 16 and
+ * the last 24 characters of `base64(nonce) "." base64(ciphertext || tag)`). Every write seals with a
+ * new random nonce, so an unchanged fingerprint means the very value seen before.
+ */
+export interface StoreFingerprint {
+  key: string;
+  fingerprint: string;
+}
+
+/** The fingerprint of a value as stores compute it in SQL (see StoreFingerprint). */
+export function fingerprintOf(value: string): string {
+  return value.slice(0, 16) + value.slice(-24);
+}
+
 export interface StoreReader {
   get(key: string): Promise<string | undefined>;
   /** Entries whose key starts with prefix, ordered by key; at most `limit` of them, when given. */
@@ -20,6 +35,8 @@ export interface StoreWriter extends StoreReader {
 export interface Store extends StoreWriter {
   /** Where the data lives, for messages (a path or a redacted URL). */
   readonly location: string;
+  /** Each entry's key and value fingerprint under prefix, ordered by key, without reading the values. */
+  fingerprints(prefix: string): Promise<StoreFingerprint[]>;
   /** Runs fn in one write transaction: every write commits together, or none does. */
   transaction<T>(fn: (tx: StoreWriter) => Promise<T>): Promise<T>;
   /**

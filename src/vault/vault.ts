@@ -2,15 +2,16 @@
 // the key ring, reports every secret it reads or writes (so the caller can register it with the
 // redactor), and never writes over data it could not read.
 import { existsSync } from 'node:fs';
-import { AuthsomeError } from '../util/index.ts';
+import { AuthsomeError, VERSION } from '../util/index.ts';
 import { createBackend } from './backend.ts';
 import { urlPassword } from './pg-pool.ts';
 import { looksLikeSealedValue, openValue, sealValue } from './codec.ts';
 import { Home, type HomeConfig } from './home.ts';
 import { parseKey, type ParsedKey, type RecordKind } from './keys.ts';
 import { loadKeyRing, readKeyFile, type KeyRing, type KeySecrets } from './master-key.ts';
+import { ProjectionMemo, type MemoEntry, type Projection } from './projection-memo.ts';
 import { parseRecord, serializeRecord, type RecordByKind } from './records.ts';
-import type { Store, StoreBackend, StoreWriter } from './store.ts';
+import { fingerprintOf, type Store, type StoreBackend, type StoreWriter } from './store.ts';
 
 export interface VaultOptions {
   home: string;
@@ -26,6 +27,16 @@ export interface ListedRecord {
   parsed: ParsedKey;
   record: RecordByKind[RecordKind];
 }
+
+/** A record as a Projection kept it. */
+export interface ProjectedRecord {
+  key: string;
+  parsed: ParsedKey;
+  projected: Record<string, unknown>;
+}
+
+/** Past this many changed values, one read of the whole prefix beats reading each. */
+const READ_EACH_UP_TO = 64;
 
 export interface RecordProblem {
   key: string;
@@ -154,6 +165,58 @@ export class Vault {
     }
     // No record opened and every failure is a key mismatch: the key is wrong, not the records.
     if (records.length === 0 && problems.length > 0 && problems.every((p) => p.error.code === 'master_key_mismatch')) throw problems[0]!.error;
+    return { records, problems };
+  }
+
+  /**
+   * Every record under prefix as `projection` keeps it, opening only the values whose fingerprint
+   * changed since the last call (projection-memo.ts); the same records, problems and key errors
+   * as list(). Values opened from the memo register no secret: none was read.
+   */
+  async listProjected(profile: string, prefix: string, projection: Projection): Promise<{ records: ProjectedRecord[]; problems: RecordProblem[] }> {
+    const store = this.store(profile);
+    const fingerprints = await store.fingerprints(prefix);
+    const keyRing = fingerprints.length > 0 ? await this.keyRing(false) : null;
+    const memo = new ProjectionMemo(this.home.root, profile, projection, VERSION);
+    const remembered = keyRing ? memo.read([keyRing.primary, ...keyRing.fallbacks], prefix) : new Map<string, MemoEntry>();
+    const changed = fingerprints.filter(({ key, fingerprint }) => remembered.get(key)?.[0] !== fingerprint && parseKey(key));
+    const values = new Map<string, string>();
+    if (changed.length > READ_EACH_UP_TO) {
+      for (const { key, value } of await store.list(prefix)) values.set(key, value);
+    } else {
+      for (const { key } of changed) {
+        const value = await store.get(key);
+        if (value !== undefined) values.set(key, value);
+      }
+    }
+
+    const entries = new Map<string, MemoEntry>();
+    const records: ProjectedRecord[] = [];
+    const problems: RecordProblem[] = [];
+    let opened = 0;
+    for (const { key, fingerprint } of fingerprints) {
+      const parsed = parseKey(key);
+      if (!parsed) continue;
+      let entry = remembered.get(key);
+      if (entry?.[0] !== fingerprint) {
+        const value = values.get(key);
+        if (value === undefined) continue; // removed since the fingerprints were read
+        try {
+          const record = await this.#decode(parsed.kind, key, value);
+          entry = [fingerprintOf(value), record ? projection.project(parsed.kind, record) : null];
+          opened += 1;
+        } catch (error) {
+          if (!(error instanceof AuthsomeError) || error.code === 'master_key_unavailable' || error.code === 'master_key_missing') throw error;
+          problems.push({ key, error });
+          continue;
+        }
+      }
+      entries.set(key, entry);
+      if (entry[1]) records.push({ key, parsed, projected: entry[1] });
+    }
+    if (records.length === 0 && problems.length > 0 && problems.every((p) => p.error.code === 'master_key_mismatch')) throw problems[0]!.error;
+    // Rewritten when it no longer matches the store: a value opened, or a record gone.
+    if (keyRing && (opened > 0 || entries.size !== remembered.size)) memo.write(keyRing.primary, prefix, entries, this.home.root);
     return { records, problems };
   }
 

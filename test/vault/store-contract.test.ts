@@ -17,7 +17,7 @@ import { Home } from '../../src/vault/home.ts';
 import { PgStore } from '../../src/vault/pg-store.ts';
 import { SqliteBackend } from '../../src/vault/sqlite-backend.ts';
 import { SqliteStore } from '../../src/vault/sqlite-store.ts';
-import type { Store, StoreChange } from '../../src/vault/store.ts';
+import { fingerprintOf, type Store, type StoreChange } from '../../src/vault/store.ts';
 import { REPO_ROOT, cleanupHomes, tempDir } from '../support/homes.ts';
 import { closedPort, startPostgres, type TestPostgres } from '../support/postgres.ts';
 
@@ -115,6 +115,23 @@ for (const backend of [sqlite, postgres]) {
       assert.equal(await store.delete(`${ns}k`), true);
       assert.equal(await store.delete(`${ns}k`), false);
       assert.equal(await store.get(`${ns}k`), undefined);
+    });
+
+    test('fingerprints(prefix): each key with its value\'s fingerprint, in list\'s order, new with every seal', async () => {
+      const store = await open();
+      const ns = `profile:${unique('n')}:`;
+      const key = randomBytes(32);
+      for (const suffix of ['b', 'a_', 'a%', 'a']) await store.put(ns + suffix, sealValue(key, `{"n":"${suffix}"}`));
+      await store.put(`profile:${unique('n')}:a`, sealValue(key, '{}'));
+      const listed = await store.list(ns);
+      assert.deepEqual(await store.fingerprints(ns), listed.map(({ key: k, value }) => ({ key: k, fingerprint: fingerprintOf(value) })));
+      assert.deepEqual((await store.fingerprints(`${ns}a_`)).map((f) => f.key), [`${ns}a_`]);
+      const before = (await store.fingerprints(`${ns}a`))[0]!.fingerprint;
+      await store.put(`${ns}a`, sealValue(key, '{"n":"a"}'));
+      const after = (await store.fingerprints(`${ns}a`))[0]!.fingerprint;
+      assert.notEqual(after, before, 'the same plaintext sealed again has a new nonce, so a new fingerprint');
+      assert.equal(after, fingerprintOf((await store.get(`${ns}a`))!));
+      assert.deepEqual(await store.fingerprints(`${ns}zz`), []);
     });
 
     test('list(prefix) is ordered by key and never leaks other prefixes, even with % and _', async () => {

@@ -1,0 +1,156 @@
+// `list` remembers what it showed of each record (vault/projection-memo.ts) and opens only the
+// values that changed since: checked in-process through the secrets the vault reports as it
+// decrypts (none for a remembered record), and through the CLI against writers that are not this
+// list — another authsome process, and Python's own sqlite3 writing the store the way the Python
+// authsome does. The memo holds no secret, is private, and a memo that does not open is rebuilt.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { LIST_PROJECTION } from '../../src/broker/list.ts';
+import { openBytes, sealValue } from '../../src/vault/codec.ts';
+import { keys, orderRecord, serializeRecord, Vault, type ConnectionRecord } from '../../src/vault/index.ts';
+import { runCli, runCliJson } from '../support/cli.ts';
+import { cleanupHomes, tempDir } from '../support/homes.ts';
+
+after(cleanupHomes);
+
+const PROFILE = 'default';
+const PREFIX = keys.profilePrefix(PROFILE);
+
+function connection(provider: string, name: string, fields: Partial<ConnectionRecord>): ConnectionRecord {
+  return orderRecord('connection', {
+    provider, profile: PROFILE, connection_name: name, status: 'connected', account: { id: null, label: null }, metadata: {}, ...fields,
+  } as ConnectionRecord);
+}
+
+const apiKey = (provider: string, name: string) => connection(provider, name, { auth_type: 'api_key', api_key: `sk-${randomBytes(12).toString('hex')}` });
+const oauth = (provider: string, name: string) => connection(provider, name, {
+  auth_type: 'oauth2', access_token: `at-${randomBytes(12).toString('hex')}`, refresh_token: `rt-${randomBytes(12).toString('hex')}`,
+  scopes: ['read'], token_type: 'Bearer', obtained_at: '2026-12-01T00:00:00Z', expires_at: '2099-01-01T00:00:00Z',
+  account: { id: 'u1', label: 'ada@example.com' },
+});
+
+/** A vault on a fresh home whose every reported secret lands in `seen`. */
+function openVault(home: string, masterKey: string, seen: string[]): Vault {
+  return new Vault({ home, secrets: { masterKey, passphrase: undefined }, onSecret: (value) => seen.push(value) });
+}
+
+const secretsOf = (record: ConnectionRecord) => [record.api_key, record.access_token, record.refresh_token].filter((v): v is string => Boolean(v));
+const memoFile = (home: string) => join(home, 'cache', `${LIST_PROJECTION.id}.${PROFILE}.sealed`);
+
+describe('the list memo', () => {
+  it('opens every value once, then only the ones written since; a removed record leaves the memo', async () => {
+    const home = tempDir();
+    const masterKey = randomBytes(32).toString('base64');
+    const records = [apiKey('openai', 'default'), oauth('github', 'default'), oauth('github', 'work')];
+    const seen: string[] = [];
+    const vault = openVault(home, masterKey, seen);
+    try {
+      for (const r of records) await vault.write(PROFILE, 'connection', keys.connection(PROFILE, r.provider, r.connection_name), r);
+      seen.length = 0;
+
+      const first = await vault.listProjected(PROFILE, PREFIX, LIST_PROJECTION);
+      assert.deepEqual(first.records.map((r) => r.key), records.map((r) => keys.connection(PROFILE, r.provider, r.connection_name)).sort());
+      assert.deepEqual(seen.sort(), records.flatMap(secretsOf).sort(), 'the first list opens every value');
+
+      seen.length = 0;
+      const second = await vault.listProjected(PROFILE, PREFIX, LIST_PROJECTION);
+      assert.deepEqual(second, first, 'the same records, from the memo');
+      assert.deepEqual(seen, [], 'a remembered record is not opened: no secret was read');
+
+      const changed = { ...records[1]!, status: 'invalid' as const, access_token: 'at-changed-0000000000' };
+      await vault.write(PROFILE, 'connection', keys.connection(PROFILE, 'github', 'default'), changed);
+      await vault.delete(PROFILE, keys.connection(PROFILE, 'github', 'work'));
+      seen.length = 0;
+      const third = await vault.listProjected(PROFILE, PREFIX, LIST_PROJECTION);
+      assert.deepEqual(seen.sort(), secretsOf(changed).sort(), 'only the rewritten record is opened');
+      assert.deepEqual(third.records.map((r) => [r.key, r.projected.status]), [
+        [keys.connection(PROFILE, 'github', 'default'), 'invalid'],
+        [keys.connection(PROFILE, 'openai', 'default'), 'connected'],
+      ]);
+      const memo = JSON.parse(openBytes(Buffer.from(masterKey, 'base64'), readFileSync(memoFile(home)))!) as { entries: Record<string, unknown> };
+      assert.deepEqual(Object.keys(memo.entries).sort(), ['github:connection:default', 'openai:connection:default'], 'the removed record left the memo');
+    } finally {
+      await vault.close();
+    }
+  });
+
+  it('keeps no secret, is private, and a memo that does not open (another key, damage) is rebuilt', async () => {
+    const home = tempDir();
+    const masterKey = randomBytes(32).toString('base64');
+    const records = [apiKey('openai', 'default'), oauth('github', 'default')];
+    const seen: string[] = [];
+    const vault = openVault(home, masterKey, seen);
+    try {
+      for (const r of records) await vault.write(PROFILE, 'connection', keys.connection(PROFILE, r.provider, r.connection_name), r);
+      const expected = await vault.listProjected(PROFILE, PREFIX, LIST_PROJECTION);
+      const file = memoFile(home);
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      assert.equal(statSync(join(home, 'cache')).mode & 0o777, 0o700);
+      const sealed = readFileSync(file);
+      const plaintext = openBytes(Buffer.from(masterKey, 'base64'), sealed)!;
+      for (const secret of records.flatMap(secretsOf)) {
+        assert.ok(!plaintext.includes(secret), 'the memo holds no secret');
+        assert.ok(!sealed.includes(Buffer.from(secret)), 'nor does the file');
+      }
+      assert.match(plaintext, /ada@example\.com/, 'it is sealed: the account label is only inside');
+      assert.ok(!sealed.includes(Buffer.from('ada@example.com')));
+
+      for (const damage of [randomBytes(sealed.length), Buffer.from(sealValue(randomBytes(32), plaintext)), Buffer.alloc(0)]) {
+        writeFileSync(file, damage);
+        seen.length = 0;
+        assert.deepEqual(await vault.listProjected(PROFILE, PREFIX, LIST_PROJECTION), expected);
+        assert.deepEqual(seen.sort(), records.flatMap(secretsOf).sort(), 'every value opened again');
+        assert.ok(openBytes(Buffer.from(masterKey, 'base64'), readFileSync(file)), 'and the memo rewritten');
+      }
+    } finally {
+      await vault.close();
+    }
+  });
+});
+
+describe('authsome list with a memo, and other writers', () => {
+  it('shows what another authsome process and Python\'s sqlite3 wrote since the last list', async () => {
+    const home = tempDir();
+    const masterKey = randomBytes(32).toString('base64');
+    const options = { home, env: { AUTHSOME_MASTER_KEY: masterKey } };
+    for (const [provider, key] of [['openai', 'sk-first-0000000000000000'], ['anthropic', 'sk-ant-0000000000000000']] as const) {
+      const login = await runCli(['login', provider, '--api-key-stdin'], { ...options, input: key });
+      assert.equal(login.code, 0, login.stderr);
+    }
+    type Listed = { bundled: Array<{ name: string; connections: Array<{ connection_name: string; status: string }> }> };
+    const connected = (list: Listed) => list.bundled.filter((p) => p.connections.length > 0).map((p) => [p.name, p.connections.map((c) => `${c.connection_name}:${c.status}`).join(',')]);
+    const listed = async () => {
+      const result = await runCliJson<Listed>(['list'], options);
+      assert.equal(result.code, 0, result.stderr);
+      return result.json;
+    };
+
+    const first = await listed();
+    assert.deepEqual(connected(first), [['anthropic', 'default:connected'], ['openai', 'default:connected']]);
+    assert.deepEqual(await listed(), first, 'the same answer from the memo');
+    assert.ok(readdirSync(join(home, 'cache')).length === 1);
+
+    // Another authsome process: a second openai connection and anthropic revoked.
+    assert.equal((await runCli(['login', 'openai', '--connection', 'second', '--api-key-stdin'], { ...options, input: 'sk-second-000000000000000' })).code, 0);
+    assert.equal((await runCli(['revoke', 'anthropic'], options)).code, 0);
+    assert.deepEqual(connected(await listed()), [['openai', 'default:connected,second:connected']]);
+
+    // Python's sqlite3, as the Python authsome writes: the openai default connection marked invalid.
+    const recordKey = keys.connection(PROFILE, 'openai', 'default');
+    const vault = new Vault({ home, secrets: { masterKey, passphrase: undefined } });
+    const current = (await vault.read(PROFILE, 'connection', recordKey))!;
+    await vault.close();
+    const sealed = sealValue(Buffer.from(masterKey, 'base64'), serializeRecord('connection', { ...current, status: 'invalid' }));
+    execFileSync('python3', ['-c', [
+      'import sqlite3, sys',
+      'db = sqlite3.connect(sys.argv[1])',
+      'db.execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (sys.argv[2], sys.argv[3]))',
+      'db.commit()',
+    ].join('\n'), join(home, 'profiles', PROFILE, 'store.db'), recordKey, sealed]);
+    assert.deepEqual(connected(await listed()), [['openai', 'default:invalid,second:connected']]);
+  });
+});
