@@ -1,4 +1,6 @@
-// The Authsome service: the one API every door (CLI, library, later the daemon and proxy) uses.
+// The Authsome service: the one API every door (CLI, library, daemon, proxy, MCP) uses. Each method
+// loads the code it needs when it runs (`await import`): a `get` of a key or of a token not yet due
+// loads no OAuth, routing, removal, doctor or rekey code, only the access path (issue 18).
 import { join } from 'node:path';
 import { AuditLog, debugLog, type AuditEntry } from '../audit/index.ts';
 import { routeTemplates, type ProviderEntry, type RegisteredProvider } from '../providers/index.ts';
@@ -7,35 +9,31 @@ import {
   DEFAULT_PROFILE, describeKeySource, keys, parseKey,
   type ConnectionRecord, type KeySourceName, type StoreChange,
 } from '../vault/index.ts';
-import { loginWithApiKey, type ApiKeyLoginOptions, type LoginResult } from './api-key-login.ts';
+import type { ApiKeyLoginOptions, LoginResult } from './api-key-login.ts';
 import { DEFAULT_CONNECTION, requireConnection } from './connections.ts';
 import { connectionState, type ConnectionState } from './connection-state.ts';
 import { generationOf, isDue, isRejected, lapseWarning } from './refresh-policy.ts';
 import { hasRescue } from './refresh-rescue.ts';
-import { catalogueSpec, injectionFor, normalizePathname, routeSpec, type Injection, type RouteSpec } from './proxy-support.ts';
-import { explainRoute, type RouteExplanation, type Unrouted } from './route-explanation.ts';
+import type { Injection, RouteSpec } from './proxy-support.ts';
+import type { RouteExplanation, Unrouted } from './route-explanation.ts';
 import { BrokerContext, requireName } from './context.ts';
 import { credentialParts } from './api-key-parts.ts';
 import { authHeaders, connectionField, credentialValue, isSecretField, presentConnection, revealsSecret } from './credentials.ts';
-import { doctor, type DoctorReport } from './doctor.ts';
-import { chooseStore } from './store-choice.ts';
-import { chooseKeySource } from './key-setup.ts';
-import { connectionViewOf, connectionViews, type ConnectionView } from './connection-view.ts';
+import type { DoctorReport } from './doctor.ts';
+import type { ConnectionView } from './connection-view.ts';
 import type { MigrationOptions, MigrationResult } from './store-migration.ts';
-import { exportVariables, type ExportedVariable } from './export.ts';
-import { listProviders, type ListResult } from './list.ts';
-import { connectionUsage, type ConnectionUsage } from './connection-usage.ts';
+import type { ExportedVariable } from './export.ts';
+import type { ListResult } from './list.ts';
+import type { ConnectionUsage } from './connection-usage.ts';
 import type { InputRequest, LoginInteraction } from './login-interaction.ts';
 import type { OAuthLoginOptions, OAuthLoginResult } from './oauth-login.ts';
 import { createProfile, listProfiles, useProfile, type ProfileInfo } from './profiles.ts';
-import { rekey, type RekeyOptions, type RekeyResult } from './rekey.ts';
-import { logout, removeProvider, revoke, setDefaultConnection, type RemovalResult } from './removal.ts';
-import { unregisterProvider, type UnregisterResult } from './unregister.ts';
-import { refuseIfHeld } from './held-records.ts';
-import { RouteTable } from './route-table.ts';
-import { auditedUrl, headersOf, notCovered, type RequestCredential, type RequestHeaders } from './request-headers.ts';
-import { CredentialCache } from './credential-cache.ts';
-import { authenticatedFetch, type AuthenticatedResponse } from './authenticated-fetch.ts';
+import type { RekeyOptions, RekeyResult } from './rekey.ts';
+import type { RemovalResult } from './removal.ts';
+import type { UnregisterResult } from './unregister.ts';
+import type { RequestCredential, RequestHeaders } from './request-headers.ts';
+import type { CredentialCache } from './credential-cache.ts';
+import type { AuthenticatedResponse } from './authenticated-fetch.ts';
 
 export interface AuthsomeOptions extends SettingsOverrides {
   /**
@@ -141,15 +139,8 @@ export class Authsome {
   readonly #onWarning: (message: string) => void;
   /** Read views of the home's other profiles, made on first use (#readContext). */
   readonly #profileViews = new Map<string, BrokerContext>();
-  /** fetch()'s credentials: the proxy's bounds on refreshing after a 401 hold per instance. */
-  readonly #credentials = new CredentialCache({
-    injection: (provider, connection) => this.injection(provider, { connection }),
-    refresh: async (provider, connection) => {
-      const result = await this.refresh(provider, { connection });
-      // A transient failure leaves the old token (with a warning): nothing new to send again with.
-      return result.warning ? null : this.injection(provider, { connection });
-    },
-  });
+  /** fetch()'s credentials: the proxy's bounds on refreshing after a 401 hold per instance (made on first use). */
+  #credentials: CredentialCache | null = null;
 
   constructor(options: AuthsomeOptions = {}) {
     const env = options.env ?? process.env;
@@ -170,6 +161,7 @@ export class Authsome {
   /** Creates the home, the default profile and the master key (idempotent). */
   async init(options: { keySource?: KeySourceName; storeUrl?: string } = {}): Promise<InitResult> {
     const { home, vault, settings } = this.#ctx;
+    const [{ chooseStore }, { chooseKeySource }] = await Promise.all([import('./store-choice.ts'), import('./key-setup.ts')]);
     if (options.storeUrl !== undefined) await chooseStore(this.#ctx, options.storeUrl);
     const hadConfig = home.hasConfig();
     // A key that is there but does not open (a wrong passphrase, a damaged master.key) fails here:
@@ -216,11 +208,13 @@ export class Authsome {
 
   /** Every provider with its connections, in this profile or (`profile`) another of the home's. */
   async list(options: { profile?: string } = {}): Promise<ListResult> {
+    const { listProviders } = await import('./list.ts');
     return listProviders(await this.#readContext(options.profile));
   }
 
   /** For each connection, the variable names and a routed URL its usage lines are built from (no value). */
   async connectionUsage(options: { profile?: string } = {}): Promise<ConnectionUsage[]> {
+    const { connectionUsage } = await import('./connection-usage.ts');
     return connectionUsage(await this.#readContext(options.profile));
   }
 
@@ -248,7 +242,10 @@ export class Authsome {
   }
 
   /** A new provider name must not still hold records: their tokens would go to the new definition's endpoints. */
-  readonly #claim = (name: string, forceHint: (what: string) => string) => refuseIfHeld(this.#ctx, name, forceHint('register it anyway'));
+  readonly #claim = async (name: string, forceHint: (what: string) => string) => {
+    const { refuseIfHeld } = await import('./held-records.ts');
+    return refuseIfHeld(this.#ctx, name, forceHint('register it anyway'));
+  };
 
   #audited(entry: RegisteredProvider): RegisterResult {
     // Every route the credential may go to under `run` (its host_url, or its routes).
@@ -261,6 +258,7 @@ export class Authsome {
 
   /** Stores an API key as a connection; see ApiKeyLoginOptions for overwrite rules. */
   async loginWithApiKey(provider: string, apiKey: string | Record<string, string>, options: ApiKeyLoginOptions = {}): Promise<LoginResult> {
+    const { loginWithApiKey } = await import('./api-key-login.ts');
     return loginWithApiKey(this.#ctx, requireName('provider', provider), apiKey, { via: 'library', ...options });
   }
 
@@ -404,6 +402,7 @@ export class Authsome {
    */
   async headers(provider: string, options: { connection?: string; url?: string; via?: string } = {}): Promise<RequestHeaders> {
     requireName('provider', provider);
+    const { auditedUrl, headersOf } = await import('./request-headers.ts');
     let result: RequestHeaders;
     if (options.url !== undefined) {
       await this.#ctx.registry.require(provider);
@@ -413,6 +412,7 @@ export class Authsome {
       const record = await this.#fresh(provider, options.connection);
       const entry = await this.#ctx.registry.get(provider).catch(() => null);
       const who = { provider: record.provider, connection: record.connection_name };
+      const { injectionFor } = await import('./proxy-support.ts');
       result = { ...who, rule: null, headers: headersOf(injectionFor(entry?.definition ?? null, record), {}, who) };
     }
     this.#ctx.auditEvent('get', {
@@ -431,6 +431,7 @@ export class Authsome {
    */
   async requestHeaders(url: string, options: { only?: string[]; connections?: Record<string, string> } = {}): Promise<Record<string, string>> {
     const chosen = await this.requestCredential(url, options);
+    const { auditedUrl, headersOf } = await import('./request-headers.ts');
     const headers = headersOf(chosen.injection, chosen.extraHeaders, chosen);
     this.#ctx.auditEvent('get', {
       provider: chosen.provider, connection: chosen.connection, field: 'headers', show_secret: true, url: auditedUrl(url), rule: chosen.rule, via: 'library', status: 'success',
@@ -457,17 +458,31 @@ export class Authsome {
    * the providers whose routes take part, as `run --only` does, on every redirect hop.
    */
   async sendAuthenticated(input: string | URL | Request, init?: RequestInit, options: { only?: string[] } = {}): Promise<AuthenticatedResponse> {
+    const [{ authenticatedFetch }, credentials] = await Promise.all([import('./authenticated-fetch.ts'), this.#credentialCache()]);
     return authenticatedFetch({
       decide: async (url) => {
         const chosen = await this.#decide(url, { only: options.only });
         // Read again for every request: another process may have refreshed it (the store is the truth).
-        this.#credentials.invalidate(chosen);
+        credentials.invalidate(chosen);
         return chosen;
       },
-      credentials: this.#credentials,
+      credentials,
       fetch: globalThis.fetch,
       log: (line) => this.#ctx.log.debug(line),
     }, input, init);
+  }
+
+  async #credentialCache(): Promise<CredentialCache> {
+    if (this.#credentials) return this.#credentials;
+    const { CredentialCache } = await import('./credential-cache.ts');
+    return (this.#credentials ??= new CredentialCache({
+      injection: (provider, connection) => this.injection(provider, { connection }),
+      refresh: async (provider, connection) => {
+        const result = await this.refresh(provider, { connection });
+        // A transient failure leaves the old token (with a warning): nothing new to send again with.
+        return result.warning ? null : this.injection(provider, { connection });
+      },
+    }));
   }
 
   /** The audit entry of one MCP tool call (the client's name, the tool, names and URLs — never a value). */
@@ -493,6 +508,7 @@ export class Authsome {
   async #decide(url: string, options: { only?: string[]; connections?: Record<string, string> }): Promise<Omit<RequestCredential, 'injection'>> {
     const parsed = URL.canParse(url) ? new URL(url) : null;
     if (parsed?.protocol === 'https:') {
+      const [{ RouteTable }, { normalizePathname }] = await Promise.all([import('./route-table.ts'), import('./proxy-support.ts')]);
       const { routes } = await this.proxyRoutes(options);
       const host = parsed.hostname.toLowerCase().replace(/^\[|\]$/g, '');
       const decision = new RouteTable(routes).decide(host, Number(parsed.port) || 443, normalizePathname(parsed.pathname));
@@ -501,6 +517,7 @@ export class Authsome {
         return { provider: spec.provider, connection: spec.connection, rule: normalized, extraHeaders: headers };
       }
     }
+    const { notCovered } = await import('./request-headers.ts');
     throw notCovered(await this.route(url, options));
   }
 
@@ -521,6 +538,7 @@ export class Authsome {
         records.push(await this.#fresh(summary.name, main.connection_name));
       }
     }
+    const { exportVariables } = await import('./export.ts');
     const variables: ExportedVariable[] = [];
     for (const record of records) {
       const entry = await this.#ctx.registry.get(record.provider).catch(() => null);
@@ -575,6 +593,7 @@ export class Authsome {
     const routes: RouteSpec[] = [];
     const skipped: SkippedRoute[] = [];
     const wanted = options.only?.length ? new Set(options.only) : null;
+    const { routeSpec } = await import('./proxy-support.ts');
     const { providers } = await this.list();
     for (const summary of providers) {
       if (wanted && !wanted.has(summary.name)) continue;
@@ -638,6 +657,7 @@ export class Authsome {
       throw new AuthsomeError('usage', `"${url}" is not a URL`, { hint: 'Give a whole URL: authsome route https://api.example.com/v1/models' });
     }
     if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new AuthsomeError('usage', `"${url}" is not an http or https URL`, { hint: 'Give a whole URL: authsome route https://api.example.com/v1/models' });
+    const [{ catalogueSpec, normalizePathname }, { explainRoute }] = await Promise.all([import('./proxy-support.ts'), import('./route-explanation.ts')]);
     const { routes, skipped } = await this.proxyRoutes(options);
     const { entries } = await this.#ctx.registry.all();
     const unrouted: Unrouted[] = [];
@@ -677,14 +697,17 @@ export class Authsome {
   async injection(provider: string, options: { connection?: string } = {}): Promise<Injection> {
     const record = await this.#fresh(provider, options.connection);
     const entry = await this.#ctx.registry.get(provider).catch(() => null);
+    const { injectionFor } = await import('./proxy-support.ts');
     return injectionFor(entry?.definition ?? null, record);
   }
 
-  logout(provider: string, options: { connection?: string } = {}): Promise<RemovalResult> {
+  async logout(provider: string, options: { connection?: string } = {}): Promise<RemovalResult> {
+    const { logout } = await import('./removal.ts');
     return logout(this.#ctx, provider, options.connection);
   }
 
-  revoke(provider: string): Promise<RemovalResult> {
+  async revoke(provider: string): Promise<RemovalResult> {
+    const { revoke } = await import('./removal.ts');
     return revoke(this.#ctx, provider);
   }
 
@@ -692,7 +715,8 @@ export class Authsome {
    * Deletes this profile's state for a provider — connections (revoked at the provider first), the
    * stored OAuth client, metadata and refresh state. The definition, bundled or custom, stays.
    */
-  remove(provider: string): Promise<RemovalResult> {
+  async remove(provider: string): Promise<RemovalResult> {
+    const { removeProvider } = await import('./removal.ts');
     return removeProvider(this.#ctx, provider);
   }
 
@@ -701,10 +725,12 @@ export class Authsome {
    * while any profile has connections for it, unless `force`; bundled providers cannot be unregistered.
    */
   async unregister(provider: string, options: { force?: boolean } = {}): Promise<UnregisterResult> {
+    const { unregisterProvider } = await import('./unregister.ts');
     return unregisterProvider(this.#ctx, requireName('provider', provider), options);
   }
 
   async setDefault(provider: string, connection: string): Promise<void> {
+    const { setDefaultConnection } = await import('./removal.ts');
     return setDefaultConnection(this.#ctx, provider, requireName('connection', connection));
   }
 
@@ -720,11 +746,13 @@ export class Authsome {
     useProfile(this.#ctx, name);
   }
 
-  rekey(options: RekeyOptions = {}): Promise<RekeyResult> {
+  async rekey(options: RekeyOptions = {}): Promise<RekeyResult> {
+    const { rekey } = await import('./rekey.ts');
     return rekey(this.#ctx, options);
   }
 
-  doctor(): Promise<DoctorReport> {
+  async doctor(): Promise<DoctorReport> {
+    const { doctor } = await import('./doctor.ts');
     return doctor(this.#ctx);
   }
 
@@ -750,12 +778,14 @@ export class Authsome {
   }
 
   /** Every connection of every profile, without secrets (what the daemon keeps in memory). */
-  connectionViews(): Promise<ConnectionView[]> {
+  async connectionViews(): Promise<ConnectionView[]> {
+    const { connectionViews } = await import('./connection-view.ts');
     return connectionViews(this.#ctx);
   }
 
   /** The view of one store key (from a change notification); null when it is not a connection or is gone. */
-  connectionViewOf(key: string): Promise<ConnectionView | null> {
+  async connectionViewOf(key: string): Promise<ConnectionView | null> {
+    const { connectionViewOf } = await import('./connection-view.ts');
     return connectionViewOf(this.#ctx, key);
   }
 

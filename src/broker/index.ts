@@ -39,4 +39,3 @@ export { redactor } from '../audit/index.ts';
 export type { AuthenticatedResponse } from './authenticated-fetch.ts';
 export { CredentialCache, MIN_TOKEN_AGE_FOR_REFRESH_MS, type CredentialSource, type CredentialKey, type Renewal } from './credential-cache.ts';
 export { toAuthsomeError, isValidName } from '../util/index.ts';
-export { parseBearerChallenge } from '../oauth/index.ts';

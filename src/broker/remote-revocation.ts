@@ -5,7 +5,6 @@ import { toAuthsomeError } from '../util/index.ts';
 import type { ConnectionRecord } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
 import { canRenew, isDue } from './refresh-policy.ts';
-import { ensureFresh } from './refresh.ts';
 import { connectionUrlValues } from './tenant.ts';
 
 export type RemoteRevocation =
@@ -30,6 +29,7 @@ export async function revokeRemotely(ctx: BrokerContext, stored: ConnectionRecor
     // one would be refused and leave the grant alive, so a due token is renewed first — through the
     // refresh protocol, which stores a rotated pair — and the fresh one is revoked.
     if (revocationStyleOf(definition) === 'bearer' && isDue(record) && canRenew(record)) {
+      const { ensureFresh } = await import('./refresh.ts');
       record = (await ensureFresh(ctx, record).catch(() => ({ record }))).record;
     }
     // The dialect decides which token goes: a bearer revocation authenticates with the access token.

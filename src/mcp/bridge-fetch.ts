@@ -4,7 +4,8 @@
 import { setMaxListeners } from 'node:events';
 // The proxy's bound (broker/credential-cache.ts): a token under a minute old that the server refuses
 // lacks a permission a new one would lack too, and the bound caps the refreshes a refusing server can cause.
-import { MIN_TOKEN_AGE_FOR_REFRESH_MS, parseBearerChallenge } from '../broker/index.ts';
+import { MIN_TOKEN_AGE_FOR_REFRESH_MS } from '../broker/index.ts';
+import { parseBearerChallenge } from '../util/index.ts';
 
 /** The credential for one request, from the broker's access path (renewed first when due). */
 export interface BridgeCredential {

@@ -8,7 +8,6 @@ export { buildAuthorizationRequest, exchangeAuthorizationCode, validateAuthoriza
 export { requestDeviceCode, pollDeviceCode, type DeviceCode, type PollProgress } from './device-code.ts';
 export { requestClientCredentialsToken } from './client-credentials.ts';
 export { discoverProtectedResource, type ProtectedResource } from './resource-discovery.ts';
-export { parseBearerChallenge } from './challenge.ts';
 export { registerClient, isClientStillRegistered, type RegisteredClient } from './registration.ts';
 export { revokeToken, tokenToRevoke, revocationStyleOf, revocationNeedsClient, type RevocationStyle } from './revocation.ts';
 export { fetchAccount } from './userinfo.ts';

@@ -4,9 +4,8 @@
 // resource answers an unauthenticated request with (RFC 9728 §5.1), else the path-inserted
 // well-known URL (§3.1), else the well-known URL at the root of the origin.
 import * as oauth from 'oauth4webapi';
-import { AuthsomeError } from '../util/index.ts';
+import { AuthsomeError, parseBearerChallenge } from '../util/index.ts';
 import { isUnreachable, toOAuthError } from './errors.ts';
-import { parseBearerChallenge } from './challenge.ts';
 import type { OAuthTransport } from './transport.ts';
 
 export interface ProtectedResource {

@@ -11,3 +11,4 @@ export * from './fs.ts';
 export * from './settings.ts';
 export * from './qr.ts';
 export * from './version.ts';
+export * from './bearer-challenge.ts';

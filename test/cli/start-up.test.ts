@@ -1,7 +1,9 @@
 // Issue 18, part 1: a command loads only what it needs. Building the program (`--help`,
 // `--version`, a command's own help, a usage error) loads no broker, no store and no native SQLite
 // addon; a `get` does. Observed from outside: the CLI runs with a preload that prints, as it exits,
-// which of those CommonJS packages Node loaded (their files are in the require cache).
+// which of those CommonJS packages Node loaded (their files are in the require cache). And a `get`
+// of an API key loads none of the OAuth, refresh, doctor, rekey or removal code: a second preload
+// registers a module hook that prints the names each loaded chunk of the bundle exports.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -15,7 +17,26 @@ writeFileSync(probe, `import { createRequire } from 'node:module';
 const cache = createRequire(import.meta.url).cache;
 process.on('exit', () => process.stderr.write('loaded: ' + JSON.stringify(Object.keys(cache).filter((p) => /better-sqlite3|@napi-rs/.test(p)).map((p) => p.replace(/.*node_modules\\//, ''))) + '\\n'));
 `);
+const exportsProbe = join(tempDir('authsome-probe-'), 'exports.mjs');
+writeFileSync(join(exportsProbe, '..', 'hooks.mjs'), `export async function load(url, context, next) {
+  const result = await next(url, context);
+  if (url.startsWith('file:') && url.includes('/dist/') && result.source) {
+    for (const m of String(result.source).matchAll(/export\\{([^}]*)\\}/g)) {
+      process.stderr.write('exports: ' + m[1].split(',').map((s) => s.trim().split(/\\s+as\\s+/).pop()).join(' ') + '\\n');
+    }
+  }
+  return result;
+}
+`);
+writeFileSync(exportsProbe, `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`);
 after(cleanupHomes);
+
+/** The names exported by every chunk of the bundle a run of the CLI loaded. */
+function exportedNames(args: string[], home: string): Set<string> {
+  const result = spawnSync(process.execPath, ['--import', exportsProbe, CLI, ...args], { env: cleanEnv({ NO_COLOR: '1', AUTHSOME_HOME: home }), encoding: 'utf8' });
+  assert.ok(result.status === 0 || result.status === 1, result.stderr);
+  return new Set(result.stderr.split('\n').filter((l) => l.startsWith('exports: ')).flatMap((l) => l.slice('exports: '.length).split(' ')));
+}
 
 /** Runs the built CLI with the probe; the packages it loaded and how it ended. */
 function loaded(args: string[], home: string, input = ''): { code: number | null; stdout: string; modules: string[] } {
@@ -41,5 +62,18 @@ describe('what a command loads', () => {
     const run = loaded(['get', 'openai', '--field', 'status'], home);
     assert.equal(run.stdout, 'connected\n');
     assert.ok(run.modules.includes('better-sqlite3/build/Release/better_sqlite3.node'), run.modules.join(', '));
+  });
+
+  it('authsome get of an API key loads no OAuth, refresh, doctor, rekey or removal code (and the probe sees them when a command needs them)', async () => {
+    const home = freshHome();
+    assert.equal((await runCli(['login', 'openai', '--api-key-stdin'], { home, input: 'sk-start-up-0000000000000000' })).code, 0);
+    const get = exportedNames(['get', 'openai', '--field', 'status'], home);
+    assert.ok(get.has('Authsome') && get.has('Vault'), 'the probe sees the chunks get loads');
+    for (const name of ['OAuthTransport', 'refreshTokenGrant', 'ensureFresh', 'doctor', 'rekey', 'logout', 'listProviders', 'explainRoute', 'authenticatedFetch']) {
+      assert.ok(!get.has(name), `get loaded the module that exports ${name}`);
+    }
+    const doctorNames = exportedNames(['doctor', '--json'], home);
+    assert.ok(doctorNames.has('doctor'), 'doctor loads it: ' + [...doctorNames].join(' '));
+    assert.ok(exportedNames(['list', '--json'], home).has('listProviders'), 'list loads it');
   });
 });
