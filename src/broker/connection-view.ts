@@ -5,6 +5,7 @@ import { parseKey, type ConnectionRecord } from '../vault/index.ts';
 import { connectionState, type ConnectionState } from './connection-state.ts';
 import type { BrokerContext } from './context.ts';
 import { dueFrom, generationOf } from './refresh-policy.ts';
+import { SUMMARY_PROJECTION, type ConnectionSummaryFields } from './summary-projection.ts';
 
 export interface ConnectionView {
   profile: string;
@@ -25,12 +26,12 @@ export interface ConnectionView {
   renew_from: string | null;
 }
 
-/** Every connection of every profile. */
+/** Every connection of every profile, from their summaries: no token is decrypted for it. */
 export async function connectionViews(ctx: BrokerContext): Promise<ConnectionView[]> {
   const views: ConnectionView[] = [];
   for (const profile of await ctx.vault.profiles()) {
-    const { records } = await ctx.vault.list(profile, `profile:${profile}:`);
-    for (const { parsed, record } of records) if (parsed.kind === 'connection') views.push(toView(record as ConnectionRecord));
+    const { records } = await ctx.vault.listProjected(profile, `profile:${profile}:`, SUMMARY_PROJECTION);
+    for (const { parsed, projected } of records) if (parsed.kind === 'connection') views.push(toView(projected as ConnectionSummaryFields));
   }
   return views;
 }
@@ -43,7 +44,7 @@ export async function connectionViewOf(ctx: BrokerContext, key: string): Promise
   return record ? toView(record) : null;
 }
 
-function toView(record: ConnectionRecord): ConnectionView {
+function toView(record: ConnectionSummaryFields): ConnectionView {
   const metadata = record.metadata ?? {};
   return {
     profile: record.profile,
@@ -59,7 +60,7 @@ function toView(record: ConnectionRecord): ConnectionView {
   };
 }
 
-function renewFrom(record: ConnectionRecord): string | null {
+function renewFrom(record: ConnectionSummaryFields): string | null {
   const from = dueFrom(record);
   if (from === null) return null;
   // Due now (an `expired` connection): any past time says so; the epoch cannot be mistaken for a real one.

@@ -1,46 +1,11 @@
 // `list`: every provider (bundled, custom, or only present in the store) with its state and
 // connections in the active profile.
 import type { ProviderEntry } from '../providers/index.ts';
-import { keys, type ConnectionRecord, type Projection, type ProviderMetadataRecord, type RecordByKind, type RecordKind } from '../vault/index.ts';
+import { keys } from '../vault/index.ts';
 import { connectionState, type ConnectionState } from './connection-state.ts';
 import type { BrokerContext } from './context.ts';
 import { isRejected, refreshLapse } from './refresh-policy.ts';
-
-/** What list reads of a connection; the projection below keeps exactly this. */
-type ListedConnection = Pick<ConnectionRecord, 'connection_name' | 'auth_type' | 'status'>
-  & Partial<Pick<ConnectionRecord, 'scopes' | 'expires_at' | 'obtained_at' | 'refresh_token' | 'account' | 'metadata'>> & { refresh_expires_at?: unknown };
-type ListedMetadata = Pick<ProviderMetadataRecord, 'default_connection'>;
-
-/** Stands for a refresh token list only needs to know is there. */
-const WITHHELD = '[withheld]';
-
-/**
- * What list keeps of each record — never a secret: the vault remembers it between lists so a
- * profile of 10,000 connections is not decrypted every time (vault/projection-memo.ts). Raise the
- * id whenever what is kept changes.
- */
-export const LIST_PROJECTION: Projection = {
-  id: 'list-1',
-  project<K extends RecordKind>(kind: K, stored: RecordByKind[K]): Record<string, unknown> | null {
-    if (kind === 'metadata') return { default_connection: (stored as ProviderMetadataRecord).default_connection } satisfies ListedMetadata;
-    // A client's presence is what list shows ("configured"); none of its fields.
-    if (kind === 'client') return {};
-    if (kind !== 'connection') return null;
-    const record = stored as ConnectionRecord;
-    // Only what is set: the memo of 10,000 connections is read on every list, so every byte counts.
-    const listed: Partial<ListedConnection> = { connection_name: record.connection_name, auth_type: record.auth_type, status: record.status };
-    if (record.scopes) listed.scopes = record.scopes;
-    if (record.expires_at) listed.expires_at = record.expires_at;
-    if (record.obtained_at) listed.obtained_at = record.obtained_at;
-    if (record.refresh_expires_at) listed.refresh_expires_at = record.refresh_expires_at;
-    if (record.refresh_token) listed.refresh_token = WITHHELD;
-    if (record.account?.id || record.account?.label) listed.account = { id: record.account.id ?? null, label: record.account.label ?? null };
-    const metadata: Record<string, unknown> = {};
-    for (const name of ['refresh_expires_from', 'flow'] as const) if (record.metadata?.[name] !== undefined) metadata[name] = record.metadata[name];
-    if (Object.keys(metadata).length > 0) listed.metadata = metadata;
-    return listed;
-  },
-};
+import { SUMMARY_PROJECTION, type ConnectionSummaryFields as ListedConnection, type MetadataSummaryFields as ListedMetadata } from './summary-projection.ts';
 
 export interface ConnectionSummary {
   connection_name: string;
@@ -79,7 +44,7 @@ export async function listProviders(ctx: BrokerContext): Promise<ListResult> {
   const profile = ctx.requireProfileForRead();
   const [{ entries, problems: fileProblems }, { records, problems: recordProblems }] = await Promise.all([
     ctx.registry.all(),
-    ctx.vault.listProjected(profile, keys.profilePrefix(profile), LIST_PROJECTION),
+    ctx.vault.listProjected(profile, keys.profilePrefix(profile), SUMMARY_PROJECTION),
   ]);
 
   const byProvider = new Map<string, Slot>();

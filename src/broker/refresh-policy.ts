@@ -7,7 +7,7 @@ import type { ConnectionRecord } from '../vault/index.ts';
 
 const DEFAULT_WINDOW_MS = 300_000;
 
-export function refreshWindowMs(record: ConnectionRecord): number {
+export function refreshWindowMs(record: Partial<Pick<ConnectionRecord, 'expires_at' | 'obtained_at'>>): number {
   const expiresAt = parseTimestamp(record.expires_at);
   const obtainedAt = parseTimestamp(record.obtained_at);
   if (!expiresAt || !obtainedAt) return DEFAULT_WINDOW_MS;
@@ -16,11 +16,11 @@ export function refreshWindowMs(record: ConnectionRecord): number {
 }
 
 /** Whether the record can be renewed at all: a refresh token, or a client credentials grant. */
-export function canRenew(record: ConnectionRecord): boolean {
+export function canRenew(record: Pick<ConnectionRecord, 'auth_type'> & Partial<Pick<ConnectionRecord, 'refresh_token' | 'metadata'>>): boolean {
   return record.auth_type === 'oauth2' && (Boolean(record.refresh_token) || isClientCredentials(record));
 }
 
-export function isClientCredentials(record: ConnectionRecord): boolean {
+export function isClientCredentials(record: Partial<Pick<ConnectionRecord, 'metadata'>>): boolean {
   return record.metadata?.flow === 'client_credentials';
 }
 
@@ -34,6 +34,8 @@ const LAPSE_WARNING_MS = 7 * 24 * 3600_000;
 
 /** What refreshLapse reads of a connection. */
 export type LapseFields = Pick<ConnectionRecord, 'auth_type'> & Partial<Pick<ConnectionRecord, 'refresh_token' | 'obtained_at' | 'metadata'>> & { refresh_expires_at?: unknown };
+/** What the renewal timing (dueFrom) reads: a record, or its summary (summary-projection.ts). */
+export type RenewalFields = LapseFields & Pick<ConnectionRecord, 'status'> & Partial<Pick<ConnectionRecord, 'expires_at'>>;
 
 export interface RefreshLapse {
   /** When the refresh token lapses (record.refresh_expires_at). */
@@ -94,7 +96,7 @@ export function isDue(record: ConnectionRecord, now = Date.now(), lookaheadMs = 
  * is read and checked again, never skipped. Null when the record can never fall due: an API key, a
  * connection waiting for a login, or nothing to renew with. -Infinity: due now (`expired`).
  */
-export function dueFrom(record: ConnectionRecord): number | null {
+export function dueFrom(record: RenewalFields): number | null {
   if (!canRenew(record) || isRejected(record)) return null;
   if (record.status === 'expired') return -Infinity;
   let earliest = Infinity;
@@ -116,7 +118,7 @@ export function accessTokenUsable(record: ConnectionRecord, now = Date.now()): b
 }
 
 /** The refresh bookkeeping kept in the record's metadata (which the Python implementation preserves). */
-export function generationOf(record: ConnectionRecord): number {
+export function generationOf(record: Partial<Pick<ConnectionRecord, 'metadata'>>): number {
   const value = record.metadata?.generation;
   return typeof value === 'number' && Number.isInteger(value) ? value : 0;
 }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { LIST_PROJECTION } from '../../src/broker/list.ts';
+import { SUMMARY_PROJECTION } from '../../src/broker/summary-projection.ts';
 import { openBytes, sealValue } from '../../src/vault/codec.ts';
 import { keys, orderRecord, serializeRecord, Vault, type ConnectionRecord } from '../../src/vault/index.ts';
 import { runCli, runCliJson } from '../support/cli.ts';
@@ -39,7 +39,7 @@ function openVault(home: string, masterKey: string, seen: string[]): Vault {
 }
 
 const secretsOf = (record: ConnectionRecord) => [record.api_key, record.access_token, record.refresh_token].filter((v): v is string => Boolean(v));
-const memoFile = (home: string) => join(home, 'cache', `${LIST_PROJECTION.id}.${PROFILE}.sealed`);
+const memoFile = (home: string) => join(home, 'cache', `${SUMMARY_PROJECTION.id}.${PROFILE}.sealed`);
 
 describe('the list memo', () => {
   it('opens every value once, then only the ones written since; a removed record leaves the memo', async () => {
@@ -52,12 +52,12 @@ describe('the list memo', () => {
       for (const r of records) await vault.write(PROFILE, 'connection', keys.connection(PROFILE, r.provider, r.connection_name), r);
       seen.length = 0;
 
-      const first = await vault.listProjected(PROFILE, PREFIX, LIST_PROJECTION);
+      const first = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
       assert.deepEqual(first.records.map((r) => r.key), records.map((r) => keys.connection(PROFILE, r.provider, r.connection_name)).sort());
       assert.deepEqual(seen.sort(), records.flatMap(secretsOf).sort(), 'the first list opens every value');
 
       seen.length = 0;
-      const second = await vault.listProjected(PROFILE, PREFIX, LIST_PROJECTION);
+      const second = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
       assert.deepEqual(second, first, 'the same records, from the memo');
       assert.deepEqual(seen, [], 'a remembered record is not opened: no secret was read');
 
@@ -65,7 +65,7 @@ describe('the list memo', () => {
       await vault.write(PROFILE, 'connection', keys.connection(PROFILE, 'github', 'default'), changed);
       await vault.delete(PROFILE, keys.connection(PROFILE, 'github', 'work'));
       seen.length = 0;
-      const third = await vault.listProjected(PROFILE, PREFIX, LIST_PROJECTION);
+      const third = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
       assert.deepEqual(seen.sort(), secretsOf(changed).sort(), 'only the rewritten record is opened');
       assert.deepEqual(third.records.map((r) => [r.key, r.projected.status]), [
         [keys.connection(PROFILE, 'github', 'default'), 'invalid'],
@@ -86,7 +86,7 @@ describe('the list memo', () => {
     const vault = openVault(home, masterKey, seen);
     try {
       for (const r of records) await vault.write(PROFILE, 'connection', keys.connection(PROFILE, r.provider, r.connection_name), r);
-      const expected = await vault.listProjected(PROFILE, PREFIX, LIST_PROJECTION);
+      const expected = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
       const file = memoFile(home);
       assert.equal(statSync(file).mode & 0o777, 0o600);
       assert.equal(statSync(join(home, 'cache')).mode & 0o777, 0o700);
@@ -102,7 +102,7 @@ describe('the list memo', () => {
       for (const damage of [randomBytes(sealed.length), Buffer.from(sealValue(randomBytes(32), plaintext)), Buffer.alloc(0)]) {
         writeFileSync(file, damage);
         seen.length = 0;
-        assert.deepEqual(await vault.listProjected(PROFILE, PREFIX, LIST_PROJECTION), expected);
+        assert.deepEqual(await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION), expected);
         assert.deepEqual(seen.sort(), records.flatMap(secretsOf).sort(), 'every value opened again');
         assert.ok(openBytes(Buffer.from(masterKey, 'base64'), readFileSync(file)), 'and the memo rewritten');
       }
