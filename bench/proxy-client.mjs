@@ -37,6 +37,26 @@ const agents = { direct: directAgent(o.host), proxy: proxyAgent(), stats: direct
 /** The upstream's count of TLS connections per path so far (its own connection counted as 'stats'). */
 const connections = async () => (await request(`https://127.0.0.1:${o.port}/stats`, { dispatcher: agents.stats, headers: { 'x-bench-path': 'stats' } })
   .then((r) => r.body.json())).connections;
+/**
+ * CPU time so far in µs: this client's, the upstream's (from /stats) and the proxy's — `run`, this
+ * process's parent, read from /proc (USER_HZ ticks of 10 ms; null where there is no /proc).
+ */
+const TICK_US = 10_000;
+function proxyCpu() {
+  try {
+    const stat = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+  } catch {
+    return null;
+  }
+}
+async function cpu() {
+  const stats = await request(`https://127.0.0.1:${o.port}/stats`, { dispatcher: agents.stats, headers: { 'x-bench-path': 'stats' } }).then((r) => r.body.json());
+  const own = process.cpuUsage();
+  return { client: own.user + own.system, upstream: stats.cpu_us, proxy: proxyCpu() };
+}
+const spent = (before, after) => Object.fromEntries(Object.keys(before).map((k) => [k, before[k] === null || after[k] === null ? null : after[k] - before[k]]));
 const opened = { direct: 0, proxy: 0 };
 const count = (before, after) => { for (const path in opened) opened[path] += (after[path] ?? 0) - (before[path] ?? 0); };
 const orders = [['direct', 'proxy'], ['proxy', 'direct']];
@@ -54,20 +74,24 @@ count(before, await connections());
 // (2) Concurrent streams: a warm-up pass each way, then direct, proxy, proxy, direct (half the requests each time).
 async function streams(path, perStream) {
   const ms = [];
+  const used = await cpu();
   const start = performance.now();
   await Promise.all(Array.from({ length: o.streams }, async () => {
     for (let i = 0; i < perStream; i++) ms.push(await once(path, agents[path]));
   }));
-  return { ms, wall: performance.now() - start };
+  const wall = performance.now() - start;
+  return { ms, wall, cpu: spent(used, await cpu()) };
 }
 for (const path of orders[0]) await streams(path, Math.min(20, o.perStream));
 before = await connections();
-const concurrent = { direct: { ms: [], wall: 0 }, proxy: { ms: [], wall: 0 } };
+const noCpu = () => ({ client: 0, upstream: 0, proxy: 0 });
+const concurrent = { direct: { ms: [], wall: 0, cpu: noCpu() }, proxy: { ms: [], wall: 0, cpu: noCpu() } };
 for (const [path, per] of [['direct', Math.ceil(o.perStream / 2)], ['proxy', Math.ceil(o.perStream / 2)], ['proxy', Math.floor(o.perStream / 2)], ['direct', Math.floor(o.perStream / 2)]]) {
   if (per === 0) continue;
   const r = await streams(path, per);
   concurrent[path].ms.push(...r.ms);
   concurrent[path].wall += r.wall;
+  for (const k in r.cpu) concurrent[path].cpu[k] = r.cpu[k] === null || concurrent[path].cpu[k] === null ? null : concurrent[path].cpu[k] + r.cpu[k];
 }
 count(before, await connections());
 

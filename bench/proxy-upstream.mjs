@@ -1,7 +1,7 @@
 // The proxy benchmark's HTTPS upstream, in a process of its own so it shares no event loop with the
 // client or the proxy: a throwaway CA and one leaf for every host given, a small JSON answer on
 // keep-alive connections saying whether BENCH_EXPECTED_KEY arrived as X-Api-Key (never echoing it);
-// GET /stats answers how many requests and TLS connections it has seen. It exits when stdin ends.
+// GET /stats answers how many requests and TLS connections it has seen, and its CPU time so far. It exits when stdin ends.
 //   node bench/proxy-upstream.mjs <dir> <host>…  → writes <dir>/upstream-ca.pem, prints {"port":N}
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -29,12 +29,17 @@ const leaf = await x509.X509CertificateGenerator.create({
 // The throwaway leaf key, generated above for this run only, in PEM for node:https.
 const key = KeyObject.from(leafKeys.privateKey).export({ type: 'pkcs8', format: 'pem' });
 
+const cpuUs = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+
 // Connections are counted by the path (X-Bench-Path) of the first request each carries.
 const seen = { requests: 0, connections: {} };
 const server = createServer({ cert: leaf.toString('pem'), key }, (req, res) => {
   seen.requests++;
   if (!req.socket.counted) seen.connections[req.headers['x-bench-path']] = (seen.connections[req.headers['x-bench-path']] ?? 0) + (req.socket.counted = 1);
-  const answer = req.url === '/stats' ? seen : { ok: true, key: req.headers['x-api-key'] === process.env.BENCH_EXPECTED_KEY ? 'injected' : 'not injected' };
+  const answer = req.url === '/stats' ? { ...seen, cpu_us: cpuUs() } : { ok: true, key: req.headers['x-api-key'] === process.env.BENCH_EXPECTED_KEY ? 'injected' : 'not injected' };
   const body = JSON.stringify(answer);
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
 });

@@ -77,7 +77,10 @@ export class ProxyBench {
     const concurrent = { streams, requests_per_stream: perStream };
     for (const path of ['direct', 'proxy']) {
       const c = raw.concurrent[path];
-      concurrent[path] = { ...stat(c.ms), requests_per_s: round((1000 * c.ms.length) / c.wall) };
+      // CPU time per request of each process while this path's streams ran (µs; the proxy's from /proc, null without it).
+      const perRequest = (us) => (us === null ? null : Math.round(us / c.ms.length));
+      concurrent[path] = { ...stat(c.ms), requests_per_s: round((1000 * c.ms.length) / c.wall),
+        cpu_us_per_request: { client: perRequest(c.cpu.client), upstream: perRequest(c.cpu.upstream), proxy: perRequest(c.cpu.proxy) } };
     }
     for (const part of [sequential, concurrent]) {
       part.added_median_ms = round(part.proxy.median_ms - part.direct.median_ms, 3);
@@ -157,6 +160,11 @@ export function printProxySections(report) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) console.log(`  ${r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')}`);
   console.log(`  (ms per request, from the call until the body is read; ${p.sequential.warmup_requests} warm-up requests each way first; streams: a warm-up pass, then direct, proxy, proxy, direct)`);
+  const cpu = (path) => {
+    const c = p.concurrent[path].cpu_us_per_request;
+    return `client ${c.client} + upstream ${c.upstream}${c.proxy === null ? ' + proxy (no /proc)' : ` + proxy ${c.proxy}`} = ${c.client + c.upstream + (c.proxy ?? 0)} µs`;
+  };
+  console.log(`  CPU time per request with ${p.concurrent.streams} streams: direct ${cpu('direct')}; through the proxy ${cpu('proxy')}`);
   const n = p.new_host;
   console.log(`  first request to a new host (${n.hosts} hosts, fresh agents): direct median ${n.direct_median_ms.toFixed(2)} ms, proxy ${n.proxy_median_ms.toFixed(2)} ms, extra median ${n.extra_median_ms.toFixed(2)} ms (max ${n.extra_max_ms.toFixed(2)})`);
   console.log(`  first request of the run: direct ${p.first_request_of_run.direct_ms.toFixed(2)} ms, proxy ${p.first_request_of_run.proxy_ms.toFixed(2)} ms, extra ${p.first_request_of_run.extra_ms.toFixed(2)} ms (the run's first leaf key pair and credential read)`);

@@ -28,7 +28,8 @@
 // that child times HTTPS requests direct and through the proxy, alternating, in one process:
 // - sequential keep-alive requests (100 untimed ones each way first): median and p99 latency,
 //   requests/s, the added median latency and the throughput ratio proxy/direct;
-// - concurrent streams (a warm-up pass, then direct, proxy, proxy, direct): the same;
+// - concurrent streams (a warm-up pass, then direct, proxy, proxy, direct): the same, and the CPU
+//   time per request of the client, the upstream and the proxy (from /proc, Linux only);
 // - the first request to never-seen hosts, fresh agents each: the proxy's extra milliseconds;
 // and checks that the upstream received the injected key on every proxied request (only there).
 // The upstream and the `run` are stopped at the end, also on failure or a signal.

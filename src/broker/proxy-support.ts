@@ -101,12 +101,19 @@ function ownEndpoints(definition: ProviderDefinition | null, values: UrlValues):
     .filter((url): url is string => Boolean(url));
 }
 
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-._~!$&'()*+,;=:@]+)+\/?$|^\/$/;
+const DOT_SEGMENT = /\/\.{1,2}(?:\/|$)/;
+
 /**
  * A request path as routes are decided on it (and sent on): repeated slashes and dot-segments
  * resolved, percent-escaped unreserved characters decoded (RFC 3986 §6.2.2), so "//oauth/%74oken"
  * cannot slip past an own-endpoint or path-prefix rule. Throws on a path no URL can hold.
  */
 export function normalizePathname(path: string): string {
+  // Most paths are already normal; `run`'s proxy asks for every request. One made only of
+  // characters the URL parser keeps as they are (RFC 3986 pchar, no "%", "\\", "#" or "?"), with
+  // no empty or dot-segment, is returned unparsed.
+  if (PLAIN_PATH.test(path) && !DOT_SEGMENT.test(path)) return path;
   return new URL(path.replace(/\/{2,}/g, '/'), 'https://authority.invalid').pathname.replace(/\/{2,}/g, '/').replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
     const char = String.fromCharCode(parseInt(hex, 16));
     return /[A-Za-z0-9\-._~]/.test(char) ? char : escape.toUpperCase();

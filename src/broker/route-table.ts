@@ -39,11 +39,20 @@ export interface Candidate {
   why: string;
 }
 
+/** Decisions remembered per table (see RouteTable.#decided). */
+const DECIDED_LIMIT = 1024;
+
 export class RouteTable {
   readonly routes: Route[];
   /** Routes that could not be parsed: left out, with the reason. */
   readonly rejected: Array<{ spec: RouteSpec; url: string; why: string }> = [];
   readonly #ownEndpoints: Array<{ host: string; path: string; provider: string }>;
+  /**
+   * Decisions already made, by authority and pathname: the table never changes once built, and
+   * `run`'s proxy asks the same question for every request of a keep-alive stream (explain() builds
+   * every candidate's reason in words). Bounded: a child walking many paths only refills it.
+   */
+  readonly #decided = new Map<string, Decision>();
 
   constructor(specs: RouteSpec[]) {
     const seen = new Set<string>();
@@ -90,7 +99,15 @@ export class RouteTable {
   }
 
   decide(host: string, port: number, path: string): Decision {
-    return this.explain(host, port, path).decision;
+    // The host's length makes the key unambiguous whatever characters the host and path hold.
+    const key = `${port}:${host.length}:${host.toLowerCase()}${path.split('?')[0] ?? '/'}`;
+    let decision = this.#decided.get(key);
+    if (!decision) {
+      decision = this.explain(host, port, path).decision;
+      if (this.#decided.size >= DECIDED_LIMIT) this.#decided.clear();
+      this.#decided.set(key, decision);
+    }
+    return decision;
   }
 
   /** The decision, and every route on this host with the reason it was or was not chosen. */

@@ -19,7 +19,7 @@ import { RunStats } from './stats.ts';
 
 /** Bodies up to this size are kept so a request can be replayed after a refresh (the issue's 1 MiB). */
 const REPLAY_LIMIT = 1024 * 1024;
-const HOP_BY_HOP = ['proxy-authorization', 'proxy-connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding'];
+const HOP_BY_HOP = new Set(['proxy-authorization', 'proxy-connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding']);
 
 export interface ProxyOptions {
   routes: RouteTable;
@@ -173,18 +173,25 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     const kept: Buffer[] = [];
     let keptBytes = 0;
     const replayable = Boolean(injection?.oauth);
+    const to = where(target);
     const send = (credential: Injection | null) => httpsRequest({
-      host: where(target).host, port: where(target).port, servername: isIP(target.host) ? undefined : target.host, agent,
+      host: to.host, port: to.port, servername: isIP(target.host) ? undefined : target.host, agent,
       method: req.method, path: withQuery(req.url ?? '/', credential), headers: withCredential(req.headers, target, credential, decision.inject ? decision.route.headers : {}),
     });
     const upstream = send(injection);
-    req.on('data', (chunk: Buffer) => {
-      if (replayable && keptBytes <= REPLAY_LIMIT) {
-        keptBytes += chunk.length;
-        if (keptBytes <= REPLAY_LIMIT) kept.push(chunk);
-      }
-    });
-    req.pipe(upstream);
+    if (declaresNoBody(req)) {
+      // Most API calls (a GET) have no body: the upstream request is sent whole at once, without a
+      // pipe and its listeners; the child's request is drained by Node when the answer is sent.
+      upstream.end();
+    } else {
+      req.on('data', (chunk: Buffer) => {
+        if (replayable && keptBytes <= REPLAY_LIMIT) {
+          keptBytes += chunk.length;
+          if (keptBytes <= REPLAY_LIMIT) kept.push(chunk);
+        }
+      });
+      req.pipe(upstream);
+    }
     const answer = (r: IncomingMessage, replayed: boolean, used: Injection | null) => {
       const status = r.statusCode ?? 502;
       stats.status(target.host, status);
@@ -331,13 +338,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
 function withCredential(headers: IncomingMessage['headers'], target: Target, injection: Injection | null, fixed: Record<string, string> = {}): Record<string, string | string[]> {
   const out = strip(headers);
   out.host = target.port === 443 ? target.host : `${target.host}:${target.port}`;
-  if (injection) {
-    const present = new Set(Object.keys(out).map((name) => name.toLowerCase()));
-    for (const [name, value] of Object.entries(fixed)) if (!present.has(name.toLowerCase())) out[name] = value;
-  }
-  for (const [name, value] of Object.entries(injection?.headers ?? {})) {
-    for (const existing of Object.keys(out)) if (existing.toLowerCase() === name.toLowerCase()) delete out[existing];
-    out[name] = value;
+  // Node gives the child's header names in lower case, and `out` holds only those and "host".
+  if (injection) for (const name in fixed) if (!Object.hasOwn(out, name.toLowerCase())) out[name] = fixed[name]!;
+  for (const name in injection?.headers) {
+    const lower = name.toLowerCase();
+    for (const existing in out) if (existing !== name && existing.toLowerCase() === lower) delete out[existing];
+    out[name] = injection.headers[name]!;
   }
   if (injection) {
     // Only codings the proxy can decode, so the answer can be scanned for the credential; without
@@ -381,6 +387,15 @@ export function normalizeRequestTarget(req: IncomingMessage, target: Target): st
   return path + query;
 }
 
+/**
+ * A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3, the last
+ * rule), and neither has one that declares a length of 0.
+ */
+function declaresNoBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
+}
+
 function withQuery(path: string, injection: Injection | null): string {
   if (!injection || Object.keys(injection.query).length === 0) return path;
   const url = new URL(path, 'https://placeholder');
@@ -390,7 +405,10 @@ function withQuery(path: string, injection: Injection | null): string {
 
 function strip(headers: IncomingMessage['headers']): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.includes(name)) out[name] = value;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  }
   return out;
 }
 
