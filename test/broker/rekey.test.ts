@@ -23,6 +23,8 @@ describe('rekey', () => {
     const oldKey = Buffer.from(FIXTURE_KEY, 'base64');
     const before = new Map<string, string>();
     for (const profile of ['default', 'work']) for (const row of await rows(home, profile)) before.set(row.key, openValue(oldKey, row.value)!);
+    const listed = await runCliJson(['list'], { home });
+    assert.ok(existsSync(join(home, 'cache')), 'list left its memo, sealed with the old key');
 
     const { code, json } = await runCliJson<{ records: number; profiles: string[] }>(['rekey'], { home });
     assert.equal(code, 0);
@@ -37,6 +39,8 @@ describe('rekey', () => {
       }
     }
     assert.deepEqual(readdirSync(home).filter((name) => name.startsWith('master.key')), ['master.key'], 'no backup or staged key left');
+    assert.ok(!existsSync(join(home, 'cache')), 'nothing sealed with the old key is left: the list memo is gone');
+    assert.deepEqual((await runCliJson(['list'], { home })).json, listed.json, 'and the next list rebuilds it');
     assert.equal((await runCli(['get', 'github', '--field', 'access_token', '--show-secret'], { home })).stdout, 'gho_fixture_access_1\n');
     const log = await runCliJsonLines<{ event: string; records?: number }>(['log', '--event', 'rekey'], { home });
     assert.equal(log.lines[0]?.records, 11);
