@@ -88,7 +88,7 @@ function summarize(entry: ProviderEntry | null, slot: Slot | undefined, fallback
       default: record.connection_name === defaultName,
     };
     if (record.auth_type === 'oauth2') {
-      summary.scopes = record.scopes ?? null;
+      summary.scopes = record.scopes;
       summary.expires_at = record.expires_at ?? null;
       const lapse = refreshLapse(record);
       if (lapse) {

@@ -9,7 +9,6 @@
 // flight: a refresh that spent its token must store the new pair under the key it opened the
 // record with, before any record is re-sealed (refresh-lease.ts, issue 13).
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { AuthsomeError, toRecordTimestamp } from '../util/index.ts';
 import { openValue, sealValue, generateKey, writeKeyFile, readKeyFile, decodeKey, parseKey, type KeyRing } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
@@ -144,7 +143,7 @@ async function rekeyExcluded(ctx: BrokerContext, keyRing: KeyRing, profiles: str
   vault.useKeyRing(newRing);
   // The list memo is sealed with the old key (a key rotated because it leaked must seal nothing
   // left behind); the next list rebuilds it under the new one.
-  rmSync(join(home.root, 'cache'), { recursive: true, force: true });
+  rmSync(home.cacheDir, { recursive: true, force: true });
   ctx.auditEvent('rekey', { profiles, records, source: keyRing.source, status: 'success' });
   return { source: keyRing.source, profiles, records, backup };
 }

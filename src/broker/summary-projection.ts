@@ -23,16 +23,17 @@ export const SUMMARY_PROJECTION: Projection = {
     if (kind === 'client') return {};
     if (kind !== 'connection') return null;
     const record = stored as ConnectionRecord;
-    // Only what is set: the memo of 10,000 connections is read on every list, so every byte counts.
+    // Each field as the record has it (a null stays null, a missing one stays missing: list prints
+    // what it printed from the record itself), and no more: the memo is read on every list.
     const kept: ConnectionSummaryFields = {
       provider: record.provider, profile: record.profile, connection_name: record.connection_name, auth_type: record.auth_type, status: record.status,
     };
-    if (record.scopes) kept.scopes = record.scopes;
-    if (record.expires_at) kept.expires_at = record.expires_at;
-    if (record.obtained_at) kept.obtained_at = record.obtained_at;
-    if (record.refresh_expires_at) kept.refresh_expires_at = record.refresh_expires_at;
+    if (record.scopes !== undefined) kept.scopes = record.scopes;
+    if (record.expires_at !== undefined) kept.expires_at = record.expires_at;
+    if (record.obtained_at !== undefined) kept.obtained_at = record.obtained_at;
+    if (record.refresh_expires_at !== undefined) kept.refresh_expires_at = record.refresh_expires_at;
     if (record.refresh_token) kept.refresh_token = WITHHELD;
-    if (record.account?.id || record.account?.label) kept.account = { id: record.account.id ?? null, label: record.account.label ?? null };
+    if (record.account?.id || record.account?.label) kept.account = { id: record.account.id, label: record.account.label };
     const metadata: Record<string, unknown> = {};
     for (const name of KEPT_METADATA) if (record.metadata?.[name] !== undefined) metadata[name] = record.metadata[name];
     if (Object.keys(metadata).length > 0) kept.metadata = metadata;

@@ -38,6 +38,8 @@ export class Home {
   get providersDir(): string { return join(this.root, 'providers'); }
   get profilesDir(): string { return join(this.root, 'profiles'); }
   get logsDir(): string { return join(this.root, 'logs'); }
+  /** Memos authsome can rebuild from the store (projection-memo.ts); deleting it is always safe. */
+  get cacheDir(): string { return join(this.root, 'cache'); }
   profileDir(profile: string): string { return join(this.profilesDir, profile); }
   storeFile(profile: string): string { return join(this.profileDir(profile), 'store.db'); }
 

@@ -18,7 +18,8 @@ const KV_DDL = 'CREATE TABLE kv (\n    key TEXT PRIMARY KEY,\n    value TEXT NOT
  * a list of 10,000 connections reads ~1 MB of index instead of every value's page (issue 18). An
  * index changes nothing the Python authsome reads or writes; SQLite keeps it current for both.
  */
-const FINGERPRINT_INDEX_DDL = 'CREATE INDEX IF NOT EXISTS authsome_kv_fingerprint ON kv (key, substr(value, 1, 16) || substr(value, -24))';
+const FINGERPRINT = "substr(value, 1, 16) || substr(value, -24) || ':' || length(value)";
+const FINGERPRINT_INDEX_DDL = `CREATE INDEX IF NOT EXISTS authsome_kv_fingerprint ON kv (key, ${FINGERPRINT})`;
 const LEASE_DDL = 'CREATE TABLE IF NOT EXISTS authsome_leases (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL)';
 const BUSY_TIMEOUT_MS = 5000;
 
@@ -106,10 +107,9 @@ export class SqliteStore implements Store {
     return this.#run((db) => {
       if (!db) return [];
       const upper = upperBound(prefix);
-      const fingerprint = 'substr(value, 1, 16) || substr(value, -24)';
       return this.#guard(() => upper === null
-        ? db.prepare(`SELECT key, ${fingerprint} AS fingerprint FROM kv WHERE substr(key, 1, ?) = ? ORDER BY key`).all(prefix.length, prefix) as StoreFingerprint[]
-        : db.prepare(`SELECT key, ${fingerprint} AS fingerprint FROM kv WHERE key >= ? AND key < ? AND substr(key, 1, ?) = ? ORDER BY key`).all(prefix, upper, prefix.length, prefix) as StoreFingerprint[],
+        ? db.prepare(`SELECT key, ${FINGERPRINT} AS fingerprint FROM kv WHERE substr(key, 1, ?) = ? ORDER BY key`).all(prefix.length, prefix) as StoreFingerprint[]
+        : db.prepare(`SELECT key, ${FINGERPRINT} AS fingerprint FROM kv WHERE key >= ? AND key < ? AND substr(key, 1, ?) = ? ORDER BY key`).all(prefix, upper, prefix.length, prefix) as StoreFingerprint[],
       );
     });
   }
@@ -262,13 +262,17 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** The database to write to; the first write of a process also adds the fingerprint index where it is missing. */
+  /** The database to write to; the first write of a process also tries to add the fingerprint index where it is missing. */
   #require(db: Database.Database | null): Database.Database {
     if (this.#readOnly) throw this.#readOnly;
     if (!db) throw new AuthsomeError('store_unavailable', `the store at ${this.location} is not open for writing`);
     if (!this.#hasFingerprintIndex && !db.inTransaction) {
-      this.#guard(() => db.exec(FINGERPRINT_INDEX_DDL));
       this.#hasFingerprintIndex = true;
+      try {
+        db.exec(FINGERPRINT_INDEX_DDL);
+      } catch {
+        // Only a speed-up for list: a store that cannot take it now (full, busy) still takes the write.
+      }
     }
     return db;
   }
@@ -288,7 +292,7 @@ function hasKvTable(db: Database.Database): boolean {
 
 /**
  * A new store file, whole: SQLite makes it in a temp file — WAL mode, kv with the Python's exact
- * DDL — and it is then linked into place only if no store.db exists (createPrivateFile). Processes
+ * DDL, the fingerprint index — and it is then linked into place only if no store.db exists (createPrivateFile). Processes
  * that start together each build one; the first link wins and the others open the winner's, so
  * none of them ever meets a store without its table or contends to create it.
  */
@@ -314,7 +318,7 @@ function createStoreFile(path: string): void {
 
 /**
  * Creates kv in an existing file that lacks it, with the Python's exact DDL, which has no IF NOT
- * EXISTS (sqlite_master must read the same to both). Several processes may find it missing at
+ * EXISTS (kv's row in sqlite_master must read the same to both). Several processes may find it missing at
  * once, so the check is repeated inside a write transaction: one creates it, the others see it.
  */
 function createKvTable(db: Database.Database): void {

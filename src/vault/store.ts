@@ -7,9 +7,10 @@ export interface StoreEntry {
 }
 
 /**
- * What identifies one sealed value without reading it: its nonce and its GCM tag (the first 16 and
- * the last 24 characters of `base64(nonce) "." base64(ciphertext || tag)`). Every write seals with a
- * new random nonce, so an unchanged fingerprint means the very value seen before.
+ * What identifies one sealed value without reading it: its nonce, its GCM tag (the first 16 and the
+ * last 24 characters of `base64(nonce) "." base64(ciphertext || tag)`) and its length. Every write
+ * seals with a new random nonce, so an unchanged fingerprint means the very value seen before —
+ * unless the value was damaged inside and kept its length, which only opening it (get, doctor) finds.
  */
 export interface StoreFingerprint {
   key: string;
@@ -18,7 +19,7 @@ export interface StoreFingerprint {
 
 /** The fingerprint of a value as stores compute it in SQL (see StoreFingerprint). */
 export function fingerprintOf(value: string): string {
-  return value.slice(0, 16) + value.slice(-24);
+  return `${value.slice(0, 16)}${value.slice(-24)}:${value.length}`;
 }
 
 export interface StoreReader {

@@ -177,8 +177,8 @@ export class Vault {
     const store = this.store(profile);
     const fingerprints = await store.fingerprints(prefix);
     const keyRing = fingerprints.length > 0 ? await this.keyRing(false) : null;
-    const memo = new ProjectionMemo(this.home.root, profile, projection, VERSION);
-    const remembered = keyRing ? memo.read([keyRing.primary, ...keyRing.fallbacks], prefix) : new Map<string, MemoEntry>();
+    const memo = new ProjectionMemo(this.home, profile, projection, VERSION);
+    const remembered = keyRing ? memo.read(keyRing.primary, prefix) : new Map<string, MemoEntry>();
     const changed = fingerprints.filter(({ key, fingerprint }) => remembered.get(key)?.[0] !== fingerprint && parseKey(key));
     const values = new Map<string, string>();
     if (changed.length > READ_EACH_UP_TO) {
@@ -215,8 +215,13 @@ export class Vault {
       if (entry[1]) records.push({ key, parsed, projected: entry[1] });
     }
     if (records.length === 0 && problems.length > 0 && problems.every((p) => p.error.code === 'master_key_mismatch')) throw problems[0]!.error;
-    // Rewritten when it no longer matches the store: a value opened, or a record gone.
-    if (keyRing && (opened > 0 || entries.size !== remembered.size)) memo.write(keyRing.primary, prefix, entries, this.home.root);
+    // Rewritten when it no longer matches the store: a value opened, or a record gone. Sealed with
+    // the key as it is on disk now: a rekey in another process since this one loaded its key must
+    // not find a memo under the old key appear after it cleared them.
+    if (keyRing && (opened > 0 || entries.size !== remembered.size)) {
+      await this.confirmKeyRing();
+      if (this.#keyRing) memo.write(this.#keyRing.primary, prefix, entries);
+    }
     return { records, problems };
   }
 

@@ -6,14 +6,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SUMMARY_PROJECTION } from '../../src/broker/summary-projection.ts';
 import { openBytes, sealValue } from '../../src/vault/codec.ts';
-import { keys, orderRecord, serializeRecord, Vault, type ConnectionRecord } from '../../src/vault/index.ts';
+import { keys, orderRecord, PgStore, serializeRecord, SqliteStore, Vault, type ConnectionRecord } from '../../src/vault/index.ts';
 import { runCli, runCliJson } from '../support/cli.ts';
 import { cleanupHomes, tempDir } from '../support/homes.ts';
+import { startPostgres } from '../support/postgres.ts';
 
 after(cleanupHomes);
 
@@ -112,6 +113,67 @@ describe('the list memo', () => {
   });
 });
 
+describe('the list memo against damage and hostile names', () => {
+  it('more than a few changed values are read in one pass; a value cut inside (both ends kept) is reported, never shown as before', async () => {
+    const home = tempDir();
+    const masterKey = randomBytes(32).toString('base64');
+    const records = Array.from({ length: 100 }, (_, i) => apiKey('openai', `bulk-${String(i).padStart(3, '0')}`));
+    const vault = openVault(home, masterKey, []);
+    try {
+      for (const r of records) await vault.write(PROFILE, 'connection', keys.connection(PROFILE, r.provider, r.connection_name), r);
+      const listed = await vault.list(PROFILE, PREFIX);
+      const projected = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
+      assert.deepEqual(projected.records.map((r) => r.key), listed.records.map((r) => r.key), 'the same records as list()');
+      assert.deepEqual(projected.problems, []);
+
+      // Damage that keeps the nonce, the tag and everything else at both ends: 4 characters cut from the middle.
+      const damagedKey = keys.connection(PROFILE, 'openai', 'bulk-007');
+      const store = SqliteStore.open(join(home, 'profiles', PROFILE, 'store.db'), { create: false });
+      const value = (await store.get(damagedKey))!;
+      const middle = Math.floor(value.length / 2);
+      await store.put(damagedKey, value.slice(0, middle) + value.slice(middle + 4));
+      await store.close();
+      const after = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
+      assert.deepEqual(after.problems.map((p) => p.key), [damagedKey], 'the damaged record is a problem, as list() reports it');
+      assert.equal(after.records.length, 99);
+    } finally {
+      await vault.close();
+    }
+  });
+
+  it('a shared store\'s profile name that is no name writes no memo anywhere', async () => {
+    const server = await startPostgres();
+    const base = tempDir();
+    const home = join(base, 'home');
+    mkdirSync(join(home, 'rescue'), { recursive: true, mode: 0o700 });
+    const rescued = join(home, 'rescue', '0123456789abcdef.sealed');
+    writeFileSync(rescued, 'a rescued token pair', { mode: 0o600 });
+    const masterKey = randomBytes(32).toString('base64');
+    // As a path part it would climb out of cache/ to <home>/rescue/0123456789abcdef.sealed, over a rescued token.
+    const profile = '/../../rescue/0123456789abcdef';
+    try {
+      // Written straight into the shared table, as anyone with access to the database could (no key needed to write a row).
+      const store = await PgStore.open(server.url, { profile });
+      const record = apiKey('openai', 'default');
+      const key = `profile:${profile}:openai:connection:default`;
+      await store.put(key, sealValue(Buffer.from(masterKey, 'base64'), serializeRecord('connection', { ...record, profile })));
+      await store.close();
+      const vault = new Vault({ home, secrets: { masterKey, passphrase: undefined }, storeUrl: server.url });
+      try {
+        const { records } = await vault.listProjected(profile, `profile:${profile}:`, SUMMARY_PROJECTION);
+        assert.equal(records.length, 1, 'listed all the same');
+      } finally {
+        await vault.close();
+      }
+      const sealed = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? sealed(join(dir, e.name)) : e.name.endsWith('.sealed') ? [join(dir, e.name)] : []);
+      assert.deepEqual(sealed(base), [rescued], 'no memo file, in the home or outside it');
+      assert.equal(readFileSync(rescued, 'utf8'), 'a rescued token pair', 'the rescue file is untouched');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('authsome list with a memo, and other writers', () => {
   it('shows what another authsome process and Python\'s sqlite3 wrote since the last list', async () => {
     const home = tempDir();
@@ -133,6 +195,9 @@ describe('authsome list with a memo, and other writers', () => {
     assert.deepEqual(connected(first), [['anthropic', 'default:connected'], ['openai', 'default:connected']]);
     assert.deepEqual(await listed(), first, 'the same answer from the memo');
     assert.ok(readdirSync(join(home, 'cache')).length === 1);
+    const wrongKey = await runCliJson<{ error: string }>(['list'], { home, env: { AUTHSOME_MASTER_KEY: randomBytes(32).toString('base64') } });
+    assert.notEqual(wrongKey.code, 0);
+    assert.equal(wrongKey.json.error, 'master_key_mismatch', 'a wrong key is still refused, memo or not');
 
     // Another authsome process: a second openai connection and anthropic revoked.
     assert.equal((await runCli(['login', 'openai', '--connection', 'second', '--api-key-stdin'], { ...options, input: 'sk-second-000000000000000' })).code, 0);
