@@ -27,23 +27,25 @@ export interface LeaseTryResult {
 }
 
 /**
- * One attempt at a connection's refresh lease. A lease held by a process on this machine that
- * has died is freed at once (checkHolder: asked only now and then, it costs a read) (a conditional delete: only that holder's row) instead of after its
- * TTL. A lease taken while a rekey holds the profile is given back at once: 'rekey'.
+ * One attempt at a connection's refresh lease. The lease is looked at first: while another
+ * process holds it, the attempt writes nothing (issue 18: a crowd of waiters must not contend for
+ * the store's write lock with the holder). A lease held by a process on this machine that has died
+ * is freed at once (checkHolder: asked only now and then, it costs a read of /proc) by a
+ * conditional delete of only that holder's row, instead of after its TTL. A lease taken while a
+ * rekey holds the profile is given back at once: 'rekey'. The conditional write alone decides who
+ * gets the lease: two callers that both saw it free cannot both take it.
  */
 export async function tryRefreshLease(
   store: Store, profile: string, key: string, holder: string, ttlMs: number, options: { checkHolder: boolean } = { checkHolder: true },
 ): Promise<LeaseTryResult> {
   let freedFrom: string | undefined;
-  let acquired = await store.acquireLease(key, holder, ttlMs);
-  if (!acquired && options.checkHolder) {
-    const current = await liveLease(store, key);
-    if (current && isLeaseHolderGone(current.holder)) {
-      await store.releaseLease(key, current.holder);
-      freedFrom = current.holder;
-      acquired = await store.acquireLease(key, holder, ttlMs);
-    }
+  const current = await liveLease(store, key);
+  if (current && current.holder !== holder) {
+    if (!options.checkHolder || !isLeaseHolderGone(current.holder)) return { outcome: 'held' };
+    await store.releaseLease(key, current.holder);
+    freedFrom = current.holder;
   }
+  const acquired = await store.acquireLease(key, holder, ttlMs);
   if (!acquired) return { outcome: 'held', freedFrom };
   // Only after our own lease is written: a rekey that wrote its lease before this read is seen
   // here; one that writes it after this read sees ours and waits for it.

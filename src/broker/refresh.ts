@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OAuthError, buildClient, refreshEndpointOf, refreshTokenGrant, requestClientCredentialsToken, toTokenSet, type TokenResponse, type TokenSet } from '../oauth/index.ts';
 import type { ProviderDefinition } from '../providers/index.ts';
 import { AuthsomeError, parseTimestamp, toAuthsomeError, toRecordTimestamp } from '../util/index.ts';
-import { keys, type ConnectionRecord } from '../vault/index.ts';
+import { keys, type ConnectionRecord, type Store } from '../vault/index.ts';
 import type { BrokerContext } from './context.ts';
 import { newLeaseHolder } from './lease-holder.ts';
 import { isSameClient, knownClient, markClientRejected, serverFor, transportFor } from './oauth-support.ts';
@@ -147,34 +147,6 @@ const WRITE_ATTEMPT_MAX_MS = 10_000;
 async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, options: AttemptOptions): Promise<FreshResult> {
   const { profile, provider, connection_name: connection } = seen;
   const recordKey = keys.connection(profile, provider, connection);
-  const definition = (await ctx.registry.require(provider)).definition;
-  const transport = transportFor(ctx, definition);
-  // Everything that does not spend the refresh token happens before the lease: metadata discovery
-  // and client lookup can take a round trip, and the lease must only cover the token request.
-  let server: Awaited<ReturnType<typeof serverFor>>;
-  try {
-    server = await serverFor(ctx, definition, connectionUrlValues(seen), transport);
-  } catch (error) {
-    // The issuer's metadata could not be read (a provider that is down or unreachable): nothing
-    // was spent, and it is the same transient failure as an unreachable token endpoint — the
-    // connection is marked expired and the back-off spares the next callers the wait.
-    const failure = toAuthsomeError(error);
-    if (failure instanceof OAuthError && !failure.isRejection) return recordUnreached(ctx, definition, seen, failure);
-    throw failure;
-  }
-  const clientChoice = await knownClient(ctx, definition, { profile, preferStored: true });
-  if (!clientChoice) {
-    throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): no OAuth client credentials are stored or set`, {
-      hint: `Set ${definition.client?.client_id_env ?? 'the client ID variable'}, or log in again: ${loginCommand(seen)}`, provider, connection,
-    });
-  }
-  transport.secret(clientChoice.client_secret);
-  transport.secret(seen.refresh_token);
-  // The rotated pair must be storable before the old refresh token is spent: a key that does not
-  // fit this store fails here, while nothing has happened yet.
-  await ctx.vault.assertWritable();
-  const client = buildClient(definition, clientChoice, server.as);
-
   const store = ctx.vault.store(profile);
   const leaseKey = refreshLeaseKey(recordKey);
   // Host, pid and process start time: a waiter on this machine frees the lease of a dead holder at once.
@@ -182,35 +154,10 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
   const timeoutMs = ctx.settings.refreshTimeoutMs;
   // Step 3: the lease outlives the token request, so a crashed holder is replaced, never waited on forever.
   const leaseMs = Math.round(timeoutMs * 1.5);
-  const giveUpAt = Date.now() + leaseMs + timeoutMs;
-  let leaseTakenAt: number;
-  let blockedByRekey = false;
-  let holderCheckedAt = 0;
-  for (;;) {
-    const current = await readOrGone(ctx, recordKey, seen);
-    // A finished refresh ends the wait: each retry re-reads first.
-    const settled = settledByOthers(seen, current, options);
-    if (settled) return settled;
-    // Whether the holder is alive is asked at most every 250 ms: it is a read more per retry.
-    const checkHolder = Date.now() - holderCheckedAt >= 250;
-    if (checkHolder) holderCheckedAt = Date.now();
-    const attempt = await tryRefreshLease(store, profile, leaseKey, holder, leaseMs, { checkHolder });
-    if (attempt.freedFrom) ctx.log.record(`refresh ${provider} (${connection}): freed the lease of ${attempt.freedFrom}: its process is gone`);
-    if (attempt.outcome === 'acquired') {
-      leaseTakenAt = Date.now();
-      break;
-    }
-    blockedByRekey = attempt.outcome === 'rekey';
-    if (Date.now() > giveUpAt) {
-      const why = blockedByRekey ? '`authsome rekey` was re-encrypting the store for too long' : 'another process held the refresh for too long';
-      throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): ${why}`, {
-        hint: 'Try again; `authsome log --event refresh` shows recent attempts.', provider, connection,
-      });
-    }
-    await sleep(15 + Math.random() * 35); // tens of ms with jitter, so waiters do not move in lockstep
-  }
+  const taken = await takeLease(ctx, { store, recordKey, leaseKey, holder, leaseMs, giveUpAt: Date.now() + leaseMs + timeoutMs }, seen, options);
+  if ('settled' in taken) return taken.settled;
   const fence: LeaseFence = {
-    until: leaseTakenAt + leaseMs,
+    until: taken.takenAt + leaseMs,
     renew: async () => {
       try {
         if (!(await store.acquireLease(leaseKey, holder, leaseMs))) return 'lost';
@@ -221,13 +168,42 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
       }
     },
   };
-  const started = Date.now();
   let reservation: RescueReservation | null = null;
   try {
     // Step 4: inside the lease, re-read: someone may have refreshed between our read and the lease.
     const current = await readOrGone(ctx, recordKey, seen);
     const settled = settledByOthers(seen, current, options);
     if (settled) return settled;
+    // Metadata discovery and the client lookup come under the lease (issue 18): a crowd of callers
+    // at expiry then waits for one holder's answer instead of each loading the OAuth code and
+    // asking the issuer first — work that, on a busy machine, cost more than the refresh itself.
+    // The lease still covers the whole token request: it is renewed right before it (below).
+    const definition = (await ctx.registry.require(provider)).definition;
+    const transport = transportFor(ctx, definition);
+    let server: Awaited<ReturnType<typeof serverFor>>;
+    try {
+      server = await serverFor(ctx, definition, connectionUrlValues(current), transport);
+    } catch (error) {
+      // The issuer's metadata could not be read (a provider that is down or unreachable): nothing
+      // was spent, and it is the same transient failure as an unreachable token endpoint — the
+      // connection is marked expired and the back-off spares the next callers the wait.
+      const failure = toAuthsomeError(error);
+      if (failure instanceof OAuthError && !failure.isRejection) return await recordUnreached(ctx, definition, current, failure);
+      throw failure;
+    }
+    const clientChoice = await knownClient(ctx, definition, { profile, preferStored: true });
+    if (!clientChoice) {
+      throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): no OAuth client credentials are stored or set`, {
+        hint: `Set ${definition.client?.client_id_env ?? 'the client ID variable'}, or log in again: ${loginCommand(seen)}`, provider, connection,
+      });
+    }
+    transport.secret(clientChoice.client_secret);
+    transport.secret(current.refresh_token);
+    // The rotated pair must be storable before the old refresh token is spent: a key that does not
+    // fit this store fails here, while nothing has happened yet.
+    await ctx.vault.assertWritable();
+    const client = buildClient(definition, clientChoice, server.as);
+    const started = Date.now();
     // Tokens an earlier attempt could not store come first: the refresh token they replaced is spent.
     const restored = await restoreRescued(ctx, current);
     if (restored) return restored;
@@ -296,6 +272,48 @@ async function refreshUnderLease(ctx: BrokerContext, seen: ConnectionRecord, opt
   } finally {
     reservation?.discard();
     await store.releaseLease(leaseKey, holder).catch(() => undefined);
+  }
+}
+
+interface LeaseAttempt {
+  store: Store;
+  recordKey: string;
+  leaseKey: string;
+  holder: string;
+  leaseMs: number;
+  /** A waiter stops waiting then: the lease of a holder that never finishes lapses well before. */
+  giveUpAt: number;
+}
+
+/**
+ * Step 3: takes the lease, or returns what another caller's attempt, finished meanwhile, left.
+ * Each retry first re-reads the record, because a finished refresh ends the wait. While another
+ * live process holds the lease, waiting only reads (tryRefreshLease writes nothing then): a crowd
+ * at expiry never contends for the store's write lock with the holder, which needs it to store the
+ * renewed pair (issue 18). Waits start at tens of ms and grow to ~100 ms, with jitter, so waiters
+ * neither move in lockstep nor poll a slow holder many times a second each.
+ */
+async function takeLease(ctx: BrokerContext, attempt: LeaseAttempt, seen: ConnectionRecord, options: FreshOptions): Promise<{ takenAt: number } | { settled: FreshResult }> {
+  const { store, recordKey, leaseKey, holder, leaseMs, giveUpAt } = attempt;
+  const { profile, provider, connection_name: connection } = seen;
+  let holderCheckedAt = 0;
+  for (let retry = 0; ; retry += 1) {
+    const current = await readOrGone(ctx, recordKey, seen);
+    const settled = settledByOthers(seen, current, options);
+    if (settled) return { settled };
+    // Whether the holder is alive is asked at most every 250 ms: it costs a read of /proc.
+    const checkHolder = Date.now() - holderCheckedAt >= 250;
+    if (checkHolder) holderCheckedAt = Date.now();
+    const outcome = await tryRefreshLease(store, profile, leaseKey, holder, leaseMs, { checkHolder });
+    if (outcome.freedFrom) ctx.log.record(`refresh ${provider} (${connection}): freed the lease of ${outcome.freedFrom}: its process is gone`);
+    if (outcome.outcome === 'acquired') return { takenAt: Date.now() };
+    if (Date.now() > giveUpAt) {
+      const why = outcome.outcome === 'rekey' ? '`authsome rekey` was re-encrypting the store for too long' : 'another process held the refresh for too long';
+      throw new AuthsomeError('refresh_failed', `refresh failed for ${provider} (${connection}): ${why}`, {
+        hint: 'Try again; `authsome log --event refresh` shows recent attempts.', provider, connection,
+      });
+    }
+    await sleep(Math.min(100, 20 * 1.5 ** retry) * (0.5 + Math.random()));
   }
 }
 
