@@ -18,9 +18,7 @@ function keyObject(key: Buffer): KeyObject {
 }
 
 export function sealValue(key: Buffer, plaintext: string): string {
-  const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', keyObject(key), nonce);
-  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  const { nonce, body } = encrypt(key, plaintext);
   return nonce.toString('base64') + '.' + body.toString('base64');
 }
 
@@ -29,15 +27,7 @@ export function openValue(key: Buffer, value: string): string | null {
   const dot = value.indexOf('.');
   if (dot <= 0) return null;
   const nonce = Buffer.from(value.slice(0, dot), 'base64');
-  const body = Buffer.from(value.slice(dot + 1), 'base64');
-  if (nonce.length !== NONCE_BYTES || body.length < TAG_BYTES) return null;
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', keyObject(key), nonce);
-    decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-    return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString('utf8');
-  } catch {
-    return null;
-  }
+  return nonce.length === NONCE_BYTES ? decrypt(key, nonce, Buffer.from(value.slice(dot + 1), 'base64')) : null;
 }
 
 /**
@@ -45,18 +35,29 @@ export function openValue(key: Buffer, value: string): string | null {
  * store (the list memo): no base64 to encode or decode.
  */
 export function sealBytes(key: Buffer, plaintext: string): Buffer {
-  const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', keyObject(key), nonce);
-  return Buffer.concat([nonce, cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  const { nonce, body } = encrypt(key, plaintext);
+  return Buffer.concat([nonce, body]);
 }
 
 /** Opens sealBytes' output; null when the key does not open it (another key, damage, not ours). */
 export function openBytes(key: Buffer, sealed: Buffer): string | null {
-  if (sealed.length < NONCE_BYTES + TAG_BYTES) return null;
+  return decrypt(key, sealed.subarray(0, NONCE_BYTES), sealed.subarray(NONCE_BYTES));
+}
+
+/** A fresh random nonce, and ciphertext || tag under it. */
+function encrypt(key: Buffer, plaintext: string): { nonce: Buffer; body: Buffer } {
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', keyObject(key), nonce);
+  return { nonce, body: Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]) };
+}
+
+/** The plaintext of ciphertext || tag, or null when the key does not open it. */
+function decrypt(key: Buffer, nonce: Buffer, body: Buffer): string | null {
+  if (nonce.length !== NONCE_BYTES || body.length < TAG_BYTES) return null;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', keyObject(key), sealed.subarray(0, NONCE_BYTES));
-    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-    return Buffer.concat([decipher.update(sealed.subarray(NONCE_BYTES, sealed.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+    const decipher = createDecipheriv('aes-256-gcm', keyObject(key), nonce);
+    decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
+    return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString('utf8');
   } catch {
     return null;
   }

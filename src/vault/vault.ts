@@ -158,13 +158,10 @@ export class Vault {
         const record = await this.#decode(parsed.kind, key, value);
         if (record) records.push({ key, parsed, record });
       } catch (error) {
-        // A key that is missing or unusable is not a problem of this record: every other record fails the same way.
-        if (!(error instanceof AuthsomeError) || error.code === 'master_key_unavailable' || error.code === 'master_key_missing') throw error;
-        problems.push({ key, error });
+        problems.push(recordProblem(key, error));
       }
     }
-    // No record opened and every failure is a key mismatch: the key is wrong, not the records.
-    if (records.length === 0 && problems.length > 0 && problems.every((p) => p.error.code === 'master_key_mismatch')) throw problems[0]!.error;
+    throwIfKeyMismatch(records.length, problems);
     return { records, problems };
   }
 
@@ -206,15 +203,14 @@ export class Vault {
           entry = [fingerprintOf(value), record ? projection.project(parsed.kind, record) : null];
           opened += 1;
         } catch (error) {
-          if (!(error instanceof AuthsomeError) || error.code === 'master_key_unavailable' || error.code === 'master_key_missing') throw error;
-          problems.push({ key, error });
+          problems.push(recordProblem(key, error));
           continue;
         }
       }
       entries.set(key, entry);
       if (entry[1]) records.push({ key, parsed, projected: entry[1] });
     }
-    if (records.length === 0 && problems.length > 0 && problems.every((p) => p.error.code === 'master_key_mismatch')) throw problems[0]!.error;
+    throwIfKeyMismatch(records.length, problems);
     // Rewritten when it no longer matches the store: a value opened, or a record gone. Sealed with
     // the key as it is on disk now: a rekey in another process since this one loaded its key must
     // not find a memo under the old key appear after it cleared them.
@@ -362,6 +358,17 @@ export class Vault {
       hint: 'Check AUTHSOME_MASTER_KEY, AUTHSOME_PASSPHRASE or master.key (a restored backup of the wrong store?). Nothing was changed; `authsome doctor` checks every record.',
     });
   }
+}
+
+/** A record that did not open, to report beside the others; a key that is missing or unusable is thrown (every record fails the same way). */
+function recordProblem(key: string, error: unknown): RecordProblem {
+  if (!(error instanceof AuthsomeError) || error.code === 'master_key_unavailable' || error.code === 'master_key_missing') throw error;
+  return { key, error };
+}
+
+/** No record opened and every failure is a key mismatch: the key is wrong, not the records. */
+function throwIfKeyMismatch(opened: number, problems: RecordProblem[]): void {
+  if (opened === 0 && problems.length > 0 && problems.every((p) => p.error.code === 'master_key_mismatch')) throw problems[0]!.error;
 }
 
 function notSealed(key: string): AuthsomeError {
