@@ -36,6 +36,13 @@ const RETRY_MS = 5000;
 
 export function watchStore(authsome: Authsome, log: (line: string) => void): StoreWatch {
   const views = new Map<string, ConnectionView>();
+  /**
+   * Each view's renew_from in epoch ms (absent: never due), and the earliest of them, recomputed
+   * only after a change: an idle scan of 10,000 connections none of which is due is one comparison,
+   * not 10,000 date parses (issue 18: the scan's cost must not grow with connections not due).
+   */
+  const renewAt = new Map<string, number>();
+  let earliest: number | null = Infinity;
   const listeners = new Set<(change: ConnectionChange) => void>();
   let feed: ChangeFeedState = 'connecting';
   let unsubscribe: (() => Promise<void>) | null = null;
@@ -60,9 +67,15 @@ export function watchStore(authsome: Authsome, log: (line: string) => void): Sto
     if (view && before && view.generation < before.generation) return before;
     if (view) {
       views.set(key, view);
+      const at = view.renew_from === null ? Number.NaN : Date.parse(view.renew_from);
+      if (Number.isNaN(at)) renewAt.delete(key);
+      else renewAt.set(key, at);
+      earliest = null;
       if (!before || !same(before, view)) emit({ kind: 'changed', view });
     } else if (before) {
       views.delete(key);
+      renewAt.delete(key);
+      earliest = null;
       emit({ kind: 'removed', profile: before.profile, provider: before.provider, connection: before.connection });
     }
     return before;
@@ -137,8 +150,13 @@ export function watchStore(authsome: Authsome, log: (line: string) => void): Sto
     feed: () => feed,
     dueCandidates(now) {
       if (feed !== 'listening' || !loaded) return null;
+      if (earliest === null) {
+        earliest = Infinity;
+        for (const at of renewAt.values()) if (at < earliest) earliest = at;
+      }
+      if (earliest > now) return [];
       const due: ConnectionView[] = [];
-      for (const view of views.values()) if (view.renew_from !== null && Date.parse(view.renew_from) <= now) due.push(view);
+      for (const [key, at] of renewAt) if (at <= now) due.push(views.get(key)!);
       return due;
     },
     reload: async () => void (await reload()),
