@@ -53,6 +53,15 @@ await esbuild.build({
   // every module a door (broker/index.ts) re-exports. `get` then loads no PostgreSQL store, no
   // doctor, no rekey.
   plugins: [{
+    // commander reaches for child_process only to spawn a stand-alone executable subcommand, which
+    // authsome has none of; loaded eagerly it costs every start-up its module graph (net, dgram,
+    // streams). commander gets a stand-in that loads the real module on the first spawn.
+    name: 'authsome-lazy-child-process',
+    setup(build) {
+      build.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (/[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'authsome-lazy' } : undefined));
+      build.onLoad({ filter: /.*/, namespace: 'authsome-lazy' }, () => ({ loader: 'js', contents: "module.exports = { spawn: (...args) => require('node:child_process').spawn(...args) };" }));
+    },
+  }, {
     name: 'authsome-side-effect-free',
     setup(build) {
       const src = join(root, 'src') + '/';

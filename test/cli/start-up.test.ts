@@ -15,7 +15,10 @@ import { cleanupHomes, freshHome, tempDir } from '../support/homes.ts';
 const probe = join(tempDir('authsome-probe-'), 'loaded.mjs');
 writeFileSync(probe, `import { createRequire } from 'node:module';
 const cache = createRequire(import.meta.url).cache;
-process.on('exit', () => process.stderr.write('loaded: ' + JSON.stringify(Object.keys(cache).filter((p) => /better-sqlite3|@napi-rs/.test(p)).map((p) => p.replace(/.*node_modules\\//, ''))) + '\\n'));
+process.on('exit', () => {
+  process.stderr.write('loaded: ' + JSON.stringify(Object.keys(cache).filter((p) => /better-sqlite3|@napi-rs/.test(p)).map((p) => p.replace(/.*node_modules\\//, ''))) + '\\n');
+  process.stderr.write('built-ins: ' + JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length))) + '\\n');
+});
 `);
 const exportsProbe = join(tempDir('authsome-probe-'), 'exports.mjs');
 writeFileSync(join(exportsProbe, '..', 'hooks.mjs'), `export async function load(url, context, next) {
@@ -39,11 +42,13 @@ function exportedNames(args: string[], home: string): Set<string> {
 }
 
 /** Runs the built CLI with the probe; the packages it loaded and how it ended. */
-function loaded(args: string[], home: string, input = ''): { code: number | null; stdout: string; modules: string[] } {
+function loaded(args: string[], home: string, input = ''): { code: number | null; stdout: string; modules: string[]; builtins: string[] } {
   const result = spawnSync(process.execPath, ['--import', probe, CLI, ...args], { env: cleanEnv({ NO_COLOR: '1', AUTHSOME_HOME: home }), input, encoding: 'utf8' });
   const line = result.stderr.split('\n').find((l) => l.startsWith('loaded: '));
   assert.ok(line, `the probe printed nothing: ${result.stderr}`);
-  return { code: result.status, stdout: result.stdout, modules: JSON.parse(line.slice('loaded: '.length)) as string[] };
+  const builtins = result.stderr.split('\n').find((l) => l.startsWith('built-ins: '));
+  assert.ok(builtins, `the probe printed no built-ins: ${result.stderr}`);
+  return { code: result.status, stdout: result.stdout, modules: JSON.parse(line.slice('loaded: '.length)) as string[], builtins: JSON.parse(builtins.slice('built-ins: '.length)) as string[] };
 }
 
 describe('what a command loads', () => {
@@ -52,6 +57,10 @@ describe('what a command loads', () => {
       const run = loaded(args, freshHome());
       assert.equal(run.code, args[0] === 'no-such-command' ? 2 : 0);
       assert.deepEqual(run.modules, []);
+      // commander spawns only stand-alone executable subcommands (authsome has none): its
+      // child_process, and the net, dgram and stream modules behind it, are loaded on first use.
+      assert.ok(run.builtins.includes('fs'), 'the probe sees built-ins');
+      assert.ok(!run.builtins.includes('child_process'), 'child_process was loaded');
     });
   }
 
@@ -62,6 +71,7 @@ describe('what a command loads', () => {
     const run = loaded(['get', 'openai', '--field', 'status'], home);
     assert.equal(run.stdout, 'connected\n');
     assert.ok(run.modules.includes('better-sqlite3/build/Release/better_sqlite3.node'), run.modules.join(', '));
+    assert.ok(!run.builtins.includes('child_process'), 'get loaded child_process');
   });
 
   it('authsome get of an API key loads no OAuth, refresh, doctor, rekey or removal code (and the probe sees them when a command needs them)', async () => {
