@@ -31,13 +31,60 @@ export const MIN_TOKEN_AGE_FOR_REFRESH_MS = 60_000;
 /** What a 401 led to: a credential to replay with, or null and the reason there is none. */
 export type Renewal = { injection: Injection; why: string } | { injection: null; why: string };
 
+/** A held credential as the 401 bounds see it: its value (one per token generation) and when it was issued. */
+export interface HeldToken {
+  credential: string;
+  /** Epoch ms; null when unknown. */
+  obtainedAt: number | null;
+}
+
+/**
+ * The bounds on refreshing after an upstream 401, for one connection; every door that sends
+ * requests itself (run's proxy and the library's fetch through CredentialCache, the MCP bridge)
+ * keeps one per connection. At most one refresh per token generation, shared by every request that
+ * saw the 401, and none for a token younger than MIN_TOKEN_AGE_FOR_REFRESH_MS, unless the
+ * credential was already replaced meanwhile. Without these bounds an upstream that refuses every
+ * request — for a missing scope, a wrong audience, or out of malice — turned each request into a
+ * refresh, spending rotating refresh tokens at the provider's rate limit (issue 14, item 7).
+ */
+export class RefreshAfter401<T extends HeldToken> {
+  #refreshing: Promise<T | null | { failed: string }> | null = null;
+  /** The token whose 401 last caused a refresh. */
+  #refreshedAfter: string | null = null;
+
+  /**
+   * `current` reads the credential held now; `refresh` renews (called only when a refresh starts).
+   * `renewed` is null when nothing new came: the 401 then goes to the caller, the refused token is
+   * not sent again, and `why` says which bound held.
+   */
+  async renew(used: T, current: () => Promise<T>, refresh: () => Promise<T | null>): Promise<{ renewed: T; why: string } | { renewed: null; why: string }> {
+    const now = await current();
+    if (now.credential !== used.credential) return { renewed: now, why: 'replaced meanwhile' };
+    if (!this.#refreshing) {
+      if (this.#refreshedAfter === used.credential) return { renewed: null, why: 'this token was refreshed once after a 401 already' };
+      const ageMs = used.obtainedAt === null ? null : Date.now() - used.obtainedAt;
+      if (ageMs !== null && ageMs < MIN_TOKEN_AGE_FOR_REFRESH_MS) {
+        return { renewed: null, why: `the token is ${Math.max(0, Math.round(ageMs / 1000))} s old; one under ${MIN_TOKEN_AGE_FOR_REFRESH_MS / 1000} s is refused for what it may do, not for its age, so it is not refreshed` };
+      }
+      this.#refreshedAfter = used.credential;
+      // A refresh that fails (no refresh token, a rejected grant, a store outage) leaves the 401 as
+      // the answer: the caller gets the upstream's refusal, as `run`'s child does, not an exception.
+      const refreshing: Promise<T | null | { failed: string }> = refresh().catch((error: unknown) => ({ failed: error instanceof Error ? error.message : String(error) }));
+      this.#refreshing = refreshing;
+      void refreshing.finally(() => {
+        if (this.#refreshing === refreshing) this.#refreshing = null;
+      });
+    }
+    const renewed = await this.#refreshing;
+    if (renewed && 'failed' in renewed) return { renewed: null, why: `the refresh failed: ${renewed.failed}` };
+    return renewed && renewed.credential !== used.credential ? { renewed, why: 'refreshed' } : { renewed: null, why: 'the refresh gave no new token' };
+  }
+}
+
 export class CredentialCache {
   readonly #source: CredentialSource;
   readonly #cache = new Map<string, Promise<Injection>>();
-  /** The refresh under way per route: the renewed credential, null for none, or why it failed. */
-  readonly #refreshing = new Map<string, Promise<Injection | null | { failed: string }>>();
-  /** Per route, the token whose 401 last caused a refresh: one refresh per token generation. */
-  readonly #refreshedAfter401 = new Map<string, string>();
+  readonly #after401 = new Map<string, RefreshAfter401<Injection>>();
 
   constructor(source: CredentialSource) {
     this.#source = source;
@@ -67,38 +114,17 @@ export class CredentialCache {
     else this.#cache.delete(`${changed.provider}\0${changed.connection}`);
   }
 
-  /**
-   * After an upstream 401 for a request that carried `used`: at most one refresh per token
-   * generation (shared by every request that saw the 401), and none for a token younger than
-   * MIN_TOKEN_AGE_FOR_REFRESH_MS, unless the credential was already replaced meanwhile. Without
-   * these bounds an upstream that refuses every request — for a missing scope, a wrong audience, or
-   * out of malice — turned each request into a refresh, spending rotating refresh tokens at the
-   * provider's rate limit (issue 14, item 7). `injection` is null when nothing new came: the 401
-   * then goes to the caller, the refused token is not sent again, and `why` says which bound held.
-   */
+  /** After an upstream 401 for a request that carried `used`: a credential to replay with, within RefreshAfter401's bounds. */
   async renewAfter401(route: CredentialKey, used: Injection): Promise<Renewal> {
     const key = keyOf(route);
-    const current = await this.get(route);
-    if (current.credential !== used.credential) return { injection: current, why: 'replaced meanwhile' };
-    let refreshing = this.#refreshing.get(key);
-    if (!refreshing) {
-      if (this.#refreshedAfter401.get(key) === used.credential) return { injection: null, why: 'this token was refreshed once after a 401 already' };
-      const ageMs = used.obtainedAt === null ? null : Date.now() - used.obtainedAt;
-      if (ageMs !== null && ageMs < MIN_TOKEN_AGE_FOR_REFRESH_MS) {
-        return { injection: null, why: `the token is ${Math.max(0, Math.round(ageMs / 1000))} s old; one under ${MIN_TOKEN_AGE_FOR_REFRESH_MS / 1000} s is refused for what it may do, not for its age, so it is not refreshed` };
-      }
-      this.#refreshedAfter401.set(key, used.credential);
-      // A refresh that fails (no refresh token, a rejected grant, a store outage) leaves the 401 as
-      // the answer: the caller gets the upstream's refusal, as `run`'s child does, not an exception.
-      refreshing = this.#source.refresh(route.spec.provider, route.spec.connection).then((renewed) => {
-        if (renewed) this.#cache.set(key, Promise.resolve(renewed));
-        return renewed;
-      }, (error: unknown) => ({ failed: error instanceof Error ? error.message : String(error) })).finally(() => this.#refreshing.delete(key));
-      this.#refreshing.set(key, refreshing);
-    }
-    const renewed = await refreshing;
-    if (renewed && 'failed' in renewed) return { injection: null, why: `the refresh failed: ${renewed.failed}` };
-    return renewed && renewed.credential !== used.credential ? { injection: renewed, why: 'refreshed' } : { injection: null, why: 'the refresh gave no new token' };
+    let bounds = this.#after401.get(key);
+    if (!bounds) this.#after401.set(key, (bounds = new RefreshAfter401()));
+    const { renewed, why } = await bounds.renew(used, () => this.get(route), async () => {
+      const fresh = await this.#source.refresh(route.spec.provider, route.spec.connection);
+      if (fresh) this.#cache.set(key, Promise.resolve(fresh));
+      return fresh;
+    });
+    return renewed ? { injection: renewed, why } : { injection: null, why };
   }
 }
 

@@ -37,5 +37,5 @@ export type { RequestHeaders, RequestCredential } from './request-headers.ts';
 export { EchoScrubber, PLACEHOLDER, echoNeedles, scrubBytes, scrubText, secretForms, withoutInjectedQuery, type EchoNeedles } from './echo-scrub.ts';
 export { redactor } from '../audit/index.ts';
 export type { AuthenticatedResponse } from './authenticated-fetch.ts';
-export { CredentialCache, MIN_TOKEN_AGE_FOR_REFRESH_MS, type CredentialSource, type CredentialKey, type Renewal } from './credential-cache.ts';
+export { CredentialCache, MIN_TOKEN_AGE_FOR_REFRESH_MS, RefreshAfter401, type CredentialSource, type CredentialKey, type HeldToken, type Renewal } from './credential-cache.ts';
 export { toAuthsomeError, isValidName } from '../util/index.ts';

@@ -2,9 +2,9 @@
 // stdio client never sees it); a 401 leads to at most one refresh per token generation and one
 // retry, with the proxy's bounds; a 403 insufficient_scope to at most one step-up login per scope set.
 import { setMaxListeners } from 'node:events';
-// The proxy's bound (broker/credential-cache.ts): a token under a minute old that the server refuses
-// lacks a permission a new one would lack too, and the bound caps the refreshes a refusing server can cause.
-import { MIN_TOKEN_AGE_FOR_REFRESH_MS } from '../broker/index.ts';
+// The proxy's bounds (broker/credential-cache.ts): one refresh per token generation, none for a token
+// under a minute old (it lacks a permission a new one would lack too).
+import { RefreshAfter401 } from '../broker/index.ts';
 import { parseBearerChallenge } from '../util/index.ts';
 
 /** The credential for one request, from the broker's access path (renewed first when due). */
@@ -93,9 +93,7 @@ export function authorizedFetch(options: AuthorizedFetchOptions): AuthorizedFetc
     } : {}),
   };
   const send = options.fetch ?? fetch;
-  /** The token whose 401 last caused a refresh: one refresh per token generation. */
-  let refreshedAfter401: string | null = null;
-  let refreshing: Promise<BridgeCredential | null> | null = null;
+  const after401 = new RefreshAfter401<BridgeCredential>();
   const steppedUpFor = new Set<string>();
   let stepUps = 0;
   const stats = { refreshes_after_401: 0, step_ups: 0 };
@@ -109,28 +107,13 @@ export function authorizedFetch(options: AuthorizedFetchOptions): AuthorizedFetc
 
   /** After a 401 for a request that carried `used`: a credential to retry with, or null (the 401 stands). */
   const renewAfter401 = async (used: BridgeCredential): Promise<BridgeCredential | null> => {
-    const current = await credentials.current();
-    if (current.credential !== used.credential) return current; // renewed meanwhile (another request, another process)
-    if (!refreshing) {
-      if (refreshedAfter401 === used.credential) {
-        log('mcp: 401 again for a token refreshed once after a 401 already; the client gets the 401');
-        return null;
-      }
-      const ageMs = used.obtainedAt === null ? null : Date.now() - used.obtainedAt;
-      if (ageMs !== null && ageMs < MIN_TOKEN_AGE_FOR_REFRESH_MS) {
-        log(`mcp: 401 for a token ${Math.max(0, Math.round(ageMs / 1000))} s old; not refreshed (under ${MIN_TOKEN_AGE_FOR_REFRESH_MS / 1000} s it is refused for what it may do, not its age)`);
-        return null;
-      }
-      refreshedAfter401 = used.credential;
+    const { renewed, why } = await after401.renew(used, () => credentials.current(), () => {
       stats.refreshes_after_401++;
-      // A refresh that fails leaves the 401 as the answer for the client (with its HTTP status), not a bridge error.
-      refreshing = credentials.refresh().catch((error: unknown) => {
-        log(`mcp: 401, and the refresh failed (${error instanceof Error ? error.message : String(error)}); the client gets the 401`);
-        return null;
-      }).finally(() => (refreshing = null));
-    }
-    const renewed = await refreshing;
-    return renewed && renewed.credential !== used.credential ? renewed : null;
+      return credentials.refresh();
+    });
+    // A refresh that fails leaves the 401 as the answer for the client (with its HTTP status), not a bridge error.
+    if (!renewed) log(`mcp: 401, and ${why}; the client gets the 401`);
+    return renewed;
   };
 
   /** After a 403 insufficient_scope: whether a step-up login got a token worth retrying with. */
