@@ -78,6 +78,10 @@ await esbuild.build({
   minifyWhitespace: true,
   minifySyntax: true,
 });
+// esbuild left the code every command runs in dozens of small chunks; one file for what start-up
+// loads and one for the command context's closure (see merge-chunks.mjs).
+const { mergeChunks } = await import('./merge-chunks.mjs');
+await mergeChunks({ esbuild, dir: join(out, 'cli'), entry: 'main.js', contextPrefix: 'context-' });
 const bin = join(out, 'cli/main.js');
 if (existsSync(bin)) chmodSync(bin, 0o755);
 const dist = join(root, 'dist');

@@ -24,6 +24,7 @@ const exportsProbe = join(tempDir('authsome-probe-'), 'exports.mjs');
 writeFileSync(join(exportsProbe, '..', 'hooks.mjs'), `export async function load(url, context, next) {
   const result = await next(url, context);
   if (url.startsWith('file:') && url.includes('/dist/') && result.source) {
+    process.stderr.write('chunk: ' + url.slice(url.lastIndexOf('/') + 1) + '\\n');
     for (const m of String(result.source).matchAll(/export\\{([^}]*)\\}/g)) {
       process.stderr.write('exports: ' + m[1].split(',').map((s) => s.trim().split(/\\s+as\\s+/).pop()).join(' ') + '\\n');
     }
@@ -34,11 +35,20 @@ writeFileSync(join(exportsProbe, '..', 'hooks.mjs'), `export async function load
 writeFileSync(exportsProbe, `import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n`);
 after(cleanupHomes);
 
+/** The files of the bundle a run of the CLI loaded, the entry (main.js) included. */
+function loadedChunks(args: string[], home: string): string[] {
+  return probeExports(args, home).split('\n').filter((l) => l.startsWith('chunk: ')).map((l) => l.slice('chunk: '.length));
+}
+
 /** The names exported by every chunk of the bundle a run of the CLI loaded. */
 function exportedNames(args: string[], home: string): Set<string> {
+  return new Set(probeExports(args, home).split('\n').filter((l) => l.startsWith('exports: ')).flatMap((l) => l.slice('exports: '.length).split(' ')));
+}
+
+function probeExports(args: string[], home: string): string {
   const result = spawnSync(process.execPath, ['--import', exportsProbe, CLI, ...args], { env: cleanEnv({ NO_COLOR: '1', AUTHSOME_HOME: home }), encoding: 'utf8' });
   assert.ok(result.status === 0 || result.status === 1, result.stderr);
-  return new Set(result.stderr.split('\n').filter((l) => l.startsWith('exports: ')).flatMap((l) => l.slice('exports: '.length).split(' ')));
+  return result.stderr;
 }
 
 /** Runs the built CLI with the probe; the packages it loaded and how it ended. */
@@ -85,5 +95,17 @@ describe('what a command loads', () => {
     const doctorNames = exportedNames(['doctor', '--json'], home);
     assert.ok(doctorNames.has('doctor'), 'doctor loads it: ' + [...doctorNames].join(' '));
     assert.ok(exportedNames(['list', '--json'], home).has('listProviders'), 'list loads it');
+  });
+
+  it('the code every command runs comes in a few files, not dozens (scripts/merge-chunks.mjs: Node pays per module it loads)', async () => {
+    const home = freshHome();
+    assert.equal((await runCli(['login', 'openai', '--api-key-stdin'], { home, input: 'sk-start-up-0000000000000000' })).code, 0);
+    const version = loadedChunks(['--version'], home);
+    assert.ok(version.includes('main.js'), `the probe sees the entry: ${version.join(' ')}`);
+    assert.ok(version.length <= 2, `--version loaded ${version.length} files: ${version.join(' ')}`);
+    const get = loadedChunks(['get', 'openai', '--field', 'status'], home);
+    assert.ok(get.length <= 5, `get loaded ${get.length} files: ${get.join(' ')}`);
+    // Each file once: a module merged into two files would be two copies of its state (the redactor's secrets, error classes).
+    assert.equal(new Set(get).size, get.length, get.join(' '));
   });
 });
