@@ -158,6 +158,12 @@ describe('every --json output follows the contract', () => {
     await check(['rekey']);
     const entries = await check(['log', '-n', '20']) as Array<{ timestamp: string }>;
     assert.ok(entries.length > 0);
+    // The plain lines carry the same timestamps (the file keeps Python's `+00:00`; no output shows it).
+    const plain = await runCli(['log', '-n', '20'], { home });
+    assert.equal(plain.code, 0, plain.stderr);
+    const stamps = plain.stdout.trim().split('\n').map((line) => line.split(' ')[0]);
+    assert.deepEqual(stamps, entries.map((entry) => entry.timestamp));
+    for (const stamp of stamps) assert.match(stamp!, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z$/);
   });
 
   it('the daemon and the dashboard: daemon start, status, logs, restart, stop, ui', async () => {

@@ -1,7 +1,7 @@
 // profile list|create|use, rekey, migrate, log: the home's profiles, its master key, where its
 // records live, its audit trail.
 import type { Command } from 'commander';
-import { AuthsomeError } from '../../util/index.ts';
+import { AuthsomeError, toContractTimestamp } from '../../util/index.ts';
 import { table } from '../output.ts';
 import { action } from './run.ts';
 
@@ -79,7 +79,7 @@ export function registerAdmin(program: Command): void {
       // JSON Lines, not one array: the documented audit snippets read one entry per line.
       out.lines(entries, () => entries.map((e) => {
         const { timestamp, event, ...rest } = e;
-        return `${timestamp}  ${event.padEnd(8)}  ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`;
+        return `${toContractTimestamp(timestamp)}  ${event.padEnd(8)}  ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}`;
       }).join('\n'));
     }));
 }
