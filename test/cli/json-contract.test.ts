@@ -170,6 +170,8 @@ describe('every --json output follows the contract', () => {
     await check(['daemon', 'start']);
     const [status] = await check(['daemon', 'status']) as Array<{ started_at: string }>;
     assert.match(status!.started_at, /Z$/);
+    const plain = await runCli(['daemon', 'status'], { home });
+    assert.equal(/^since\s+(\S+)$/m.exec(plain.stdout)?.[1], status!.started_at, plain.stdout);
     await check(['daemon', 'logs', '-n', '5']);
     await check(['daemon', 'restart']);
     await check(['ui', '--no-browser']);

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { StartMessage } from '../../daemon/index.ts';
-import { VERSION, boundedLine, resolveSettings, toAuthsomeError } from '../../util/index.ts';
+import { VERSION, boundedLine, resolveSettings, toAuthsomeError, toContractTimestamp } from '../../util/index.ts';
 import { action } from './run.ts';
 
 /** What the daemon's change feed state means for someone reading `daemon status`. */
@@ -61,7 +61,7 @@ export function registerDaemon(program: Command): void {
         `version     ${status.version}${status.version === VERSION ? '' : ` (this CLI is ${VERSION}; the next login replaces it)`}`,
         `browser     http://127.0.0.1:${status.port}`,
         `socket      ${daemonPaths(settings.home).socket}`,
-        `since       ${status.started_at}`,
+        `since       ${toContractTimestamp(status.started_at)}`,
         `sessions    ${status.sessions} open`,
         ...(status.store ? [`store       ${status.store.location} (${CHANGE_FEED[status.store.changes] ?? status.store.changes})`] : []),
         ...(status.connections ? [`connections ${status.connections.length} in memory`] : []),
