@@ -1,7 +1,7 @@
 // Build: compile src/ with tsc into dist/, copy the bundled provider catalogue, mark the bin executable.
 // Runs from `npm install` (prepare), `npm test` and `npm run bench`.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,13 @@ const bundled = join(root, 'src/providers/bundled');
 if (existsSync(bundled)) {
   mkdirSync(join(out, 'providers'), { recursive: true });
   cpSync(bundled, join(out, 'providers/bundled'), { recursive: true });
+  // Every bundled definition in one file, by file name (the registry's BUNDLED_CATALOGUE): `list`
+  // reads it instead of one file per provider.
+  const catalogue = {};
+  for (const file of readdirSync(bundled).filter((name) => name.endsWith('.json') && !name.startsWith('.')).sort()) {
+    catalogue[file] = JSON.parse(readFileSync(join(bundled, file), 'utf8'));
+  }
+  writeFileSync(join(out, 'providers/bundled/.catalogue.json'), JSON.stringify(catalogue));
 }
 // The CLI ships as one bundled file (lazy chunks split off): loading ~40 ESM modules one by one
 // costs ~25 ms of every `authsome get`. Native and optional modules stay external.

@@ -88,8 +88,7 @@ export class ProviderRegistry {
   /** Every provider, sorted by name; broken user files and unknown fields are returned beside, not thrown. */
   async all(): Promise<{ entries: ProviderEntry[]; problems: ProviderFileProblem[]; warnings: ProviderFileWarning[] }> {
     const byName = new Map<string, ProviderEntry>();
-    for (const path of listFiles(this.#bundledDir)) {
-      const definition = readBundled(path);
+    for (const { path, definition } of readBundledFolder(this.#bundledDir)) {
       byName.set(definition.name, { definition, source: 'bundled', path, overridesBundled: false });
     }
     const problems: ProviderFileProblem[] = [];
@@ -200,6 +199,24 @@ export class ProviderRegistry {
 
 function readBundled(path: string): ProviderDefinition {
   return JSON.parse(readFileSync(path, 'utf8')) as ProviderDefinition;
+}
+
+/**
+ * The name of the file the build writes into the bundled folder with every definition in it, by
+ * file name (scripts/build.mjs): `list` and the dashboard read one file instead of one per provider
+ * (issue 18). A folder without it (src/ under tsx) is read file by file.
+ */
+export const BUNDLED_CATALOGUE = '.catalogue.json';
+
+function readBundledFolder(dir: string): Array<{ path: string; definition: ProviderDefinition }> {
+  let catalogue: Record<string, ProviderDefinition> | null = null;
+  try {
+    catalogue = JSON.parse(readFileSync(join(dir, BUNDLED_CATALOGUE), 'utf8')) as Record<string, ProviderDefinition>;
+  } catch {
+    // none (or unreadable): the files themselves
+  }
+  if (catalogue) return Object.keys(catalogue).sort().map((file) => ({ path: join(dir, file), definition: catalogue[file]! }));
+  return listFiles(dir).map((path) => ({ path, definition: readBundled(path) }));
 }
 
 function listFiles(dir: string): string[] {
