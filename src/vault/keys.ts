@@ -18,14 +18,25 @@ export interface ParsedKey {
   connection?: string;
 }
 
-/** Splits a key on ":" as the Python implementation does; null for keys outside the namespace. */
+/**
+ * Splits a key on ":" as the Python implementation does; null for keys outside the namespace.
+ * Found with indexOf rather than split(): a list parses every key of the profile (issue 18).
+ */
 export function parseKey(key: string): ParsedKey | null {
-  const parts = key.split(':');
-  if (parts[0] !== 'profile' || parts.length < 4) return null;
-  const [, profile, provider, kind, connection] = parts as [string, string, string, string, string?];
-  if (kind === 'connection' && parts.length === 5 && connection) return { profile, provider, kind, connection };
-  if ((kind === 'metadata' || kind === 'client' || kind === 'state') && parts.length === 4) return { profile, provider, kind };
-  return null;
+  if (!key.startsWith('profile:')) return null;
+  const afterProfile = key.indexOf(':', 8);
+  const afterProvider = afterProfile < 0 ? -1 : key.indexOf(':', afterProfile + 1);
+  if (afterProvider < 0) return null; // fewer than 4 parts
+  const afterKind = key.indexOf(':', afterProvider + 1);
+  const profile = key.slice(8, afterProfile);
+  const provider = key.slice(afterProfile + 1, afterProvider);
+  if (afterKind < 0) {
+    const kind = key.slice(afterProvider + 1);
+    return kind === 'metadata' || kind === 'client' || kind === 'state' ? { profile, provider, kind } : null;
+  }
+  // Exactly 5 parts, the last not empty.
+  if (key.slice(afterProvider + 1, afterKind) !== 'connection' || afterKind === key.length - 1 || key.indexOf(':', afterKind + 1) >= 0) return null;
+  return { profile, provider, kind: 'connection', connection: key.slice(afterKind + 1) };
 }
 
 /** Names become parts of keys and paths, so ":" and "/" are never allowed (the one rule is util's). */
