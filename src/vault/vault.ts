@@ -182,14 +182,23 @@ export class Vault {
     const matched = new Int32Array(fingerprints.length).fill(-1);
     const changed: string[] = [];
     let next = 0;
+    let unchanged = 0;
     for (let i = 0; i < fingerprints.length; i++) {
-      const [key, fingerprint] = fingerprints[i]!;
+      // Indexed, not destructured: unoptimized code (all of a one-off list) destructures an array
+      // through an iterator, three objects a row.
+      const row = fingerprints[i]!;
+      const key = row[0];
+      const fingerprint = row[1];
       const parsed = (parsedKeys[i] = parseKey(key));
       if (!parsed) continue;
       const at = remembered ? remembered.indexOf(key, next) : -1;
       if (at >= 0) next = at + 1;
-      if (at >= 0 && remembered!.fingerprint(at) === fingerprint) matched[i] = at;
-      else changed.push(key);
+      if (at >= 0 && remembered!.hasFingerprint(at, fingerprint)) {
+        matched[i] = at;
+        unchanged += 1;
+      } else {
+        changed.push(key);
+      }
     }
     const values = new Map<string, string>();
     if (changed.length > READ_EACH_UP_TO) {
@@ -201,16 +210,18 @@ export class Vault {
       }
     }
 
-    const entries: MemoEntry[] = [];
+    // What to write back, gathered only when the memo no longer matches the store (see below):
+    // nothing changed and nothing gone is the every-day list, and it makes no entry at all.
+    const entries: MemoEntry[] | null = changed.length > 0 || unchanged !== (remembered?.size ?? 0) ? [] : null;
     const records: ProjectedRecord[] = [];
     const problems: RecordProblem[] = [];
     let opened = 0;
     for (let i = 0; i < fingerprints.length; i++) {
       const parsed = parsedKeys[i];
       if (!parsed) continue;
-      const [key, fingerprint] = fingerprints[i]!;
+      const key = fingerprints[i]![0];
       let projected: Record<string, unknown> | null;
-      let current = fingerprint;
+      let current = fingerprints[i]![1];
       if (matched[i]! >= 0) {
         projected = remembered!.projected(matched[i]!);
       } else {
@@ -226,14 +237,14 @@ export class Vault {
           continue;
         }
       }
-      entries.push([key, current, projected]);
+      entries?.push([key, current, projected]);
       if (projected) records.push({ key, parsed, projected });
     }
     throwIfKeyMismatch(records.length, problems);
     // Rewritten when it no longer matches the store: a value opened, or a record gone. Sealed with
     // the key as it is on disk now: a rekey in another process since this one loaded its key must
     // not find a memo under the old key appear after it cleared them.
-    if (keyRing && (opened > 0 || entries.length !== (remembered?.size ?? 0))) {
+    if (keyRing && entries && (opened > 0 || entries.length !== (remembered?.size ?? 0))) {
       await this.confirmKeyRing();
       if (this.#keyRing) memo.write(this.#keyRing.primary, prefix, entries);
     }

@@ -60,9 +60,11 @@ describe('the list memo', () => {
       assert.deepEqual(seen.sort(), records.flatMap(secretsOf).sort(), 'the first list opens every value');
 
       seen.length = 0;
+      const written = statSync(memoFile(home)).ino;
       const second = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
       assert.deepEqual(second, first, 'the same records, from the memo');
       assert.deepEqual(seen, [], 'a remembered record is not opened: no secret was read');
+      assert.equal(statSync(memoFile(home)).ino, written, 'nor the memo written again (it is replaced by a rename when it is)');
 
       const changed = { ...records[1]!, status: 'invalid' as const, access_token: 'at-changed-0000000000' };
       await vault.write(PROFILE, 'connection', keys.connection(PROFILE, 'github', 'default'), changed);
@@ -74,8 +76,8 @@ describe('the list memo', () => {
         [keys.connection(PROFILE, 'github', 'default'), 'invalid'],
         [keys.connection(PROFILE, 'openai', 'default'), 'connected'],
       ]);
-      const memo = JSON.parse(openBytes(Buffer.from(masterKey, 'base64'), readFileSync(memoFile(home)))!) as { names: string[] };
-      assert.deepEqual(memo.names, ['github:connection:default', 'openai:connection:default'], 'the removed record left the memo');
+      const memo = JSON.parse(openBytes(Buffer.from(masterKey, 'base64'), readFileSync(memoFile(home)))!) as { keys: string };
+      assert.equal(memo.keys, keys.connection(PROFILE, 'github', 'default') + keys.connection(PROFILE, 'openai', 'default'), 'the removed record left the memo');
     } finally {
       await vault.close();
     }
@@ -147,6 +149,32 @@ describe('the compact memo', () => {
     }
   });
 
+  it('keys that hold line breaks, quotes or characters beyond ASCII (a shared store\'s rows are anyone\'s input) are remembered each as its own', async () => {
+    const home = tempDir();
+    const masterKey = randomBytes(32).toString('base64');
+    // Joined with a separator, "a" then "\nb…" and "a\nb" would read alike; the memo keeps lengths instead.
+    const names = ['a', 'a\nb', 'ab', 'é"\\', '😀', 'a\n'];
+    const records = names.map((name) => oauth('github', name));
+    const seen: string[] = [];
+    const vault = openVault(home, masterKey, seen);
+    try {
+      for (const r of records) await vault.write(PROFILE, 'connection', keys.connection(PROFILE, r.provider, r.connection_name), r);
+      const first = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
+      assert.deepEqual(first.records.map((r) => r.projected.connection_name).sort(), [...names].sort());
+      seen.length = 0;
+      assert.deepEqual(await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION), first);
+      assert.deepEqual(seen, [], 'every one read from the memo');
+      const rewritten = { ...records[1]!, status: 'invalid' as const };
+      await vault.write(PROFILE, 'connection', keys.connection(PROFILE, 'github', 'a\nb'), rewritten);
+      seen.length = 0;
+      const after = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
+      assert.deepEqual(seen.sort(), secretsOf(rewritten).sort(), 'only the rewritten one opened');
+      assert.deepEqual(after.records.filter((r) => r.projected.status === 'invalid').map((r) => r.parsed.connection), ['a\nb']);
+    } finally {
+      await vault.close();
+    }
+  });
+
   it('a memo in the layout of the version before (one object per record) is not read: every value is opened and the memo rewritten', async () => {
     const home = tempDir();
     const masterKey = randomBytes(32).toString('base64');
@@ -167,8 +195,8 @@ describe('the compact memo', () => {
       seen.length = 0;
       assert.deepEqual(await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION), expected);
       assert.deepEqual(seen.sort(), secretsOf(record).sort(), 'the value was opened again');
-      const rewritten = JSON.parse(openBytes(Buffer.from(masterKey, 'base64'), readFileSync(memoFile(home)))!) as { names?: string[] };
-      assert.deepEqual(rewritten.names, ['github:connection:default'], 'and the memo rewritten in the current layout');
+      const rewritten = JSON.parse(openBytes(Buffer.from(masterKey, 'base64'), readFileSync(memoFile(home)))!) as { keys?: string; keyLengths?: number[] };
+      assert.deepEqual([rewritten.keys, rewritten.keyLengths], [key, [key.length]], 'and the memo rewritten in the current layout');
     } finally {
       await vault.close();
     }
