@@ -83,15 +83,15 @@ function summarize(entry: ProviderEntry | null, slot: Slot | undefined, now: Dat
   const name = definition?.name ?? fallbackName;
   const defaultName = slot?.metadata?.default_connection ?? 'default';
   const connections = (slot?.connections ?? []).map((record): ConnectionSummary => {
-    const summary: ConnectionSummary = {
-      connection_name: record.connection_name,
-      auth_type: record.auth_type,
-      status: connectionState(record, now),
-      default: record.connection_name === defaultName,
-    };
+    const status = connectionState(record, now);
+    const isDefault = record.connection_name === defaultName;
+    // Two literals rather than fields added to one: an object given fields past its literal's
+    // takes a second allocation for them, 10,000 times in a large list (issue 18). The fields and
+    // their order are the same either way.
+    const summary: ConnectionSummary = record.auth_type === 'oauth2'
+      ? { connection_name: record.connection_name, auth_type: record.auth_type, status, default: isDefault, scopes: record.scopes, expires_at: record.expires_at ?? null }
+      : { connection_name: record.connection_name, auth_type: record.auth_type, status, default: isDefault };
     if (record.auth_type === 'oauth2') {
-      summary.scopes = record.scopes;
-      summary.expires_at = record.expires_at ?? null;
       const lapse = refreshLapse(record, now.getTime());
       if (lapse) {
         summary.refresh_expires_at = record.refresh_expires_at as string;
