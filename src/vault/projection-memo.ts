@@ -73,7 +73,7 @@ export class RememberedEntries {
     if (hint < this.size && this.#memo.keyLengths[hint] === key.length && this.#memo.keys.startsWith(key, this.#layout.keyAt[hint]!)) return hint;
     if (!this.#byKey) {
       this.#byKey = new Map();
-      for (let i = 0; i < this.size; i++) this.#byKey.set(this.#memo.keys.substr(this.#layout.keyAt[i]!, this.#memo.keyLengths[i]!), i);
+      for (let i = 0; i < this.size; i++) this.#byKey.set(this.#memo.keys.slice(this.#layout.keyAt[i]!, this.#layout.keyAt[i]! + this.#memo.keyLengths[i]!), i);
     }
     return this.#byKey.get(key) ?? -1;
   }
