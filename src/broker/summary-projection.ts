@@ -16,7 +16,7 @@ const KEPT_METADATA = ['refresh_expires_from', 'flow', 'generation', 'last_refre
 
 /** Raise the id whenever what is kept changes: a memo of another id is not read. */
 export const SUMMARY_PROJECTION: Projection = {
-  id: 'summary-1',
+  id: 'summary-2',
   project<K extends RecordKind>(kind: K, stored: RecordByKind[K]): Record<string, unknown> | null {
     if (kind === 'metadata') return { default_connection: (stored as ProviderMetadataRecord).default_connection } satisfies MetadataSummaryFields;
     // A client's presence is what list shows ("configured"); none of its fields.

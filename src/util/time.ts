@@ -21,6 +21,8 @@ export function toAuditTimestamp(date: Date = new Date()): string {
  * a JavaScript `toISOString()`). A value that is no timestamp is returned as it is.
  */
 export function toContractTimestamp(value: string): string {
+  // Most values are kept in the contract's form already (a list prints 10,000 of them): returned as they are.
+  if (CONTRACT_FORM.test(value)) return value;
   const match = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]00:?00)?$/i.exec(value);
   if (match) {
     const fraction = (match[3] ?? '').padEnd(6, '0').slice(0, 6);
@@ -29,6 +31,8 @@ export function toContractTimestamp(value: string): string {
   const date = parseTimestamp(value);
   return date && /^\d{4}-\d{2}-\d{2}T/.test(value) ? toRecordTimestamp(date) : value;
 }
+
+const CONTRACT_FORM = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 /** Parses a record timestamp; returns null when absent or unparsable. */
 export function parseTimestamp(timestamp: string | null | undefined): Date | null {

@@ -57,7 +57,11 @@ function decrypt(key: Buffer, nonce: Buffer, body: Buffer): string | null {
   try {
     const decipher = createDecipheriv('aes-256-gcm', keyObject(key), nonce);
     decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-    return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+    const head = decipher.update(body.subarray(0, body.length - TAG_BYTES));
+    // final() checks the tag (it throws when the value was not sealed with this key) and, for GCM,
+    // adds no bytes: the 1 MB of a list memo is not copied once more to append nothing.
+    const tail = decipher.final();
+    return (tail.length === 0 ? head : Buffer.concat([head, tail])).toString('utf8');
   } catch {
     return null;
   }

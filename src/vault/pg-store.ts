@@ -64,10 +64,11 @@ export class PgStore implements Store {
   }
 
   fingerprints(prefix: string): Promise<StoreFingerprint[]> {
-    return this.#query(async (db) => (await db.query<StoreFingerprint & QueryResultRow>(
-      "SELECT key, left(value, 16) || right(value, 24) || ':' || length(value) AS fingerprint FROM kv WHERE profile = $1 AND key >= $2 AND starts_with(key, $2) ORDER BY key",
-      [this.profile, prefix],
-    )).rows.map((row) => ({ key: row.key, fingerprint: row.fingerprint })));
+    return this.#query(async (db) => (await db.query<StoreFingerprint>({
+      text: "SELECT key, left(value, 16) || right(value, 24) || ':' || length(value) AS fingerprint FROM kv WHERE profile = $1 AND key >= $2 AND starts_with(key, $2) ORDER BY key",
+      values: [this.profile, prefix],
+      rowMode: 'array',
+    })).rows);
   }
 
   put(key: string, value: string): Promise<void> {

@@ -108,8 +108,8 @@ export class SqliteStore implements Store {
       if (!db) return [];
       const upper = upperBound(prefix);
       return this.#guard(() => upper === null
-        ? db.prepare(`SELECT key, ${FINGERPRINT} AS fingerprint FROM kv WHERE substr(key, 1, ?) = ? ORDER BY key`).all(prefix.length, prefix) as StoreFingerprint[]
-        : db.prepare(`SELECT key, ${FINGERPRINT} AS fingerprint FROM kv WHERE key >= ? AND key < ? AND substr(key, 1, ?) = ? ORDER BY key`).all(prefix, upper, prefix.length, prefix) as StoreFingerprint[],
+        ? db.prepare(`SELECT key, ${FINGERPRINT} AS fingerprint FROM kv WHERE substr(key, 1, ?) = ? ORDER BY key`).raw().all(prefix.length, prefix) as StoreFingerprint[]
+        : db.prepare(`SELECT key, ${FINGERPRINT} AS fingerprint FROM kv WHERE key >= ? AND key < ? AND substr(key, 1, ?) = ? ORDER BY key`).raw().all(prefix, upper, prefix.length, prefix) as StoreFingerprint[],
       );
     });
   }

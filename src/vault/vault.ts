@@ -175,46 +175,76 @@ export class Vault {
     const fingerprints = await store.fingerprints(prefix);
     const keyRing = fingerprints.length > 0 ? await this.keyRing(false) : null;
     const memo = new ProjectionMemo(this.home, profile, projection, VERSION);
-    const remembered = keyRing ? memo.read(keyRing.primary, prefix) : new Map<string, MemoEntry>();
-    const changed = fingerprints.filter(({ key, fingerprint }) => remembered.get(key)?.[0] !== fingerprint && parseKey(key));
+    const remembered = keyRing ? memo.read(keyRing.primary, prefix) : null;
+    // Each key parsed once, and matched to its memo entry (-1: opened below). The memo is in the
+    // store's key order, so entry i is looked for first where the previous match leaves off.
+    const parsedKeys: Array<ParsedKey | null> = new Array(fingerprints.length);
+    const matched = new Int32Array(fingerprints.length).fill(-1);
+    const changed: string[] = [];
+    let next = 0;
+    let unchanged = 0;
+    for (let i = 0; i < fingerprints.length; i++) {
+      // Indexed, not destructured: unoptimized code (all of a one-off list) destructures an array
+      // through an iterator, three objects a row.
+      const row = fingerprints[i]!;
+      const key = row[0];
+      const fingerprint = row[1];
+      const parsed = (parsedKeys[i] = parseKey(key));
+      if (!parsed) continue;
+      const at = remembered ? remembered.indexOf(key, next) : -1;
+      if (at >= 0) next = at + 1;
+      if (at >= 0 && remembered!.hasFingerprint(at, fingerprint)) {
+        matched[i] = at;
+        unchanged += 1;
+      } else {
+        changed.push(key);
+      }
+    }
     const values = new Map<string, string>();
     if (changed.length > READ_EACH_UP_TO) {
       for (const { key, value } of await store.list(prefix)) values.set(key, value);
     } else {
-      for (const { key } of changed) {
+      for (const key of changed) {
         const value = await store.get(key);
         if (value !== undefined) values.set(key, value);
       }
     }
 
-    const entries = new Map<string, MemoEntry>();
+    // What to write back, gathered only when the memo no longer matches the store (see below):
+    // nothing changed and nothing gone is the every-day list, and it makes no entry at all.
+    const entries: MemoEntry[] | null = changed.length > 0 || unchanged !== (remembered?.size ?? 0) ? [] : null;
     const records: ProjectedRecord[] = [];
     const problems: RecordProblem[] = [];
     let opened = 0;
-    for (const { key, fingerprint } of fingerprints) {
-      const parsed = parseKey(key);
+    for (let i = 0; i < fingerprints.length; i++) {
+      const parsed = parsedKeys[i];
       if (!parsed) continue;
-      let entry = remembered.get(key);
-      if (entry?.[0] !== fingerprint) {
+      const key = fingerprints[i]![0];
+      let projected: Record<string, unknown> | null;
+      let current = fingerprints[i]![1];
+      if (matched[i]! >= 0) {
+        projected = remembered!.projected(matched[i]!);
+      } else {
         const value = values.get(key);
         if (value === undefined) continue; // removed since the fingerprints were read
         try {
           const record = await this.#decode(parsed.kind, key, value);
-          entry = [fingerprintOf(value), record ? projection.project(parsed.kind, record) : null];
+          projected = record ? projection.project(parsed.kind, record) : null;
+          current = fingerprintOf(value);
           opened += 1;
         } catch (error) {
           problems.push(recordProblem(key, error));
           continue;
         }
       }
-      entries.set(key, entry);
-      if (entry[1]) records.push({ key, parsed, projected: entry[1] });
+      entries?.push([key, current, projected]);
+      if (projected) records.push({ key, parsed, projected });
     }
     throwIfKeyMismatch(records.length, problems);
     // Rewritten when it no longer matches the store: a value opened, or a record gone. Sealed with
     // the key as it is on disk now: a rekey in another process since this one loaded its key must
     // not find a memo under the old key appear after it cleared them.
-    if (keyRing && (opened > 0 || entries.size !== remembered.size)) {
+    if (keyRing && entries && (opened > 0 || entries.length !== (remembered?.size ?? 0))) {
       await this.confirmKeyRing();
       if (this.#keyRing) memo.write(this.#keyRing.primary, prefix, entries);
     }

@@ -10,7 +10,9 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SUMMARY_PROJECTION } from '../../src/broker/summary-projection.ts';
-import { openBytes, sealValue } from '../../src/vault/codec.ts';
+import { openBytes, sealBytes, sealValue } from '../../src/vault/codec.ts';
+import { VERSION } from '../../src/util/index.ts';
+import { fingerprintOf } from '../../src/vault/store.ts';
 import { keys, orderRecord, PgStore, serializeRecord, SqliteStore, Vault, type ConnectionRecord } from '../../src/vault/index.ts';
 import { runCli, runCliJson } from '../support/cli.ts';
 import { cleanupHomes, tempDir } from '../support/homes.ts';
@@ -58,9 +60,11 @@ describe('the list memo', () => {
       assert.deepEqual(seen.sort(), records.flatMap(secretsOf).sort(), 'the first list opens every value');
 
       seen.length = 0;
+      const written = statSync(memoFile(home)).ino;
       const second = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
       assert.deepEqual(second, first, 'the same records, from the memo');
       assert.deepEqual(seen, [], 'a remembered record is not opened: no secret was read');
+      assert.equal(statSync(memoFile(home)).ino, written, 'nor the memo written again (it is replaced by a rename when it is)');
 
       const changed = { ...records[1]!, status: 'invalid' as const, access_token: 'at-changed-0000000000' };
       await vault.write(PROFILE, 'connection', keys.connection(PROFILE, 'github', 'default'), changed);
@@ -72,8 +76,8 @@ describe('the list memo', () => {
         [keys.connection(PROFILE, 'github', 'default'), 'invalid'],
         [keys.connection(PROFILE, 'openai', 'default'), 'connected'],
       ]);
-      const memo = JSON.parse(openBytes(Buffer.from(masterKey, 'base64'), readFileSync(memoFile(home)))!) as { entries: Record<string, unknown> };
-      assert.deepEqual(Object.keys(memo.entries).sort(), ['github:connection:default', 'openai:connection:default'], 'the removed record left the memo');
+      const memo = JSON.parse(openBytes(Buffer.from(masterKey, 'base64'), readFileSync(memoFile(home)))!) as { keys: string };
+      assert.equal(memo.keys, keys.connection(PROFILE, 'github', 'default') + keys.connection(PROFILE, 'openai', 'default'), 'the removed record left the memo');
     } finally {
       await vault.close();
     }
@@ -107,6 +111,114 @@ describe('the list memo', () => {
         assert.deepEqual(seen.sort(), records.flatMap(secretsOf).sort(), 'every value opened again');
         assert.ok(openBytes(Buffer.from(masterKey, 'base64'), readFileSync(file)), 'and the memo rewritten');
       }
+    } finally {
+      await vault.close();
+    }
+  });
+});
+
+describe('the compact memo', () => {
+  it('a record added before the others, one removed between them and one rewritten: only the new values are opened, the rest read from the memo', async () => {
+    const home = tempDir();
+    const masterKey = randomBytes(32).toString('base64');
+    const records = ['b', 'c', 'd', 'e', 'f'].map((name) => oauth('github', name));
+    const seen: string[] = [];
+    const vault = openVault(home, masterKey, seen);
+    const keyOf = (r: ConnectionRecord) => keys.connection(PROFILE, r.provider, r.connection_name);
+    try {
+      for (const r of records) await vault.write(PROFILE, 'connection', keyOf(r), r);
+      await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
+
+      const added = apiKey('anthropic', 'default'); // sorts before every github key: no memo entry lines up with its own index any more
+      const rewritten = { ...records[4]!, status: 'invalid' as const, refresh_token: 'rt-rewritten-000000000000' };
+      await vault.write(PROFILE, 'connection', keyOf(added), added);
+      await vault.delete(PROFILE, keyOf(records[2]!));
+      await vault.write(PROFILE, 'connection', keyOf(rewritten), rewritten);
+      seen.length = 0;
+      const after = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
+      assert.deepEqual(seen.sort(), [...secretsOf(added), ...secretsOf(rewritten)].sort(), 'only the added and the rewritten record are opened');
+      const listed = await vault.list(PROFILE, PREFIX);
+      assert.deepEqual(after.records.map((r) => [r.key, r.parsed]), listed.records.map((r) => [r.key, r.parsed]));
+      assert.deepEqual(after.records.map((r) => r.projected), listed.records.map((r) => SUMMARY_PROJECTION.project('connection', r.record as ConnectionRecord)),
+        'each record as the projection keeps it, whether from the memo or opened');
+      seen.length = 0;
+      assert.deepEqual(await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION), after, 'and the memo rewritten to match');
+      assert.deepEqual(seen, []);
+    } finally {
+      await vault.close();
+    }
+  });
+
+  it('keys that hold line breaks, quotes or characters beyond ASCII (a shared store\'s rows are anyone\'s input) are remembered each as its own', async () => {
+    const home = tempDir();
+    const masterKey = randomBytes(32).toString('base64');
+    // Joined with a separator, "a" then "\nb…" and "a\nb" would read alike; the memo keeps lengths instead.
+    const names = ['a', 'a\nb', 'ab', 'é"\\', '😀', 'a\n'];
+    const records = names.map((name) => oauth('github', name));
+    const seen: string[] = [];
+    const vault = openVault(home, masterKey, seen);
+    try {
+      for (const r of records) await vault.write(PROFILE, 'connection', keys.connection(PROFILE, r.provider, r.connection_name), r);
+      const first = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
+      assert.deepEqual(first.records.map((r) => r.projected.connection_name).sort(), [...names].sort());
+      seen.length = 0;
+      assert.deepEqual(await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION), first);
+      assert.deepEqual(seen, [], 'every one read from the memo');
+      const rewritten = { ...records[1]!, status: 'invalid' as const };
+      await vault.write(PROFILE, 'connection', keys.connection(PROFILE, 'github', 'a\nb'), rewritten);
+      seen.length = 0;
+      const after = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
+      assert.deepEqual(seen.sort(), secretsOf(rewritten).sort(), 'only the rewritten one opened');
+      assert.deepEqual(after.records.filter((r) => r.projected.status === 'invalid').map((r) => r.parsed.connection), ['a\nb']);
+    } finally {
+      await vault.close();
+    }
+  });
+
+  it('a memo in the layout of the version before (one object per record) is not read: every value is opened and the memo rewritten', async () => {
+    const home = tempDir();
+    const masterKey = randomBytes(32).toString('base64');
+    const record = oauth('github', 'default');
+    const key = keys.connection(PROFILE, 'github', 'default');
+    const seen: string[] = [];
+    const vault = openVault(home, masterKey, seen);
+    try {
+      await vault.write(PROFILE, 'connection', key, record);
+      const expected = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
+      const store = SqliteStore.open(join(home, 'profiles', PROFILE, 'store.db'), { create: false });
+      const fingerprint = fingerprintOf((await store.get(key))!);
+      await store.close();
+      // What summary-1 wrote, for the very value stored, but saying something the record does not:
+      // read as a memo, it would show the connection revoked.
+      const old = { version: VERSION, prefix: PREFIX, entries: { 'github:connection:default': [fingerprint, { ...expected.records[0]!.projected, status: 'revoked' }] } };
+      writeFileSync(memoFile(home), sealBytes(Buffer.from(masterKey, 'base64'), JSON.stringify(old)));
+      seen.length = 0;
+      assert.deepEqual(await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION), expected);
+      assert.deepEqual(seen.sort(), secretsOf(record).sort(), 'the value was opened again');
+      const rewritten = JSON.parse(openBytes(Buffer.from(masterKey, 'base64'), readFileSync(memoFile(home)))!) as { keys?: string; keyLengths?: number[] };
+      assert.deepEqual([rewritten.keys, rewritten.keyLengths], [key, [key.length]], 'and the memo rewritten in the current layout');
+    } finally {
+      await vault.close();
+    }
+  });
+
+  it('each repeated value is kept once, and what several records share cannot be changed through one of them', async () => {
+    const home = tempDir();
+    const masterKey = randomBytes(32).toString('base64');
+    const records = Array.from({ length: 20 }, (_, i) => oauth('github', `c-${String(i).padStart(2, '0')}`));
+    const vault = openVault(home, masterKey, []);
+    try {
+      for (const r of records) await vault.write(PROFILE, 'connection', keys.connection(PROFILE, r.provider, r.connection_name), r);
+      const first = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
+      const plaintext = openBytes(Buffer.from(masterKey, 'base64'), readFileSync(memoFile(home)))!;
+      assert.equal(plaintext.split('ada@example.com').length - 1, 1, 'the account all 20 records share is written once');
+      assert.equal(plaintext.split('"scopes"').length - 1, 1, 'and each field name once per set of fields');
+
+      const { records: remembered } = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
+      assert.deepEqual(remembered, first.records);
+      const scopes = remembered[0]!.projected.scopes as string[];
+      assert.throws(() => scopes.push('admin'), TypeError, 'a shared value is frozen');
+      assert.deepEqual(remembered[1]!.projected.scopes, ['read'], 'so the next record still has its own scopes');
     } finally {
       await vault.close();
     }
