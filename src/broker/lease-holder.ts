@@ -6,6 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { isProcessRunning } from '../util/index.ts';
 
 interface ProcessIdentity {
   host: string;
@@ -49,7 +50,7 @@ export function isLeaseHolderGone(holder: string): boolean {
   if (pid === me.pid) return start !== me.start;
   const now = startTicks(pid);
   if (now === 'gone') return true;
-  if (now === null) return !isAlive(pid); // no /proc here: the pid alone
+  if (now === null) return !isProcessRunning(pid); // no /proc here: the pid alone
   return start !== '-' && now !== start;
 }
 
@@ -78,14 +79,6 @@ function procAvailable(): boolean {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * The boot id and PID namespace, hashed short: two containers may share a hostname, and pids of

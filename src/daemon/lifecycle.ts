@@ -5,10 +5,10 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, renameSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AuthsomeError, ensurePrivateDir, type Environment } from '../util/index.ts';
+import { AuthsomeError, ensurePrivateDir, isProcessRunning, type Environment } from '../util/index.ts';
 import type { DaemonStatus } from './api.ts';
 import { DaemonClient } from './client.ts';
-import { findOrphan, isAlive } from './orphan.ts';
+import { findOrphan } from './orphan.ts';
 import { daemonPaths } from './paths.ts';
 import { dirname } from 'node:path';
 
@@ -134,6 +134,6 @@ async function awaitExit(pid: number): Promise<void> {
   // The daemon finishes a background refresh in flight before it exits (a kill between rotation
   // and the write would lose the grant): wait longer than a refresh can take, then insist.
   const deadline = Date.now() + 60_000;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(20);
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  while (isProcessRunning(pid) && Date.now() < deadline) await sleep(20);
+  if (isProcessRunning(pid)) process.kill(pid, 'SIGKILL');
 }

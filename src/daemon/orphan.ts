@@ -3,6 +3,7 @@
 // is signalled, so a pid the system has since given to another program is never touched.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { isProcessRunning } from '../util/index.ts';
 import type { DaemonStatus } from './api.ts';
 import { daemonPaths } from './paths.ts';
 
@@ -20,18 +21,10 @@ export function findOrphan(home: string): DaemonStatus | null {
     return null;
   }
   const { pid } = recorded;
-  if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid || !isAlive(pid)) return null;
+  if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid || !isProcessRunning(pid)) return null;
   return isDaemonOf(pid, home) ? recorded : null;
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Whether pid runs this home's daemon: its title (set by `daemon serve`), the plain title of a

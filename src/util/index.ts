@@ -12,3 +12,4 @@ export * from './settings.ts';
 export * from './qr.ts';
 export * from './version.ts';
 export * from './bearer-challenge.ts';
+export * from './processes.ts';

@@ -13,20 +13,15 @@ import { after, before, describe, it } from 'node:test';
 import { startAuthServer, type AuthServer } from '../support/auth-server.ts';
 import { runCli, runCliJson, startCli } from '../support/cli.ts';
 import { oauthHome, testProvider, type OAuthHome } from '../support/oauth-home.ts';
+import { isProcessRunning } from '../../src/util/index.ts';
 
 interface Status { pid: number; port: number; started?: boolean }
 
 /** How long a daemon may take to notice that its home or socket is gone (README, "The daemon"). */
 const NOTICE_LIMIT_MS = 5000;
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+// Exited counts as gone even before the process is reaped (a zombie): `daemon stop` returns then.
+const isAlive = (pid: number) => isProcessRunning(pid);
 
 /** Waits for a process that is not our child to end (no event exists for that): polls its pid. */
 async function exited(pid: number, limitMs: number): Promise<number> {

@@ -12,17 +12,12 @@ import { once } from 'node:events';
 import { SessionRegistry, type SessionEvent } from '../../src/daemon/index.ts';
 import { runCli, runCliJson, startCli } from '../support/cli.ts';
 import { oauthHome, type OAuthHome } from '../support/oauth-home.ts';
+import { isProcessRunning } from '../../src/util/index.ts';
 
 interface Status { running: boolean; pid: number; port: number; version: string; sessions: number; started?: boolean }
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+// Exited counts as gone even before the process is reaped (a zombie): `daemon stop` returns then.
+const isAlive = (pid: number) => isProcessRunning(pid);
 
 /** A raw request, so the Host header can be anything (fetch always sends the real one). */
 function rawGet(port: number, path: string, headers: Record<string, string>, method = 'GET'): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
