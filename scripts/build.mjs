@@ -88,7 +88,12 @@ await esbuild.build({
 // esbuild left the code every command runs in dozens of small chunks; one file for what start-up
 // loads and one for the command context's closure (see merge-chunks.mjs).
 const { mergeChunks } = await import('./merge-chunks.mjs');
-await mergeChunks({ esbuild, dir: join(out, 'cli'), entry: 'main.js', contextPrefix: 'context-' });
+try {
+  await mergeChunks({ esbuild, dir: join(out, 'cli'), entry: 'main.js', contextPrefix: 'context-' });
+} catch (error) {
+  rmSync(out, { recursive: true, force: true });
+  throw error;
+}
 const bin = join(out, 'cli/main.js');
 if (existsSync(bin)) chmodSync(bin, 0o755);
 const dist = join(root, 'dist');

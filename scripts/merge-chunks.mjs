@@ -67,7 +67,13 @@ function bindings(text) {
  * another member (a door re-exporting) exports the same binding, which is fine.
  */
 function checkExports(dir, group) {
-  const parsed = new Map(group.members.map((member) => [member, bindings(readFileSync(join(dir, member), 'utf8'))]));
+  const texts = new Map(group.members.map((member) => [member, readFileSync(join(dir, member), 'utf8')]));
+  // `export *` passes on neither a default export nor what a member itself passes on by `export … from`;
+  // esbuild writes neither into a chunk today, and a member that did would lose exports silently.
+  for (const [member, text] of texts) {
+    if (/\bexport\s*(default\b|\*|\{[^}]*\}\s*from\b)/.test(text)) throw new Error(`merge-chunks: ${member} exports in a form the merge does not pass on (default, * or from)`);
+  }
+  const parsed = new Map([...texts].map(([member, text]) => [member, bindings(text)]));
   const origin = (file, name, depth = 0) => {
     const local = parsed.get(file)?.exports.get(name);
     const imported = local === undefined ? undefined : parsed.get(file).imports.get(local);
@@ -90,8 +96,11 @@ function checkExports(dir, group) {
  */
 export async function mergeChunks({ esbuild, dir, entry, contextPrefix }) {
   const graph = importGraph(dir);
-  const context = [...graph.keys()].find((file) => file.startsWith(contextPrefix));
-  if (!context) throw new Error(`merge-chunks: no ${contextPrefix}*.js in ${dir}`);
+  // esbuild's name for the context's chunk: the prefix and an 8-character hash (tsc's own output lies beside it).
+  const chunkName = new RegExp(`^${contextPrefix}[A-Z0-9]{8}\\.js$`);
+  const contexts = [...graph.keys()].filter((file) => chunkName.test(file));
+  if (contexts.length !== 1) throw new Error(`merge-chunks: expected one ${contextPrefix}<hash>.js in ${dir}, found ${contexts.join(', ') || 'none'}`);
+  const context = contexts[0];
   const startUp = staticClosure(graph, [entry]);
   const groups = [
     { name: 'start-up.js', members: [...startUp].filter((file) => file !== entry) },

@@ -87,9 +87,10 @@ function summarize(entry: ProviderEntry | null, slot: Slot | undefined, now: Dat
     const isDefault = record.connection_name === defaultName;
     // Two literals rather than fields added to one: an object given fields past its literal's
     // takes a second allocation for them, 10,000 times in a large list (issue 18). The fields and
-    // their order are the same either way.
+    // their order are the same either way. Scopes are copied: the memo shares one frozen array
+    // between the connections that have the same, and the result is the library caller's to change.
     const summary: ConnectionSummary = record.auth_type === 'oauth2'
-      ? { connection_name: record.connection_name, auth_type: record.auth_type, status, default: isDefault, scopes: record.scopes, expires_at: record.expires_at ?? null }
+      ? { connection_name: record.connection_name, auth_type: record.auth_type, status, default: isDefault, scopes: record.scopes ? [...record.scopes] : record.scopes, expires_at: record.expires_at ?? null }
       : { connection_name: record.connection_name, auth_type: record.auth_type, status, default: isDefault };
     if (record.auth_type === 'oauth2') {
       const lapse = refreshLapse(record, now.getTime());

@@ -39,7 +39,8 @@ export function watchStore(authsome: Authsome, log: (line: string) => void): Sto
   /**
    * Each view's renew_from in epoch ms (absent: never due), and the earliest of them, recomputed
    * only after a change: an idle scan of 10,000 connections none of which is due is one comparison,
-   * not 10,000 date parses (issue 18: the scan's cost must not grow with connections not due).
+   * not 10,000 date parses (issue 18: the scan's cost must not grow with connections not due). While
+   * one is overdue (a renewal that keeps failing) each scan walks the numbers, still without parsing.
    */
   const renewAt = new Map<string, number>();
   let earliest: number | null = Infinity;
