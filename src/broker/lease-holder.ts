@@ -79,7 +79,6 @@ function procAvailable(): boolean {
   }
 }
 
-
 /**
  * The boot id and PID namespace, hashed short: two containers may share a hostname, and pids of
  * one namespace mean nothing in another. '-' without /proc (macOS): there the pid alone is asked.

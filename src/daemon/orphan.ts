@@ -25,7 +25,6 @@ export function findOrphan(home: string): DaemonStatus | null {
   return isDaemonOf(pid, home) ? recorded : null;
 }
 
-
 /**
  * Whether pid runs this home's daemon: its title (set by `daemon serve`), the plain title of a
  * daemon from before titles named the home, or — where titles do not show (macOS `ps`) — the

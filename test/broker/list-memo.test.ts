@@ -41,6 +41,11 @@ function openVault(home: string, masterKey: string, seen: string[]): Vault {
   return new Vault({ home, secrets: { masterKey, passphrase: undefined }, onSecret: (value) => seen.push(value) });
 }
 
+/** Stores each record as its connection. */
+async function writeAll(vault: Vault, records: ConnectionRecord[]): Promise<void> {
+  for (const r of records) await vault.write(PROFILE, 'connection', keys.connection(PROFILE, r.provider, r.connection_name), r);
+}
+
 const secretsOf = (record: ConnectionRecord) => [record.api_key, record.access_token, record.refresh_token].filter((v): v is string => Boolean(v));
 const memoFile = (home: string) => join(home, 'cache', `${SUMMARY_PROJECTION.id}.${PROFILE}.sealed`);
 
@@ -52,7 +57,7 @@ describe('the list memo', () => {
     const seen: string[] = [];
     const vault = openVault(home, masterKey, seen);
     try {
-      for (const r of records) await vault.write(PROFILE, 'connection', keys.connection(PROFILE, r.provider, r.connection_name), r);
+      await writeAll(vault, records);
       seen.length = 0;
 
       const first = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
@@ -90,7 +95,7 @@ describe('the list memo', () => {
     const seen: string[] = [];
     const vault = openVault(home, masterKey, seen);
     try {
-      for (const r of records) await vault.write(PROFILE, 'connection', keys.connection(PROFILE, r.provider, r.connection_name), r);
+      await writeAll(vault, records);
       const expected = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
       const file = memoFile(home);
       assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -158,7 +163,7 @@ describe('the compact memo', () => {
     const seen: string[] = [];
     const vault = openVault(home, masterKey, seen);
     try {
-      for (const r of records) await vault.write(PROFILE, 'connection', keys.connection(PROFILE, r.provider, r.connection_name), r);
+      await writeAll(vault, records);
       const first = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
       assert.deepEqual(first.records.map((r) => r.projected.connection_name).sort(), [...names].sort());
       seen.length = 0;
@@ -208,7 +213,7 @@ describe('the compact memo', () => {
     const records = Array.from({ length: 20 }, (_, i) => oauth('github', `c-${String(i).padStart(2, '0')}`));
     const vault = openVault(home, masterKey, []);
     try {
-      for (const r of records) await vault.write(PROFILE, 'connection', keys.connection(PROFILE, r.provider, r.connection_name), r);
+      await writeAll(vault, records);
       const first = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
       const plaintext = openBytes(Buffer.from(masterKey, 'base64'), readFileSync(memoFile(home)))!;
       assert.equal(plaintext.split('ada@example.com').length - 1, 1, 'the account all 20 records share is written once');
@@ -232,7 +237,7 @@ describe('the list memo against damage and hostile names', () => {
     const records = Array.from({ length: 100 }, (_, i) => apiKey('openai', `bulk-${String(i).padStart(3, '0')}`));
     const vault = openVault(home, masterKey, []);
     try {
-      for (const r of records) await vault.write(PROFILE, 'connection', keys.connection(PROFILE, r.provider, r.connection_name), r);
+      await writeAll(vault, records);
       const listed = await vault.list(PROFILE, PREFIX);
       const projected = await vault.listProjected(PROFILE, PREFIX, SUMMARY_PROJECTION);
       assert.deepEqual(projected.records.map((r) => r.key), listed.records.map((r) => r.key), 'the same records as list()');
